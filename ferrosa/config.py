@@ -1,0 +1,169 @@
+"""Node configuration: a TOML file, overridden by FERROSA_* environment variables.
+
+What it is: one immutable `NodeConfig` built once by the supervisor and handed to every process it
+starts (serialised with msgspec), so all processes of a node agree on every setting.
+
+What it must not do: read the environment or files anywhere but `load_config`, or hold runtime state.
+
+Precedence, lowest to highest: built-in defaults (the embedded single-node setup: local disk, auth
+off) < the config file (`--config PATH`, else `FERROSA_CONFIG`, else `./configs/ferrosa.toml` is NOT
+read implicitly: the embedded default needs no file) < environment variables.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import msgspec
+
+from ferrosa.errors import ConfigError
+
+# Cassandra's own default for native_transport_max_frame_size is 16 MiB (Cassandra 4.0+); a frame
+# larger than this is refused with a protocol error rather than buffered.
+DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024
+# Each (front, shard) ring pair: big enough for a few thousand in-flight small requests and the
+# largest single message (a full result page); see ferrosa/ipc/ring.py for the record limit.
+DEFAULT_RING_BYTES = 8 * 1024 * 1024
+# The upper bound on shards a node runs: each shard is a process with its own rings and files.
+MAX_SHARDS = 256
+
+
+class NodeConfig(msgspec.Struct, frozen=True):
+    cql_host: str = "127.0.0.1"
+    cql_port: int = 9042
+    data_dir: str = "./data"
+    auth_disabled: bool = True
+    shards: int = 0  # 0 = one per core
+    cluster_name: str = "Test Cluster"
+    data_center: str = "datacenter1"
+    rack: str = "rack1"
+    max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES
+    ring_bytes: int = DEFAULT_RING_BYTES
+    # The number of tokens this node claims in system.local (Cassandra's num_tokens default is 16).
+    num_tokens: int = 16
+    log_level: str = "INFO"
+
+    @property
+    def shard_count(self) -> int:
+        return self.shards if self.shards > 0 else (os.cpu_count() or 1)
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.data_dir).resolve()
+
+
+def _parse_bool(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"expected a boolean (true/false), got {text!r}")
+
+
+def _parse_bind(text: str) -> dict[str, Any]:
+    host, sep, port = text.strip().rpartition(":")
+    if not sep or not host or not port.isdigit():
+        raise ConfigError(f"expected host:port, got {text!r}")
+    return {"cql_host": host.strip("[]"), "cql_port": int(port)}
+
+
+def _int(name: str) -> Callable[[str], dict[str, Any]]:
+    def parse(text: str) -> dict[str, Any]:
+        try:
+            return {name: int(text)}
+        except ValueError:
+            raise ConfigError(f"expected an integer for {name}, got {text!r}") from None
+    return parse
+
+
+def _str(name: str) -> Callable[[str], dict[str, Any]]:
+    return lambda text: {name: text}
+
+
+# Environment variable -> parser returning the NodeConfig fields it sets.
+ENV_OVERRIDES: Mapping[str, Callable[[str], dict[str, Any]]] = {
+    "FERROSA_CQL_BIND": _parse_bind,
+    "FERROSA_DATA_DIR": _str("data_dir"),
+    "FERROSA_AUTH_DISABLED": lambda t: {"auth_disabled": _parse_bool(t)},
+    "FERROSA_SHARDS": _int("shards"),
+    "FERROSA_CLUSTER_NAME": _str("cluster_name"),
+    "FERROSA_DATA_CENTER": _str("data_center"),
+    "FERROSA_RACK": _str("rack"),
+    "FERROSA_MAX_FRAME_BYTES": _int("max_frame_bytes"),
+    "FERROSA_RING_BYTES": _int("ring_bytes"),
+    "FERROSA_NUM_TOKENS": _int("num_tokens"),
+    "FERROSA_LOG_LEVEL": _str("log_level"),
+}
+
+# TOML layout: [node] and [cql] tables; keys map onto NodeConfig fields.
+_FILE_KEYS: Mapping[str, Mapping[str, Callable[[Any], dict[str, Any]]]] = {
+    "node": {
+        "data_dir": lambda v: {"data_dir": str(v)},
+        "shards": lambda v: {"shards": int(v)},
+        "cluster_name": lambda v: {"cluster_name": str(v)},
+        "data_center": lambda v: {"data_center": str(v)},
+        "rack": lambda v: {"rack": str(v)},
+        "num_tokens": lambda v: {"num_tokens": int(v)},
+        "ring_bytes": lambda v: {"ring_bytes": int(v)},
+        "log_level": lambda v: {"log_level": str(v)},
+    },
+    "cql": {
+        "bind": lambda v: _parse_bind(str(v)),
+        "auth_disabled": lambda v: {"auth_disabled": bool(v)},
+        "max_frame_bytes": lambda v: {"max_frame_bytes": int(v)},
+    },
+}
+
+
+def _from_file(path: Path) -> dict[str, Any]:
+    try:
+        document = tomllib.loads(path.read_text())
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    fields: dict[str, Any] = {}
+    for section, values in document.items():
+        keys = _FILE_KEYS.get(section)
+        if keys is None or not isinstance(values, dict):
+            raise ConfigError(f"{path}: unknown section [{section}]")
+        for key, value in values.items():
+            parse = keys.get(key)
+            if parse is None:
+                raise ConfigError(f"{path}: unknown setting {section}.{key}")
+            try:
+                fields.update(parse(value))
+            except (TypeError, ValueError) as exc:
+                raise ConfigError(f"{path}: bad value for {section}.{key}: {exc}") from None
+    return fields
+
+
+def load_config(path: str | None = None, environ: Mapping[str, str] | None = None) -> NodeConfig:
+    env = os.environ if environ is None else environ
+    fields: dict[str, Any] = {}
+    file_path = path or env.get("FERROSA_CONFIG")
+    if file_path:
+        fields.update(_from_file(Path(file_path)))
+    for name, parse in ENV_OVERRIDES.items():
+        if name in env and env[name] != "":
+            fields.update(parse(env[name]))
+    config = NodeConfig(**fields)
+    _validate(config)
+    return config
+
+
+def _validate(config: NodeConfig) -> None:
+    if not 1 <= config.shard_count <= MAX_SHARDS:
+        raise ConfigError(f"shards must be between 1 and {MAX_SHARDS}, got {config.shard_count}")
+    if not 0 < config.cql_port < 65536:
+        raise ConfigError(f"CQL port out of range: {config.cql_port}")
+    if config.ring_bytes < 1 << 16 or config.ring_bytes & (config.ring_bytes - 1):
+        raise ConfigError("ring_bytes must be a power of two of at least 64 KiB")
+    if config.max_frame_bytes < 1 << 16:
+        raise ConfigError("max_frame_bytes must be at least 64 KiB")
+    if not 1 <= config.num_tokens <= 1536:
+        raise ConfigError("num_tokens must be between 1 and 1536")

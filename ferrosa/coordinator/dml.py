@@ -1,0 +1,251 @@
+"""INSERT, UPDATE, DELETE and BATCH: compiled once, then turned into shard mutations per execution.
+
+What it is: validation of modification statements against the table (Cassandra's rules and
+messages), and `CompiledWrite.mutations(ex)` producing the `Mutation`s of one execution, which
+`execute` groups by owning shard and sends.
+
+What it must not do: apply anything itself (shards do), or accept what it cannot store faithfully:
+collection element operations, counters and conditional (LWT) statements answer with a clear
+"not supported yet" InvalidRequest until their issues land.
+"""
+
+from __future__ import annotations
+
+from ferrosa.coordinator.execution import (CompiledStatement, Execution, VoidResult,
+                                           group_by_shard, ordered_markers, send_to_shards)
+from ferrosa.coordinator.keys import KeyPlan, analyze_where, token_of
+from ferrosa.coordinator.tableinfo import ColumnInfo, TableInfo
+from ferrosa.coordinator.terms import UNSET, MarkerSpec, ValueFn, compile_int, compile_term
+from ferrosa.cql import ast
+from ferrosa.ipc import messages as m
+from ferrosa.protocol import types as T
+from ferrosa.schema.errors import InvalidRequest
+
+# Cassandra's MAX_TTL: 20 years in seconds.
+MAX_TTL_SECONDS = 20 * 365 * 24 * 60 * 60
+LWT_NOT_SUPPORTED = ("Conditional statements (IF, IF EXISTS, IF NOT EXISTS) are not supported yet "
+                     "by Ferrosa: lightweight transactions arrive with the Paxos issue")
+
+
+class CompiledWrite(CompiledStatement):
+    is_write = True
+
+    def __init__(self, table: TableInfo, plan: KeyPlan, cells: list[tuple[ColumnInfo, ValueFn]],
+                 kind: int, row_marker: bool, timestamp, ttl,
+                 specs: dict[int, MarkerSpec], marker_count: int) -> None:
+        self.info = table
+        self.keyspace, self.table = table.keyspace, table.name
+        self.plan = plan
+        self.cells = cells
+        self.kind = kind
+        self.row_marker = row_marker
+        self.timestamp_fn = timestamp
+        self.ttl_fn = ttl
+        self.markers = ordered_markers(specs, marker_count)
+        self.pk_indexes = _pk_indexes(table, self.markers)
+
+    def mutations(self, ex: Execution, batch_timestamp: int | None = None) -> list[m.Mutation]:
+        values = ex.values
+        timestamp = self.timestamp_fn(values)
+        if timestamp is None:
+            timestamp = batch_timestamp if batch_timestamp is not None else ex.write_timestamp()
+        ttl = self.ttl_fn(values)
+        if ttl is None:
+            ttl = self.info.meta.options.default_time_to_live
+        if ttl < 0:
+            raise InvalidRequest(f"A TTL must be greater or equal to 0, but was {ttl}")
+        if ttl > MAX_TTL_SECONDS:
+            raise InvalidRequest(f"ttl is too large. requested ({ttl}) maximum ({MAX_TTL_SECONDS})")
+        expires = ex.now() + ttl if ttl else 0
+        regular: list[m.CellWrite] = []
+        static: list[m.CellWrite] = []
+        for column, fn in self.cells:
+            value = fn(values)
+            if value is UNSET:
+                continue
+            (static if column.is_static else regular).append(m.CellWrite(column.name, value))
+        out = []
+        table_id = self.info.id_bytes
+        for pk in self.plan.partition_keys(values):
+            token = token_of(pk)
+            prefixes = self.plan.clustering_prefixes(values) if self.plan.clustering else [[]]
+            for prefix in prefixes:
+                out.append(m.Mutation(table_id, token, pk, self.plan.encode(prefix) if prefix
+                                      else b"", prefix, timestamp, self.kind, regular, static,
+                                      ttl, expires, self.row_marker))
+        return out
+
+    async def execute(self, ex: Execution) -> VoidResult:
+        await send_to_shards(ex, group_by_shard(ex.node, self.mutations(ex)))
+        return VoidResult()
+
+
+def _pk_indexes(table: TableInfo, markers: list[MarkerSpec]) -> list[int]:
+    """Marker index of each partition-key column, in key order, when all are bound by markers."""
+    pk_names = [c.name for c in table.partition_key]
+    found: dict[str, int] = {}
+    for spec in markers:
+        if spec.name in pk_names and spec.name not in found and spec.table == table.name:
+            found[spec.name] = spec.index
+    return [found[n] for n in pk_names] if len(found) == len(pk_names) else []
+
+
+def _check_value_type(column: ColumnInfo) -> None:
+    if column.type is T.COUNTER:
+        raise InvalidRequest("Counter columns are not supported yet by Ferrosa (counter updates "
+                             "arrive with the CQL semantics issue)")
+
+
+def compile_insert(table: TableInfo, stmt: ast.InsertStatement) -> CompiledWrite:
+    if stmt.if_not_exists:
+        raise InvalidRequest(LWT_NOT_SUPPORTED)
+    if table.is_counter:
+        raise InvalidRequest("INSERT statements are not allowed on counter tables, use UPDATE "
+                             "instead")
+    if len(stmt.columns) != len(stmt.values):
+        raise InvalidRequest("Unmatched column names/values")
+    specs: dict[int, MarkerSpec] = {}
+    ks, tb = table.keyspace, table.name
+    seen: set[str] = set()
+    key_terms: dict[str, ast.Term] = {}
+    cells: list[tuple[ColumnInfo, ValueFn]] = []
+    for name, term in zip(stmt.columns, stmt.values):
+        column = table.column(name)
+        if column is None:
+            raise InvalidRequest(f"Undefined column name {name} in table {ks}.{tb}")
+        if name in seen:
+            raise InvalidRequest(f"Multiple definitions found for column {name}")
+        seen.add(name)
+        if column.is_key:
+            key_terms[name] = term
+        else:
+            _check_value_type(column)
+            cells.append((column, compile_term(term, column.type, name, ks, tb, specs)))
+    missing_pk = [c.name for c in table.partition_key if c.name not in key_terms]
+    if missing_pk:
+        raise InvalidRequest(f"Some partition key parts are missing: {', '.join(missing_pk)}")
+    missing_ck = [c.name for c in table.clustering if c.name not in key_terms]
+    if missing_ck:
+        raise InvalidRequest(f"Some clustering keys are missing: {', '.join(missing_ck)}")
+    where = tuple(ast.SingleColumnRelation(name, ast.Operator.EQ, term)
+                  for name, term in key_terms.items())
+    plan = analyze_where(table, where, specs, for_write=True)
+    timestamp = compile_int(stmt.timestamp, "[timestamp]", ks, tb, specs, T.BIGINT)
+    ttl = compile_int(stmt.ttl, "[ttl]", ks, tb, specs)
+    if not table.clustering and any(c.is_static for c, _ in cells):
+        pass  # a table without clustering columns cannot have static columns (checked at DDL)
+    return CompiledWrite(table, plan, cells, m.MUTATION_ROW_UPSERT, True, timestamp, ttl, specs,
+                         len(stmt.bind_markers))
+
+
+def _check_where_keys(table: TableInfo, plan: KeyPlan, statement: str,
+                      static_only: bool) -> None:
+    if plan.others:
+        rel = plan.others[0]
+        name = getattr(rel, "column", None) or type(rel).__name__
+        raise InvalidRequest(f"Non PRIMARY KEY columns found in where clause: {name} ")
+    if not plan.has_partition_key:
+        missing = [c.name for c in table.partition_key]
+        raise InvalidRequest(f"Some partition key parts are missing: {', '.join(missing)}")
+    if plan.slice is not None:
+        raise InvalidRequest(f"Slice restrictions are not supported on the clustering columns in "
+                             f"{statement} statements")
+    if not static_only and len(plan.clustering) != len(table.clustering):
+        missing = [c.name for c in table.clustering[len(plan.clustering):]]
+        raise InvalidRequest(f"Some clustering keys are missing: {', '.join(missing)}")
+
+
+def compile_update(table: TableInfo, stmt: ast.UpdateStatement) -> CompiledWrite:
+    if stmt.conditions or stmt.if_exists:
+        raise InvalidRequest(LWT_NOT_SUPPORTED)
+    specs: dict[int, MarkerSpec] = {}
+    ks, tb = table.keyspace, table.name
+    cells: list[tuple[ColumnInfo, ValueFn]] = []
+    for op in stmt.operations:
+        column = table.column(op.column)
+        if column is None:
+            raise InvalidRequest(f"Undefined column name {op.column} in table {ks}.{tb}")
+        if column.is_key:
+            raise InvalidRequest(f"PRIMARY KEY part {op.column} found in SET part")
+        if not isinstance(op, ast.SetValue):
+            raise InvalidRequest(f"{type(op).__name__} operations on {op.column} (collection "
+                                 f"element updates, appends and counter increments) are not "
+                                 f"supported yet by Ferrosa")
+        _check_value_type(column)
+        cells.append((column, compile_term(op.value, column.type, op.column, ks, tb, specs)))
+    plan = analyze_where(table, stmt.where, specs, for_write=True)
+    static_only = bool(cells) and all(c.is_static for c, _ in cells) and not plan.clustering
+    _check_where_keys(table, plan, "UPDATE", static_only)
+    timestamp = compile_int(stmt.timestamp, "[timestamp]", ks, tb, specs, T.BIGINT)
+    ttl = compile_int(stmt.ttl, "[ttl]", ks, tb, specs)
+    return CompiledWrite(table, plan, cells, m.MUTATION_ROW_UPSERT, False, timestamp, ttl, specs,
+                         len(stmt.bind_markers))
+
+
+def compile_delete(table: TableInfo, stmt: ast.DeleteStatement) -> CompiledWrite:
+    if stmt.conditions or stmt.if_exists:
+        raise InvalidRequest(LWT_NOT_SUPPORTED)
+    specs: dict[int, MarkerSpec] = {}
+    ks, tb = table.keyspace, table.name
+    cells: list[tuple[ColumnInfo, ValueFn]] = []
+    for deletion in stmt.deletions:
+        column = table.column(deletion.column)
+        if column is None:
+            raise InvalidRequest(f"Undefined column name {deletion.column} in table {ks}.{tb}")
+        if column.is_key:
+            raise InvalidRequest(f"Invalid identifier {deletion.column} for deletion (should not "
+                                 f"be a PRIMARY KEY part)")
+        if not isinstance(deletion, ast.ColumnDeletion):
+            raise InvalidRequest(f"Deleting collection elements or fields of {deletion.column} is "
+                                 f"not supported yet by Ferrosa")
+        cells.append((column, lambda values: None))
+    plan = analyze_where(table, stmt.where, specs, for_write=True)
+    if plan.others or not plan.has_partition_key:
+        _check_where_keys(table, plan, "DELETE", True)
+    if plan.slice is not None or (plan.clustering and not plan.full_clustering):
+        raise InvalidRequest("Range deletions (DELETE with a partial clustering key or a slice) "
+                             "are not supported yet by Ferrosa")
+    if cells:
+        static_only = all(c.is_static for c, _ in cells) and not plan.clustering
+        _check_where_keys(table, plan, "DELETE", static_only)
+        kind = m.MUTATION_ROW_UPSERT
+    elif plan.clustering:
+        kind = m.MUTATION_ROW_DELETE
+    else:
+        kind = m.MUTATION_PARTITION_DELETE
+    timestamp = compile_int(stmt.timestamp, "[timestamp]", ks, tb, specs, T.BIGINT)
+    return CompiledWrite(table, plan, cells, kind, False, timestamp, lambda values: 0, specs,
+                         len(stmt.bind_markers))
+
+
+class CompiledBatch(CompiledStatement):
+    """A BATCH: every statement's mutations, grouped per owning shard, applied per shard at once."""
+
+    is_write = True
+
+    def __init__(self, statements: list[CompiledWrite], timestamp, markers: list[MarkerSpec],
+                 batch_type: int) -> None:
+        self.statements = statements
+        self.timestamp_fn = timestamp
+        self.markers = markers
+        self.batch_type = batch_type
+        first = statements[0] if statements else None
+        self.keyspace = first.keyspace if first else None
+        self.table = first.table if first else None
+        self.pk_indexes = first.pk_indexes if first and len(statements) == 1 else []
+
+    def collect(self, ex: Execution, per_statement_values: list[list] | None = None) -> list:
+        timestamp = self.timestamp_fn(ex.values)
+        if timestamp is None:
+            timestamp = ex.write_timestamp()
+        mutations = []
+        for index, statement in enumerate(self.statements):
+            if per_statement_values is not None:
+                ex.values = per_statement_values[index]
+            mutations.extend(statement.mutations(ex, timestamp))
+        return mutations
+
+    async def execute(self, ex: Execution, per_statement_values: list[list] | None = None):
+        mutations = self.collect(ex, per_statement_values)
+        await send_to_shards(ex, group_by_shard(ex.node, mutations))
+        return VoidResult()

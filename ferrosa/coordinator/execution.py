@@ -1,0 +1,181 @@
+"""What a compiled statement executes with, and what it returns.
+
+What it is: `Execution` (the bound values and query options of one request, plus the services a
+statement may call: the schema, the shard router, the session), the result types every statement
+produces, and `CompiledStatement`, the base of the prepared forms of statements.
+
+What it must not do: encode protocol frames (the front's connection does), or hold per-connection
+state beyond what it is given.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from ferrosa.coordinator.terms import MarkerSpec
+from ferrosa.ipc import messages as m
+from ferrosa.partitioner import shard_of
+from ferrosa.protocol import types as T
+from ferrosa.schema.errors import InvalidRequest, SchemaError
+
+if TYPE_CHECKING:
+    from ferrosa.coordinator.router import ShardRouter
+    from ferrosa.schema.model import Schema
+
+
+class ServerError(SchemaError):
+    """A failure inside the node (a shard error, a dead shard): ERROR code SERVER_ERROR."""
+
+    error_code = 0x0000
+
+
+class Unavailable(SchemaError):
+    """Not enough live replicas (here: the owning shard is restarting): ERROR UNAVAILABLE."""
+
+    error_code = 0x1000
+
+    def __init__(self, message: str, consistency: int, required: int, alive: int) -> None:
+        super().__init__(message)
+        self.consistency = consistency
+        self.required = required
+        self.alive = alive
+
+
+@dataclass(frozen=True)
+class ResultColumn:
+    keyspace: str
+    table: str
+    name: str
+    type: T.CqlType
+
+
+@dataclass
+class VoidResult:
+    pass
+
+
+@dataclass
+class RowsResult:
+    columns: list[ResultColumn]
+    count: int
+    rows: bytes  # concatenated rows, each a sequence of protocol [bytes]
+    paging_state: bytes | None = None
+
+
+@dataclass
+class SetKeyspaceResult:
+    keyspace: str
+
+
+@dataclass
+class SchemaChangeResult:
+    change: str  # CREATED | UPDATED | DROPPED
+    target: str  # KEYSPACE | TABLE | TYPE | FUNCTION | AGGREGATE
+    keyspace: str
+    name: str | None = None
+    arg_types: list[str] = field(default_factory=list)
+
+
+Result = VoidResult | RowsResult | SetKeyspaceResult | SchemaChangeResult
+
+
+class NodeServices(Protocol):
+    """What statements need from the node (implemented by ferrosa.front.node.Node)."""
+
+    router: ShardRouter
+
+    @property
+    def schema(self) -> Schema: ...
+
+    async def apply_schema(self, new_schema: Schema, change: SchemaChangeResult) -> None: ...
+
+
+@dataclass
+class Session:
+    keyspace: str | None = None
+    user: str | None = None
+    is_superuser: bool = True
+    last_timestamp: int = 0
+
+    def next_timestamp(self) -> int:
+        """Microseconds, strictly increasing per session (Cassandra's ClientState.getTimestamp)."""
+        now = time.time_ns() // 1000
+        self.last_timestamp = now if now > self.last_timestamp else self.last_timestamp + 1
+        return self.last_timestamp
+
+
+@dataclass
+class Execution:
+    node: Any  # NodeServices
+    session: Session
+    values: list
+    consistency: int = 0x0001
+    page_size: int = -1
+    paging_state: bytes | None = None
+    timestamp: int | None = None  # the client's default timestamp (protocol option)
+    now_in_seconds: int | None = None
+    protocol_version: int = 5
+
+    def write_timestamp(self) -> int:
+        return self.timestamp if self.timestamp is not None else self.session.next_timestamp()
+
+    def now(self) -> int:
+        return self.now_in_seconds if self.now_in_seconds is not None else int(time.time())
+
+
+class CompiledStatement:
+    """Base of prepared statements: bind-marker specs, partition-key indexes, result columns."""
+
+    keyspace: str | None = None
+    table: str | None = None
+    markers: list[MarkerSpec] = []
+    pk_indexes: list[int] = []
+    result_columns: list[ResultColumn] = []
+    is_write = False
+
+    async def execute(self, ex: Execution) -> Result:
+        raise InvalidRequest(f"{type(self).__name__} cannot be executed")
+
+
+def ordered_markers(specs: dict[int, MarkerSpec], count: int) -> list[MarkerSpec]:
+    missing = [i for i in range(count) if i not in specs]
+    if missing:
+        raise InvalidRequest(f"Bind marker {missing[0]} is in a position that does not accept "
+                             f"bind variables here")
+    return [specs[i] for i in range(count)]
+
+
+async def send_to_shards(ex: Execution, per_shard: dict[int, Any]) -> list:
+    """Submit one request per shard and wait for all replies; shard failures become errors."""
+    router = ex.node.router
+    futures = [router.submit(shard, msg) for shard, msg in per_shard.items()]
+    replies = []
+    for future in futures:
+        replies.append(await _reply(ex, future))
+    return replies
+
+
+async def _reply(ex: Execution, future) -> Any:
+    from ferrosa.coordinator.router import ShardUnavailable
+    try:
+        reply = await future
+    except ShardUnavailable as exc:
+        if exc.in_flight:
+            raise ServerError(str(exc)) from None
+        raise Unavailable(f"Cannot achieve consistency level: {exc}", ex.consistency, 1,
+                          0) from None
+    if type(reply) is m.Failure:
+        error = ServerError(reply.message)
+        error.error_code = reply.code
+        raise error
+    return reply
+
+
+def group_by_shard(node: Any, mutations: list[m.Mutation]) -> dict[int, m.Write]:
+    n = node.router.shard_count
+    groups: dict[int, list[m.Mutation]] = {}
+    for mutation in mutations:
+        groups.setdefault(shard_of(mutation.token, n), []).append(mutation)
+    return {shard: m.Write(0, muts) for shard, muts in groups.items()}

@@ -1,0 +1,244 @@
+"""Primary-key restrictions of a WHERE clause: which partitions and which rows a statement targets.
+
+What it is: the analysis shared by SELECT, UPDATE and DELETE of Cassandra's restriction rules for
+key columns (every partition-key column restricted by = or IN; clustering columns restricted by =
+on a prefix, optionally followed by one slice), compiled into functions of the bound values.
+
+What it must not do: run queries; it produces partition keys, tokens and clustering bounds.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Callable
+
+from ferrosa import partitioner
+from ferrosa.coordinator.tableinfo import ColumnInfo, TableInfo
+from ferrosa.coordinator.terms import UNSET, MarkerSpec, ValueFn, compile_term
+from ferrosa.cql import ast
+from ferrosa.protocol import types as T
+from ferrosa.protocol import values as V
+from ferrosa.schema import bytecomparable as BC
+from ferrosa.schema.errors import InvalidRequest
+
+Op = ast.Operator
+# A statement's IN lists multiply into this many partitions or rows at most (Cassandra warns at
+# 100 and the cartesian product is bounded to keep one statement from fanning out unboundedly).
+MAX_CARTESIAN_PRODUCT = 100_000
+FILTERING_MESSAGE = ("Cannot execute this query as it might involve data filtering and thus may "
+                     "have unpredictable performance. If you want to execute this query despite "
+                     "the performance unpredictability, use ALLOW FILTERING")
+
+
+@dataclass
+class KeyRestriction:
+    """Values (one or several, for IN) of one key column."""
+
+    column: ColumnInfo
+    values: list[ValueFn]  # each returns the serialized value
+    in_marker: ValueFn | None = None  # `IN ?`: one list value
+
+    def resolve(self, values: list) -> list[bytes]:
+        if self.in_marker is not None:
+            raw = self.in_marker(values)
+            if raw is None or raw is UNSET:
+                raise InvalidRequest(f"Invalid null value for IN restriction on "
+                                     f"{self.column.name}" if raw is None else
+                                     f"Invalid unset value for column {self.column.name}")
+            items = V.deserialize(T.ListType(self.column.type), raw)
+            return [V.serialize(self.column.type, item) for item in items]
+        out = []
+        for fn in self.values:
+            value = fn(values)
+            if value is None:
+                raise InvalidRequest(f"Invalid null value in condition for column "
+                                     f"{self.column.name}")
+            if value is UNSET:
+                raise InvalidRequest(f"Invalid unset value for column {self.column.name}")
+            out.append(value)
+        return out
+
+
+@dataclass
+class Slice:
+    """A range restriction on one clustering column (after an equality prefix)."""
+
+    column: ColumnInfo
+    lower: tuple[ValueFn, bool] | None = None  # (value, inclusive)
+    upper: tuple[ValueFn, bool] | None = None
+
+
+@dataclass
+class KeyPlan:
+    table: TableInfo
+    partition: list[KeyRestriction] = field(default_factory=list)
+    clustering: list[KeyRestriction] = field(default_factory=list)
+    slice: Slice | None = None
+    others: list[ast.Relation] = field(default_factory=list)
+
+    @property
+    def has_partition_key(self) -> bool:
+        return len(self.partition) == len(self.table.partition_key)
+
+    @property
+    def full_clustering(self) -> bool:
+        return len(self.clustering) == len(self.table.clustering) and self.slice is None
+
+    def partition_keys(self, values: list) -> list[bytes]:
+        parts = [r.resolve(values) for r in self.partition]
+        count = 1
+        for p in parts:
+            count *= len(p)
+        if count > MAX_CARTESIAN_PRODUCT:
+            raise InvalidRequest(f"IN restrictions select {count} partitions; at most "
+                                 f"{MAX_CARTESIAN_PRODUCT} are allowed")
+        keys = []
+        for combo in itertools.product(*parts):
+            for column, value in zip(self.table.partition_key, combo):
+                if not value:
+                    raise InvalidRequest("Key may not be empty")
+            keys.append(combo[0] if len(combo) == 1 else partitioner.compose_partition_key(combo))
+        return keys
+
+    def clustering_prefixes(self, values: list) -> list[list[bytes]]:
+        parts = [r.resolve(values) for r in self.clustering]
+        return [list(combo) for combo in itertools.product(*parts)]
+
+    def encode(self, prefix: list[bytes]) -> bytes:
+        n = len(prefix)
+        return BC.encode_clustering(self.table.ck_types[:n], self.table.ck_reversed[:n], prefix)
+
+
+def token_of(key: bytes) -> int:
+    return partitioner.token(key)
+
+
+def _relation_column(table: TableInfo, name: str) -> ColumnInfo:
+    column = table.column(name)
+    if column is None:
+        raise InvalidRequest(f"Undefined column name {name} in table "
+                             f"{table.keyspace}.{table.name}")
+    return column
+
+
+def analyze_where(table: TableInfo, where: tuple[ast.Relation, ...],
+                  specs: dict[int, MarkerSpec], for_write: bool = False) -> KeyPlan:
+    """Sort a WHERE clause into partition-key, clustering and other restrictions."""
+    plan = KeyPlan(table)
+    by_column: dict[str, list[ast.SingleColumnRelation]] = {}
+    for rel in where:
+        if isinstance(rel, ast.SingleColumnRelation):
+            column = _relation_column(table, rel.column)
+            if column.is_key:
+                by_column.setdefault(rel.column, []).append(rel)
+                continue
+        plan.others.append(rel)
+    _partition_restrictions(plan, by_column, specs, for_write)
+    _clustering_restrictions(plan, by_column, specs)
+    return plan
+
+
+def _eq_or_in(table: TableInfo, column: ColumnInfo, rel: ast.SingleColumnRelation,
+              specs: dict[int, MarkerSpec]) -> KeyRestriction:
+    ks, tb = table.keyspace, table.name
+    if rel.operator is Op.EQ:
+        return KeyRestriction(column, [compile_term(rel.value, column.type, column.name, ks, tb,
+                                                    specs)])
+    if isinstance(rel.value, ast.BindMarker):
+        fn = compile_term(rel.value, T.ListType(column.type), f"in({column.name})", ks, tb, specs)
+        return KeyRestriction(column, [], fn)
+    items = rel.value.items if isinstance(rel.value, ast.TermList) else (rel.value,)
+    return KeyRestriction(column, [compile_term(v, column.type, column.name, ks, tb, specs)
+                                   for v in items])
+
+
+def _partition_restrictions(plan: KeyPlan, by_column: dict, specs: dict[int, MarkerSpec],
+                            for_write: bool) -> None:
+    table = plan.table
+    restricted = [c for c in table.partition_key if c.name in by_column]
+    if not restricted:
+        return
+    for column in table.partition_key:
+        rels = by_column.get(column.name)
+        if not rels:
+            missing = [c.name for c in table.partition_key if c.name not in by_column]
+            raise InvalidRequest(f"Some partition key parts are missing: {', '.join(missing)}"
+                                 if for_write else FILTERING_MESSAGE)
+        if len(rels) > 1 or rels[0].operator not in (Op.EQ, Op.IN):
+            raise InvalidRequest(f"Only EQ and IN relation are supported on the partition key "
+                                 f"(unless you use the token() function)")
+        plan.partition.append(_eq_or_in(table, column, rels[0], specs))
+
+
+def _clustering_restrictions(plan: KeyPlan, by_column: dict, specs: dict[int, MarkerSpec]) -> None:
+    table = plan.table
+    ks, tb = table.keyspace, table.name
+    for index, column in enumerate(table.clustering):
+        rels = by_column.get(column.name)
+        if not rels:
+            later = [c.name for c in table.clustering[index + 1:] if c.name in by_column]
+            if later:
+                raise InvalidRequest(f"PRIMARY KEY column \"{later[0]}\" cannot be restricted as "
+                                     f"preceding column \"{column.name}\" is not restricted")
+            return
+        ops = {r.operator for r in rels}
+        if ops <= {Op.EQ, Op.IN} and len(rels) == 1:
+            plan.clustering.append(_eq_or_in(table, column, rels[0], specs))
+            continue
+        if not ops <= {Op.LT, Op.LTE, Op.GT, Op.GTE}:
+            raise InvalidRequest(f"Unsupported restriction on clustering column {column.name}: "
+                                 f"{', '.join(sorted(o.value for o in ops))}")
+        plan.slice = Slice(column)
+        for rel in rels:
+            fn = compile_term(rel.value, column.type, column.name, ks, tb, specs)
+            if rel.operator in (Op.GT, Op.GTE):
+                if plan.slice.lower is not None:
+                    raise InvalidRequest(f"More than one restriction was found for the start "
+                                         f"bound on {column.name}")
+                plan.slice.lower = (fn, rel.operator is Op.GTE)
+            else:
+                if plan.slice.upper is not None:
+                    raise InvalidRequest(f"More than one restriction was found for the end "
+                                         f"bound on {column.name}")
+                plan.slice.upper = (fn, rel.operator is Op.LTE)
+        later = [c.name for c in table.clustering[index + 1:] if c.name in by_column]
+        if later:
+            raise InvalidRequest(f"Clustering column \"{later[0]}\" cannot be restricted (preceding "
+                                 f"column \"{column.name}\" is restricted by a non-EQ relation)")
+        return
+
+
+def slice_bounds(plan: KeyPlan, prefix: list[bytes], values: list) -> tuple[bytes, bytes]:
+    """Byte-comparable [start, end) of the rows a clustering prefix (and slice) selects."""
+    table = plan.table
+    n = len(prefix)
+    types, rev = table.ck_types, table.ck_reversed
+    if plan.slice is None:
+        if n == 0:
+            return b"", b""
+        return (BC.bound(types[:n], rev[:n], prefix, True, True),
+                BC.bound(types[:n], rev[:n], prefix, True, False))
+    lower, upper = plan.slice.lower, plan.slice.upper
+    reversed_col = rev[n]
+    # On a DESC column the value order is inverted: a lower value bound is an upper key bound.
+    if reversed_col:
+        lower, upper = upper, lower
+    start = (BC.bound(types[:n], rev[:n], prefix, True, True) if n else b"")
+    end = (BC.bound(types[:n], rev[:n], prefix, True, False) if n else b"")
+    if lower is not None:
+        value = _bound_value(lower[0], values, plan.slice.column)
+        start = BC.bound(types[:n + 1], rev[:n + 1], prefix + [value], lower[1], True)
+    if upper is not None:
+        value = _bound_value(upper[0], values, plan.slice.column)
+        end = BC.bound(types[:n + 1], rev[:n + 1], prefix + [value], upper[1], False)
+    return start, end
+
+
+def _bound_value(fn: ValueFn, values: list, column: ColumnInfo) -> bytes:
+    value = fn(values)
+    if value is None:
+        raise InvalidRequest(f"Invalid null value in condition for column {column.name}")
+    if value is UNSET:
+        raise InvalidRequest(f"Invalid unset value for column {column.name}")
+    return value

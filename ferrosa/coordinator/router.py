@@ -1,0 +1,188 @@
+"""Routes requests from the front's event loop to shard processes and matches their replies.
+
+What it is: for each shard, the request channel (front -> shard), the reply channel (shard -> front),
+the table of requests in flight, and the shard's state (up, or down while it restarts). A caller gets
+an asyncio Future per request; replies resolve them in whatever order the shards answer.
+
+What it must not do: block the event loop (a full ring parks requests in a bounded queue instead of
+waiting), or interpret requests (it only moves messages).
+
+Theory of operation:
+- Sending is batched per event-loop iteration: `submit` queues the message and schedules one `flush`
+  with call_soon, which writes every queued message of a shard into its ring and rings the shard's
+  doorbell once. Many concurrent client requests so cost one doorbell write, not one each.
+- Replies: every shard rings the same reply doorbell; its fd is a reader on the event loop. On wake-up
+  the router clears the doorbell first and then drains every reply ring, so a reply published after
+  the clear rings again and is never lost.
+- Back-pressure: a request that does not fit in the ring waits in the shard's overflow queue and is
+  retried on the next reply wake-up (a shard that consumed requests produces replies). When the
+  overflow queue exceeds MAX_PARKED_REQUESTS the router reports `saturated` so connections stop
+  reading from their sockets until it drains.
+- A dead shard: `shard_down` fails everything in flight and parked with ShardUnavailable, marks the
+  shard down (new requests fail at once), and resets both rings. `Hello` from the new process marks it
+  up again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from typing import Callable
+
+from ferrosa.ipc import messages as m
+from ferrosa.ipc.channel import Channel
+from ferrosa.ipc.doorbell import Doorbell
+from ferrosa.ipc.shm import RingPair
+
+log = logging.getLogger(__name__)
+
+# Requests parked per shard while its ring is full before connections are asked to pause reading.
+MAX_PARKED_REQUESTS = 10_000
+# Request ids wrap well before msgpack would need a wider integer.
+_REQ_ID_WRAP = 1 << 31
+
+
+class ShardUnavailable(Exception):
+    """The shard that owns the data is down (restarting) or died with the request in flight."""
+
+    def __init__(self, shard: int, in_flight: bool) -> None:
+        self.shard = shard
+        self.in_flight = in_flight
+        what = ("died while handling this request; its outcome is unknown" if in_flight
+                else "is restarting")
+        super().__init__(f"shard {shard} {what}")
+
+
+class ShardLink:
+    __slots__ = ("index", "rings", "requests", "replies", "doorbell", "up", "in_flight", "parked",
+                 "queued", "generation", "pid")
+
+    def __init__(self, index: int, rings: RingPair, doorbell: Doorbell,
+                 reply_doorbell: Doorbell) -> None:
+        self.index = index
+        self.rings = rings
+        self.doorbell = doorbell
+        self.requests = Channel(rings.request.ring, doorbell, m.ShardRequest)
+        self.replies = Channel(rings.reply.ring, reply_doorbell, m.ShardReply)
+        self.up = False
+        self.in_flight: dict[int, asyncio.Future] = {}
+        self.parked: deque = deque()
+        self.queued: list = []
+        self.generation = 0
+        self.pid = 0
+
+
+class ShardRouter:
+    def __init__(self, loop: asyncio.AbstractEventLoop, links: list[ShardLink],
+                 reply_doorbell: Doorbell) -> None:
+        self.loop = loop
+        self.links = links
+        self.reply_doorbell = reply_doorbell
+        self._next_id = 0
+        self._flush_scheduled = False
+        self._dirty: set[int] = set()
+        self.on_shard_up: Callable[[int], None] | None = None
+        self.saturated = False
+        self.on_saturation_change: Callable[[bool], None] | None = None
+        loop.add_reader(reply_doorbell.fileno(), self._on_replies)
+
+    @property
+    def shard_count(self) -> int:
+        return len(self.links)
+
+    def all_up(self) -> bool:
+        return all(link.up for link in self.links)
+
+    def submit(self, shard: int, msg) -> asyncio.Future:
+        """Send `msg` (its req_id is assigned here) to `shard`; the Future gets the reply."""
+        link = self.links[shard]
+        future = self.loop.create_future()
+        if not link.up:
+            future.set_exception(ShardUnavailable(shard, in_flight=False))
+            return future
+        self._next_id = req_id = (self._next_id + 1) % _REQ_ID_WRAP
+        msg.req_id = req_id
+        link.in_flight[req_id] = future
+        link.queued.append(msg)
+        self._dirty.add(shard)
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            self.loop.call_soon(self._flush)
+        return future
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        dirty, self._dirty = self._dirty, set()
+        for shard in dirty:
+            link = self.links[shard]
+            queued, link.queued = link.queued, []
+            if link.parked:
+                link.parked.extend(queued)
+                self._drain_parked(link)
+                continue
+            sent = link.requests.send_many(queued)
+            if sent < len(queued):
+                link.parked.extend(queued[sent:])
+        self._update_saturation()
+
+    def _drain_parked(self, link: ShardLink) -> None:
+        if not link.parked or not link.up:
+            return
+        batch = list(link.parked)
+        sent = link.requests.send_many(batch)
+        for _ in range(sent):
+            link.parked.popleft()
+
+    def _update_saturation(self) -> None:
+        saturated = any(len(link.parked) > MAX_PARKED_REQUESTS for link in self.links)
+        if saturated != self.saturated:
+            self.saturated = saturated
+            if self.on_saturation_change is not None:
+                self.on_saturation_change(saturated)
+
+    def _on_replies(self) -> None:
+        # One clear for the doorbell all shards share, then drain every ring to empty: clearing per
+        # ring would absorb a wake-up meant for a ring already drained.
+        self.reply_doorbell.clear()
+        for link in self.links:
+            while batch := link.replies.poll():
+                for reply in batch:
+                    self._deliver(link, reply)
+            if link.parked:
+                self._drain_parked(link)
+        if self.saturated:
+            self._update_saturation()
+
+    def _deliver(self, link: ShardLink, reply) -> None:
+        if type(reply) is m.Hello:
+            link.up = True
+            link.generation = reply.generation
+            link.pid = reply.pid
+            log.info("shard %d is up (pid %d, generation %d)", link.index, reply.pid,
+                     reply.generation)
+            if self.on_shard_up is not None:
+                self.on_shard_up(link.index)
+            return
+        future = link.in_flight.pop(reply.req_id, None)
+        if future is not None and not future.done():
+            future.set_result(reply)
+
+    def shard_down(self, shard: int) -> None:
+        """The shard process died: fail its requests and reset its rings for the next process."""
+        link = self.links[shard]
+        link.up = False
+        # Replies the dead shard published before dying are still valid: deliver them first.
+        while batch := link.replies.poll():
+            for reply in batch:
+                self._deliver(link, reply)
+        error = ShardUnavailable(shard, in_flight=True)
+        for future in link.in_flight.values():
+            if not future.done():
+                future.set_exception(error)
+        link.in_flight.clear()
+        link.parked.clear()
+        link.queued.clear()
+        link.rings.reset()
+        log.warning("shard %d is down: in-flight requests failed, rings reset", shard)
+        self._update_saturation()

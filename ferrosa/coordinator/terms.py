@@ -1,0 +1,243 @@
+"""Binding CQL terms to their receivers: literals, bind markers, collections and functions -> bytes.
+
+What it is: `compile_term` turns an AST term and the type of what receives it (a column, a LIMIT, a
+TTL...) into a `ValueFn`: a function of the statement's bound values returning the serialized value,
+None (null) or UNSET. Literals are converted and serialized once, at prepare time; a bind marker
+becomes a lookup that validates the client's bytes against the receiver type.
+
+What it must not do: know about tables' storage or shards; it only produces values.
+"""
+
+from __future__ import annotations
+
+import struct
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Callable
+
+from ferrosa.cql import ast
+from ferrosa.cql.literals import LiteralError, literal_value
+from ferrosa.protocol import types as T
+from ferrosa.protocol import values as V
+from ferrosa.schema.errors import InvalidRequest
+
+
+class _Unset:
+    """A bound value the client marked 'not set' (protocol v4+): the column is left untouched."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET = _Unset()
+ValueFn = Callable[[list], "bytes | None | _Unset"]
+_INT32 = struct.Struct(">i")
+
+
+@dataclass(frozen=True)
+class MarkerSpec:
+    """What a bind marker receives: shown to drivers in the prepared statement's metadata."""
+
+    index: int
+    name: str
+    type: T.CqlType
+    keyspace: str
+    table: str
+
+
+def _constant(value: bytes | None) -> ValueFn:
+    return lambda values: value
+
+
+def _marker(marker: ast.BindMarker, t: T.CqlType, receiver: str, keyspace: str, table: str,
+            specs: dict[int, MarkerSpec]) -> ValueFn:
+    index = marker.index
+    specs[index] = MarkerSpec(index, marker.name or receiver, t, keyspace, table)
+    validate = V.validate
+
+    def bound(values: list) -> bytes | None | _Unset:
+        value = values[index]
+        if value is None or value is UNSET:
+            return value
+        try:
+            validate(t, value)
+        except V.InvalidValue as exc:
+            raise InvalidRequest(f"Invalid value for {receiver}: {exc}") from None
+        return value
+    return bound
+
+
+def _serialize_literal(term: ast.Term, t: T.CqlType, receiver: str) -> bytes | None:
+    """A marker-free term's serialized value, computed once."""
+    try:
+        return V.serialize(t, literal_python(term, t, receiver))
+    except (V.InvalidValue, LiteralError) as exc:
+        raise InvalidRequest(str(exc)) from None
+
+
+def literal_python(term: ast.Term, t: T.CqlType, receiver: str) -> object:
+    """A marker-free literal term as the Python value of type `t`."""
+    if isinstance(term, ast.Null):
+        return None
+    if isinstance(term, ast.TypeCast):
+        return literal_python(term.term, t, receiver)
+    if isinstance(term, ast.Constant):
+        if isinstance(t, T.NativeType):
+            return literal_value(term, t.name, receiver)
+        raise InvalidRequest(f"Invalid {term.type.name} constant ({term.text}) for \"{receiver}\" "
+                             f"of type {T.cql_name(t)}")
+    handler = _COLLECTION_LITERALS.get(type(term))
+    if handler is None:
+        raise InvalidRequest(f"Invalid value {type(term).__name__} for \"{receiver}\" of type "
+                             f"{T.cql_name(t)}")
+    return handler(term, t, receiver)
+
+
+def _list_literal(term: ast.ListLiteral, t: T.CqlType, receiver: str) -> object:
+    if isinstance(t, (T.ListType, T.SetType)):
+        return [_element(e, t.subtypes()[0], receiver) for e in term.elements]
+    if isinstance(t, T.VectorType):
+        if len(term.elements) != t.dimension:
+            raise InvalidRequest(f"Invalid vector literal for {receiver} of type {T.cql_name(t)}; "
+                                 f"expected {t.dimension} elements, but given {len(term.elements)}")
+        return [_element(e, t.subtypes()[0], receiver) for e in term.elements]
+    raise InvalidRequest(f"Invalid list literal for {receiver} of type {T.cql_name(t)}")
+
+
+def _element(term: ast.Term, t: T.CqlType, receiver: str) -> object:
+    if isinstance(term, ast.Null):
+        raise InvalidRequest(f"null is not supported inside collections")
+    return literal_python(term, t, receiver)
+
+
+def _set_literal(term: ast.SetLiteral, t: T.CqlType, receiver: str) -> object:
+    if not isinstance(t, T.SetType):
+        raise InvalidRequest(f"Invalid set literal for {receiver} of type {T.cql_name(t)}")
+    return [_element(e, t.subtypes()[0], receiver) for e in term.elements]
+
+
+def _map_literal(term: ast.MapLiteral, t: T.CqlType, receiver: str) -> object:
+    if not isinstance(t, T.MapType):
+        raise InvalidRequest(f"Invalid map literal for {receiver} of type {T.cql_name(t)}")
+    key_type, value_type = t.subtypes()
+    return {_element(k, key_type, receiver): _element(v, value_type, receiver)
+            for k, v in term.entries}
+
+
+def _empty_braces(term: ast.EmptyBraceLiteral, t: T.CqlType, receiver: str) -> object:
+    if isinstance(t, T.MapType):
+        return {}
+    if isinstance(t, T.SetType):
+        return []
+    raise InvalidRequest(f"Invalid empty literal for {receiver} of type {T.cql_name(t)}")
+
+
+def _tuple_literal(term: ast.TupleLiteral, t: T.CqlType, receiver: str) -> object:
+    if not isinstance(t, T.TupleType):
+        raise InvalidRequest(f"Invalid tuple literal for {receiver} of type {T.cql_name(t)}")
+    types = t.subtypes()
+    if len(term.elements) > len(types):
+        raise InvalidRequest(f"Invalid tuple literal for {receiver}: too many elements. Type "
+                             f"{T.cql_name(t)} expects {len(types)} but got {len(term.elements)}")
+    return tuple(literal_python(e, et, receiver) for e, et in zip(term.elements, types))
+
+
+def _udt_literal(term: ast.UserTypeLiteral, t: T.CqlType, receiver: str) -> object:
+    if not isinstance(t, T.UserType):
+        raise InvalidRequest(f"Invalid user type literal for {receiver} of type {T.cql_name(t)}")
+    fields = dict(zip(t.field_names, t.subtypes()))
+    out = {}
+    for name, value in term.fields:
+        if name not in fields:
+            raise InvalidRequest(f"Unknown field '{name}' in value of user defined type {t.name}")
+        out[name] = literal_python(value, fields[name], receiver)
+    return out
+
+
+_COLLECTION_LITERALS = {
+    ast.ListLiteral: _list_literal,
+    ast.SetLiteral: _set_literal,
+    ast.MapLiteral: _map_literal,
+    ast.EmptyBraceLiteral: _empty_braces,
+    ast.TupleLiteral: _tuple_literal,
+    ast.UserTypeLiteral: _udt_literal,
+}
+
+
+def _time_uuid() -> uuid.UUID:
+    return uuid.uuid1()
+
+
+# Functions that take no argument and may appear wherever a value does (Cassandra's TimeFcts,
+# UuidFcts); evaluated per execution, as Cassandra does.
+_NULLARY = {
+    "now": (T.TIMEUUID, lambda: V.serialize(T.TIMEUUID, _time_uuid())),
+    "currenttimeuuid": (T.TIMEUUID, lambda: V.serialize(T.TIMEUUID, _time_uuid())),
+    "uuid": (T.UUID, lambda: V.serialize(T.UUID, uuid.uuid4())),
+    "currenttimestamp": (T.TIMESTAMP, lambda: V.serialize(T.TIMESTAMP, int(time.time() * 1000))),
+    "currentdate": (T.DATE, lambda: V.serialize(T.DATE, int(time.time() // 86400))),
+    "currenttime": (T.TIME, lambda: V.serialize(
+        T.TIME, int(time.time() % 86400 * 1_000_000_000))),
+}
+
+
+def _function(term: ast.FunctionCall, t: T.CqlType, receiver: str) -> ValueFn:
+    name = term.name.name
+    entry = _NULLARY.get(name) if term.name.keyspace in (None, "system") else None
+    if entry is None or term.args:
+        raise InvalidRequest(f"Unknown function {term.name} called with {len(term.args)} "
+                             f"arguments (only now(), uuid(), currentTimestamp(), currentDate(), "
+                             f"currentTime() and currentTimeUUID() are supported as values here)")
+    result_type, produce = entry
+    if result_type != t and not (t is T.UUID and result_type is T.TIMEUUID):
+        raise InvalidRequest(f"Type error: cannot assign result of function {name} (type "
+                             f"{result_type.name}) to {receiver} (type {T.cql_name(t)})")
+    return lambda values: produce()
+
+
+def compile_term(term: ast.Term, t: T.CqlType, receiver: str, keyspace: str, table: str,
+                 specs: dict[int, MarkerSpec]) -> ValueFn:
+    """A ValueFn producing `term`'s serialized value for a receiver of type `t`."""
+    if isinstance(term, ast.BindMarker):
+        return _marker(term, t, receiver, keyspace, table, specs)
+    if isinstance(term, ast.FunctionCall):
+        return _function(term, t, receiver)
+    if isinstance(term, ast.TypeCast) and isinstance(term.term, ast.BindMarker):
+        return _marker(term.term, t, receiver, keyspace, table, specs)
+    if _has_marker(term):
+        raise InvalidRequest(f"Bind markers inside collection, tuple or user type literals are "
+                             f"not supported yet (for {receiver}); bind the whole value instead")
+    return _constant(_serialize_literal(term, t, receiver))
+
+
+def _has_marker(term: ast.Term) -> bool:
+    if isinstance(term, ast.BindMarker):
+        return True
+    for child in getattr(term, "elements", ()) or ():
+        if _has_marker(child):
+            return True
+    for key, value in getattr(term, "entries", ()) or ():
+        if _has_marker(key) or _has_marker(value):
+            return True
+    for _name, value in getattr(term, "fields", ()) or ():
+        if isinstance(value, ast.Term) and _has_marker(value):
+            return True
+    return False
+
+
+def compile_int(term: ast.Term | None, receiver: str, keyspace: str, table: str,
+                specs: dict[int, MarkerSpec], t: T.CqlType = T.INT) -> Callable[[list], int | None]:
+    """LIMIT, TTL, TIMESTAMP...: an integer-valued term (None when absent, null or unset)."""
+    if term is None:
+        return lambda values: None
+    fn = compile_term(term, t, receiver, keyspace, table, specs)
+
+    def value(values: list) -> int | None:
+        raw = fn(values)
+        if raw is None or raw is UNSET:
+            return None
+        return int.from_bytes(raw, "big", signed=True)
+    return value

@@ -1,0 +1,153 @@
+"""Channel: one direction of the front <-> shard link (a ring, a doorbell and a msgspec codec).
+
+A Channel sends or receives msgspec messages of one type (normally a union of Structs declared
+with ``tag=True, array_like=True`` in ipc/messages.py) through one SPSC ring. A process uses a
+Channel either as the producer or as the consumer, never both. This module must NOT map shared
+memory (ipc/shm.py does) and must NOT import asyncio: the front adds ``fileno()`` of its reply
+channel to its loop with ``loop.add_reader(ch.fileno(), on_reply)`` and calls recv_all there.
+
+Message types must not contain ``msgspec.Raw`` (or other zero-copy) fields: messages are
+decoded straight from the ring and a Raw would keep pointing into memory the producer reuses.
+
+Wake-up rule (no lost wake-ups)
+-------------------------------
+    producer: write records, publish the head, THEN ring the doorbell (once per batch).
+    consumer: clear the doorbell, THEN drain the ring until it is empty; sleep only on the bell.
+
+Why nothing is lost: suppose the consumer's last drain found the ring empty and it goes to
+sleep, while the producer has published a record R. The consumer's emptiness check loaded the
+head after its clear(); the producer's ring() came after publishing R. If that ring() had been
+absorbed by the clear(), the eventfd lock orders publish(R) -> ring() -> clear() -> head load,
+so the drain would have seen R, a contradiction. So the ring() came after the clear(): the
+bell is set and the sleep returns at once. The converse costs only a spurious wake-up (the
+consumer drained R early, then wakes to an empty ring), which is harmless.
+recv_all(max_records) may stop before the ring is empty; it then rings its own doorbell, so the
+next sleep (or the event loop's reader callback) returns at once and the drain continues.
+The reverse order (drain, then clear) loses wake-ups: a record published and rung between the
+drain and the clear is never looked at until the next, unrelated, ring.
+Busy-polling consumers (poll()) and producers that know their peer spins (notify=False) skip
+the syscalls entirely.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Generic, Iterable, TypeVar
+
+import msgspec
+
+from ferrosa.ipc.doorbell import Doorbell
+from ferrosa.ipc.errors import ChannelDecodeError
+from ferrosa.ipc.ring import Ring
+
+M = TypeVar("M")
+
+# Default records per recv_all: bounds the time one drain holds the loop (a few hundred
+# microseconds of decoding) while amortising the doorbell syscall over many messages.
+RECV_BATCH = 256
+# Initial size of the reusable encode buffer; encode_into grows it for larger messages.
+ENCODE_BUFFER_SIZE = 4096
+
+
+class Channel(Generic[M]):
+    """Ring + doorbell + reusable msgspec encoder/decoder for messages of ``msg_type``."""
+
+    __slots__ = ("ring", "doorbell", "_encode_into", "_decode", "_buf")
+
+    def __init__(self, ring: Ring, doorbell: Doorbell, msg_type: Any) -> None:
+        self.ring = ring
+        self.doorbell = doorbell
+        self._encode_into = msgspec.msgpack.Encoder().encode_into
+        self._decode = msgspec.msgpack.Decoder(msg_type).decode
+        self._buf = bytearray(ENCODE_BUFFER_SIZE)
+
+    def fileno(self) -> int:
+        """The doorbell fd (what the consumer waits on / registers with its event loop)."""
+        return self.doorbell.fileno()
+
+    # -- producer ----------------------------------------------------------------------------
+
+    def send(self, msg: M, notify: bool = True) -> bool:
+        """Encode and publish one message; False when the ring is full (back-pressure)."""
+        buf = self._buf
+        self._encode_into(msg, buf, 0)
+        if not self.ring.try_push(buf):
+            return False
+        if notify:
+            self.doorbell.ring()
+        return True
+
+    def send_many(self, msgs: Iterable[M], notify: bool = True) -> int:
+        """Publish as many messages as fit, in order, ringing the doorbell once; returns how many.
+
+        If encoding fails or a message is over the ring's max_record, the messages before it
+        are still published (and rung) and the error propagates.
+        """
+        ring = self.ring
+        stage = ring.stage
+        encode_into = self._encode_into
+        buf = self._buf
+        count = 0
+        try:
+            for msg in msgs:
+                encode_into(msg, buf, 0)
+                if not stage(buf):
+                    break
+                count += 1
+        finally:
+            if count:
+                ring.publish()
+                if notify:
+                    self.doorbell.ring()
+        return count
+
+    # -- consumer ----------------------------------------------------------------------------
+
+    def _drain(self, max_records: int) -> list[M]:
+        out: list[M] = []
+        try:
+            self.ring.drain_into(out, self._decode, max_records)
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            raise ChannelDecodeError(f"undecodable record in channel ring: {exc}", list(out)) from exc
+        return out
+
+    def recv_all(self, max_records: int = RECV_BATCH) -> list[M]:
+        """Clear the doorbell, then decode up to ``max_records`` messages (see the wake-up rule)."""
+        self.doorbell.clear()
+        out = self._drain(max_records)
+        if len(out) >= max_records and not self.ring.is_empty():
+            self.doorbell.ring()
+        return out
+
+    def poll(self, max_records: int = RECV_BATCH) -> list[M]:
+        """Decode up to ``max_records`` messages without touching the doorbell (busy-polling)."""
+        return self._drain(max_records)
+
+    def recv_wait(self, timeout: float | None = None, max_records: int = RECV_BATCH,
+                  spin: float = 0.0) -> list[M]:
+        """Messages, blocking until some arrive or ``timeout`` seconds pass (then []).
+
+        Spins on the ring for up to ``spin`` seconds before sleeping on the doorbell, trading
+        CPU for latency when replies follow requests closely.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            out = self.recv_all(max_records)
+            if out:
+                return out
+            if spin > 0.0 and self._spin(spin):
+                continue
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0.0:
+                return out
+            if not self.doorbell.wait(remaining):
+                return self.recv_all(max_records)
+
+    def _spin(self, seconds: float) -> bool:
+        is_empty = self.ring.is_empty
+        monotonic = time.monotonic
+        end = monotonic() + seconds
+        while is_empty():
+            if monotonic() >= end:
+                return False
+        return True

@@ -1,0 +1,179 @@
+"""Messages between the front process and shard processes (carried by the shared-memory rings).
+
+What it is: the msgspec Structs of the front<->shard protocol. Every struct is tagged and array-like so
+an encoded message is a compact msgpack array whose first element names its type; one Decoder for the
+`ShardRequest` union and one for `ShardReply` decode any message of their direction.
+
+What it must not do: carry Python objects the other side cannot rebuild (everything is bytes, ints,
+strings and lists), or depend on the CQL front-end: shards never import ferrosa.front or ferrosa.cql.
+
+Theory of operation:
+- Every request carries a `req_id` chosen by the front, unique among its in-flight requests to that
+  shard; the shard answers each request with exactly one reply carrying the same id (Ack, RowsReply or
+  Failure), in any order.
+- Values are CQL wire serializations. Partition keys are Cassandra's partition-key bytes (composite keys
+  in Cassandra's composite form); clustering keys travel twice: `ck` is the byte-comparable form that
+  orders rows, `ck_values` the serialized components a read returns to the client.
+- Timestamps (microseconds) and expiry times (seconds) are fixed by the coordinator (the front), as
+  Cassandra fixes them in UpdateParameters, so every replica of a write stores the same cells.
+- A projection tells the shard which values to return per row, so the shard can hand back rows already
+  encoded as the body of a RESULT Rows message: the front only prepends the metadata.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+# Projection item kinds: what a selected result column is made of.
+PROJ_PK = 0  # arg: partition-key component index
+PROJ_CK = 1  # arg: clustering component index
+PROJ_CELL = 2  # arg: column name (regular or static)
+PROJ_WRITETIME = 3  # arg: column name; value is the cell timestamp as a bigint
+PROJ_TTL = 4  # arg: column name; value is the remaining TTL in seconds as an int
+PROJ_STATIC = 5  # arg: static column name
+PROJ_STATIC_WRITETIME = 6  # arg: static column name
+PROJ_STATIC_TTL = 7  # arg: static column name
+
+ProjectionItem = tuple[int, "int | str"]
+
+
+class CellWrite(msgspec.Struct, array_like=True):
+    """One cell of a mutation: value None writes a cell tombstone (a deleted or null column)."""
+
+    column: str
+    value: bytes | None
+
+
+class Mutation(msgspec.Struct, array_like=True):
+    """A write to one partition of one table. Applied atomically by the owning shard.
+
+    kind: ROW_UPSERT (regular cells at ck, optional row liveness marker, and/or static cells),
+    ROW_DELETE (row tombstone at ck), PARTITION_DELETE (partition tombstone; ck ignored).
+    """
+
+    table_id: bytes
+    token: int
+    pk: bytes
+    ck: bytes
+    ck_values: list[bytes]
+    timestamp: int
+    kind: int
+    cells: list[CellWrite] = []
+    static_cells: list[CellWrite] = []
+    # 0 = no TTL; otherwise the TTL in seconds and the absolute expiry (seconds since the epoch).
+    ttl: int = 0
+    expires_at: int = 0
+    # INSERT creates a primary-key liveness marker so the row exists even with all columns null.
+    row_marker: bool = False
+
+
+MUTATION_ROW_UPSERT = 0
+MUTATION_ROW_DELETE = 1
+MUTATION_PARTITION_DELETE = 2
+
+
+class Write(msgspec.Struct, tag=True, array_like=True):
+    """Apply mutations (one statement or the part of a batch owned by this shard)."""
+
+    req_id: int
+    mutations: list[Mutation]
+
+
+class Read(msgspec.Struct, tag=True, array_like=True):
+    """Read one partition: rows whose byte-comparable clustering key is within [start, end).
+
+    `start`/`end` empty mean unbounded. `after` (paging) resumes strictly after that clustering key
+    (or strictly before it when `reverse`). `limit` counts rows; 0 means no limit.
+    """
+
+    req_id: int
+    table_id: bytes
+    token: int
+    pk: bytes
+    projection: list[tuple[int, int | str]]
+    now: int
+    # How many components the partition key has (1 = the key bytes are the single value).
+    pk_components: int = 1
+    start: bytes = b""
+    end: bytes = b""
+    limit: int = 0
+    reverse: bool = False
+    after: bytes | None = None
+
+
+class Scan(msgspec.Struct, tag=True, array_like=True):
+    """Read rows of many partitions in token order, resuming after (token, pk, ck) when paging."""
+
+    req_id: int
+    table_id: bytes
+    projection: list[tuple[int, int | str]]
+    now: int
+    pk_components: int = 1
+    limit: int = 0
+    after_token: int | None = None
+    after_pk: bytes = b""
+    after_ck: bytes | None = None
+
+
+class DropTable(msgspec.Struct, tag=True, array_like=True):
+    """Forget a table's data (DROP TABLE, DROP KEYSPACE, TRUNCATE)."""
+
+    req_id: int
+    table_id: bytes
+
+
+class Ping(msgspec.Struct, tag=True, array_like=True):
+    """Liveness and statistics probe (ferrosa-ctl status)."""
+
+    req_id: int
+
+
+ShardRequest = Write | Read | Scan | DropTable | Ping
+
+
+class Ack(msgspec.Struct, tag=True, array_like=True):
+    req_id: int
+
+
+class RowsReply(msgspec.Struct, tag=True, array_like=True):
+    """Rows already encoded as a RESULT body's rows part (each value a protocol [bytes]).
+
+    `more` is set when the limit cut the result; `last_*` locate the last row returned so the
+    coordinator can build a paging state.
+    """
+
+    req_id: int
+    count: int
+    rows: bytes
+    more: bool = False
+    last_token: int = 0
+    last_pk: bytes = b""
+    last_ck: bytes | None = None
+
+
+class Failure(msgspec.Struct, tag=True, array_like=True):
+    """A request the shard could not serve; `code` is a protocol ErrorCode."""
+
+    req_id: int
+    code: int
+    message: str
+
+
+class Stats(msgspec.Struct, tag=True, array_like=True):
+    req_id: int
+    shard: int
+    pid: int
+    partitions: int
+    memtable_bytes: int
+    requests: int
+
+
+class Hello(msgspec.Struct, tag=True, array_like=True):
+    """First message of a (re)started shard: the front may route to it from now on."""
+
+    shard: int
+    pid: int
+    generation: int
+
+
+ShardReply = Ack | RowsReply | Failure | Stats | Hello

@@ -1,0 +1,269 @@
+"""Frames ("envelopes" in v5) of the native protocol v3-v5 and their incremental decoder.
+
+Theory of operation
+-------------------
+A frame is a 9-byte big-endian header -- version|direction (1), flags (1), stream (2, signed),
+opcode (1), body length (4) -- followed by the body. ``FrameDecoder`` is sans-IO in the style of
+h11: ``feed(bytes)`` appends to an internal buffer and returns every frame completed so far;
+partial frames stay buffered. Checks run in Cassandra's order (Envelope.Decoder):
+
+1. first byte: the version. An unsupported version raises ``ProtocolVersionError`` at once (even
+   before a full header arrived, because v1/v2 headers are shorter). It is fatal. Cassandra 4/5
+   answer v1/v2 in that same version and anything else (0, 6, 0x41/0x42 "DSE", ...) in the
+   connection's version, or v5 (ProtocolVersion.CURRENT) before a version is established.
+2. full header: a negative length is fatal; an unknown opcode, a wrong direction bit, a version
+   other than the connection's, or a frame above ``max_frame_bytes`` raise a NON-fatal error:
+   the decoder skips that frame's bytes (also those still to come) and can continue.
+3. the body, once complete, becomes a ``Frame`` (body still compressed if flag 0x01 is set;
+   ``ConnectionDecoder`` in ``segment.py`` decompresses).
+
+The connection's version is established by the first STARTUP (as Cassandra creates its
+Connection there); OPTIONS may come before it in any supported version. With
+``pause_at_handshake`` the decoder stops right after the frame that switches a v5 connection to
+segment framing (STARTUP server-side, READY/AUTHENTICATE client-side) so that bytes behind it
+are not misread as frames; ``take_buffered()`` hands them to the segment decoder.
+
+When an error is raised, ``err.frames`` holds the frames completed before it in the same call.
+
+This module must NOT decode message bodies, compress, or perform I/O.
+"""
+
+from __future__ import annotations
+
+import struct
+
+import msgspec
+
+from ferrosa.protocol.constants import (
+    CURRENT_VERSION,
+    LEGACY_VERSIONS,
+    REQUEST_OPCODES,
+    SUPPORTED_VERSIONS,
+    VERSION_DESCRIPTIONS,
+    Opcode,
+)
+from ferrosa.protocol.errors import (
+    ErrorCode,
+    FrameTooLargeError,
+    ProtocolError,
+    ProtocolVersionError,
+)
+from ferrosa.protocol.primitives import INT
+
+HEADER = struct.Struct(">BBhBi")
+HEADER_SIZE = HEADER.size  # 9
+# v1/v2 header (1-byte stream); only written, to answer such clients with a readable error.
+LEGACY_HEADER = struct.Struct(">BBbBi")
+
+# Cassandra 4.1/5.0 default native_transport_max_frame_size = 16MiB (Config.java:
+# `native_transport_max_frame_size = new DataStorageSpec.IntMebibytesBound("16MiB")`; 4.0 had
+# native_transport_max_frame_size_in_mb = 16). Like Cassandra, the limit covers header + body.
+MAX_FRAME_BYTES = 16 * 1024 * 1024
+
+_DIRECTION_BIT = 0x80
+_OPCODE_NAMES = {int(op): op.name for op in Opcode}
+_VERSION_NAMES = {3: "3/v3", 4: "4/v4", 5: "5/v5"}
+_SUPPORTED = SUPPORTED_VERSIONS
+_STARTUP = int(Opcode.STARTUP)
+_SWITCH_RESPONSES = frozenset((int(Opcode.READY), int(Opcode.AUTHENTICATE)))
+
+
+class Frame(msgspec.Struct, gc=False):
+    """One decoded frame; ``version`` excludes the direction bit."""
+
+    version: int
+    flags: int
+    stream: int
+    opcode: int
+    body: bytes
+
+
+def encode_frame(version: int, stream: int, opcode: int, body: bytes, flags: int = 0,
+                 *, response: bool = True) -> bytes:
+    """Header + body, ready for the wire (no compression: see ``ConnectionEncoder``)."""
+    first = version | _DIRECTION_BIT if response else version
+    return HEADER.pack(first, flags, stream, opcode, len(body)) + body
+
+
+def invalid_version_message(version: int) -> str:
+    """Cassandra's text (ProtocolVersion.invalidVersionMessage); drivers step down on seeing
+    "unsupported protocol version" in a PROTOCOL_ERROR (python-driver: connection.process_msg)."""
+    return (f"Invalid or unsupported protocol version ({version}); "
+            f"supported versions are ({', '.join(VERSION_DESCRIPTIONS)})")
+
+
+def version_error_for(requested_version: int, connection_version: int | None) -> ProtocolVersionError:
+    """The error for a frame announcing ``requested_version``, answered as Cassandra 4/5 do."""
+    if requested_version in LEGACY_VERSIONS:
+        response_version = requested_version
+    else:
+        response_version = connection_version if connection_version is not None else CURRENT_VERSION
+    return ProtocolVersionError(invalid_version_message(requested_version),
+                                requested_version=requested_version,
+                                response_version=response_version)
+
+
+def _error_body(code: int, message: str) -> bytes:
+    raw = message.encode("utf-8")
+    if len(raw) > 0xFFFF:
+        raw = raw[:0xFFFF].decode("utf-8", "ignore").encode("utf-8")
+    return INT.pack(code) + struct.pack(">H", len(raw)) + raw
+
+
+def encode_error_frame(version: int, stream: int, code: int, message: str) -> bytes:
+    """An ERROR response with no code-specific body; v1/v2 get their 8-byte header."""
+    body = _error_body(code, message)
+    if version in LEGACY_VERSIONS:
+        return LEGACY_HEADER.pack(version | _DIRECTION_BIT, 0, stream, Opcode.ERROR, len(body)) + body
+    return encode_frame(version, stream, Opcode.ERROR, body)
+
+
+def unsupported_version_frame(requested_version: int, connection_version: int | None = None,
+                              stream: int = 0) -> bytes:
+    """The PROTOCOL_ERROR frame that makes drivers step down to a version we speak."""
+    err = version_error_for(requested_version, connection_version)
+    return encode_error_frame(err.response_version, stream, ErrorCode.PROTOCOL_ERROR, err.message)
+
+
+def protocol_error_frame(err: ProtocolError, connection_version: int | None) -> bytes:
+    """The ERROR frame answering ``err`` (v3/v4/unframed: write it as is; v5 after the switch:
+    wrap it in a segment)."""
+    if isinstance(err, ProtocolVersionError):
+        version = err.response_version
+    else:
+        version = connection_version if connection_version is not None else CURRENT_VERSION
+    return encode_error_frame(version, err.stream, err.code, err.message)
+
+
+class FrameDecoder:
+    """Incremental frame decoder; see the module docstring for the rules it enforces."""
+
+    __slots__ = ("max_frame_bytes", "requests", "version", "pause_at_handshake", "paused",
+                 "_buf", "_discard", "_failed")
+
+    def __init__(self, max_frame_bytes: int = MAX_FRAME_BYTES, *, requests: bool = True,
+                 version: int | None = None, pause_at_handshake: bool = False) -> None:
+        self.max_frame_bytes = max_frame_bytes
+        self.requests = requests
+        self.version = version
+        self.pause_at_handshake = pause_at_handshake
+        self.paused = False
+        self._buf = bytearray()
+        self._discard = 0
+        self._failed = False
+
+    @property
+    def buffered(self) -> int:
+        return len(self._buf)
+
+    def at_boundary(self) -> bool:
+        """True when no partial frame is buffered or being skipped."""
+        return not self._buf and not self._discard
+
+    def take_buffered(self) -> bytes:
+        """Remove and return the bytes not yet decoded (used when switching to segments)."""
+        data = bytes(self._buf)
+        self._buf.clear()
+        return data
+
+    def resume(self) -> list[Frame]:
+        """Continue plain decoding after a handshake pause; returns frames already buffered."""
+        self.paused = False
+        return self.feed(b"")
+
+    def feed(self, data: bytes | bytearray | memoryview = b"") -> list[Frame]:
+        if self._failed:
+            raise ProtocolError("The connection's byte stream is unusable after a fatal protocol error")
+        if data:
+            self._buf += data
+        frames: list[Frame] = []
+        if self.paused or not self._buf:
+            return frames
+        try:
+            self._parse(frames)
+        except ProtocolError as err:
+            err.frames = frames
+            if err.fatal:
+                self._failed = True
+                self._buf.clear()
+            raise
+        return frames
+
+    def _parse(self, frames: list[Frame]) -> None:
+        buf = self._buf
+        n = len(buf)
+        pos = 0
+        mv = memoryview(buf)
+        unpack = HEADER.unpack_from
+        append = frames.append
+        try:
+            while True:
+                if self._discard:
+                    take = min(self._discard, n - pos)
+                    pos += take
+                    self._discard -= take
+                    if self._discard:
+                        return
+                if pos >= n:
+                    return
+                first = buf[pos]
+                version = first & 0x7F
+                if version not in _SUPPORTED:
+                    raise version_error_for(version, self.version)
+                if n - pos < HEADER_SIZE:
+                    return
+                _, flags, stream, opcode, length = unpack(mv, pos)
+                if length < 0:
+                    raise ProtocolError(
+                        f"Invalid value for envelope header body length field: {length}", stream=stream)
+                total = HEADER_SIZE + length
+                err = self._check_header(first, version, stream, opcode, total)
+                if err is not None:
+                    take = min(total, n - pos)
+                    pos += take
+                    self._discard = total - take
+                    raise err
+                if n - pos < total:
+                    return
+                append(Frame(version, flags, stream, opcode, mv[pos + HEADER_SIZE:pos + total].tobytes()))
+                pos += total
+                if opcode == _STARTUP and self.requests and self.version is None:
+                    self.version = version
+                if self.pause_at_handshake and version >= 5 and self._is_switch_point(opcode):
+                    self.paused = True
+                    return
+        finally:
+            mv.release()
+            if pos:
+                del buf[:pos]
+
+    def _is_switch_point(self, opcode: int) -> bool:
+        return opcode == _STARTUP if self.requests else opcode in _SWITCH_RESPONSES
+
+    def _check_header(self, first: int, version: int, stream: int, opcode: int,
+                      total: int) -> ProtocolError | None:
+        """Errors that leave the frame well delimited (skippable), or None."""
+        name = _OPCODE_NAMES.get(opcode)
+        if name is None:
+            return ProtocolError(f"Unknown opcode {opcode}", stream=stream, fatal=False)
+        got = "RESPONSE" if first & _DIRECTION_BIT else "REQUEST"
+        expected = "REQUEST" if opcode in REQUEST_OPCODES else "RESPONSE"
+        if got != expected:
+            return ProtocolError(
+                f"Wrong protocol direction (expected {expected}, got {got}) for opcode {opcode} ({name})",
+                stream=stream, fatal=False)
+        if self.requests != (opcode in REQUEST_OPCODES):
+            side = "server" if self.requests else "client"
+            return ProtocolError(f"Unexpected {got.lower()} message {name} sent to the {side}",
+                                 stream=stream, fatal=False)
+        if self.version is not None and version != self.version:
+            return ProtocolError(
+                f"Invalid message version. Got {_VERSION_NAMES[version]} but previous messages on "
+                f"this connection had version {_VERSION_NAMES.get(self.version, self.version)}",
+                stream=stream, fatal=False)
+        if total > self.max_frame_bytes:
+            return FrameTooLargeError(
+                f"Request is too big: length {total} exceeds maximum allowed length "
+                f"{self.max_frame_bytes}.", stream=stream)
+        return None
+
