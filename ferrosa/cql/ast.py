@@ -585,8 +585,10 @@ class ClusteringOrder(Node, frozen=True, gc=False):
 
 
 class CreateTableStatement(Statement, frozen=True, gc=False):
-    """``primary_key_count`` counts PRIMARY KEY declarations (inline and clause) so the executor can
-    reject zero or several, as Cassandra does; partition_key / clustering_columns are from the last."""
+    """``primary_key_count`` is 0 when no PRIMARY KEY was declared (the executor then answers
+    Cassandra's "No PRIMARY KEY specifed for table ..."), else 1: the parser already rejects
+    several declarations, duplicate columns and duplicate CLUSTERING ORDER entries, as Cassandra's
+    grammar actions do."""
 
     table: QualifiedName
     columns: tuple[ColumnDefinition, ...]

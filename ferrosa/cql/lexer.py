@@ -83,6 +83,7 @@ _MASTER = re.compile(
         (
             r"(?P<WS>[ \t\r\n]+)",
             r"(?P<COMMENT>(?:--|//)[^\n\r]*|/\*(?s:.*?)\*/)",
+            r"(?P<ERROR_COMMENT>/\*)",  # an unterminated block comment
             rf"(?P<UUID>{_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}})",
             r"(?P<ISO>-?P(?:\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}|"
             + _ISO_TIME
@@ -214,7 +215,7 @@ def tokenize(text: str, keep_hidden: bool = False) -> Tokens:
             raw = m.group()
             types.append("K_NEGATIVE_NAN" if raw[1] in "nN" else "K_NEGATIVE_INFINITY")
             values.append(raw.lower())
-        elif kind == "ERROR":
+        elif kind == "ERROR" or kind == "ERROR_COMMENT":
             out.error = _lexical_error(text, pos)
             break
         else:

@@ -351,8 +351,7 @@ class ParserBase:
                 self.fail_message(_invalid_property("name", key_text, key))
             if not isinstance(value, ast.Constant):
                 value_text = self.source_text(value_start, self.i - 1)
-                suffix = f" for property: {key_text}"
-                self.fail_message(_invalid_property("value", value_text, value) + suffix)
+                self.fail_message(_invalid_property("value", f"{value_text} for property: {key_text}", value))
             if key.text in result:
                 self.fail_message(f"Multiple definition for property {key.text}")
             result[key.text] = value.text

@@ -39,6 +39,7 @@ RELATION_OPERATORS = {
 
 _ADDITIVE = frozenset(("+", "-"))
 _MULTIPLICATIVE = frozenset(("*", "/", "%"))
+_CALL_FOLLOW = frozenset(("(", "."))
 
 # Tokens that can start a simpleTerm (used to confirm a ``(type)`` cast).
 _SIMPLE_TERM_START = (
@@ -93,7 +94,10 @@ class TermParser(ParserBase):
         types = self.types
         while types[self.i] in _ADDITIVE:
             op = types[self.i]
-            self.i += 1
+            i = self.i
+            if op == "+" and types[i + 1] in CIDENT_TYPES and types[i + 2] not in _CALL_FOLLOW:
+                break  # "c = <value> + c" (list prepend): ANTLR's lookahead leaves "+ c" to the caller
+            self.i = i + 1
             right = self._term_multiplication()
             left = ast.BinaryOp(op, left, right)
             self.enter()  # each operator deepens the tree

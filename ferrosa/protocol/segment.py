@@ -180,6 +180,7 @@ class SegmentDecoder:
         hsize = self._header_size
         fields_size = hsize - 3
         mv = memoryview(buf)
+        head = body = mv  # sub-views of the buffer; all released before it is resized
         try:
             while n - pos >= hsize:
                 head = mv[pos:pos + fields_size]
@@ -210,6 +211,8 @@ class SegmentDecoder:
                 pos = end + TRAILER_SIZE
                 self._accept(payload, self_contained, out)
         finally:
+            head.release()
+            body.release()
             mv.release()
             if pos:
                 del buf[:pos]

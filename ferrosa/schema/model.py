@@ -566,10 +566,18 @@ def _prepare_simple(options: dict[str, str], previous: Mapping[str, str],
 def _prepare_nts(options: dict[str, str], previous: Mapping[str, str],
                  datacenters: Collection[str], default_rf: int) -> dict[str, str]:
     rf = options.pop(REPLICATION_FACTOR, None)
+    if rf is None and not options:  # ALTER from SimpleStrategy keeps its factor
+        rf = previous.get(REPLICATION_FACTOR)
+    elif rf is not None:  # auto-expansion never changes a DC the keyspace already has
+        for dc, value in previous.items():
+            if dc not in (REPLICATION_FACTOR, "class"):
+                options.setdefault(dc, value)
     if rf is not None:  # the shorthand expands to every known DC; explicit DCs win
+        rf = str(validate_replication_factor(rf))
         for dc in datacenters:
             options.setdefault(dc, rf)
-    return options
+    # NetworkTopologyStrategy.prepareOptions drops data centers given a factor of "0".
+    return {dc: value for dc, value in options.items() if value != "0"}
 
 
 def _validate_simple(options: Mapping[str, str], keyspace: str,

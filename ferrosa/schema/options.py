@@ -228,7 +228,7 @@ def _caching_rows(value: str) -> str:
     upper = value.upper()
     if upper in ("ALL", "NONE"):
         return upper
-    if value.isdigit() and parse_java_int(value) is not None:
+    if value.isdecimal() and parse_java_int(value) is not None:
         count = int(value)
         return "NONE" if count == 0 else ("ALL" if count == _INT32_MAX else str(count))
     raise ConfigurationError(f"Invalid value '{value}' for caching sub-option "
@@ -295,7 +295,7 @@ def normalize_compaction(options: Mapping[str, str]) -> dict[str, str]:
 
 def _validate_thresholds(min_text: str, max_text: str) -> None:
     for key, text in (("min_threshold", min_text), ("max_threshold", max_text)):
-        if not text.isdigit():
+        if not text.isdecimal():
             raise ConfigurationError(f"Invalid value {text} for '{key}' compaction sub-option "
                                      "- must be an integer")
     low, high = int(min_text), int(max_text)

@@ -1,0 +1,394 @@
+"""One client connection: the native-protocol state machine around the sans-IO codec.
+
+What it is: an asyncio Protocol. Bytes from the socket go through ConnectionDecoder into frames;
+each frame is dispatched by opcode (a table) to a handler; responses are queued and written once
+per event-loop iteration (several responses share one write and, in v5, one segment).
+
+Theory of operation (connection states):
+  NEW --OPTIONS--> NEW (SUPPORTED)
+  NEW --STARTUP--> READY                          (auth off: READY)
+  NEW --STARTUP--> AUTHENTICATING --AUTH_RESPONSE ok--> READY (AUTH_SUCCESS)
+                                  --AUTH_RESPONSE bad--> AUTHENTICATING (BAD_CREDENTIALS; retry)
+  READY: QUERY, PREPARE, EXECUTE, BATCH, REGISTER, OPTIONS.
+In v5 the server switches both directions to segment framing right after writing READY or
+AUTHENTICATE. Requests run concurrently (one task each, many stream ids); replies go out in
+completion order. A malformed frame gets a PROTOCOL_ERROR; if the framing itself is broken the
+connection is closed after the error is written.
+
+What it must not do: block the loop (bcrypt runs in a thread; shards answer through futures), or let
+one connection's failure reach another.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Callable
+
+from ferrosa.coordinator import execution as X
+from ferrosa.cql.errors import CqlError, CqlSyntaxError
+from ferrosa.front.auth import AUTHENTICATOR_CLASS, AuthenticationFailed
+from ferrosa.protocol import messages as P
+from ferrosa.protocol import requests as Q
+from ferrosa.protocol import responses as R
+from ferrosa.protocol import results as RS
+from ferrosa.protocol import types as T
+from ferrosa.protocol.connection import ConnectionDecoder, ConnectionEncoder
+from ferrosa.protocol.constants import Opcode
+from ferrosa.protocol.errors import ErrorCode
+from ferrosa.protocol.errors import ProtocolError
+from ferrosa.protocol.frame import Frame, protocol_error_frame
+from ferrosa.protocol.primitives import UNSET as WIRE_UNSET
+from ferrosa.schema.errors import AlreadyExists, SchemaError
+from ferrosa.coordinator.terms import UNSET
+
+log = logging.getLogger(__name__)
+
+SUPPORTED_OPTIONS = {
+    "CQL_VERSION": ["3.4.7"],
+    "COMPRESSION": ["lz4", "snappy"],
+    "PROTOCOL_VERSIONS": ["3/v3", "4/v4", "5/v5"],
+}
+# Requests one connection may have in flight before it stops reading its socket (back-pressure).
+MAX_IN_FLIGHT_PER_CONNECTION = 2048
+
+STATE_NEW, STATE_AUTHENTICATING, STATE_READY = "new", "authenticating", "ready"
+
+
+class Unprepared(Exception):
+    def __init__(self, query_id: bytes) -> None:
+        super().__init__(f"Prepared query with ID {query_id.hex()} not found (either the query "
+                         f"was not prepared on this host (maybe the host has been restarted?) or "
+                         f"you have prepared too many queries and it has been evicted from the "
+                         f"internal cache)")
+        self.query_id = query_id
+
+
+class CqlConnection(asyncio.Protocol):
+    def __init__(self, node: Any, server: Any) -> None:
+        self.node = node
+        self.server = server
+        self.decoder = ConnectionDecoder(max_frame_bytes=node.config.max_frame_bytes)
+        self.encoder = ConnectionEncoder()
+        self.transport: asyncio.Transport | None = None
+        self.state = STATE_NEW
+        self.version: int | None = None
+        self.session = X.Session()
+        self.compression: str | None = None
+        self.events: set[str] = set()
+        self._out: list[Frame] = []
+        self._raw_out: list[bytes] = []
+        self._flush_scheduled = False
+        self._closing = False
+        self._in_flight = 0
+        self._paused = False
+        self._handlers: dict[type, Callable] = {
+            Q.Options: self.on_options,
+            Q.Startup: self.on_startup,
+            Q.AuthResponse: self.on_auth_response,
+            Q.Register: self.on_register,
+            Q.Query: self.on_query,
+            Q.Prepare: self.on_prepare,
+            Q.Execute: self.on_execute,
+            Q.Batch: self.on_batch,
+        }
+        if node.config.auth_disabled:
+            self.session.is_superuser = True
+
+    # -- transport ----------------------------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        self.server.connections.add(self)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._closing = True
+        self.server.connections.discard(self)
+        self.node.event_listeners.discard(self.on_schema_change)
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            frames = self.decoder.feed(data)
+        except ProtocolError as err:
+            for frame in err.frames:
+                self.dispatch(frame)
+            self._protocol_error(err)
+            return
+        for frame in frames:
+            self.dispatch(frame)
+
+    def _protocol_error(self, err: ProtocolError) -> None:
+        log.debug("protocol error: %s", err)
+        self._raw_out.append(protocol_error_frame(err, self.version)
+                             if not self.encoder.framed else
+                             self.encoder.encode([P.response_frame(
+                                 R.Error(code=ErrorCode.PROTOCOL_ERROR, message=err.message),
+                                 self.version or 4, err.stream)]))
+        if err.fatal:
+            self._flush()
+            self._closing = True
+            self.transport.close()
+            return
+        self._schedule_flush()
+        try:
+            frames = self.decoder.feed(b"")
+        except ProtocolError as again:
+            self._protocol_error(again)
+            return
+        for frame in frames:
+            self.dispatch(frame)
+
+    # -- output -------------------------------------------------------------------------------
+    def send(self, msg: R.Response, stream: int) -> None:
+        self.send_frame(P.response_frame(msg, self.version, stream))
+
+    def send_frame(self, frame: Frame) -> None:
+        if self._closing:
+            return
+        self._out.append(frame)
+        self._schedule_flush()
+
+    def _schedule_flush(self) -> None:
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        if self._closing or self.transport is None or self.transport.is_closing():
+            return
+        if self._raw_out:
+            self.transport.write(b"".join(self._raw_out))
+            self._raw_out.clear()
+        if self._out:
+            frames, self._out = self._out, []
+            self.transport.write(self.encoder.encode(frames))
+
+    # -- dispatch -----------------------------------------------------------------------------
+    def dispatch(self, frame: Frame) -> None:
+        if self.version is None:
+            self.version = frame.version
+        try:
+            request = P.decode_request(frame)
+        except ProtocolError as err:
+            err.stream = frame.stream
+            self._protocol_error(err)
+            return
+        handler = self._handlers.get(type(request))
+        if handler is None:
+            self._protocol_error(ProtocolError(f"Unexpected request {type(request).__name__}",
+                                               stream=frame.stream, fatal=False))
+            return
+        if self.state != STATE_READY and type(request) not in (Q.Options, Q.Startup,
+                                                                Q.AuthResponse):
+            self.send(R.Error(code=ErrorCode.PROTOCOL_ERROR,
+                              message=f"Unexpected message {Opcode(frame.opcode).name}, expecting "
+                                      f"STARTUP or OPTIONS" if self.state == STATE_NEW else
+                                      "Unexpected message before authentication completed"),
+                      frame.stream)
+            return
+        result = handler(request, frame)
+        if asyncio.iscoroutine(result):
+            self._in_flight += 1
+            if self._in_flight > MAX_IN_FLIGHT_PER_CONNECTION and not self._paused:
+                self._paused = True
+                self.transport.pause_reading()
+            task = asyncio.ensure_future(self._run(result, frame.stream))
+            task.add_done_callback(self._request_done)
+
+    def _request_done(self, _task) -> None:
+        self._in_flight -= 1
+        if self._paused and self._in_flight < MAX_IN_FLIGHT_PER_CONNECTION // 2:
+            self._paused = False
+            if not self._closing:
+                self.transport.resume_reading()
+
+    async def _run(self, coro, stream: int) -> None:
+        try:
+            await coro
+        except Exception as exc:  # every failure becomes an ERROR on this stream
+            self.send(error_response(exc), stream)
+
+    # -- handshake ----------------------------------------------------------------------------
+    def on_options(self, request: Q.Options, frame: Frame) -> None:
+        self.send(R.Supported(options=SUPPORTED_OPTIONS), frame.stream)
+
+    def on_startup(self, request: Q.Startup, frame: Frame) -> None:
+        if self.state != STATE_NEW:
+            self.send(R.Error(code=ErrorCode.PROTOCOL_ERROR,
+                              message="Unexpected message STARTUP, the connection is already "
+                                      "initialized"), frame.stream)
+            return
+        compression = request.compression
+        if compression is not None and frame.version < 5:
+            self.decoder.compression = compression
+            self.encoder.compression = compression
+        if self.node.config.auth_disabled:
+            self.state = STATE_READY
+            reply: R.Response = R.Ready()
+        else:
+            self.state = STATE_AUTHENTICATING
+            reply = R.Authenticate(authenticator=AUTHENTICATOR_CLASS)
+        self.send(reply, frame.stream)
+        if frame.version >= 5:
+            self._flush()  # READY/AUTHENTICATE is the last unframed message
+            compressed = compression == "lz4"
+            self.encoder.switch_to_segments(compressed)
+            for buffered in self.decoder.switch_to_segments(compressed):
+                self.dispatch(buffered)
+
+    async def on_auth_response(self, request: Q.AuthResponse, frame: Frame) -> None:
+        if self.state != STATE_AUTHENTICATING:
+            raise ProtocolError("Unexpected AUTH_RESPONSE: no authentication in progress",
+                                fatal=False)
+        try:
+            role = await self.node.roles.verify_async(request.token or b"")
+        except AuthenticationFailed as exc:
+            self.send(R.Error(code=ErrorCode.BAD_CREDENTIALS, message=str(exc)), frame.stream)
+            return
+        self.session.user = role.role
+        self.session.is_superuser = role.is_superuser
+        self.state = STATE_READY
+        self.send(R.AuthSuccess(token=None), frame.stream)
+
+    def on_register(self, request: Q.Register, frame: Frame) -> None:
+        self.events.update(request.event_types)
+        if "SCHEMA_CHANGE" in self.events:
+            self.node.event_listeners.add(self.on_schema_change)
+        self.send(R.Ready(), frame.stream)
+
+    def on_schema_change(self, change: X.SchemaChangeResult) -> None:
+        self.send(R.SchemaChangeEvent(change_type=change.change, target=change.target,
+                                      keyspace=change.keyspace, name=change.name,
+                                      arg_types=change.arg_types or None), -1)
+
+    # -- requests -----------------------------------------------------------------------------
+    def _execution(self, params: Q.QueryParameters, values: list) -> X.Execution:
+        return X.Execution(self.node, self.session, values, params.consistency,
+                           params.page_size if params.page_size is not None else -1,
+                           params.paging_state, params.timestamp, params.now_in_seconds,
+                           self.version)
+
+    async def on_query(self, request: Q.Query, frame: Frame) -> None:
+        params = request.params
+        keyspace = params.keyspace or self.session.keyspace
+        compiled = self.node.compile_query(request.query, keyspace)
+        values = bind_values(compiled, params)
+        result = await compiled.execute(self._execution(params, values))
+        self.send_result(result, compiled, frame.stream, params.skip_metadata)
+
+    async def on_prepare(self, request: Q.Prepare, frame: Frame) -> None:
+        prepared = self.node.prepare(request.query, request.keyspace or self.session.keyspace)
+        compiled = prepared.compiled
+        version = self.version
+        binds = [RS.ColumnSpec(s.keyspace, s.table, s.name, T.option_bytes(s.type, version))
+                 for s in compiled.markers]
+        meta = RS.encode_prepared_metadata(binds, compiled.pk_indexes, version=version)
+        result_meta = RS.encode_rows_metadata(self._column_specs(compiled.result_columns),
+                                              version=version)
+        body = RS.encode_prepared_result(prepared.query_id, meta, result_meta, version=version,
+                                         result_metadata_id=prepared.result_metadata_id)
+        self.send_frame(Frame(version, 0, frame.stream, Opcode.RESULT, body))
+
+    async def on_execute(self, request: Q.Execute, frame: Frame) -> None:
+        prepared = self.node.lookup_prepared(request.query_id)
+        if prepared is None:
+            raise Unprepared(request.query_id)
+        compiled = prepared.compiled
+        values = bind_values(compiled, request.params)
+        result = await compiled.execute(self._execution(request.params, values))
+        self.send_result(result, compiled, frame.stream, request.params.skip_metadata)
+
+    async def on_batch(self, request: Q.Batch, frame: Frame) -> None:
+        from ferrosa.coordinator.dml import CompiledBatch, CompiledWrite
+        keyspace = request.keyspace or self.session.keyspace
+        parts, values = [], []
+        for statement in request.statements:
+            if statement.is_prepared:
+                prepared = self.node.lookup_prepared(statement.query_or_id)
+                if prepared is None:
+                    raise Unprepared(statement.query_or_id)
+                compiled = prepared.compiled
+            else:
+                compiled = self.node.compile_query(statement.query_or_id, keyspace)
+            if not isinstance(compiled, CompiledWrite):
+                raise X.InvalidRequest("Invalid statement in batch: only UPDATE, INSERT and "
+                                       "DELETE statements are allowed.")
+            parts.append(compiled)
+            values.append(positional(compiled, statement.values, None))
+        batch = CompiledBatch(parts, lambda v: None, [], request.batch_type)
+        ex = X.Execution(self.node, self.session, [], request.consistency, -1, None,
+                         request.timestamp, request.now_in_seconds, self.version)
+        result = await batch.execute(ex, values)
+        self.send_result(result, batch, frame.stream, False)
+
+    # -- results ------------------------------------------------------------------------------
+    def _column_specs(self, columns: list[X.ResultColumn]) -> list[RS.ColumnSpec]:
+        version = self.version
+        return [RS.ColumnSpec(c.keyspace, c.table, c.name, T.option_bytes(c.type, version))
+                for c in columns]
+
+    def send_result(self, result: X.Result, compiled, stream: int, skip_metadata: bool) -> None:
+        version = self.version
+        kind = type(result)
+        if kind is X.RowsResult:
+            metadata = RS.encode_rows_metadata(
+                self._column_specs(result.columns), version=version,
+                paging_state=result.paging_state, no_metadata=skip_metadata,
+                column_count=len(result.columns))
+            body = RS.encode_rows_result(metadata, result.count, result.rows)
+            self.send_frame(Frame(version, 0, stream, Opcode.RESULT, body))
+        elif kind is X.VoidResult:
+            self.send(RS.VoidResult(), stream)
+        elif kind is X.SetKeyspaceResult:
+            self.send(RS.SetKeyspaceResult(keyspace=result.keyspace), stream)
+        elif kind is X.SchemaChangeResult:
+            self.send(RS.SchemaChangeResult(change_type=result.change, target=result.target,
+                                            keyspace=result.keyspace, name=result.name,
+                                            arg_types=result.arg_types or None), stream)
+        else:
+            raise TypeError(f"unknown result {kind.__name__}")
+
+
+def positional(compiled, values: list, names: list[str] | None) -> list:
+    """The bound values in marker order, with the wire's UNSET mapped to ours."""
+    markers = compiled.markers
+    if names is not None:
+        by_name = dict(zip(names, values))
+        try:
+            values = [by_name[spec.name] for spec in markers]
+        except KeyError as exc:
+            raise X.InvalidRequest(f"Invalid bind variable name {exc.args[0]}: no marker of that "
+                                   f"name") from None
+    if len(values) != len(markers):
+        raise X.InvalidRequest(f"There were {len(markers)} markers(?) in CQL but {len(values)} "
+                               f"bound variables")
+    return [UNSET if v is WIRE_UNSET else v for v in values]
+
+
+def bind_values(compiled, params: Q.QueryParameters) -> list:
+    return positional(compiled, params.values, params.names)
+
+
+_ERROR_CODES = {
+    CqlSyntaxError: ErrorCode.SYNTAX_ERROR,
+}
+
+
+def error_response(exc: Exception) -> R.Response:
+    if isinstance(exc, AlreadyExists):
+        return R.AlreadyExists(message=exc.message, keyspace=exc.keyspace, table=exc.table)
+    if isinstance(exc, X.Unavailable):
+        return R.Unavailable(message=exc.message, consistency=exc.consistency,
+                             required=exc.required, alive=exc.alive)
+    if isinstance(exc, Unprepared):
+        return R.Unprepared(message=str(exc), query_id=exc.query_id)
+    if isinstance(exc, SchemaError):
+        return R.Error(code=exc.error_code, message=exc.message)
+    if isinstance(exc, CqlSyntaxError):
+        return R.Error(code=ErrorCode.SYNTAX_ERROR, message=str(exc))
+    if isinstance(exc, CqlError):
+        return R.Error(code=getattr(exc, "error_code", ErrorCode.INVALID), message=str(exc))
+    if isinstance(exc, ProtocolError):
+        return R.Error(code=ErrorCode.PROTOCOL_ERROR, message=exc.message)
+    log.exception("internal error", exc_info=exc)
+    return R.Error(code=ErrorCode.SERVER_ERROR, message=f"{type(exc).__name__}: {exc}")

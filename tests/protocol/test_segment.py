@@ -1,0 +1,243 @@
+"""v5 segments: CRC24/CRC32 vectors, cross-checks with python-driver's SegmentCodec, reassembly,
+and the v5 switch in ConnectionDecoder."""
+
+from __future__ import annotations
+
+import io
+import os
+import zlib
+
+import pytest
+from cassandra.connection import lz4_compress, lz4_decompress
+from cassandra.segment import SegmentCodec, compute_crc24
+
+from ferrosa.protocol import segment as seg
+from ferrosa.protocol.connection import ConnectionDecoder, ConnectionEncoder
+from ferrosa.protocol.constants import Opcode
+from ferrosa.protocol.errors import ChecksumError, FrameTooLargeError, ProtocolError
+from ferrosa.protocol.frame import Frame, FrameDecoder, encode_frame
+
+MAX = seg.MAX_SEGMENT_PAYLOAD
+
+
+def _bitwise_crc24(data: bytes) -> int:
+    """Straight from the spec/Crc.java description, independent of the table implementation."""
+    crc = 0x875060
+    for byte in data:
+        crc ^= byte << 16
+        for _ in range(8):
+            crc <<= 1
+            if crc & 0x1000000:
+                crc ^= 0x1974F0B
+    return crc
+
+
+def _envelope(stream: int, body: bytes, opcode: int = Opcode.QUERY, response: bool = False) -> bytes:
+    return encode_frame(5, stream, opcode, body, response=response)
+
+
+def _driver_segments(payload: bytes, compressed: bool) -> bytes:
+    codec = SegmentCodec(lz4_compress, lz4_decompress) if compressed else SegmentCodec()
+    buf = io.BytesIO()
+    codec.encode(buf, payload)
+    return buf.getvalue()
+
+
+def _driver_decode_all(data: bytes, compressed: bool) -> list[tuple[bytes, bool]]:
+    codec = SegmentCodec(lz4_compress, lz4_decompress) if compressed else SegmentCodec()
+    buf = io.BytesIO(data)
+    out = []
+    while buf.tell() < len(data):
+        header = codec.decode_header(buf)
+        segment = codec.decode(buf, header)
+        out.append((segment.payload, segment.is_self_contained))
+    return out
+
+
+def test_crc24_vectors() -> None:
+    # Header of a self-contained 100-byte uncompressed segment: 100 | 1 << 17, 3 bytes LE.
+    header = (100 | 1 << 17).to_bytes(3, "little")
+    assert header == b"\x64\x00\x02"
+    assert seg.crc24(header) == _bitwise_crc24(header) == compute_crc24(100 | 1 << 17, 3)
+    assert seg.crc24(b"") == 0x875060
+    for data in (b"\x00", b"\xff\xff\xff", os.urandom(5), os.urandom(8)):
+        assert seg.crc24(data) == _bitwise_crc24(data) == compute_crc24(int.from_bytes(data, "little"), len(data))
+
+
+def test_crc32_is_seeded_with_fa2d55ca() -> None:
+    assert seg.crc32(b"") == zlib.crc32(b"\xfa\x2d\x55\xca")
+    assert seg.crc32(b"abc") == zlib.crc32(b"\xfa\x2d\x55\xcaabc")
+
+
+def test_golden_uncompressed_segment() -> None:
+    payload = b"\x01\x02\x03"
+    raw = seg.encode_segment(payload, True, compressed=False)
+    head = (3 | 1 << 17).to_bytes(3, "little")
+    crc = _bitwise_crc24(head).to_bytes(3, "little")
+    assert raw == head + crc + payload + zlib.crc32(payload, zlib.crc32(b"\xfa\x2d\x55\xca")).to_bytes(4, "little")
+    assert seg.SegmentDecoder(False).feed(raw) == [payload]
+
+
+def test_incompressible_payload_is_sent_raw_with_uncompressed_length_zero() -> None:
+    payload = os.urandom(64)
+    raw = seg.encode_segment(payload, True, compressed=True)
+    fields = int.from_bytes(raw[:5], "little")
+    assert fields & 0x1FFFF == 64 and (fields >> 17) & 0x1FFFF == 0 and fields >> 34 & 1
+    assert raw[8:72] == payload
+    compressible = b"a" * 1000
+    fields = int.from_bytes(seg.encode_segment(compressible, True, True)[:5], "little")
+    assert fields & 0x1FFFF < 1000 and (fields >> 17) & 0x1FFFF == 1000
+
+
+@pytest.mark.parametrize("compressed", [False, True])
+@pytest.mark.parametrize("size", [9, 1000, MAX, MAX + 1, 3 * MAX + 17])
+def test_driver_segments_decode_with_ours(compressed: bool, size: int) -> None:
+    envelope = _envelope(1, (b"xyz" * size)[:size - 9])
+    raw = _driver_segments(envelope, compressed)
+    dec = seg.SegmentDecoder(compressed)
+    assert dec.feed(raw) == [envelope]
+    assert dec.buffered == 0
+
+
+@pytest.mark.parametrize("compressed", [False, True])
+def test_our_segments_decode_with_the_driver(compressed: bool) -> None:
+    small = [_envelope(i, b"s" * 50, response=True) for i in range(3)]
+    large = _envelope(9, os.urandom(2 * MAX + 5), response=True)
+    decoded = _driver_decode_all(seg.encode_segments(small + [large], compressed), compressed)
+    assert decoded[0] == (b"".join(small), True)  # several envelopes share one segment
+    assert all(not sc for _, sc in decoded[1:]) and len(decoded) == 4
+    assert b"".join(p for p, _ in decoded[1:]) == large
+
+
+def test_packing_starts_a_new_segment_when_full() -> None:
+    envelopes = [_envelope(i, b"p" * 40000) for i in range(5)]
+    payloads = seg.SegmentDecoder(False).feed(seg.encode_segments(envelopes, False))
+    assert len(payloads) == 2  # 3 x 40009 bytes fit in 131071, the next two in a second one
+    assert b"".join(payloads) == b"".join(envelopes)
+
+
+@pytest.mark.parametrize("compressed", [False, True])
+def test_byte_by_byte_feeding_reassembles(compressed: bool) -> None:
+    envelope = _envelope(4, os.urandom(MAX + 100))
+    raw = seg.encode_segments([_envelope(1, b"a"), envelope, _envelope(2, b"b")], compressed)
+    dec = seg.SegmentDecoder(compressed)
+    out: list[bytes] = []
+    step = 997
+    for i in range(0, len(raw), step):
+        out.extend(dec.feed(raw[i:i + step]))
+    assert out == [_envelope(1, b"a"), envelope, _envelope(2, b"b")]
+
+
+def test_header_and_payload_crc_mismatch_are_fatal() -> None:
+    raw = bytearray(seg.encode_segment(b"hello", True, False))
+    raw[0] ^= 0x01
+    with pytest.raises(ChecksumError, match="CRC24") as info:
+        seg.SegmentDecoder(False).feed(bytes(raw))
+    assert info.value.fatal
+    raw = bytearray(seg.encode_segment(b"hello", True, False))
+    raw[7] ^= 0x01
+    dec = seg.SegmentDecoder(False)
+    with pytest.raises(ChecksumError, match="CRC32"):
+        dec.feed(bytes(raw))
+    with pytest.raises(ProtocolError, match="unusable"):
+        dec.feed(b"")
+
+
+def test_self_contained_segment_inside_a_large_envelope_is_rejected() -> None:
+    large = seg.encode_segments(_envelope(1, b"z" * (MAX + 10)), False)
+    first = seg.encode_segment(memoryview(large)[10:10 + MAX], False, False)  # not used directly
+    parts = seg.SegmentDecoder(False)
+    first_segment_len = 6 + MAX + 4
+    assert parts.feed(large[:first_segment_len]) == []
+    with pytest.raises(ProtocolError, match="incomplete"):
+        parts.feed(seg.encode_segment(b"x", True, False))
+    assert first  # keeps the slicing above exercised
+
+
+def test_large_envelope_over_the_limit_is_skipped() -> None:
+    big = _envelope(7, b"q" * (3 * MAX))
+    dec = seg.SegmentDecoder(False, max_envelope_bytes=MAX)
+    with pytest.raises(FrameTooLargeError) as info:
+        dec.feed(seg.encode_segments(big, False) + seg.encode_segments(_envelope(8, b"ok"), False))
+    assert info.value.stream == 7 and not info.value.fatal
+    assert dec.feed() == [_envelope(8, b"ok")]
+
+
+def test_overlong_multi_segment_envelope_is_rejected() -> None:
+    envelope = _envelope(1, b"a" * 10)
+    with pytest.raises(ProtocolError, match="more bytes"):
+        seg.SegmentDecoder(False).feed(seg.encode_segment(envelope + b"extra", False, False))
+
+
+# --- ConnectionDecoder / ConnectionEncoder in v5 -----------------------------------------------
+
+STARTUP_V5 = encode_frame(5, 0, Opcode.STARTUP, b"\x00\x01\x00\x0bCQL_VERSION\x00\x053.0.0", response=False)
+
+
+@pytest.mark.parametrize("compressed", [False, True])
+def test_server_switches_to_segments_after_startup(compressed: bool) -> None:
+    query = _envelope(3, b"\x00\x00\x00\x01Q\x00\x01\x00")
+    dec = ConnectionDecoder()
+    # A pipelining client may send segments right behind STARTUP: they must wait for the switch.
+    frames = dec.feed(STARTUP_V5 + seg.encode_segments([query, query], compressed))
+    assert [f.opcode for f in frames] == [Opcode.STARTUP]
+    assert dec.awaiting_switch and dec.version == 5
+    assert dec.feed(b"") == []
+    later = dec.switch_to_segments(compressed)
+    assert [f.stream for f in later] == [3, 3] and dec.framed
+    big = _envelope(4, b"b" * (2 * MAX))
+    assert [len(f.body) for f in dec.feed(seg.encode_segments(big, compressed))] == [2 * MAX]
+
+
+def test_envelope_cut_inside_a_self_contained_segment_is_fatal() -> None:
+    dec = ConnectionDecoder()
+    dec.feed(STARTUP_V5)
+    dec.switch_to_segments(False)
+    with pytest.raises(ProtocolError, match="ends inside an envelope") as info:
+        dec.feed(seg.encode_segment(_envelope(1, b"abc")[:-1], True, False))
+    assert info.value.fatal
+
+
+def test_non_fatal_envelope_error_inside_a_segment_then_continue() -> None:
+    dec = ConnectionDecoder()
+    dec.feed(STARTUP_V5)
+    dec.switch_to_segments(False)
+    bad = encode_frame(4, 2, Opcode.QUERY, b"v4!", response=False)  # wrong version on a v5 connection
+    payload = _envelope(1, b"a") + bad + _envelope(3, b"c")
+    with pytest.raises(ProtocolError, match="Invalid message version") as info:
+        dec.feed(seg.encode_segment(payload, True, False))
+    assert [f.stream for f in info.value.frames] == [1] and info.value.stream == 2
+    assert [f.stream for f in dec.feed()] == [3]
+
+
+def test_resume_unframed_after_a_refused_v5_startup() -> None:
+    dec = ConnectionDecoder()
+    dec.feed(STARTUP_V5 + STARTUP_V5)
+    assert [f.opcode for f in dec.resume_unframed()] == [Opcode.STARTUP]
+
+
+@pytest.mark.parametrize("compressed", [False, True])
+def test_client_and_server_codecs_talk_v5(compressed: bool) -> None:
+    server_in, server_out = ConnectionDecoder(), ConnectionEncoder()
+    client_in, client_out = ConnectionDecoder(requests=False, version=5), ConnectionEncoder(response=False)
+    assert server_in.feed(client_out.encode_one(5, 0, Opcode.STARTUP, STARTUP_V5[9:]))[0].opcode == Opcode.STARTUP
+    ready = server_out.encode_one(5, 0, Opcode.READY, b"")
+    server_in.switch_to_segments(compressed)
+    server_out.switch_to_segments(compressed)
+    # the READY and the first framed response arrive together at the client
+    result = server_out.encode([Frame(5, 0, 1, Opcode.RESULT, b"\x00\x00\x00\x01")])
+    assert [f.opcode for f in client_in.feed(ready + result)] == [Opcode.READY]
+    assert client_in.awaiting_switch
+    assert [f.opcode for f in client_in.switch_to_segments(compressed)] == [Opcode.RESULT]
+    client_out.switch_to_segments(compressed)
+    frames = server_in.feed(client_out.encode([Frame(5, 0, 5, Opcode.OPTIONS, b"")]))
+    assert frames == [Frame(5, 0, 5, Opcode.OPTIONS, b"")]
+
+
+def test_frame_decoder_reads_envelopes_the_driver_framed() -> None:
+    payload = _envelope(1, b"x") + _envelope(2, b"y")
+    segments = _driver_segments(payload, compressed=True)
+    out = []
+    for p in seg.SegmentDecoder(True).feed(segments):
+        out.extend(FrameDecoder().feed(p))
+    assert [f.stream for f in out] == [1, 2]
