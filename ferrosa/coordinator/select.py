@@ -95,7 +95,7 @@ def _selector(table: TableInfo, sel: ast.Selector) -> tuple[tuple[int, int | str
         if column.is_key:
             raise InvalidRequest(f"Cannot use selection function {_META_NAMES[expr.kind]} on "
                                  f"PRIMARY KEY part {column.name}")
-        if expr.kind is ast.WritetimeOrTTLKind.MAX_WRITE_TIME or column.type.is_multi_cell():
+        if expr.kind is ast.WritetimeOrTTLKind.MAX_WRITE_TIME or column.type.is_multi_cell:
             raise InvalidRequest(f"{_META_NAMES[expr.kind]} on {column.name} is not supported "
                                  f"yet by Ferrosa")
         if expr.kind is ast.WritetimeOrTTLKind.TTL:

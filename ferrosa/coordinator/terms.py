@@ -73,7 +73,8 @@ def _marker(marker: ast.BindMarker, t: T.CqlType, receiver: str, keyspace: str, 
 def _serialize_literal(term: ast.Term, t: T.CqlType, receiver: str) -> bytes | None:
     """A marker-free term's serialized value, computed once."""
     try:
-        return V.serialize(t, literal_python(term, t, receiver))
+        value = literal_python(term, t, receiver)
+        return None if value is None else V.serialize(t, value)
     except (V.InvalidValue, LiteralError) as exc:
         raise InvalidRequest(str(exc)) from None
 
@@ -98,12 +99,12 @@ def literal_python(term: ast.Term, t: T.CqlType, receiver: str) -> object:
 
 def _list_literal(term: ast.ListLiteral, t: T.CqlType, receiver: str) -> object:
     if isinstance(t, (T.ListType, T.SetType)):
-        return [_element(e, t.subtypes()[0], receiver) for e in term.elements]
+        return [_element(e, t.subtypes[0], receiver) for e in term.elements]
     if isinstance(t, T.VectorType):
         if len(term.elements) != t.dimension:
             raise InvalidRequest(f"Invalid vector literal for {receiver} of type {T.cql_name(t)}; "
                                  f"expected {t.dimension} elements, but given {len(term.elements)}")
-        return [_element(e, t.subtypes()[0], receiver) for e in term.elements]
+        return [_element(e, t.subtypes[0], receiver) for e in term.elements]
     raise InvalidRequest(f"Invalid list literal for {receiver} of type {T.cql_name(t)}")
 
 
@@ -116,13 +117,13 @@ def _element(term: ast.Term, t: T.CqlType, receiver: str) -> object:
 def _set_literal(term: ast.SetLiteral, t: T.CqlType, receiver: str) -> object:
     if not isinstance(t, T.SetType):
         raise InvalidRequest(f"Invalid set literal for {receiver} of type {T.cql_name(t)}")
-    return [_element(e, t.subtypes()[0], receiver) for e in term.elements]
+    return [_element(e, t.subtypes[0], receiver) for e in term.elements]
 
 
 def _map_literal(term: ast.MapLiteral, t: T.CqlType, receiver: str) -> object:
     if not isinstance(t, T.MapType):
         raise InvalidRequest(f"Invalid map literal for {receiver} of type {T.cql_name(t)}")
-    key_type, value_type = t.subtypes()
+    key_type, value_type = t.subtypes
     return {_element(k, key_type, receiver): _element(v, value_type, receiver)
             for k, v in term.entries}
 
@@ -138,7 +139,7 @@ def _empty_braces(term: ast.EmptyBraceLiteral, t: T.CqlType, receiver: str) -> o
 def _tuple_literal(term: ast.TupleLiteral, t: T.CqlType, receiver: str) -> object:
     if not isinstance(t, T.TupleType):
         raise InvalidRequest(f"Invalid tuple literal for {receiver} of type {T.cql_name(t)}")
-    types = t.subtypes()
+    types = t.subtypes
     if len(term.elements) > len(types):
         raise InvalidRequest(f"Invalid tuple literal for {receiver}: too many elements. Type "
                              f"{T.cql_name(t)} expects {len(types)} but got {len(term.elements)}")
@@ -148,7 +149,7 @@ def _tuple_literal(term: ast.TupleLiteral, t: T.CqlType, receiver: str) -> objec
 def _udt_literal(term: ast.UserTypeLiteral, t: T.CqlType, receiver: str) -> object:
     if not isinstance(t, T.UserType):
         raise InvalidRequest(f"Invalid user type literal for {receiver} of type {T.cql_name(t)}")
-    fields = dict(zip(t.field_names, t.subtypes()))
+    fields = dict(zip(t.field_names, t.subtypes))
     out = {}
     for name, value in term.fields:
         if name not in fields:

@@ -174,16 +174,17 @@ def _display_text(tokens, index: int) -> str:  # type: ignore[no-untyped-def]
 
 
 def _snippet(text: str, offending_start: int) -> str:
-    """`` (...before [offending]...)`` as Cassandra's ErrorCollector builds it (the snippet stops at
-    the offending token, which is as far as ANTLR has usually read when it reports)."""
+    """`` (...before [offending]...)`` as Cassandra's ErrorCollector builds it.
+
+    The snippet starts SNIPPET_TOKENS_BEFORE tokens (hidden ones included) before the offending token
+    and ends with it: ANTLR's token stream has usually read no further when the error is reported
+    (a rule that looked further ahead would show more; that detail is not reproduced)."""
     everything = tokenize(text, keep_hidden=True)
     starts = everything.starts
     index = starts.index(offending_start)
-    first = max(0, index - SNIPPET_TOKENS_BEFORE)
-    begin = starts[first]
+    begin = starts[max(0, index - SNIPPET_TOKENS_BEFORE)]
     end = everything.ends[index]
-    body = text[begin:offending_start] + "[" + text[offending_start:end] + "]"
-    body = body.replace("\n", "")
+    body = f"{text[begin:offending_start]}[{text[offending_start:end]}]".replace("\n", "")
     prefix = "" if begin == 0 else "..."
     suffix = "" if not text[end:].rstrip("\n") else "..."
     return f" ({prefix}{body}{suffix})"

@@ -460,7 +460,7 @@ def _read_udt(buf: bytes | memoryview, pos: int, depth: int) -> tuple[CqlType, i
         field, pos = _read_string(buf, pos)
         ftype, pos = _read_option(buf, pos, depth)
         names.append(field)
-        types.append(ftype)
+        types.append(ftype.freeze())  # field types of a user type are always frozen
     return UserType(keyspace, name, names, types), pos
 
 

@@ -34,8 +34,10 @@ from typing import Literal, NamedTuple, Union
 
 import msgspec
 
-from ferrosa.schema.errors import ConfigurationError, InvalidRequest, KeyspaceNotDefined
-from ferrosa.schema.options import DEFAULT_TABLE_OPTIONS, TableOptions, property_text
+from ferrosa.schema.errors import (ConfigurationError, CqlSyntaxError, InvalidRequest,
+                                   KeyspaceNotDefined)
+from ferrosa.schema.options import (DEFAULT_TABLE_OPTIONS, TableOptions, check_property_names,
+                                    parse_boolean, property_text)
 
 ColumnKind = Literal["partition_key", "clustering", "regular", "static"]
 ClusteringOrder = Literal["asc", "desc", "none"]
@@ -362,7 +364,8 @@ def new_table(keyspace: str, name: str, columns: Sequence[tuple[str, str]],
     _check_key_parts(types, partition_key, clustering, order, static)
     built = [_key_column(n, types[n], "partition_key", i, "none")
              for i, n in enumerate(partition_key)]
-    built += [_key_column(n, types[n], "clustering", i, order.get(n, "asc"))  # type: ignore[arg-type]
+    built += [_key_column(n, types[n], "clustering", i,
+                          order.get(n, "asc"))  # type: ignore[arg-type]
               for i, n in enumerate(clustering)]
     keys = set(partition_key) | set(clustering)
     built += [ColumnMetadata(n, t, "static" if n in static else "regular")
@@ -634,3 +637,43 @@ def replication_factor_of(replication: Mapping[str, str], datacenter: str | None
     if datacenter is None:
         return sum(int(v) for k, v in replication.items() if k != "class")
     return int(replication.get(datacenter, "0"))
+
+
+# --------------------------------------------------------------------------- keyspace DDL
+
+# KeyspaceParams.Option: the properties CREATE/ALTER KEYSPACE accept.
+KEYSPACE_PROPERTIES = frozenset({"replication", "durable_writes"})
+
+
+def keyspace_from_properties(name: str, props: Mapping[str, object],
+                             datacenters: Collection[str],
+                             previous: KeyspaceMetadata | None = None) -> KeyspaceMetadata:
+    """CREATE KEYSPACE (``previous`` None) or ALTER KEYSPACE properties -> KeyspaceMetadata.
+
+    Follows KeyspaceAttributes and Create/AlterKeyspaceStatement: unknown properties are
+    syntax errors, CREATE requires 'replication', ALTER keeps what it does not mention
+    (tables and types included).  Existence checks are the caller's (it owns the Schema).
+    """
+    check_property_names(props, KEYSPACE_PROPERTIES)
+    replication = props.get("replication")
+    if replication is not None and not isinstance(replication, Mapping):
+        raise CqlSyntaxError("Invalid value for property 'replication'. It should be a map.")
+    if replication is not None and "class" not in replication:
+        raise ConfigurationError("Missing replication strategy class")
+    durable = previous.durable_writes if previous is not None else True
+    if "durable_writes" in props:
+        value = props["durable_writes"]
+        if isinstance(value, Mapping):
+            raise CqlSyntaxError("Invalid value for property 'durable_writes'. It should be a "
+                                 "string")
+        durable = parse_boolean("durable_writes", property_text(value))
+    if previous is None:
+        if replication is None:
+            raise InvalidRequest("Missing mandatory option 'replication'")
+        replication_class_name(str(replication["class"]))
+        validate_name("Keyspace", name)
+        stored = normalize_replication(replication, name, datacenters)
+        return KeyspaceMetadata(name, stored, durable)
+    stored = previous.replication if replication is None else normalize_replication(
+        replication, name, datacenters, previous.replication)
+    return msgspec.structs.replace(previous, replication=stored, durable_writes=durable)

@@ -8,13 +8,13 @@ import msgspec
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from ferrosa.schema.errors import (ConfigurationError, InvalidRequest, KeyspaceNotDefined,
-                                   SchemaError)
+from ferrosa.schema.errors import (ConfigurationError, CqlSyntaxError, InvalidRequest,
+                                   KeyspaceNotDefined, SchemaError)
 from ferrosa.schema.model import (
     NETWORK_TOPOLOGY_STRATEGY, SIMPLE_STRATEGY, ColumnMetadata, CqlType, KeyspaceMetadata,
-    Schema, TableMetadata, UserType, is_multi_cell, is_system_keyspace, maybe_quote, new_table,
-    normalize_replication, parse_cql_type, referenced_udts, replication_factor_of,
-    system_table_id, validate_name, validate_replication_factor)
+    Schema, TableMetadata, UserType, is_multi_cell, is_system_keyspace,
+    keyspace_from_properties, maybe_quote, new_table, normalize_replication, parse_cql_type,
+    referenced_udts, replication_factor_of, system_table_id, validate_name, validate_replication_factor)
 from ferrosa.schema.options import build_table_options
 from ferrosa.schema.system_tables import initial_schema
 
@@ -328,3 +328,40 @@ def test_replication_factor_helpers() -> None:
     assert replication_factor_of(nts, "dc2") == 2
     assert replication_factor_of(nts, "dc9") == 0
     assert replication_factor_of({"class": SIMPLE_STRATEGY, "replication_factor": "2"}) == 2
+
+
+# --------------------------------------------------------------------------- keyspace DDL
+
+def test_keyspace_from_properties_create_and_alter() -> None:
+    ks = keyspace_from_properties("ks", {"replication": {"class": "SimpleStrategy",
+                                                          "replication_factor": 3}}, DCS)
+    assert ks == KeyspaceMetadata("ks", {"class": SIMPLE_STRATEGY, "replication_factor": "3"})
+    with_table = ks.with_table(users_table())
+    altered = keyspace_from_properties("ks", {"durable_writes": "false"}, DCS, with_table)
+    assert altered.durable_writes is False and altered.replication == ks.replication
+    assert "users" in altered.tables
+    moved = keyspace_from_properties(
+        "ks", {"replication": {"class": "NetworkTopologyStrategy"}}, DCS, with_table)
+    assert moved.replication == {"class": NETWORK_TOPOLOGY_STRATEGY, "dc1": "3", "dc2": "3"}
+
+
+@pytest.mark.parametrize("name, props, error, message", [
+    ("ks", {"durable_writes": True}, InvalidRequest, "Missing mandatory option 'replication'"),
+    ("ks", {"replication": {"class": "SimpleStrategy"}, "foo": 1}, CqlSyntaxError,
+     "Unknown property 'foo'"),
+    ("ks", {"replication": {"replication_factor": 1}}, ConfigurationError,
+     "Missing replication strategy class"),
+    ("ks", {"replication": "SimpleStrategy"}, CqlSyntaxError,
+     "Invalid value for property 'replication'. It should be a map."),
+    ("ks", {"replication": {"class": "SimpleStrategy"}, "durable_writes": "perhaps"},
+     CqlSyntaxError, "Invalid boolean value perhaps for 'durable_writes'. Positive values can "
+     "be '1', 'true' or 'yes'. Negative values can be '0', 'false' or 'no'."),
+    ("bad-name", {"replication": {"class": "SimpleStrategy"}}, ConfigurationError,
+     'Keyspace name must not be empty, more than 48 characters long, or contain '
+     'non-alphanumeric-underscore characters (got "bad-name")'),
+])
+def test_keyspace_from_properties_errors(name: str, props: dict, error: type,
+                                         message: str) -> None:
+    with pytest.raises(error) as err:
+        keyspace_from_properties(name, props, DCS)
+    assert err.value.message == message

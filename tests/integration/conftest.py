@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+import pytest
+
+from tests.integration.node import NodeProcess
+
+
+@pytest.fixture(scope="module")
+def node(tmp_path_factory, request):
+    """One node per test module, on its own loopback address (127.0.0.x)."""
+    host = getattr(request.module, "NODE_HOST", "127.0.0.11")
+    proc = NodeProcess(tmp_path_factory.mktemp("node") / "data", host=host,
+                       auth=getattr(request.module, "NODE_AUTH", False)).start()
+    yield proc
+    code = proc.stop()
+    assert code == 0, proc.log()
+
+
+@pytest.fixture
+def cluster_factory(node):
+    from cassandra.cluster import Cluster
+    made = []
+
+    def make(**kwargs):
+        kwargs.setdefault("port", node.port)
+        cluster = Cluster([node.host], **kwargs)
+        made.append(cluster)
+        return cluster
+    yield make
+    for cluster in made:
+        cluster.shutdown()
+
+
+@pytest.fixture
+def session(cluster_factory):
+    return cluster_factory().connect()
