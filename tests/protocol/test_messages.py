@@ -7,6 +7,7 @@ import uuid
 import pytest
 from cassandra import ConsistencyLevel as DCL
 from cassandra import SchemaTargetType
+from cassandra import WriteType as DriverWriteType
 from cassandra import protocol as dp
 from cassandra.cqltypes import Int32Type, ListType, UTF8Type
 from cassandra.query import BatchType as DriverBatchType
@@ -150,15 +151,18 @@ def test_driver_batch(version: int) -> None:
 @pytest.mark.parametrize("version", [4, 5])
 def test_request_round_trips(version: int) -> None:
     v5 = version >= 5
-    params = m.QueryParameters(CL.EACH_QUORUM, [b"a", None, UNSET], names=["x", "y", "z"],
-                               skip_metadata=True, page_size=10, paging_state=b"ps",
-                               serial_consistency=CL.SERIAL, timestamp=-5,
-                               keyspace="ks" if v5 else None, now_in_seconds=77 if v5 else None)
+
+    def params() -> m.QueryParameters:
+        return m.QueryParameters(CL.EACH_QUORUM, [b"a", None, UNSET], names=["x", "y", "z"],
+                                 skip_metadata=True, page_size=10, paging_state=b"ps",
+                                 serial_consistency=CL.SERIAL, timestamp=-5,
+                                 keyspace="ks" if v5 else None, now_in_seconds=77 if v5 else None)
+
     requests = [
         m.Startup({"CQL_VERSION": "3.0.0"}), m.Options(),
-        m.Query("q", params, custom_payload={"p": None}),
+        m.Query("q", params(), custom_payload={"p": None}),
         m.Prepare("q", "ks" if v5 else None),
-        m.Execute(b"id", params, result_metadata_id=b"rid" if v5 else None),
+        m.Execute(b"id", params(), result_metadata_id=b"rid" if v5 else None),
         m.Batch(2, [m.BatchStatement("q", [b"1"]), m.BatchStatement(b"id", [])], CL.ONE,
                 timestamp=7, keyspace="ks" if v5 else None, now_in_seconds=3 if v5 else None),
         m.Register(["TOPOLOGY_CHANGE"]), m.AuthResponse(None),
@@ -253,7 +257,7 @@ def test_rows_result_decodes_with_the_driver(version: int) -> None:
     frame = FrameDecoder(requests=False).feed(encode_frame(version, 1, Opcode.RESULT, body))[0]
     res = dp._ProtocolHandler.decode_message(version, {}, 1, 0, Opcode.RESULT, frame.body, None, None)
     assert res.column_names == ["k", "v", "l"] and res.paging_state == b"next"
-    assert res.column_types[0] is Int32Type and res.column_types[1] is UTF8Type
+    assert res.column_types[0] is Int32Type and issubclass(res.column_types[1], UTF8Type)
     assert res.column_types[2].subtypes == (Int32Type,) and issubclass(res.column_types[2], ListType)
     assert res.parsed_rows == [(1, "one", [7]), (2, None, None)]
     ours = m.decode_response(frame)
@@ -382,7 +386,7 @@ def test_cas_errors_by_version() -> None:
     cas = m.WriteTimeout("cas", CL.SERIAL, 0, 2, "CAS", contentions=4)
     assert _roundtrip_response(cas, 5).contentions == 4
     assert _roundtrip_response(cas, 4).contentions is None
-    assert _driver_response(cas, 5).info["write_type"] == "CAS"
+    assert _driver_response(cas, 5).info["write_type"] == DriverWriteType.CAS
     unknown = m.CasWriteUnknown("unknown", CL.SERIAL, 1, 2)
     assert _roundtrip_response(unknown, 5) == unknown
     old = _roundtrip_response(unknown, 4)

@@ -70,28 +70,36 @@ def native_values(t: T.NativeType, with_empty: bool = True) -> st.SearchStrategy
     return base
 
 
+@st.composite
+def _composite_type(draw: st.DrawFn, children: st.SearchStrategy[T.CqlType]) -> T.CqlType:
+    kind = draw(st.sampled_from(["list", "set", "map", "tuple", "udt", "vector"]))
+    frozen = draw(st.booleans())
+
+    def kid(keyable: bool = False) -> T.CqlType:
+        t = draw(children.filter(lambda c: c is not T.DURATION) if keyable else children)
+        return t.freeze()
+    if kind == "list":
+        return T.ListType(kid(), frozen)
+    if kind == "set":
+        return T.SetType(kid(True), frozen)
+    if kind == "map":
+        return T.MapType(kid(True), kid(), frozen)
+    if kind == "vector":
+        return T.VectorType(kid(), draw(st.integers(1, 3)))
+    kids = [kid() for _ in range(draw(st.integers(1, 3)))]
+    if kind == "tuple":
+        return T.TupleType(kids)
+    names = draw(st.lists(identifiers, min_size=len(kids), max_size=len(kids), unique=True))
+    return T.UserType("ks", "u_" + "_".join(names), names, kids, frozen)
+
+
 @functools.lru_cache(maxsize=None)
 def types(max_depth: int = 2, natives: tuple[T.NativeType, ...] | None = None,
           allow_duration: bool = True) -> st.SearchStrategy[T.CqlType]:
     """Random valid type trees (frozen where Cassandra requires it)."""
-    pool = natives or [t for t in T.NATIVE_TYPES.values()
-                       if t is not T.COUNTER and (allow_duration or t is not T.DURATION)]
-    leaves = st.sampled_from(pool)
-
-    def extend(children: st.SearchStrategy[T.CqlType]) -> st.SearchStrategy[T.CqlType]:
-        keyable = children.filter(lambda t: t is not T.DURATION)
-        frozen_kids = children.map(lambda t: t.freeze())
-        return st.one_of(
-            st.builds(T.ListType, frozen_kids, st.booleans()),
-            st.builds(T.SetType, keyable.map(lambda t: t.freeze()), st.booleans()),
-            st.builds(T.MapType, keyable.map(lambda t: t.freeze()), frozen_kids, st.booleans()),
-            st.builds(T.TupleType, st.lists(frozen_kids, min_size=1, max_size=3)),
-            st.builds(lambda names, kids, frozen: T.UserType("ks", "u_" + names[0], names, kids[:len(names)], frozen),
-                      st.lists(identifiers, min_size=1, max_size=3, unique=True),
-                      st.lists(frozen_kids, min_size=3, max_size=3), st.booleans()),
-            st.builds(T.VectorType, frozen_kids, st.integers(1, 3)),
-        )
-    return st.recursive(leaves, extend, max_leaves=max_depth * 3)
+    pool = natives or tuple(t for t in T.NATIVE_TYPES.values()
+                            if t is not T.COUNTER and (allow_duration or t is not T.DURATION))
+    return st.recursive(st.sampled_from(pool), _composite_type, max_leaves=max_depth * 3)
 
 
 def values(t: T.CqlType, with_empty: bool = True) -> st.SearchStrategy[Any]:
