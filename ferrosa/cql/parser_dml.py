@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from ferrosa.cql import ast
 from ferrosa.cql.parser_base import CIDENT_TYPES, NO_VIABLE, ParseFailure
-from ferrosa.cql.parser_terms import TermParser
+from ferrosa.cql.parser_terms import RELATION_OPERATORS, TermParser
 
 __all__ = ["DmlParser"]
 
 _SET_VALUE_FOLLOW = frozenset(("+", "-", "INTEGER"))
+# Tokens that make "IF exists ..." a condition on a column named "exists".
+_CONDITION_FOLLOW = frozenset(RELATION_OPERATORS) | {"[", ".", "K_IN", "K_CONTAINS"}
 
 
 def _compatible(existing: ast.Operation, new: ast.Operation) -> bool:
@@ -231,9 +233,10 @@ class DmlParser(TermParser):
     def _if_clause(self) -> tuple[bool, tuple[ast.ColumnCondition, ...]]:
         if not self.accept("K_IF"):
             return False, ()
-        if self.accept("K_EXISTS"):
+        if self.types[self.i] == "K_EXISTS" and self.types[self.i + 1] not in _CONDITION_FOLLOW:
+            self.i += 1
             return True, ()
-        return False, self.update_conditions()
+        return False, self.update_conditions()  # "IF exists = 1": a column named exists
 
     def _column_operation(self, operations: list[ast.Operation]) -> None:
         column = self.cident()

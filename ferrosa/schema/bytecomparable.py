@@ -41,7 +41,8 @@ decoder: storage keeps the original serialized values next to the encoded key.
 
 Slice bounds (``bound``): with P = encode(prefix), a key K has prefix P iff P <= K < P + 0xFF. So
   start inclusive -> P, start exclusive -> P + 0xFF, end inclusive -> P + 0xFF, end exclusive -> P,
-and a slice selects exactly the keys with ``start <= K < end``. Bounds are in *storage* order: on a
+and a slice selects exactly the keys with ``start <= K < end``; an empty prefix is unbounded (b"" as a
+start, 0xFF as an end). Bounds are in *storage* order: on a
 DESC column a CQL ``c > x`` restriction is an END bound here (the caller maps CQL ranges to storage).
 
 This module must NOT validate values beyond what encoding needs, know about tables, or do I/O.
@@ -343,6 +344,8 @@ class ClusteringEncoder:
 
     def bound(self, prefix_values: Sequence[bytes | memoryview], inclusive: bool, is_start: bool) -> bytes:
         """Slice bound in storage order; a slice is ``start <= key < end`` (see module docstring)."""
+        if not prefix_values:  # no restriction: the whole partition, whatever ``inclusive`` says
+            return b"" if is_start else BOUND_AFTER
         prefix = self.encode(prefix_values)
         return prefix + BOUND_AFTER if inclusive != is_start else prefix
 
