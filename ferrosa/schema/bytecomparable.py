@@ -188,7 +188,7 @@ def _decimal(value: bytes) -> bytes:
     body = _int_payload(exponent) + _digit_pairs(stripped)
     if unscaled > 0:
         return b"\x40\xc0" + body
-    return b"\x40\x40" + body.translate(_INVERT)
+    return b"\x40\x40" + body
 
 
 def _digit_pairs(digits: str) -> bytes:

@@ -18,7 +18,7 @@ from ferrosa.schema.bytecomparable import (
 )
 from tests.protocol import value_strategies as vs
 
-FUZZ = settings(max_examples=200, deadline=None)
+FUZZ = settings(max_examples=120, deadline=None)
 
 
 # ------------------------------------------------------------------ reference comparator (Cassandra)
@@ -191,7 +191,7 @@ def _check_order(t: T.CqlType, items: list[bytes], desc: bool = False) -> None:
 
 
 @pytest.mark.parametrize("t", vs.ORDERABLE_NATIVES, ids=lambda t: t.name)
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(data=st.data())
 def test_native_order_matches_cassandra(t: T.NativeType, data: st.DataObject) -> None:
     items = data.draw(st.lists(serialized(t), min_size=2, max_size=8))
