@@ -4,7 +4,18 @@ This module must NOT know any grammar beyond single tokens, and must not build A
 
 Theory of operation
 -------------------
-One precompiled master regex with named groups is matched repeatedly at the current position.
+One ordered list of token alternatives drives two compiled regexes:
+
+* a *splitting* regex (whitespace and comments folded into a non-capturing prefix, every
+  alternative inside one capturing group) whose ``findall`` cuts the text into raw token strings in
+  a single C-level pass;
+* a *classifying* regex (the same alternatives as named groups) that turns one raw token into its
+  (type, value). Classification depends on the raw text only, so results are memoised in a bounded
+  dict: keywords, identifiers and punctuation of a workload are classified once.
+
+Token positions are only needed for error messages and raw-text slices, so they are computed lazily
+(a second ``finditer`` pass) on first use.
+
 Python's regex alternation takes the *first* alternative that matches, while Cassandra's ANTLR lexer
 takes the *longest* match (ties going to the rule declared first), so the alternatives are ordered
 and guarded to give ANTLR's answer for every overlap:
@@ -36,7 +47,7 @@ import re
 
 from ferrosa.cql.errors import CqlSyntaxError
 
-__all__ = ["Tokens", "tokenize", "KEYWORDS", "EOF", "EOF_PADDING", "position_of", "describe_type"]
+__all__ = ["Tokens", "tokenize", "classify", "KEYWORDS", "EOF", "EOF_PADDING", "position_of", "describe_type"]
 
 EOF = "EOF"
 
@@ -78,52 +89,131 @@ _UNIT = "(?:[yY]|[mM][oO]|[mM][sS]|[mM]|[wW]|[dD]|[hH]|[sS]|[uU][sS]|\u00b5[sS]|
 _ISO_TIME = r"T(?:\d+H(?:\d+M)?(?:\d+S)?|\d+M(?:\d+S)?|\d+S)"
 _ISO_DATE = r"(?:\d+Y(?:\d+M)?(?:\d+D)?|\d+M(?:\d+D)?|\d+D)"
 
-_MASTER = re.compile(
-    "|".join(
-        (
-            r"(?P<WS>[ \t\r\n]+)",
-            r"(?P<COMMENT>(?:--|//)[^\n\r]*|/\*(?s:.*?)\*/)",
-            r"(?P<ERROR_COMMENT>/\*)",  # an unterminated block comment
-            rf"(?P<UUID>{_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}})",
-            r"(?P<ISO>-?P(?:\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}|"
-            + _ISO_TIME
-            + r"|\d+W|"
-            + _ISO_DATE
-            + "(?:"
-            + _ISO_TIME
-            + r")?)(?![A-Za-z0-9_]))",
-            rf"(?P<DURATION>-?\d+{_UNIT}(?:\d+{_UNIT})*)",
-            r"(?P<HEXNUMBER>0[xX][0-9a-fA-F]*)",
-            r"(?P<NUMBER>-?\d+(?:\.(?!\.)\d*|\.(?=\.\.))?(?:[eE][+-]?\d+)?)",
-            r"(?P<NEGKW>-(?:[nN][aA][nN]|[iI][nN][fF][iI][nN][iI][tT][yY])(?![A-Za-z0-9_]))",
-            r"(?P<WORD>[A-Za-z][A-Za-z0-9_]*)",
-            r"(?P<STRING>'[^']*(?:''[^']*)*')",
-            r"(?P<PGSTRING>\$\$(?s:.*?)\$\$)",
-            r"(?P<QUOTED>\"[^\"]*(?:\"\"[^\"]*)*\")",
-            r"(?P<PUNCT>\.\.|<=|>=|!=|\+=|-=|[(),;.*\[\]{}:=<>+\-/%?])",
-            r"(?P<ERROR>(?s:.))",
-        )
+# (group name, pattern), in priority order. The first four are fast paths for the common tokens,
+# guarded so that they never match where a later alternative would produce a different token.
+_ALTERNATIVES: tuple[tuple[str, str], ...] = (
+    ("EXPR", r"expr\("),
+    ("WORD_FAST", r"(?![0-9a-fA-F]{8}-)(?!P[0-9T])[A-Za-z][A-Za-z0-9_]*"),
+    ("PUNCT_FAST", r"<=|>=|!=|\+=|\.\.|[(),;*\[\]{}=?%.<>+:]"),
+    ("INTEGER", r"\d+(?![0-9A-Za-z_.\u00b5-])"),
+    ("STRING", r"'[^']*(?:''[^']*)*'"),
+    ("ERROR_COMMENT", r"/\*"),  # an unterminated block comment (terminated ones are skipped)
+    ("UUID", rf"{_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}"),
+    (
+        "ISO",
+        r"-?P(?:\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}|"
+        + _ISO_TIME
+        + r"|\d+W|"
+        + _ISO_DATE
+        + "(?:"
+        + _ISO_TIME
+        + r")?)(?![A-Za-z0-9_])",
     ),
-    re.ASCII,  # ANTLR's DIGIT and LETTER are ASCII only
+    ("DURATION", rf"-?\d+{_UNIT}(?:\d+{_UNIT})*"),
+    ("HEXNUMBER", r"0[xX][0-9a-fA-F]*"),
+    ("NUMBER", r"-?\d+(?:\.(?!\.)\d*|\.(?=\.\.))?(?:[eE][+-]?\d+)?"),
+    ("NEGKW", r"-(?:[nN][aA][nN]|[iI][nN][fF][iI][nN][iI][tT][yY])(?![A-Za-z0-9_])"),
+    ("WORD", r"[A-Za-z][A-Za-z0-9_]*"),
+    ("PGSTRING", r"\$\$(?s:.*?)\$\$"),
+    ("QUOTED", r'"[^"]*(?:""[^"]*)*"'),
+    ("PUNCT", r"\.\.|<=|>=|!=|\+=|-=|[(),;.*\[\]{}:=<>+\-/%?]"),
+    ("ERROR", r"(?s:.)"),
+)
+
+# Atomic: once skipped, whitespace is never given back to the catch-all ERROR alternative.
+_SKIPPED = r"(?>(?:[ \t\r\n]+|(?:--|//)[^\n\r]*|/\*(?s:.*?)\*/)*)"
+
+# ANTLR's DIGIT and LETTER are ASCII only, hence re.ASCII everywhere.
+# The final empty alternative matches only at the very end (after trailing whitespace/comments), so
+# findall never resumes scanning from inside skipped text.
+_SPLIT = re.compile(
+    _SKIPPED + "(" + "|".join(f"(?:{pattern})" for _, pattern in _ALTERNATIVES) + r"|\Z)", re.ASCII
+)
+_CLASSIFY = re.compile("|".join(f"(?P<{name}>{pattern})" for name, pattern in _ALTERNATIVES), re.ASCII)
+# Error snippets need whitespace and comments as tokens of their own.
+_WITH_HIDDEN = re.compile(
+    r"(?P<HIDDEN>[ \t\r\n]+|(?:--|//)[^\n\r]*|/\*(?s:.*?)\*/)|" + _CLASSIFY.pattern, re.ASCII
 )
 
 _PUNCT_TYPES = {"?": "QMARK", "..": "RANGE"}
 _SIMPLE_GROUP_TYPES = {"UUID": "UUID", "ISO": "DURATION", "DURATION": "DURATION", "HEXNUMBER": "HEXNUMBER"}
+_ERROR_KINDS = frozenset(("ERROR", "ERROR_COMMENT"))
+LEXICAL_ERROR = "LEXICAL_ERROR"  # classification of text that is no token
+
+# Memo of raw token text -> (type, value). Bounded: cleared when full, and long raw texts (literals
+# that are unlikely to repeat) are not kept.
+TOKEN_CACHE_SIZE = 8192
+TOKEN_CACHE_MAX_TEXT = 64
+_token_cache: dict[str, tuple[str, str]] = {}
+
+
+def classify(raw: str) -> tuple[str, str]:
+    """(type, value) of one raw token as cut by the splitting regex."""
+    m = _CLASSIFY.match(raw)
+    kind = m.lastgroup  # type: ignore[union-attr]  # the ERROR alternative matches anything
+    if kind == "WORD_FAST" or kind == "WORD":
+        low = raw.lower()
+        return KEYWORDS.get(low, "IDENT"), low
+    if kind == "PUNCT_FAST" or kind == "PUNCT":
+        return _PUNCT_TYPES.get(raw, raw), raw
+    if kind == "INTEGER":
+        return "INTEGER", raw
+    if kind == "STRING":
+        return "STRING_LITERAL", raw[1:-1].replace("''", "'")
+    if kind == "NUMBER":
+        return ("INTEGER" if raw.isdigit() or raw[1:].isdigit() else "FLOAT"), raw
+    if kind == "QUOTED":
+        inner = raw[1:-1]
+        return ("QUOTED_NAME" if inner else "EMPTY_QUOTED_NAME"), inner.replace('""', '"')
+    if kind == "PGSTRING":
+        return "STRING_LITERAL", raw[2:-2]
+    if kind == "NEGKW":
+        return ("K_NEGATIVE_NAN" if raw[1] in "nN" else "K_NEGATIVE_INFINITY"), raw.lower()
+    if kind == "EXPR":
+        return "EXPR", raw
+    if kind in _ERROR_KINDS:
+        return LEXICAL_ERROR, raw
+    return _SIMPLE_GROUP_TYPES[kind], raw  # type: ignore[index]
 
 
 class Tokens:
-    """Parallel token lists, padded with EOF_PADDING EOF tokens (whose start is the text length)."""
+    """Parallel token lists, padded with EOF_PADDING EOF tokens. ``starts`` / ``ends`` (character
+    offsets; the text length for EOF) are computed on first use."""
 
-    __slots__ = ("text", "types", "values", "starts", "ends", "count", "error")
+    __slots__ = ("text", "types", "values", "count", "error", "_starts", "_ends")
 
     def __init__(self, text: str) -> None:
         self.text = text
         self.types: list[str] = []
         self.values: list[str] = []
-        self.starts: list[int] = []
-        self.ends: list[int] = []
         self.count = 0  # real tokens, excluding the EOF padding
         self.error: CqlSyntaxError | None = None  # lexical error found after the last real token
+        self._starts: list[int] | None = None
+        self._ends: list[int] | None = None
+
+    def _locate(self) -> None:
+        starts: list[int] = []
+        ends: list[int] = []
+        for m, _ in zip(_SPLIT.finditer(self.text), range(self.count)):
+            starts.append(m.start(1))
+            ends.append(m.end(1))
+        assert len(starts) == self.count
+        size = len(self.text)
+        padding = len(self.types) - self.count
+        self._starts = starts + [size] * padding
+        self._ends = ends + [size] * padding
+
+    @property
+    def starts(self) -> list[int]:
+        if self._starts is None:
+            self._locate()
+        return self._starts  # type: ignore[return-value]
+
+    @property
+    def ends(self) -> list[int]:
+        if self._ends is None:
+            self._locate()
+        return self._ends  # type: ignore[return-value]
 
 
 def position_of(text: str, offset: int) -> tuple[int, int]:
@@ -163,72 +253,70 @@ def _lexical_error(text: str, offset: int) -> CqlSyntaxError:
 
 
 def tokenize(text: str, keep_hidden: bool = False) -> Tokens:
-    """Lex ``text``. With ``keep_hidden`` whitespace and comments are kept (type ``HIDDEN``), which
-    only error-snippet construction needs."""
+    """Lex ``text``. With ``keep_hidden`` whitespace and comments are kept as ``HIDDEN`` tokens and
+    positions are filled eagerly (error-snippet construction only)."""
+    if keep_hidden:
+        return _tokenize_with_hidden(text)
     out = Tokens(text)
     types = out.types
     values = out.values
-    starts = out.starts
-    ends = out.ends
-    match = _MASTER.match
-    keywords = KEYWORDS
+    cache = _token_cache
+    for raw in _SPLIT.findall(text):
+        entry = cache.get(raw)
+        if entry is None:
+            if not raw:  # the empty end-of-input match
+                break
+            entry = classify(raw)
+            if entry[0] is LEXICAL_ERROR:
+                out.count = len(types)
+                types.extend(_PADDING_TYPES)
+                values.extend(_PADDING_VALUES)
+                offending = next(m for i, m in enumerate(_SPLIT.finditer(text)) if i == out.count)
+                out.error = _lexical_error(text, offending.start(1))
+                return out
+            if len(raw) <= TOKEN_CACHE_MAX_TEXT:
+                if len(cache) >= TOKEN_CACHE_SIZE:
+                    cache.clear()
+                cache[raw] = entry
+        types.append(entry[0])
+        values.append(entry[1])
+    out.count = len(types)
+    types.extend(_PADDING_TYPES)
+    values.extend(_PADDING_VALUES)
+    return out
+
+
+_PADDING_TYPES = (EOF,) * EOF_PADDING
+_PADDING_VALUES = ("<EOF>",) * EOF_PADDING
+
+
+def _tokenize_with_hidden(text: str) -> Tokens:
+    out = Tokens(text)
+    starts: list[int] = []
+    ends: list[int] = []
     pos = 0
     size = len(text)
     while pos < size:
-        m = match(text, pos)
-        kind = m.lastgroup
-        end = m.end()
-        if kind == "WORD":
-            raw = m.group()
-            low = raw.lower()
-            ttype = keywords.get(low, "IDENT")
-            if raw == "expr" and end < size and text[end] == "(":
-                ttype, low, end = "EXPR", "expr(", end + 1
-            types.append(ttype)
-            values.append(low)
-        elif kind == "WS" or kind == "COMMENT":
-            if keep_hidden:
-                types.append("HIDDEN")
-                values.append(m.group())
-            else:
-                pos = end
-                continue
-        elif kind == "PUNCT":
-            raw = m.group()
-            types.append(_PUNCT_TYPES.get(raw, raw))
-            values.append(raw)
-        elif kind == "NUMBER":
-            raw = m.group()
-            types.append("INTEGER" if raw.isdigit() or raw[1:].isdigit() else "FLOAT")
-            values.append(raw)
-        elif kind == "STRING":
-            types.append("STRING_LITERAL")
-            values.append(m.group()[1:-1].replace("''", "'"))
-        elif kind == "QUOTED":
-            inner = m.group()[1:-1]
-            types.append("QUOTED_NAME" if inner else "EMPTY_QUOTED_NAME")
-            values.append(inner.replace('""', '"'))
-        elif kind == "PGSTRING":
-            types.append("STRING_LITERAL")
-            values.append(m.group()[2:-2])
-        elif kind == "NEGKW":
-            raw = m.group()
-            types.append("K_NEGATIVE_NAN" if raw[1] in "nN" else "K_NEGATIVE_INFINITY")
-            values.append(raw.lower())
-        elif kind == "ERROR" or kind == "ERROR_COMMENT":
-            out.error = _lexical_error(text, pos)
-            break
+        m = _WITH_HIDDEN.match(text, pos)
+        kind = m.lastgroup  # type: ignore[union-attr]
+        raw = m.group()  # type: ignore[union-attr]
+        if kind == "HIDDEN":
+            entry = ("HIDDEN", raw)
         else:
-            types.append(_SIMPLE_GROUP_TYPES[kind])
-            values.append(m.group())
+            entry = classify(raw)
+            if entry[0] is LEXICAL_ERROR:
+                out.error = _lexical_error(text, pos)
+                break
+        out.types.append(entry[0])
+        out.values.append(entry[1])
         starts.append(pos)
-        ends.append(end)
-        pos = end
-    out.count = len(types)
-    types.extend([EOF] * EOF_PADDING)
-    values.extend(["<EOF>"] * EOF_PADDING)
-    starts.extend([size] * EOF_PADDING)
-    ends.extend([size] * EOF_PADDING)
+        pos += len(raw)
+        ends.append(pos)
+    out.count = len(out.types)
+    out.types.extend(_PADDING_TYPES)
+    out.values.extend(_PADDING_VALUES)
+    out._starts = starts + [size] * EOF_PADDING
+    out._ends = ends + [size] * EOF_PADDING
     return out
 
 

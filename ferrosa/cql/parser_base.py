@@ -6,7 +6,7 @@ own recursive-descent code).
 
 Theory of operation
 -------------------
-The lexer gives parallel lists (types, values, starts) padded with EOF tokens, so lookahead
+The lexer gives parallel lists (types, values) padded with EOF tokens, so lookahead
 ``types[i + k]`` for small k never needs a bounds check. Parse methods advance ``self.i``.
 Failures raise the light internal ``ParseFailure`` (token index + what went wrong); only the entry
 point turns it into a ``CqlSyntaxError`` with Cassandra's message and snippet, so speculative
@@ -113,15 +113,13 @@ class ParseFailure(Exception):
 class ParserBase:
     """Token cursor plus the grammar's leaf rules (names, types, constants, properties)."""
 
-    __slots__ = ("tokens", "text", "types", "values", "starts", "ends", "i", "markers", "depth")
+    __slots__ = ("tokens", "text", "types", "values", "i", "markers", "depth")
 
     def __init__(self, tokens: Tokens) -> None:
         self.tokens = tokens
         self.text = tokens.text
         self.types = tokens.types
         self.values = tokens.values
-        self.starts = tokens.starts
-        self.ends = tokens.ends
         self.i = 0
         self.markers: list[ast.BindMarker] = []
         self.depth = 0
@@ -185,7 +183,7 @@ class ParserBase:
 
     def source_text(self, first: int, last: int) -> str:
         """Raw statement text from token ``first`` to token ``last`` inclusive."""
-        return self.text[self.starts[first] : self.ends[last]]
+        return self.text[self.tokens.starts[first] : self.tokens.ends[last]]
 
     # -- identifiers and names ----------------------------------------------------------------
 

@@ -143,23 +143,35 @@ class Reader:
     def read_uuid(self) -> uuid.UUID:
         return uuid.UUID(bytes=self.read_raw(16))
 
-    def _utf8(self, start: int, n: int, what: str) -> str:
+    def _prefixed(self, prefix: struct.Struct, what: str) -> tuple[int, int]:
+        """(start, stop) of a length-prefixed item; advances past it."""
+        pos = self.pos
         try:
-            return str(self.buf[start:start + n], "utf-8")
-        except UnicodeDecodeError as exc:
-            raise ProtocolError(f"Invalid UTF-8 in {what}: {exc.reason}") from None
+            (n,) = prefix.unpack_from(self.buf, pos)
+        except struct.error:
+            raise _truncated(what) from None
+        start = pos + prefix.size
+        stop = start + n
+        if n < 0:
+            raise ProtocolError(f"Negative length {n} for {what}")
+        if stop > self.end:
+            raise _truncated(what)
+        self.pos = stop
+        return start, stop
 
     def read_string(self) -> str:
-        n = self.read_short()
-        pos = self._take(n, "a [string]")
-        return self._utf8(pos, n, "a [string]")
+        start, stop = self._prefixed(SHORT, "a [string]")
+        try:
+            return str(self.buf[start:stop], "utf-8")
+        except UnicodeDecodeError as exc:
+            raise ProtocolError(f"Invalid UTF-8 in a [string]: {exc.reason}") from None
 
     def read_long_string(self) -> str:
-        n = self.read_int()
-        if n < 0:
-            raise ProtocolError(f"Negative [long string] length {n}")
-        pos = self._take(n, "a [long string]")
-        return self._utf8(pos, n, "a [long string]")
+        start, stop = self._prefixed(INT, "a [long string]")
+        try:
+            return str(self.buf[start:stop], "utf-8")
+        except UnicodeDecodeError as exc:
+            raise ProtocolError(f"Invalid UTF-8 in a [long string]: {exc.reason}") from None
 
     def read_string_list(self) -> list[str]:
         read = self.read_string
@@ -221,9 +233,8 @@ class Reader:
         return names, values
 
     def read_short_bytes(self) -> bytes:
-        n = self.read_short()
-        pos = self._take(n, "[short bytes]")
-        return self.buf[pos:pos + n].tobytes()
+        start, stop = self._prefixed(SHORT, "[short bytes]")
+        return self.buf[start:stop].tobytes()
 
     def read_unsigned_vint(self) -> int:
         first = self.read_byte()

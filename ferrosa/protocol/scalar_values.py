@@ -483,10 +483,10 @@ def _decimal_codec() -> Codec:
         if not isinstance(value, decimal.Decimal) or not value.is_finite():
             raise bad_value(DECIMAL, value)
         sign, digits, exponent = value.as_tuple()
-        unscaled = int(decimal.Decimal((sign, digits, 0)))
-        if not INT32_MIN <= -exponent <= INT32_MAX:  # type: ignore[operator]
+        scale = -int(exponent)  # finite, so the exponent is an int
+        if not INT32_MIN <= scale <= INT32_MAX:
             raise bad_value(DECIMAL, value)
-        return _I32.pack(-exponent) + varint_bytes(unscaled)  # type: ignore[operator]
+        return _I32.pack(scale) + varint_bytes(int(decimal.Decimal((sign, digits, 0))))
 
     def lit(value: Any) -> str:
         if value is EMPTY:

@@ -136,7 +136,10 @@ def encode_segments(frames: bytes | bytearray | memoryview | list[bytes], compre
 
 
 class SegmentDecoder:
-    """Incremental segment decoder; ``feed`` returns envelope-bearing payloads (see module doc)."""
+    """Incremental segment decoder; ``feed`` returns envelope-bearing payloads (see module doc).
+
+    On error, ``err.frames`` holds the payloads (bytes) completed before it in the same call.
+    """
 
     __slots__ = ("compressed", "max_envelope_bytes", "_header_size", "_buf", "_large",
                  "_large_total", "_discard", "_failed")

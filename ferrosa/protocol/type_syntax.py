@@ -13,7 +13,7 @@ This module must NOT serialize values or do I/O; the type model itself lives in 
 from __future__ import annotations
 
 import re
-from typing import Callable
+from typing import Any, Callable
 
 from ferrosa.protocol.types import (
     CQL_NATIVE_NAMES, COUNTER, DURATION, MARSHAL_PACKAGE, MAX_TYPE_NESTING, NATIVE_TYPES, TIMESTAMP,
@@ -178,7 +178,7 @@ class _Raw:
     __slots__ = ("kind", "frozen", "parts", "value")
     supports_freezing = property(lambda self: self.kind in ("list", "set", "map", "udt", "tuple", "vector"))
 
-    def __init__(self, kind: str, frozen: bool, parts: tuple = (), value: object = None):
+    def __init__(self, kind: str, frozen: bool, parts: tuple = (), value: Any = None):
         self.kind, self.frozen, self.parts, self.value = kind, frozen, parts, value
 
     def is_native(self, t: NativeType) -> bool:
@@ -200,7 +200,7 @@ class _Raw:
         if kind == "native":
             return str(parts[0])
         if kind == "custom":
-            return f"'{marshal_class(self.value)}'"  # type: ignore[arg-type]
+            return f"'{marshal_class(self.value)}'"
         if kind == "udt":
             name = f"{parts[1]}.{parts[0]}" if parts[1] is not None else parts[0]
             return _frozen_wrap(name, self.frozen)
@@ -220,8 +220,9 @@ class _CqlTypeParser:
             if not m:
                 raise self.fail(f"unexpected character {text[pos]!r}")
             pos = m.end()
-            if m.lastgroup != "skip":
-                self.tokens.append((m.lastgroup, m.group(m.lastgroup)))  # type: ignore[arg-type]
+            group = m.lastgroup or ""
+            if group != "skip":
+                self.tokens.append((group, m.group(group)))
         self.i = 0
 
     def fail(self, what: str) -> InvalidType:
@@ -312,7 +313,7 @@ _GENERIC_PARSERS: dict[str, Callable[[_CqlTypeParser, int], _Raw]] = {
 def _prepare(raw: _Raw, resolve: UdtResolver | None) -> CqlType:
     kind = raw.kind
     if kind in ("native", "custom"):
-        return raw.value  # type: ignore[return-value]
+        return raw.value
     if kind == "udt":
         name, keyspace = raw.parts
         found = resolve(name, keyspace) if resolve is not None else None
@@ -324,7 +325,7 @@ def _prepare(raw: _Raw, resolve: UdtResolver | None) -> CqlType:
             raise InvalidType("Counters are not allowed inside tuples")
         return TupleType(_prepare(p, resolve) for p in raw.parts)
     if kind == "vector":
-        return VectorType(_prepare(raw.parts[0], resolve), raw.value)  # type: ignore[arg-type]
+        return VectorType(_prepare(raw.parts[0], resolve), raw.value)
     return _prepare_collection(raw, resolve)
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 import struct
-from typing import Callable, ClassVar, Iterable, Sequence
+from typing import Any, Callable, ClassVar, Iterable, Sequence
 
 
 class InvalidType(ValueError):
@@ -72,6 +72,9 @@ class CqlType:
     """Base of all CQL types. Immutable; use the module constants and constructors."""
 
     __slots__ = ("_key", "_hash", "_options", "__weakref__")
+    _key: tuple
+    _hash: int
+    _options: dict[int, bytes]
     kind: ClassVar[str] = ""
     is_collection: ClassVar[bool] = False
     frozen: bool
@@ -92,7 +95,7 @@ class CqlType:
             return True
         if type(other) is not type(self):
             return NotImplemented
-        return self._hash == other._hash and self._key == other._key  # type: ignore[attr-defined]
+        return self._hash == other._hash and self._key == other._key
 
     def __hash__(self) -> int:
         return self._hash
@@ -193,10 +196,14 @@ class _Collection(CqlType):
     def freeze(self) -> CqlType:
         if self.frozen and all(s.freeze() is s for s in self.subtypes):
             return self
-        return type(self)(*(s.freeze() for s in self.subtypes), frozen=True)  # type: ignore[call-arg]
+        return self._rebuild([s.freeze() for s in self.subtypes], True)
 
     def unfreeze(self) -> CqlType:
-        return type(self)(*self.subtypes, frozen=False) if self.frozen else self  # type: ignore[call-arg]
+        return self._rebuild(list(self.subtypes), False) if self.frozen else self
+
+    def _rebuild(self, subtypes: list[CqlType], frozen: bool) -> CqlType:
+        cls: Any = type(self)
+        return cls(*subtypes, frozen=frozen)
 
 
 class ListType(_Collection):
@@ -243,7 +250,7 @@ class TupleType(CqlType):
     frozen = True
 
     def __init__(self, elements: Iterable[CqlType]):
-        self._init(elements=tuple(elements))
+        self._init(elements=tuple(e.freeze() for e in elements))
 
     @property
     def subtypes(self) -> tuple[CqlType, ...]:
@@ -320,16 +327,15 @@ def _frozen_wrap(text: str, frozen: bool) -> str:
     return f"frozen<{text}>" if frozen else text
 
 
-_CQL_NAMERS: dict[type, Callable[[CqlType], str]] = {
-    NativeType: lambda t: t.name,  # type: ignore[attr-defined]
-    ListType: lambda t: _frozen_wrap(f"list<{cql_name(t.element)}>", t.frozen),  # type: ignore[attr-defined]
-    SetType: lambda t: _frozen_wrap(f"set<{cql_name(t.element)}>", t.frozen),  # type: ignore[attr-defined]
-    MapType: lambda t: _frozen_wrap(
-        f"map<{cql_name(t.key)}, {cql_name(t.value)}>", t.frozen),  # type: ignore[attr-defined]
-    TupleType: lambda t: "frozen<tuple<" + ", ".join(map(cql_name, t.elements)) + ">>",  # type: ignore[attr-defined]
-    UserType: lambda t: _frozen_wrap(quote_identifier(t.name), t.frozen),  # type: ignore[attr-defined]
-    VectorType: lambda t: f"vector<{cql_name(t.element)}, {t.dimension}>",  # type: ignore[attr-defined]
-    CustomType: lambda t: f"'{t.class_name}'",  # type: ignore[attr-defined]
+_CQL_NAMERS: dict[type, Callable[[Any], str]] = {
+    NativeType: lambda t: t.name,
+    ListType: lambda t: _frozen_wrap(f"list<{cql_name(t.element)}>", t.frozen),
+    SetType: lambda t: _frozen_wrap(f"set<{cql_name(t.element)}>", t.frozen),
+    MapType: lambda t: _frozen_wrap(f"map<{cql_name(t.key)}, {cql_name(t.value)}>", t.frozen),
+    TupleType: lambda t: "frozen<tuple<" + ", ".join(map(cql_name, t.elements)) + ">>",
+    UserType: lambda t: _frozen_wrap(quote_identifier(t.name), t.frozen),
+    VectorType: lambda t: f"vector<{cql_name(t.element)}, {t.dimension}>",
+    CustomType: lambda t: f"'{t.class_name}'",
 }
 
 
@@ -341,23 +347,21 @@ def marshal_class(t: CqlType, *, reversed: bool = False) -> str:
     return f"{MARSHAL_PACKAGE}ReversedType({text})" if reversed else text
 
 
-def _marshal(t: CqlType, ignore_freezing: bool) -> str:
+def _marshal(t: Any, ignore_freezing: bool) -> str:
     kind = t.kind
     if kind == "native":
-        return t.marshal  # type: ignore[attr-defined]
+        return t.marshal
     if kind == "custom":
-        return t.class_name  # type: ignore[attr-defined]
+        return t.class_name
     if kind == "tuple":
         return f"{MARSHAL_PACKAGE}TupleType(" + ",".join(_marshal(e, True) for e in t.subtypes) + ")"
     if kind == "vector":
-        return (f"{MARSHAL_PACKAGE}VectorType({_marshal(t.element, ignore_freezing)} , "  # type: ignore[attr-defined]
-                f"{t.dimension})")  # type: ignore[attr-defined]
+        return f"{MARSHAL_PACKAGE}VectorType({_marshal(t.element, ignore_freezing)} , {t.dimension})"
     inner_ignore = ignore_freezing or t.frozen
     if kind == "udt":
         fields = "".join(f",{n.encode().hex()}:{_marshal(ft, inner_ignore)}"
-                         for n, ft in zip(t.field_names, t.field_types))  # type: ignore[attr-defined]
-        body = (f"{MARSHAL_PACKAGE}UserType({t.keyspace},"  # type: ignore[attr-defined]
-                f"{t.name.encode().hex()}{fields})")  # type: ignore[attr-defined]
+                         for n, ft in zip(t.field_names, t.field_types))
+        body = f"{MARSHAL_PACKAGE}UserType({t.keyspace},{t.name.encode().hex()}{fields})"
     else:
         cls = {"list": "ListType", "set": "SetType", "map": "MapType"}[kind]
         body = f"{MARSHAL_PACKAGE}{cls}(" + ",".join(_marshal(s, inner_ignore) for s in t.subtypes) + ")"
@@ -398,13 +402,13 @@ def _custom_option(t: CqlType, _v: int) -> bytes:
     return _U16.pack(OPTION_CUSTOM) + _string_bytes(marshal_class(t))
 
 
-def _native_option(t: NativeType, v: int) -> bytes:  # type: ignore[misc]
+def _native_option(t: NativeType, v: int) -> bytes:
     if v < t.min_protocol_version:  # the client cannot know this id: send the class name instead
         return _custom_option(t, v)
     return _U16.pack(t.option_id)
 
 
-def _udt_option(t: UserType, v: int) -> bytes:  # type: ignore[misc]
+def _udt_option(t: UserType, v: int) -> bytes:
     parts = [_U16.pack(OPTION_UDT), _string_bytes(t.keyspace), _string_bytes(t.name),
              _U16.pack(len(t.field_names))]
     for name, ftype in zip(t.field_names, t.field_types):
@@ -428,7 +432,7 @@ _OPTION_WRITERS: dict[type, Callable] = {
 
 def option_bytes(t: CqlType, protocol_version: int = PROTOCOL_V5) -> bytes:
     """The [option] describing ``t`` in result/prepared metadata for a client of that version."""
-    cache = t._options  # type: ignore[attr-defined]
+    cache = t._options
     data = cache.get(protocol_version)
     if data is None:
         data = cache[protocol_version] = _OPTION_WRITERS[type(t)](t, protocol_version)

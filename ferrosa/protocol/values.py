@@ -15,7 +15,8 @@ timestamp              int, ms since epoch      date                    int, day
 time                   int, ns since midnight   duration                Duration(months, days, ns)
 uuid, timeuuid         uuid.UUID                inet                    ipaddress.IPv4/IPv6Address
 list, vector           list                     set                     list, in stored order
-map                    dict; a list of (key, value) pairs when the key type's values are unhashable
+map                    dict; a list of (key, value) pairs when keys are collections, UDTs, vectors
+                       or floating point (unhashable, or 0.0 == -0.0 would merge distinct keys)
 tuple                  tuple of the components present on the wire (None for a null component)
 user type              dict field -> value for the fields present on the wire (None for null)
 =====================  =========================================================================
@@ -24,9 +25,13 @@ Many types accept a zero-length "empty value" (distinct from null); it deseriali
 Null itself is a protocol matter ([bytes] length -1) and never reaches ``serialize``/``deserialize``
 except as ``None`` inside tuples and user types. ``serialize`` also accepts datetime/date/time objects,
 strings for uuid/inet, and any iterable for collections; sets and maps are sorted into Cassandra's
-comparator order with duplicates removed, as Cassandra does when it receives them.
+comparator order with duplicates removed, as Cassandra does when it receives them (that order comes
+from schema.bytecomparable, imported lazily because schema builds on protocol).
 
-This module must NOT know about frames, schema or storage, and must not do I/O.
+Native-type codecs live in scalar_values.py; this module adds collections, tuples, user types and
+vectors, and is the public entry point (it re-exports EMPTY, Duration, InvalidValue and the vint helpers).
+
+This module must NOT know about frames, tables or storage, and must not do I/O.
 """
 
 from __future__ import annotations
@@ -192,17 +197,18 @@ def _list_or_set_codec(t: ListType | SetType) -> Codec:
     return Codec(check, ser, deser, lit)
 
 
-def _hashable_values(t: CqlType) -> bool:
-    """Whether every deserialized value of ``t`` is hashable (decides dict vs pairs for maps)."""
+def _dict_safe_keys(t: CqlType) -> bool:
+    """Whether a dict can hold map keys of type ``t`` losslessly: they must be hashable, and Python
+    equality must not merge keys Cassandra keeps apart (0.0 == -0.0 in Python, not in Cassandra)."""
     if isinstance(t, (NativeType, CustomType)):
-        return True
-    return isinstance(t, TupleType) and all(map(_hashable_values, t.elements))
+        return t not in (FLOAT, DOUBLE)
+    return isinstance(t, TupleType) and all(map(_dict_safe_keys, t.elements))
 
 
 def _map_codec(t: MapType) -> Codec:
     kc, vc = _codec(t.key), _codec(t.value)
     kser, vser = _non_null(kc), _non_null(vc)
-    as_dict = _hashable_values(t.key)
+    as_dict = _dict_safe_keys(t.key)
 
     def check(data: Bytes) -> None:
         kv, vv = kc.validate, vc.validate
@@ -370,11 +376,11 @@ def _vector_codec(t: VectorType) -> Codec:
             raise InvalidValue(f"Unexpected {n - pos} extraneous bytes after {name} value")
         return out
 
+    trivial_size = size * dim if trivial and size is not None else -1
+
     def check(data: Bytes) -> None:
-        if trivial:
-            n = len(data)
-            if n == size * dim:  # type: ignore[operator]
-                return
+        if len(data) == trivial_size:
+            return
         for item in split(data):
             elem.validate(item)
 

@@ -51,9 +51,8 @@ This module must NOT validate values beyond what encoding needs, know about tabl
 from __future__ import annotations
 
 import functools
-import math
 import struct
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 from ferrosa.protocol.types import (
     ASCII, BIGINT, BLOB, BOOLEAN, COUNTER, DATE, DECIMAL, DOUBLE, DURATION, FLOAT, INET, INT,
@@ -188,7 +187,7 @@ def _decimal(value: bytes) -> bytes:
     body = _int_payload(exponent) + _digit_pairs(stripped)
     if unscaled > 0:
         return b"\x40\xc0" + body
-    return b"\x40\x40" + body
+    return b"\x40\x40" + body.translate(_INVERT)
 
 
 def _digit_pairs(digits: str) -> bytes:
@@ -286,14 +285,14 @@ def _vector_encoder(t: VectorType) -> Encoder:
     return encode
 
 
-_BUILDERS: dict[type, Callable[[CqlType], Encoder]] = {
-    NativeType: lambda t: _NATIVE_ENCODERS[t],  # type: ignore[index]
-    ListType: _collection_encoder,  # type: ignore[dict-item]
-    SetType: _collection_encoder,  # type: ignore[dict-item]
-    MapType: _collection_encoder,  # type: ignore[dict-item]
-    TupleType: _fields_encoder,  # type: ignore[dict-item]
-    UserType: _fields_encoder,  # type: ignore[dict-item]
-    VectorType: _vector_encoder,  # type: ignore[dict-item]
+_BUILDERS: dict[type, Callable[[Any], Encoder]] = {
+    NativeType: lambda t: _NATIVE_ENCODERS[t],
+    ListType: _collection_encoder,
+    SetType: _collection_encoder,
+    MapType: _collection_encoder,
+    TupleType: _fields_encoder,
+    UserType: _fields_encoder,
+    VectorType: _vector_encoder,
     CustomType: lambda t: _bytes_order,  # unknown comparators: Cassandra's default is byte order
 }
 _ENCODERS: dict[CqlType, Encoder] = dict(_NATIVE_ENCODERS)

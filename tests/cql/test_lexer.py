@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ferrosa.cql.errors import CqlSyntaxError
 from ferrosa.cql.lexer import EOF, EOF_PADDING, KEYWORDS, describe_type, position_of, tokenize
@@ -166,3 +168,38 @@ def test_describe_type_names() -> None:
     assert describe_type("EOF") == "EOF"
     assert describe_type(")") == "')'"
     assert describe_type("EXPR") == "'expr('"
+
+
+_VOCABULARY = [
+    " ", "\n", "\t", "-- c\n", "/* c */", "/*", "a", "Ab_1", "expr(", "expr", "select", "TABLE", "'s''x'", "'",
+    "$$p$$", "$", '"Q"', '""', '"', "1", "-1", "1.5", "1e5", "1.", "..", "-", "--", "/", "//", "1d", "1h30m",
+    "P1Y", "PT1H", "P0001-02-03T04:05:06", "0x1f", "0x", "NaN", "-NaN", "-Infinity", "deadbeef",
+    "123e4567-e89b-12d3-a456-426614174000", "?", ":", "(", ")", "<=", "!", "=", "+=", "-=", "#", "\u00b5s", "\u00e9",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_VOCABULARY), max_size=30).map("".join) | st.text(max_size=80))
+def test_fast_and_positional_lexers_agree(text: str) -> None:
+    fast = tokenize(text)
+    slow = tokenize(text, keep_hidden=True)
+    visible = [i for i in range(slow.count) if slow.types[i] != "HIDDEN"]
+    assert fast.count == len(visible)
+    assert fast.types[: fast.count] == [slow.types[i] for i in visible]
+    assert fast.values[: fast.count] == [slow.values[i] for i in visible]
+    assert fast.starts[: fast.count] == [slow.starts[i] for i in visible]
+    assert fast.ends[: fast.count] == [slow.ends[i] for i in visible]
+    assert (fast.error is None) == (slow.error is None)
+    if fast.error is not None and slow.error is not None:
+        assert fast.error.message == slow.error.message
+
+
+def test_classification_cache_is_bounded() -> None:
+    from ferrosa.cql import lexer
+
+    for n in range(lexer.TOKEN_CACHE_SIZE + 10):
+        tokenize(f"c{n}")
+    assert len(lexer._token_cache) <= lexer.TOKEN_CACHE_SIZE
+    long_literal = "'" + "x" * (lexer.TOKEN_CACHE_MAX_TEXT + 1) + "'"
+    tokenize(long_literal)
+    assert long_literal not in lexer._token_cache

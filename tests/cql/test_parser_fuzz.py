@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import msgspec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -94,7 +95,11 @@ def test_whitespace_and_comments_do_not_change_the_ast(text: str, semicolons: in
     tokens = tokenize(text)
     spaced = gap.join(text[s:e] for s, e in zip(tokens.starts[: tokens.count], tokens.ends[: tokens.count]))
     original = parse_statement(text)
-    assert parse_statement(spaced + ";" * semicolons) == original
+    respaced = parse_statement(spaced + ";" * semicolons)
+    if isinstance(original, A.CreateViewStatement):  # keeps the raw WHERE text, spacing included
+        original = msgspec.structs.replace(original, where_text="")
+        respaced = msgspec.structs.replace(respaced, where_text="")
+    assert respaced == original
 
 
 def test_every_golden_statement_parses() -> None:

@@ -58,7 +58,7 @@ def test_crc24_vectors() -> None:
     # Header of a self-contained 100-byte uncompressed segment: 100 | 1 << 17, 3 bytes LE.
     header = (100 | 1 << 17).to_bytes(3, "little")
     assert header == b"\x64\x00\x02"
-    assert seg.crc24(header) == _bitwise_crc24(header) == compute_crc24(100 | 1 << 17, 3)
+    assert seg.crc24(header) == _bitwise_crc24(header) == compute_crc24(100 | 1 << 17, 3) == 0x91A5F4
     assert seg.crc24(b"") == 0x875060
     for data in (b"\x00", b"\xff\xff\xff", os.urandom(5), os.urandom(8)):
         assert seg.crc24(data) == _bitwise_crc24(data) == compute_crc24(int.from_bytes(data, "little"), len(data))
@@ -67,6 +67,14 @@ def test_crc24_vectors() -> None:
 def test_crc32_is_seeded_with_fa2d55ca() -> None:
     assert seg.crc32(b"") == zlib.crc32(b"\xfa\x2d\x55\xca")
     assert seg.crc32(b"abc") == zlib.crc32(b"\xfa\x2d\x55\xcaabc")
+
+
+def test_golden_segment_bytes() -> None:
+    # payload 01 02 03, self-contained: fields 3 | 1 << 17 = 03 00 02 (LE), CRC24 42 96 7c (LE),
+    # payload, CRC32 d7 bb ae a5 (LE). Compressed: 5-byte fields 03 00 00 00 04 (length 3,
+    # uncompressed length 0 = "not compressed", self-contained bit 34), CRC24 77 22 83.
+    assert seg.encode_segment(b"\x01\x02\x03", True, False) == bytes.fromhex("03000242967c010203d7bbaea5")
+    assert seg.encode_segment(b"\x01\x02\x03", True, True) == bytes.fromhex("0300000004772283010203d7bbaea5")
 
 
 def test_golden_uncompressed_segment() -> None:
@@ -145,13 +153,11 @@ def test_header_and_payload_crc_mismatch_are_fatal() -> None:
 
 def test_self_contained_segment_inside_a_large_envelope_is_rejected() -> None:
     large = seg.encode_segments(_envelope(1, b"z" * (MAX + 10)), False)
-    first = seg.encode_segment(memoryview(large)[10:10 + MAX], False, False)  # not used directly
-    parts = seg.SegmentDecoder(False)
-    first_segment_len = 6 + MAX + 4
-    assert parts.feed(large[:first_segment_len]) == []
+    dec = seg.SegmentDecoder(False)
+    first_segment_len = seg.UNCOMPRESSED_HEADER_SIZE + MAX + seg.TRAILER_SIZE
+    assert dec.feed(large[:first_segment_len]) == []
     with pytest.raises(ProtocolError, match="incomplete"):
-        parts.feed(seg.encode_segment(b"x", True, False))
-    assert first  # keeps the slicing above exercised
+        dec.feed(seg.encode_segment(b"x", True, False))
 
 
 def test_large_envelope_over_the_limit_is_skipped() -> None:
@@ -207,6 +213,19 @@ def test_non_fatal_envelope_error_inside_a_segment_then_continue() -> None:
     with pytest.raises(ProtocolError, match="Invalid message version") as info:
         dec.feed(seg.encode_segment(payload, True, False))
     assert [f.stream for f in info.value.frames] == [1] and info.value.stream == 2
+    assert [f.stream for f in dec.feed()] == [3]
+
+
+def test_oversized_envelope_in_segment_mode_keeps_neighbours() -> None:
+    dec = ConnectionDecoder(max_frame_bytes=MAX)
+    dec.feed(STARTUP_V5)
+    dec.switch_to_segments(True)
+    data = (seg.encode_segments(_envelope(1, b"a"), True)
+            + seg.encode_segments(_envelope(2, b"b" * (2 * MAX)), True)
+            + seg.encode_segments(_envelope(3, b"c"), True))
+    with pytest.raises(FrameTooLargeError) as info:
+        dec.feed(data)
+    assert info.value.stream == 2 and [f.stream for f in info.value.frames] == [1]
     assert [f.stream for f in dec.feed()] == [3]
 
 

@@ -249,6 +249,14 @@ def test_cql_literals(t: T.CqlType, value: object, literal: str) -> None:
     assert to_cql_literal(t, None) == "null"
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.dates())
+def test_date_literals_match_the_calendar(day: datetime.date) -> None:
+    days = day.toordinal() - datetime.date(1970, 1, 1).toordinal()
+    assert to_cql_literal(T.DATE, days) == f"'{day.isoformat()}'"
+    assert deserialize(T.DATE, serialize(T.DATE, day)) == days
+
+
 def test_huge_varint_literal_beyond_str_digit_limit() -> None:
     assert to_cql_literal(T.VARINT, -(10**5000)) == "-1" + "0" * 5000
 

@@ -1,7 +1,8 @@
 """Hypothesis strategies for CQL types and values, shared by the type, value and clustering tests.
 
 Also converts our Python representations to what the datastax driver's cqltypes serializers accept,
-so tests can compare both serializations byte for byte.
+so tests can compare both serializations byte for byte. Test support only: production code must NOT
+import it.
 """
 
 from __future__ import annotations

@@ -173,9 +173,16 @@ NON_CANONICAL = {
 }
 
 
+# Time-based UUIDs sharing one timestamp, so that the low 8 bytes decide (signed in TimeUUIDType,
+# unsigned in UUIDType).
+SAME_TIMESTAMP = st.binary(min_size=8, max_size=8).map(lambda low: bytes.fromhex("0123456789ab1def") + low)
+
+
 def serialized(t: T.CqlType) -> st.SearchStrategy[bytes]:
     canonical = vs.values(t).map(lambda v: serialize(t, v))
     extra = NON_CANONICAL.get(t)  # type: ignore[call-overload]
+    if t in (T.UUID, T.TIMEUUID):
+        canonical = canonical | SAME_TIMESTAMP
     return st.one_of(canonical, st.sampled_from(extra)) if extra else canonical
 
 
