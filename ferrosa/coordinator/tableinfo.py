@@ -60,13 +60,14 @@ class TableInfo:
 
 
 def _resolver(schema: Schema, keyspace: str):
-    def resolve(name: str) -> T.UserType:
-        ks = schema.keyspace(keyspace)
+    def resolve(name: str, type_keyspace: str | None = None) -> T.UserType:
+        owner = type_keyspace or keyspace
+        ks = schema.keyspace(owner)
         udt = None if ks is None else ks.types.get(name)
         if udt is None:
-            raise T.InvalidType(f"Unknown type {keyspace}.{name}")
-        return T.UserType(keyspace, name, udt.field_names,
-                          [T.parse_cql_type(t, _resolver(schema, keyspace))
+            raise T.InvalidType(f"Unknown type {owner}.{name}")
+        return T.UserType(owner, name, udt.field_names,
+                          [T.parse_cql_type(t, _resolver(schema, owner))
                            for t in udt.field_types])
     return resolve
 

@@ -301,7 +301,7 @@ class Operator(enum.Enum):
     LIKE = "LIKE"
     IS_NOT = "IS NOT"
     BETWEEN = "BETWEEN"
-    ANN = "ANN"
+    ANN = "ANN"  # not produced by the parser: ORDER BY ... ANN OF lives in Ordering.ann_of
 
 
 class Relation(Node, frozen=True, gc=False):

@@ -97,7 +97,9 @@ _ALTERNATIVES: tuple[tuple[str, str], ...] = (
     ("PUNCT_FAST", r"<=|>=|!=|\+=|\.\.|[(),;*\[\]{}=?%.<>+:]"),
     ("INTEGER", r"\d+(?![0-9A-Za-z_.\u00b5-])"),
     ("STRING", r"'[^']*(?:''[^']*)*'"),
-    ("ERROR_COMMENT", r"/\*"),  # an unterminated block comment (terminated ones are skipped)
+    # An unterminated block comment (terminated ones are skipped); it swallows the rest of the input
+    # so that splitting stays linear on input like "/*/*/*...".
+    ("ERROR_COMMENT", r"/\*(?s:.*)"),
     ("UUID", rf"{_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}"),
     (
         "ISO",

@@ -25,7 +25,7 @@ _INDEX_TARGET_TYPES = {
 class _TableShape:
     """Mutable accumulator for CREATE TABLE / CREATE MATERIALIZED VIEW bodies."""
 
-    __slots__ = ("columns", "partition_key", "clustering", "primary_keys", "order", "props", "compact")
+    __slots__ = ("columns", "partition_key", "clustering", "primary_keys", "order", "ordered", "props", "compact")
 
     def __init__(self) -> None:
         self.columns: list[ast.ColumnDefinition] = []
@@ -33,6 +33,7 @@ class _TableShape:
         self.clustering: tuple[str, ...] = ()
         self.primary_keys = 0
         self.order: list[ast.ClusteringOrder] = []
+        self.ordered: set[str] = set()
         self.props: ast.Properties = {}
         self.compact = False
 
@@ -136,11 +137,12 @@ class DdlParser(DmlParser):
             else:
                 self.expect("K_ASC")
                 ascending = True
-            if check_duplicates and any(o.column == column for o in shape.order):
+            if check_duplicates and column in shape.ordered:
                 self.fail_invalid(
                     f"Duplicate column '{column}' in CLUSTERING ORDER BY clause for table '{table}'"
                 )
             shape.order.append(ast.ClusteringOrder(column, ascending))
+            shape.ordered.add(column)
             if not self.accept(","):
                 break
         self.expect(")")

@@ -17,13 +17,28 @@ _SET_VALUE_FOLLOW = frozenset(("+", "-", "INTEGER"))
 _CONDITION_FOLLOW = frozenset(RELATION_OPERATORS) | {"[", ".", "K_IN", "K_CONTAINS"}
 
 
-def _compatible(existing: ast.Operation, new: ast.Operation) -> bool:
-    """Cassandra's Operation.RawUpdate.isCompatibleWith, asked of the earlier operation."""
-    if isinstance(existing, ast.SetValue):
-        return False
-    if isinstance(existing, ast.SetField) and isinstance(new, ast.SetField):
-        return existing.field != new.field
-    return not isinstance(new, ast.SetValue)
+class _ColumnUpdates:
+    """What a column's earlier SET operations were, enough to apply Cassandra's
+    Operation.RawUpdate.isCompatibleWith in constant time: a plain assignment conflicts with any
+    other operation on the column, and a UDT field may be set only once."""
+
+    __slots__ = ("assigned", "fields")
+
+    def __init__(self) -> None:
+        self.assigned = False
+        self.fields: set[str] = set()
+
+    def admit(self, operation: ast.Operation, had_any: bool) -> bool:
+        """Record ``operation``; False if it is incompatible with an earlier one."""
+        if self.assigned or (had_any and isinstance(operation, ast.SetValue)):
+            return False
+        if isinstance(operation, ast.SetValue):
+            self.assigned = True
+        elif isinstance(operation, ast.SetField):
+            if operation.field in self.fields:
+                return False
+            self.fields.add(operation.field)
+        return True
 
 
 class DmlParser(TermParser):
@@ -213,9 +228,10 @@ class DmlParser(TermParser):
         timestamp, ttl = self.using_clause()
         self.expect("K_SET")
         operations: list[ast.Operation] = []
-        self._column_operation(operations)
+        by_column: dict[str, _ColumnUpdates] = {}
+        self._column_operation(operations, by_column)
         while self.accept(","):
-            self._column_operation(operations)
+            self._column_operation(operations, by_column)
         self.expect("K_WHERE")
         where = self.where_clause()
         if_exists, conditions = self._if_clause()
@@ -238,7 +254,7 @@ class DmlParser(TermParser):
             return True, ()
         return False, self.update_conditions()  # "IF exists = 1": a column named exists
 
-    def _column_operation(self, operations: list[ast.Operation]) -> None:
+    def _column_operation(self, operations: list[ast.Operation], by_column: dict[str, _ColumnUpdates]) -> None:
         column = self.cident()
         ttype = self.types[self.i]
         if ttype == "=":
@@ -261,9 +277,12 @@ class DmlParser(TermParser):
             operation = ast.SetField(column, field, self.term())
         else:
             self.fail_no_viable()
-        for existing in operations:
-            if existing.column == column and not _compatible(existing, operation):  # type: ignore[attr-defined]
-                self.fail_message(f"Multiple incompatible setting of column {column}")
+        updates = by_column.get(column)
+        had_any = updates is not None
+        if updates is None:
+            updates = by_column[column] = _ColumnUpdates()
+        if not updates.admit(operation, had_any):
+            self.fail_message(f"Multiple incompatible setting of column {column}")
         operations.append(operation)
 
     def _normal_column_operation(self, column: str) -> ast.Operation:

@@ -407,6 +407,11 @@ def _validate_ascii(data: Bytes) -> None:
         raise InvalidValue(f"Invalid byte for ascii: {bad - 256 if bad > 127 else bad}") from None
 
 
+def _deserialize_ascii(data: Bytes) -> str:
+    _validate_ascii(data)
+    return _ascii_decode(data, "strict")[0]
+
+
 def _ser_text(t: NativeType) -> Callable[[Any], bytes]:
     encoding = "ascii" if t is ASCII else "utf-8"
 
@@ -568,8 +573,7 @@ def _duration_codec() -> Codec:
 
 NATIVE_CODECS.update({
     TEXT: Codec(_validate_text, _ser_text(TEXT), _deserialize_text, _text_literal),
-    ASCII: Codec(_validate_ascii, _ser_text(ASCII),
-                  lambda data: (_validate_ascii(data), bytes(data).decode("ascii"))[1], _text_literal),
+    ASCII: Codec(_validate_ascii, _ser_text(ASCII), _deserialize_ascii, _text_literal),
     BLOB: Codec(lambda data: None, _ser_blob(BLOB), bytes, lambda v: "0x" + bytes(v).hex()),
     VARINT: _varint_codec(),
     DECIMAL: _decimal_codec(),

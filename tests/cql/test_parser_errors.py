@@ -137,3 +137,28 @@ def test_error_is_a_plain_exception_with_fields() -> None:
     error = caught.value
     assert str(error) == error.message
     assert error.args == (error.message,)
+
+
+HOSTILE = {
+    "many_updates_of_one_map": "UPDATE t SET " + ", ".join(f"m[{i}] = {i}" for i in range(5000)) + " WHERE k = 1",
+    "long_in_list": "SELECT * FROM t WHERE a IN (" + ",".join(str(i) for i in range(20000)) + ")",
+    "many_relations": "SELECT * FROM t WHERE " + " AND ".join(f"c{i} = ?" for i in range(5000)),
+    "open_comments": "/*" * 50_000,
+    "open_pg_string": "$$" + "$x" * 50_000,
+    "odd_quotes": "'" * 100_001,
+    "deep_parentheses": "(" * 100_000,
+    "long_error_far_away": "SELECT " + "a, " * 30_000 + " FROM",
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_hostile_inputs_finish_quickly(name: str) -> None:
+    import time
+
+    started = time.perf_counter()
+    try:
+        parse_statement(HOSTILE[name])
+    except CqlSyntaxError:
+        pass
+    # Linear work is a few tens of milliseconds here; quadratic behaviour would take many seconds.
+    assert time.perf_counter() - started < 2.0

@@ -126,3 +126,21 @@ def test_schema_change_events_reach_other_sessions(schema, cluster_factory):
     watcher.refresh_schema_metadata(max_schema_agreement_wait=5)
     assert "evented" in watcher.metadata.keyspaces["ks"].tables
     actor.execute("DROP TABLE ks.evented")
+
+
+def test_user_defined_type_column(schema, cluster_factory):
+    s = cluster_factory().connect("ks")
+    s.execute("CREATE TYPE addr (street text, num int)")
+    s.execute("CREATE TABLE people (id int PRIMARY KEY, home frozen<addr>)")
+    s.execute("INSERT INTO people (id, home) VALUES (1, {street: 'Main', num: 5})")
+    row = s.execute("SELECT home FROM people WHERE id = 1").one()
+    assert (row.home.street, row.home.num) == ("Main", 5)
+
+
+def test_negative_decimal_clustering_order(schema, cluster_factory):
+    s = cluster_factory().connect("ks")
+    s.execute("CREATE TABLE dec (p int, c decimal, PRIMARY KEY (p, c))")
+    for text in ("-10.5", "-2", "-0.25", "0", "3.5", "12"):
+        s.execute(f"INSERT INTO dec (p, c) VALUES (1, {text})")
+    got = [str(r.c) for r in s.execute("SELECT c FROM dec WHERE p = 1")]
+    assert got == ["-10.5", "-2", "-0.25", "0", "3.5", "12"]
