@@ -160,10 +160,8 @@ class CreateTable(SchemaStatement):
         if stmt.compact_storage:
             raise InvalidRequest("COMPACT STORAGE tables are not supported (Cassandra 4+ "
                                  "rejects them too)")
-        if stmt.primary_key_count != 1:
-            raise InvalidRequest("Multiple PRIMARY KEYs specified (exactly one required)"
-                                 if stmt.primary_key_count > 1 else
-                                 "No PRIMARY KEY specifed for table '%s' (exactly one required)"
+        if stmt.primary_key_count == 0:  # the parser already rejects several
+            raise InvalidRequest("No PRIMARY KEY specifed for table '%s' (exactly one required)"
                                  % stmt.table.name)
         for col in stmt.columns:
             if col.mask is not None:

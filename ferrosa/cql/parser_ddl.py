@@ -266,6 +266,8 @@ class DdlParser(DmlParser):
         if self.accept("K_USING"):
             self.expect("K_TIMESTAMP")
             timestamp = int(self.expect("INTEGER"))
+            if not -(2**63) <= timestamp < 2**63:  # Cassandra parses it as a Java long
+                self.fail_message(f"Invalid timestamp {timestamp}: out of range")
         return ast.AlterTableDropColumns(
             table, if_exists, tuple(columns), if_column_exists, timestamp, bind_markers=self.bound()
         )

@@ -333,6 +333,8 @@ def test_golden(text: str, expected: A.Statement) -> None:
         ("DROP INDEX ?", "Bind variables cannot be used for index names"),
         ("CREATE TABLE t (k frozen<int> PRIMARY KEY)", "frozen<> is only allowed on collections, tuples, and user-defined types (got int)"),
         ("CREATE TYPE enum (a int)", "Invalid (reserved) user type name enum"),
+        ("ALTER TABLE t DROP v USING TIMESTAMP 9223372036854775808", "Invalid timestamp 9223372036854775808: out of range"),
+        ("CREATE TABLE t (k vector<int, 2147483648> PRIMARY KEY)", "Invalid vector dimension 2147483648"),
         (
             "CREATE MATERIALIZED VIEW v AS SELECT * FROM t PRIMARY KEY (k) WITH COMPACT STORAGE",
             "COMPACT STORAGE tables are not allowed starting with version 4.0",
