@@ -14,6 +14,7 @@ import hashlib
 import logging
 import os
 import signal
+import socket
 import sys
 
 import msgspec
@@ -58,3 +59,40 @@ def setup_logging(config: NodeConfig, role: str) -> None:
         format=f"%(asctime)s %(levelname)s [{role}] %(name)s: %(message)s",
         stream=sys.stderr,
     )
+
+
+class ControlMessage(msgspec.Struct, omit_defaults=True):
+    """One line on the supervisor <-> front control socket.
+
+    op: shard_down (supervisor -> front), shard_reset and ready (front -> supervisor).
+    """
+
+    op: str
+    shard: int = -1
+
+
+class ControlChannel:
+    """JSON lines over the non-blocking socketpair between the supervisor and the front."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        sock.setblocking(False)
+        self._buffer = b""
+
+    def fileno(self) -> int:
+        return self.sock.fileno()
+
+    def send(self, msg: ControlMessage) -> None:
+        self.sock.sendall(msgspec.json.encode(msg) + b"\n")
+
+    def receive(self) -> list[ControlMessage] | None:
+        """Messages complete so far; None once the peer has closed its end."""
+        try:
+            chunk = self.sock.recv(65536)
+        except BlockingIOError:
+            return []
+        if not chunk:
+            return None
+        self._buffer += chunk
+        *lines, self._buffer = self._buffer.split(b"\n")
+        return [msgspec.json.decode(line, type=ControlMessage) for line in lines]

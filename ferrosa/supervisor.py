@@ -32,15 +32,14 @@ import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-import msgspec
 
 from ferrosa.config import NodeConfig, load_config
 from ferrosa.errors import ConfigError, FerrosaError, StartupError
 from ferrosa.ipc.doorbell import Doorbell
 from ferrosa.ipc.shm import RingPair, remove_stale_segments
-from ferrosa.process import CONFIG_ENV, encode_config, node_id, setup_logging
+from ferrosa.process import (CONFIG_ENV, ControlChannel, ControlMessage, encode_config, node_id,
+                             setup_logging)
 
 log = logging.getLogger("ferrosa.supervisor")
 
@@ -51,13 +50,6 @@ MAX_RESTART_DELAY = 5.0
 STABLE_AFTER = 30.0
 # How long SIGTERM'd children get to exit before SIGKILL.
 STOP_GRACE_SECONDS = 10.0
-
-
-class ControlMessage(msgspec.Struct, omit_defaults=True):
-    """One line on the supervisor <-> front control socket."""
-
-    op: str  # shard_down | shard_reset | ready
-    shard: int = -1
 
 
 class ShardSlot:
@@ -81,12 +73,11 @@ class Supervisor:
         self.slots: list[ShardSlot] = []
         self.front: subprocess.Popen | None = None
         self.reply_doorbell: Doorbell | None = None
-        self.control: socket.socket | None = None
+        self.control: ControlChannel | None = None
         self.selector = selectors.DefaultSelector()
         self.stopping = False
         self.exit_code = 0
         self._lock_file = None
-        self._control_buffer = b""
 
     # -- start -------------------------------------------------------------------------------
     def start(self) -> None:
@@ -99,8 +90,8 @@ class Supervisor:
         for index in range(self.config.shard_count):
             rings = RingPair.create(self.node_id, 0, index, self.config.ring_bytes)
             self.slots.append(ShardSlot(index, rings, Doorbell()))
-        front_side, self.control = socket.socketpair()
-        self.control.setblocking(False)
+        front_side, own_side = socket.socketpair()
+        self.control = ControlChannel(own_side)
         self.selector.register(self.control, selectors.EVENT_READ, self._on_control)
         for slot in self.slots:
             self._start_shard(slot)
@@ -196,16 +187,8 @@ class Supervisor:
                 self._start_shard(slot)
 
     def _on_control(self) -> None:
-        try:
-            chunk = self.control.recv(65536)
-        except BlockingIOError:
-            return
-        if not chunk:
-            return  # the front is gone; _reap notices its exit
-        self._control_buffer += chunk
-        *lines, self._control_buffer = self._control_buffer.split(b"\n")
-        for line in lines:
-            msg = msgspec.json.decode(line, type=ControlMessage)
+        # None: the front is gone; _reap notices its exit.
+        for msg in self.control.receive() or ():
             if msg.op == "shard_reset":
                 slot = self.slots[msg.shard]
                 slot.restart_at = time.monotonic() + slot.delay
@@ -216,7 +199,7 @@ class Supervisor:
 
     def _send_control(self, msg: ControlMessage) -> None:
         try:
-            self.control.sendall(msgspec.json.encode(msg) + b"\n")
+            self.control.send(msg)
         except OSError as exc:
             log.error("cannot reach the front: %s", exc)
 

@@ -9,8 +9,6 @@ before the node sees it. Schema statements the node cannot honour yet answer Inv
 
 from __future__ import annotations
 
-import time
-
 from ferrosa.coordinator.execution import (CompiledStatement, Execution, SchemaChangeResult,
                                            VoidResult, send_to_shards)
 from ferrosa.cql import ast
@@ -268,7 +266,3 @@ DDL_STATEMENTS = {
     ast.CreateTypeStatement: CreateType,
     ast.DropTypeStatement: DropType,
 }
-
-
-def dropped_micros() -> int:
-    return time.time_ns() // 1000

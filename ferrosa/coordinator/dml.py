@@ -13,11 +13,12 @@ from __future__ import annotations
 
 from ferrosa.coordinator.execution import (CompiledStatement, Execution, VoidResult,
                                            group_by_shard, ordered_markers, send_to_shards)
-from ferrosa.coordinator.keys import KeyPlan, analyze_where, token_of
+from ferrosa.coordinator.keys import KeyPlan, analyze_where, pk_indexes
 from ferrosa.coordinator.tableinfo import ColumnInfo, TableInfo
 from ferrosa.coordinator.terms import UNSET, MarkerSpec, ValueFn, compile_int, compile_term
 from ferrosa.cql import ast
 from ferrosa.ipc import messages as m
+from ferrosa.partitioner import token as token_of
 from ferrosa.protocol import types as T
 from ferrosa.schema.errors import InvalidRequest
 
@@ -42,7 +43,7 @@ class CompiledWrite(CompiledStatement):
         self.timestamp_fn = timestamp
         self.ttl_fn = ttl
         self.markers = ordered_markers(specs, marker_count)
-        self.pk_indexes = _pk_indexes(table, self.markers)
+        self.pk_indexes = pk_indexes(table, self.markers)
 
     def mutations(self, ex: Execution, batch_timestamp: int | None = None) -> list[m.Mutation]:
         values = ex.values
@@ -78,16 +79,6 @@ class CompiledWrite(CompiledStatement):
     async def execute(self, ex: Execution) -> VoidResult:
         await send_to_shards(ex, group_by_shard(ex.node, self.mutations(ex)))
         return VoidResult()
-
-
-def _pk_indexes(table: TableInfo, markers: list[MarkerSpec]) -> list[int]:
-    """Marker index of each partition-key column, in key order, when all are bound by markers."""
-    pk_names = [c.name for c in table.partition_key]
-    found: dict[str, int] = {}
-    for spec in markers:
-        if spec.name in pk_names and spec.name not in found and spec.table == table.name:
-            found[spec.name] = spec.index
-    return [found[n] for n in pk_names] if len(found) == len(pk_names) else []
 
 
 def _check_value_type(column: ColumnInfo) -> None:
@@ -132,8 +123,6 @@ def compile_insert(table: TableInfo, stmt: ast.InsertStatement) -> CompiledWrite
     plan = analyze_where(table, where, specs, for_write=True)
     timestamp = compile_int(stmt.timestamp, "[timestamp]", ks, tb, specs, T.BIGINT)
     ttl = compile_int(stmt.ttl, "[ttl]", ks, tb, specs)
-    if not table.clustering and any(c.is_static for c, _ in cells):
-        pass  # a table without clustering columns cannot have static columns (checked at DDL)
     return CompiledWrite(table, plan, cells, m.MUTATION_ROW_UPSERT, True, timestamp, ttl, specs,
                          len(stmt.bind_markers))
 

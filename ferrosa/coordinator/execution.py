@@ -12,18 +12,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any
 
 from ferrosa.coordinator.terms import MarkerSpec
 from ferrosa.ipc import messages as m
 from ferrosa.partitioner import shard_of
 from ferrosa.protocol import types as T
 from ferrosa.schema.errors import InvalidRequest, SchemaError
-
-if TYPE_CHECKING:
-    from ferrosa.coordinator.router import ShardRouter
-    from ferrosa.schema.model import Schema
-
 
 class ServerError(SchemaError):
     """A failure inside the node (a shard error, a dead shard): ERROR code SERVER_ERROR."""
@@ -81,17 +76,6 @@ class SchemaChangeResult:
 Result = VoidResult | RowsResult | SetKeyspaceResult | SchemaChangeResult
 
 
-class NodeServices(Protocol):
-    """What statements need from the node (implemented by ferrosa.front.node.Node)."""
-
-    router: ShardRouter
-
-    @property
-    def schema(self) -> Schema: ...
-
-    async def apply_schema(self, new_schema: Schema, change: SchemaChangeResult) -> None: ...
-
-
 @dataclass
 class Session:
     keyspace: str | None = None
@@ -108,7 +92,7 @@ class Session:
 
 @dataclass
 class Execution:
-    node: Any  # NodeServices
+    node: Any  # ferrosa.front.node.Node: schema, router, apply_schema
     session: Session
     values: list
     consistency: int = 0x0001

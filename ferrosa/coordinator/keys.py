@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
-from typing import Callable
 
 from ferrosa import partitioner
 from ferrosa.coordinator.tableinfo import ColumnInfo, TableInfo
@@ -110,8 +109,16 @@ class KeyPlan:
         return BC.encode_clustering(self.table.ck_types[:n], self.table.ck_reversed[:n], prefix)
 
 
-def token_of(key: bytes) -> int:
-    return partitioner.token(key)
+def pk_indexes(table: TableInfo, markers: list[MarkerSpec]) -> list[int]:
+    """Marker index of each partition-key column, in key order, when all are bound by markers."""
+    pk_names = [c.name for c in table.partition_key]
+    found: dict[str, int] = {}
+    for spec in markers:
+        if spec.name in pk_names and spec.name not in found and spec.table == table.name:
+            found[spec.name] = spec.index
+    return [found[n] for n in pk_names] if len(found) == len(pk_names) else []
+
+
 
 
 def _relation_column(table: TableInfo, name: str) -> ColumnInfo:
@@ -166,8 +173,8 @@ def _partition_restrictions(plan: KeyPlan, by_column: dict, specs: dict[int, Mar
             raise InvalidRequest(f"Some partition key parts are missing: {', '.join(missing)}"
                                  if for_write else FILTERING_MESSAGE)
         if len(rels) > 1 or rels[0].operator not in (Op.EQ, Op.IN):
-            raise InvalidRequest(f"Only EQ and IN relation are supported on the partition key "
-                                 f"(unless you use the token() function)")
+            raise InvalidRequest("Only EQ and IN relation are supported on the partition key "
+                                 "(unless you use the token() function)")
         plan.partition.append(_eq_or_in(table, column, rels[0], specs))
 
 

@@ -21,13 +21,13 @@ import msgspec
 
 from ferrosa.coordinator.execution import (CompiledStatement, Execution, ResultColumn,
                                            RowsResult, ordered_markers, send_to_shards)
-from ferrosa.coordinator.keys import FILTERING_MESSAGE, KeyPlan, analyze_where, slice_bounds, \
-    token_of
+from ferrosa.coordinator.keys import FILTERING_MESSAGE, analyze_where, pk_indexes, slice_bounds
 from ferrosa.coordinator.tableinfo import ColumnInfo, TableInfo
 from ferrosa.coordinator.terms import MarkerSpec, compile_int
 from ferrosa.cql import ast
 from ferrosa.ipc import messages as m
-from ferrosa.partitioner import shard_of
+from ferrosa.partitioner import shard_of, shard_ranges
+from ferrosa.partitioner import token as token_of
 from ferrosa.protocol import types as T
 from ferrosa.schema.errors import InvalidRequest
 
@@ -123,8 +123,7 @@ class CompiledSelect(CompiledStatement):
         ks, tb = table.keyspace, table.name
         self.limit_fn = compile_int(stmt.limit, "[limit]", ks, tb, specs)
         self.markers = ordered_markers(specs, len(stmt.bind_markers))
-        from ferrosa.coordinator.dml import _pk_indexes
-        self.pk_indexes = _pk_indexes(table, self.markers)
+        self.pk_indexes = pk_indexes(table, self.markers)
 
     def _selection(self, table: TableInfo, stmt: ast.SelectStatement):
         ks, tb = table.keyspace, table.name
@@ -271,7 +270,6 @@ class CompiledSelect(CompiledStatement):
 
 
 def _first_token(shard: int, n: int) -> int:
-    from ferrosa.partitioner import shard_ranges
     return shard_ranges(n)[shard][0]
 
 

@@ -16,14 +16,13 @@ from ferrosa.coordinator import ddl, dml
 from ferrosa.coordinator.execution import (CompiledStatement, Execution, ResultColumn,
                                            RowsResult, SetKeyspaceResult, ordered_markers)
 from ferrosa.coordinator.select import CompiledSelect
-from ferrosa.coordinator.tableinfo import TableInfo, column_type
+from ferrosa.coordinator.tableinfo import TableInfo
 from ferrosa.coordinator.terms import MarkerSpec, compile_int, compile_term, UNSET
 from ferrosa.cql import ast
 from ferrosa.protocol import types as T
 from ferrosa.protocol import values as V
 from ferrosa.schema import describe as D
 from ferrosa.schema import model
-from ferrosa.schema import system_tables
 from ferrosa.schema.errors import InvalidRequest
 
 _LEN = struct.Struct(">i")
@@ -241,7 +240,4 @@ def compile_statement(node: Any, stmt: ast.Statement, keyspace: str | None) -> C
     if compiler is None:
         name = type(stmt).__name__.removesuffix("Statement")
         raise InvalidRequest(f"{name} statements are not supported yet by Ferrosa")
-    compiled = compiler(node, stmt, keyspace)
-    if not compiled.markers and stmt.bind_markers:
-        compiled.markers = []
-    return compiled
+    return compiler(node, stmt, keyspace)

@@ -110,7 +110,7 @@ def _list_literal(term: ast.ListLiteral, t: T.CqlType, receiver: str) -> object:
 
 def _element(term: ast.Term, t: T.CqlType, receiver: str) -> object:
     if isinstance(term, ast.Null):
-        raise InvalidRequest(f"null is not supported inside collections")
+        raise InvalidRequest("null is not supported inside collections")
     return literal_python(term, t, receiver)
 
 

@@ -185,7 +185,7 @@ def _time(text: str) -> int:
     else:
         match = re.fullmatch(r"(\d{1,2}):(\d{1,2}):(\d{1,2})(?:\.(\d{1,9}))?", stripped)
         if match is None:
-            raise LiteralError(f"Timestamp format must be hh:mm:ss[.fffffffff]")
+            raise LiteralError("Timestamp format must be hh:mm:ss[.fffffffff]")
         hours, minutes, seconds = int(match[1]), int(match[2]), int(match[3])
         if hours > 23 or minutes > 59 or seconds > 59:
             raise LiteralError(f"Hour/minute/second out of bounds in '{text}'")

@@ -369,11 +369,6 @@ def bind_values(compiled, params: Q.QueryParameters) -> list:
     return positional(compiled, params.values, params.names)
 
 
-_ERROR_CODES = {
-    CqlSyntaxError: ErrorCode.SYNTAX_ERROR,
-}
-
-
 def error_response(exc: Exception) -> R.Response:
     if isinstance(exc, AlreadyExists):
         return R.AlreadyExists(message=exc.message, keyspace=exc.keyspace, table=exc.table)

@@ -16,14 +16,14 @@ import signal
 import socket
 import sys
 
-import msgspec
 
 from ferrosa.coordinator.router import ShardLink, ShardRouter
 from ferrosa.front.connection import CqlConnection
 from ferrosa.front.node import Node
 from ferrosa.ipc.doorbell import Doorbell
 from ferrosa.ipc.shm import RingPair
-from ferrosa.process import config_from_env, die_with_parent, setup_logging
+from ferrosa.process import (ControlChannel, ControlMessage, config_from_env, die_with_parent,
+                             setup_logging)
 
 log = logging.getLogger("ferrosa.front")
 
@@ -33,18 +33,12 @@ SHARD_START_TIMEOUT = 30.0
 LISTEN_BACKLOG = 1024
 
 
-class ControlMessage(msgspec.Struct, omit_defaults=True):
-    op: str
-    shard: int = -1
-
-
 class FrontServer:
-    def __init__(self, node: Node, control: socket.socket) -> None:
+    def __init__(self, node: Node, control: ControlChannel) -> None:
         self.node = node
         self.control = control
         self.connections: set[CqlConnection] = set()
         self.server: asyncio.AbstractServer | None = None
-        self._buffer = b""
         self.stopped = asyncio.Event()
 
     async def start(self) -> None:
@@ -64,24 +58,18 @@ class FrontServer:
         log.info("listening for CQL on %s:%d", config.cql_host, config.cql_port)
 
     def _on_control(self) -> None:
-        try:
-            chunk = self.control.recv(65536)
-        except BlockingIOError:
-            return
-        if not chunk:
+        messages = self.control.receive()
+        if messages is None:
             log.error("supervisor closed the control channel: stopping")
             self.stopped.set()
             return
-        self._buffer += chunk
-        *lines, self._buffer = self._buffer.split(b"\n")
-        for line in lines:
-            msg = msgspec.json.decode(line, type=ControlMessage)
+        for msg in messages:
             if msg.op == "shard_down":
                 self.node.router.shard_down(msg.shard)
                 self._send_control(ControlMessage("shard_reset", msg.shard))
 
     def _send_control(self, msg: ControlMessage) -> None:
-        self.control.sendall(msgspec.json.encode(msg) + b"\n")
+        self.control.send(msg)
 
     async def stop(self) -> None:
         if self.server is not None:
@@ -102,8 +90,7 @@ async def serve(args: argparse.Namespace) -> None:
         rings = RingPair.attach(args.node_id, 0, index)
         links.append(ShardLink(index, rings, Doorbell(fd), reply_bell))
     router = ShardRouter(loop, links, reply_bell)
-    control = socket.socket(fileno=args.control)
-    control.setblocking(False)
+    control = ControlChannel(socket.socket(fileno=args.control))
     node = Node(config, router)
     server = FrontServer(node, control)
     for signum in (signal.SIGTERM, signal.SIGINT):

@@ -14,7 +14,6 @@ import logging
 import random
 import uuid
 from collections import OrderedDict
-from pathlib import Path
 from typing import Any, Callable
 
 import msgspec

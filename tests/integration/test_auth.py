@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from cassandra import AuthenticationFailed
 from cassandra.auth import PlainTextAuthProvider
-from cassandra.cluster import Cluster, NoHostAvailable
+from cassandra.cluster import NoHostAvailable
 
 NODE_HOST = "127.0.0.13"
 NODE_AUTH = True

@@ -7,7 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 
 NODE_HOST = "127.0.0.12"
 CQLSH = str(Path(sys.executable).with_name("cqlsh"))

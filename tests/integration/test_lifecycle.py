@@ -7,7 +7,6 @@ import signal
 import time
 from pathlib import Path
 
-import pytest
 from cassandra.cluster import Cluster
 
 from ferrosa.config import NodeConfig
