@@ -90,15 +90,41 @@ class RoleStore:
         self.save()
 
     def delete(self, name: str) -> None:
-        roles = {k: v for k, v in self.roles.items() if k != name}
-        for role in roles.values():
+        roles = {}
+        for key, role in self.roles.items():
+            if key == name:
+                continue
             if name in role.member_of:
-                role.member_of = [r for r in role.member_of if r != name]
+                # Copy, never mutate: a reader may hold the previous dict.
+                role = msgspec.structs.replace(
+                    role, member_of=[r for r in role.member_of if r != name])
+            roles[key] = role
         self.roles = roles
         self.save()
 
     def get(self, name: str) -> Role | None:
         return self.roles.get(name)
+
+    def roles_of(self, name: str, recursive: bool = True) -> set[str]:
+        """`name` and the roles granted to it (transitively when `recursive`), as Cassandra's
+        IRoleManager.getRoles: the role itself is always included."""
+        found = {name}
+        pending = [name]
+        while pending:
+            role = self.roles.get(pending.pop())
+            if role is None:
+                continue
+            for parent in role.member_of:
+                if parent not in found:
+                    found.add(parent)
+                    if recursive:
+                        pending.append(parent)
+        return found
+
+    def has_superuser_status(self, name: str) -> bool:
+        """Whether `name` or any role granted to it is a superuser (Cassandra's Roles)."""
+        return any(role is not None and role.is_superuser
+                   for role in map(self.roles.get, self.roles_of(name)))
 
     def check(self, user: str, password: str) -> Role:
         """Blocking bcrypt check (call through verify_async from the event loop)."""

@@ -18,7 +18,9 @@ import sys
 
 
 from ferrosa.coordinator.router import ShardLink, ShardRouter
+from ferrosa.front.admin import AdminServer
 from ferrosa.front.connection import CqlConnection
+from ferrosa.errors import FerrosaError
 from ferrosa.front.node import Node
 from ferrosa.ipc.doorbell import Doorbell
 from ferrosa.ipc.shm import RingPair
@@ -40,6 +42,7 @@ class FrontServer:
         self.connections: set[CqlConnection] = set()
         self.server: asyncio.AbstractServer | None = None
         self.stopped = asyncio.Event()
+        self.admin = AdminServer(self)
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -53,6 +56,7 @@ class FrontServer:
         self.server = await loop.create_server(lambda: CqlConnection(self.node, self),
                                                config.cql_host, config.cql_port,
                                                backlog=LISTEN_BACKLOG, reuse_address=True)
+        await self.admin.start()
         loop.add_reader(self.control.fileno(), self._on_control)
         self._send_control(ControlMessage("ready"))
         log.info("listening for CQL on %s:%d", config.cql_host, config.cql_port)
@@ -72,6 +76,7 @@ class FrontServer:
         self.control.send(msg)
 
     async def stop(self) -> None:
+        await self.admin.stop()
         if self.server is not None:
             self.server.close()
         for conn in list(self.connections):
@@ -95,11 +100,15 @@ async def serve(args: argparse.Namespace) -> None:
     server = FrontServer(node, control)
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, server.stopped.set)
-    await server.start()
-    await server.stopped.wait()
-    await server.stop()
-    for link in links:
-        link.rings.close()
+    try:
+        await server.start()
+        await server.stopped.wait()
+        await server.stop()
+    finally:
+        # Unmap explicitly: left to interpreter exit, SharedMemory.__del__ complains about the
+        # ring views still alive at that point.
+        for link in links:
+            link.rings.close()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -119,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         pass
     try:
         asyncio.run(serve(args))
-    except OSError as exc:
+    except (OSError, FerrosaError) as exc:
         log.error("front failed: %s", exc)
         return 1
     log.info("front stopped (pid %d)", os.getpid())

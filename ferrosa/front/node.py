@@ -24,6 +24,7 @@ from ferrosa.coordinator.router import ShardRouter
 from ferrosa.coordinator.statements import compile_statement
 from ferrosa.coordinator.tableinfo import TableInfo, TableInfoCache
 from ferrosa.cql.parser import parse_statement
+from ferrosa.front import roles as role_statements
 from ferrosa.front.auth import RoleStore
 from ferrosa.front.durable import write_atomically
 from ferrosa.ipc import messages as m
@@ -60,6 +61,7 @@ class Node:
         self.router = router
         self.data = config.data_path
         self.identity = self._load_identity()
+        role_statements.register()
         self.roles = RoleStore(self.data / "system_auth_roles.json")
         self.roles.load(create_default_superuser=True)
         self._schema = self._load_schema()

@@ -16,6 +16,7 @@ SYNTAX_ERROR_CODE = 0x2000
 INVALID_CODE = 0x2200
 CONFIG_ERROR_CODE = 0x2300
 ALREADY_EXISTS_CODE = 0x2400
+UNAUTHORIZED_CODE = 0x2100
 
 
 class SchemaError(Exception):
@@ -38,6 +39,12 @@ class InvalidRequest(SchemaError):
     """Cassandra's InvalidRequestException: the request is well formed but not valid."""
 
     error_code = INVALID_CODE
+
+
+class Unauthorized(SchemaError):
+    """Cassandra's UnauthorizedException: the logged-in role may not do this."""
+
+    error_code = UNAUTHORIZED_CODE
 
 
 class KeyspaceNotDefined(InvalidRequest):

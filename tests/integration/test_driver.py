@@ -107,6 +107,18 @@ def test_errors_carry_cassandra_codes(schema, cluster_factory):
         s.execute("SELECT * FROM nosuchtable")
 
 
+def test_role_statements_need_a_login_when_auth_is_off(schema, cluster_factory):
+    from cassandra import Unauthorized
+    s = cluster_factory().connect()
+    with pytest.raises(Unauthorized, match="logged in and not anonymous"):
+        s.execute("CREATE ROLE alice")
+    with pytest.raises(Unauthorized, match="logged in and not anonymous"):
+        s.execute("LIST ROLES")
+    # As with Cassandra's AllowAllAuthenticator, passwords are not a role option then.
+    with pytest.raises(InvalidRequest, match="CassandraRoleManager doesn't support PASSWORD"):
+        s.execute("CREATE ROLE alice WITH PASSWORD = 'x'")
+
+
 def test_metadata_describes_schema_as_created(schema, cluster_factory):
     cluster = cluster_factory()
     cluster.connect()
