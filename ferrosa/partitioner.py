@@ -25,6 +25,8 @@ from __future__ import annotations
 import struct
 from typing import Callable, Sequence
 
+from mmh3 import hash64 as _mmh3_hash64
+
 MIN_TOKEN = -(1 << 63)
 MAX_TOKEN = (1 << 63) - 1
 # Upper bound on shard processes per node; far above any core count, and it keeps every shard's
@@ -118,11 +120,27 @@ def token_pure(key: bytes) -> int:
     return normalize(_signed64(hash3_x64_128(key)[0]))
 
 
+def token_mmh3(key: bytes) -> int:
+    """Murmur3Partitioner.getToken(key) via mmh3 where that agrees with Cassandra.
+
+    Cassandra reads the tail bytes (the last len % 16) as *signed* bytes, so a tail byte >= 0x80
+    sign-extends into the high bits and standard MurmurHash3 (mmh3) gives another value. Keys with
+    such a tail take the pure-Python path; every other key gets mmh3's C speed.
+    """
+    if not key:
+        return MIN_TOKEN
+    tail = len(key) & 15
+    if tail and max(key[-tail:]) >= 0x80:
+        return token_pure(key)
+    h = _mmh3_hash64(key, 0, True, True)[0]
+    return MAX_TOKEN if h == MIN_TOKEN else h
+
+
 def _make_token() -> tuple[Callable[[bytes], int], str]:
     try:
         from cassandra.cmurmur3 import murmur3
     except ImportError:
-        return token_pure, "pure"
+        return token_mmh3, "mmh3"
 
     def token_c(key: bytes) -> int:
         """Murmur3Partitioner.getToken(key) via the driver's C murmur3 (``key`` must be bytes)."""
