@@ -8,13 +8,16 @@ What it must not do: know CQL statements, types or the protocol beyond producing
 owned by exactly one shard process and is never shared, so it takes no locks.
 
 Theory of operation (Cassandra's data model, reduced to what a memtable holds):
-- A cell is (timestamp, value, ttl, expires_at); value None is a tombstone. Two versions of a cell
-  reconcile as Cassandra's Cells.reconcile: higher timestamp wins; on a tie a tombstone wins, then an
-  expiring cell, then the later expiry, then the greater value (unsigned bytes).
+- A cell is (timestamp, value, ttl, ldt): value None is a tombstone and ldt its local deletion time;
+  an expiring cell has ttl > 0 and ldt = its expiry; a plain live cell has ttl = ldt = 0. Two
+  versions reconcile as Cassandra 4+'s Cells.reconcile (`reconcile` below).
+- A multi-cell column (non-frozen collection or UDT) is a `Complex`: a column-wide deletion plus
+  element cells keyed by a byte-comparable path (map key, set element, list timeuuid, UDT field),
+  each remembering its serialized key.
 - A row has an optional primary-key liveness marker (written by INSERT), an optional row deletion
-  timestamp and its cells. A row is visible when its marker or any cell is live, i.e. newer than every
-  deletion covering it and not expired at the read's `now`.
-- A partition has an optional partition deletion timestamp, static cells and rows.
+  and its cells. A row is visible when its marker or any cell is live, i.e. newer than every
+  deletion covering it (partition, range, row) and not expired at the read's `now`.
+- A partition has a deletion, static cells, rows and range tombstones (shards/tombstones.py).
 - Deletions shadow data with a timestamp <= theirs (Cassandra: a deletion at t deletes writes at t).
 """
 
@@ -26,85 +29,220 @@ from typing import Iterable, Iterator
 from sortedcontainers import SortedDict, SortedList
 
 from ferrosa.ipc import messages as m
+from shards.errors import MutationRejected
+from shards.tombstones import NO_DELETION, RangeTombstoneList
 
-_LEN = struct.Struct(">i")
-_NULL = _LEN.pack(-1)
 _BIGINT = struct.Struct(">q")
-_INT = struct.Struct(">i")
-# Never shadows anything: deletion timestamps are compared with `<=`.
-NO_DELETION = -(1 << 63)
+_INDEX = struct.Struct(">i")
 # Fixed per-object overheads used for the memtable's byte budget estimate.
 _CELL_OVERHEAD = 64
 _ROW_OVERHEAD = 160
 _PARTITION_OVERHEAD = 256
 
-Cell = tuple  # (timestamp: int, value: bytes | None, ttl: int, expires_at: int)
+Cell = tuple  # (timestamp: int, value: bytes | None, ttl: int, ldt: int)
 
 
 def reconcile(old: Cell, new: Cell) -> Cell:
-    """The version of a cell that survives, following Cassandra's Cells.reconcile."""
+    """The version of a cell that survives (Cassandra's Cells.reconcile / resolveRegular)."""
     if new[0] != old[0]:
         return new if new[0] > old[0] else old
-    new_dead, old_dead = new[1] is None, old[1] is None
-    if new_dead != old_dead:
-        return new if new_dead else old
-    if (new[3] != 0) != (old[3] != 0):
-        return new if new[3] != 0 else old
-    if new[3] != old[3]:
-        return new if new[3] > old[3] else old
+    new_dead, old_dead = new[3] != 0, old[3] != 0  # expiring or tombstone
+    if new_dead or old_dead:
+        if new_dead != old_dead:
+            return new if new_dead else old
+        new_tomb, old_tomb = new[1] is None, old[1] is None
+        if new_tomb != old_tomb:
+            return new if new_tomb else old
+        if new[3] != old[3]:
+            return new if new[3] > old[3] else old
     return new if (new[1] or b"") >= (old[1] or b"") else old
 
 
-def _cell_live(cell: Cell, shadow: int, now: int) -> bool:
-    return cell[1] is not None and cell[0] > shadow and (cell[3] == 0 or now < cell[3])
+def cell_live(cell: Cell, shadow: int, now: int) -> bool:
+    return cell[1] is not None and cell[0] > shadow and (cell[2] == 0 or now < cell[3])
+
+
+class Complex:
+    """A multi-cell column: its own deletion, then element cells by byte-comparable path."""
+
+    __slots__ = ("deletion", "ldt", "cells")
+
+    def __init__(self) -> None:
+        self.deletion = NO_DELETION
+        self.ldt = 0
+        self.cells: SortedDict = SortedDict()  # path -> (key, Cell)
+
+    def delete(self, timestamp: int, ldt: int) -> None:
+        if (timestamp, ldt) > (self.deletion, self.ldt):
+            self.deletion, self.ldt = timestamp, ldt
+
+    def put(self, path: bytes, key: bytes, cell: Cell) -> int:
+        old = self.cells.get(path)
+        if old is None:
+            self.cells[path] = (key, cell)
+            return _CELL_OVERHEAD + len(path) + len(key) + len(cell[1] or b"")
+        self.cells[path] = (key, reconcile(old[1], cell))
+        return 0
+
+    def live_items(self, shadow: int, now: int) -> Iterator[tuple[bytes, bytes, Cell]]:
+        """(path, key, cell) of the live elements, in path order."""
+        shadow = max(shadow, self.deletion)
+        for path, (key, cell) in self.cells.items():
+            if cell_live(cell, shadow, now):
+                yield path, key, cell
+
+    def any_live(self, shadow: int, now: int) -> bool:
+        return next(self.live_items(shadow, now), None) is not None
 
 
 class Row:
-    __slots__ = ("ck_values", "marker", "deletion", "cells")
+    __slots__ = ("ck_values", "marker", "deletion", "ldt", "cells")
 
     def __init__(self, ck_values: list[bytes]) -> None:
         self.ck_values = ck_values
         # (timestamp, ttl, expires_at) of the primary-key liveness marker, if an INSERT wrote one.
         self.marker: tuple[int, int, int] | None = None
         self.deletion = NO_DELETION
-        self.cells: dict[str, Cell] = {}
+        self.ldt = 0
+        self.cells: dict[str, Cell | Complex] = {}
 
     def live(self, shadow: int, now: int) -> bool:
         shadow = max(shadow, self.deletion)
         marker = self.marker
-        if marker is not None and marker[0] > shadow and (marker[2] == 0 or now < marker[2]):
+        if marker is not None and marker[0] > shadow and (marker[1] == 0 or now < marker[2]):
             return True
-        return any(_cell_live(c, shadow, now) for c in self.cells.values())
+        return any_live_cell(self.cells, shadow, now)
+
+
+def any_live_cell(cells: dict[str, Cell | Complex], shadow: int, now: int) -> bool:
+    for cell in cells.values():
+        if type(cell) is tuple:
+            if cell_live(cell, shadow, now):
+                return True
+        elif cell.any_live(shadow, now):
+            return True
+    return False
 
 
 class Partition:
-    __slots__ = ("token", "pk", "deletion", "static", "rows")
+    __slots__ = ("token", "pk", "deletion", "ldt", "static", "rows", "ranges")
 
     def __init__(self, token: int, pk: bytes) -> None:
         self.token = token
         self.pk = pk
         self.deletion = NO_DELETION
-        self.static: dict[str, Cell] = {}
+        self.ldt = 0
+        self.static: dict[str, Cell | Complex] = {}
         self.rows: SortedDict = SortedDict()
+        self.ranges: RangeTombstoneList | None = None
 
     def has_live_static(self, now: int) -> bool:
-        return any(_cell_live(c, self.deletion, now) for c in self.static.values())
+        return any_live_cell(self.static, self.deletion, now)
+
+    def row_shadow(self, ck: bytes, row: Row) -> int:
+        """The newest deletion covering `row` (partition, range tombstones, the row's own)."""
+        shadow = self.deletion if self.deletion > row.deletion else row.deletion
+        if self.ranges is not None:
+            covering = self.ranges.covering(ck)
+            if covering > shadow:
+                shadow = covering
+        return shadow
 
 
-def _merge_cells(target: dict[str, Cell], writes: Iterable[m.CellWrite], ts: int, ttl: int,
-                 expires_at: int) -> int:
-    added = 0
-    for write in writes:
-        value = write.value
+class _CellApplier:
+    """Applies the CellWrites of one mutation to a row's or partition's cell dict."""
+
+    __slots__ = ("ts", "ttl", "expires", "now")
+
+    def __init__(self, mut: m.Mutation) -> None:
+        self.ts, self.ttl, self.expires, self.now = (mut.timestamp, mut.ttl, mut.expires_at,
+                                                     mut.now)
+
+    def cell(self, value: bytes | None) -> Cell:
         # A null written with a TTL is still a plain tombstone (Cassandra ignores TTL on deletes).
-        cell = (ts, value, 0, 0) if value is None else (ts, value, ttl, expires_at)
+        if value is None:
+            return (self.ts, None, 0, self.now)
+        return (self.ts, value, self.ttl, self.expires)
+
+    def apply(self, target: dict[str, Cell | Complex], writes: Iterable[m.CellWrite],
+              shadow: int) -> int:
+        added = 0
+        for write in writes:
+            op = write.op
+            if op == m.CELL_SET and write.path is None:
+                added += self._simple(target, write.column, self.cell(write.value))
+            elif op == m.CELL_COUNTER_ADD:
+                added += self._counter(target, write, shadow)
+            else:
+                added += self._complex(target, write, shadow)
+        return added
+
+    @staticmethod
+    def _simple(target: dict, column: str, cell: Cell) -> int:
+        old = target.get(column)
+        if type(old) is tuple:
+            target[column] = reconcile(old, cell)
+            return 0
+        target[column] = cell
+        return _CELL_OVERHEAD + len(column) + len(cell[1] or b"")
+
+    def _counter(self, target: dict, write: m.CellWrite, shadow: int) -> int:
+        # Single-replica counters: the shard owns the only copy, so an increment is applied here
+        # to the current value. A deleted counter stays deleted (Cassandra: counters cannot be
+        # revived after a delete).
         old = target.get(write.column)
-        if old is None:
-            target[write.column] = cell
-            added += _CELL_OVERHEAD + len(write.column) + (len(value) if value else 0)
+        delta = _BIGINT.unpack(write.value)[0]
+        if type(old) is tuple:
+            if old[1] is None and old[0] > shadow:
+                return 0
+            if old[0] > shadow:
+                delta += _BIGINT.unpack(old[1])[0]
+        total = ((delta + (1 << 63)) % (1 << 64)) - (1 << 63)  # Java long overflow wraps
+        ts = max(self.ts, old[0]) if type(old) is tuple else self.ts
+        target[write.column] = (ts, _BIGINT.pack(total), 0, 0)
+        return 0 if old is not None else _CELL_OVERHEAD + len(write.column) + 8
+
+    def _complex(self, target: dict, write: m.CellWrite, shadow: int) -> int:
+        column = target.get(write.column)
+        added = 0
+        if type(column) is not Complex:
+            column = target[write.column] = Complex()
+            added = _CELL_OVERHEAD + len(write.column)
+        op = write.op
+        if op == m.CELL_SET:
+            return added + column.put(write.path, write.key or b"", self.cell(write.value))
+        if op == m.CELL_REPLACE:
+            column.delete(self.ts - 1, self.now)
+        elif op == m.CELL_DELETE:
+            column.delete(self.ts, self.now)
+        elif op == m.CELL_LIST_SET_INDEX:
+            index = _INDEX.unpack(write.key)[0]
+            path, key, _cell = list(column.live_items(shadow, self.now))[index]
+            added += column.put(path, key, self.cell(write.value))
+        elif op == m.CELL_LIST_REMOVE:
+            for path, key, cell in list(column.live_items(shadow, self.now)):
+                if cell[1] == write.value:
+                    column.put(path, key, self.cell(None))
         else:
-            target[write.column] = reconcile(old, cell)
-    return added
+            raise MutationRejected(f"unknown cell operation {op}")
+        return added
+
+
+def check_list_indexes(writes: Iterable[m.CellWrite], target: dict, shadow: int,
+                       now: int) -> None:
+    """Refuse the whole mutation before applying anything if a list index is out of bounds."""
+    for write in writes:
+        if write.op != m.CELL_LIST_SET_INDEX:
+            continue
+        index = _INDEX.unpack(write.key)[0]
+        column = target.get(write.column)
+        size = 0 if type(column) is not Complex else sum(1 for _ in column.live_items(shadow, now))
+        if not 0 <= index < size:
+            if size == 0:
+                raise MutationRejected("Attempted to set an element on a list which is null"
+                                       if write.value is not None else
+                                       "Attempted to delete an element from a list which is null")
+            raise MutationRejected(f"List index {index} out of bound, list has size {size}")
 
 
 class TableData:
@@ -125,26 +263,52 @@ class TableData:
             self.bytes += _PARTITION_OVERHEAD + len(pk)
         return part
 
+    def check(self, mut: m.Mutation) -> None:
+        """Validate what needs the current data (list indexes) before any mutation is applied."""
+        if mut.kind != m.MUTATION_ROW_UPSERT:
+            return
+        part = self.partitions.get(mut.pk)
+        if part is None:
+            check_list_indexes(mut.cells, {}, NO_DELETION, mut.now)
+            check_list_indexes(mut.static_cells, {}, NO_DELETION, mut.now)
+            return
+        row = part.rows.get(mut.ck)
+        cells = {} if row is None else row.cells
+        check_list_indexes(mut.cells, cells, NO_DELETION if row is None
+                           else part.row_shadow(mut.ck, row), mut.now)
+        check_list_indexes(mut.static_cells, part.static, part.deletion, mut.now)
+
     def apply(self, mut: m.Mutation) -> None:
         part = self._partition(mut.token, mut.pk)
-        ts = mut.timestamp
         kind = mut.kind
+        ts = mut.timestamp
         if kind == m.MUTATION_PARTITION_DELETE:
-            part.deletion = max(part.deletion, ts)
+            if (ts, mut.now) > (part.deletion, part.ldt):
+                part.deletion, part.ldt = ts, mut.now
         elif kind == m.MUTATION_ROW_DELETE:
             row = self._row(part, mut)
-            row.deletion = max(row.deletion, ts)
+            if (ts, mut.now) > (row.deletion, row.ldt):
+                row.deletion, row.ldt = ts, mut.now
+        elif kind == m.MUTATION_RANGE_DELETE:
+            if part.ranges is None:
+                part.ranges = RangeTombstoneList()
+            part.ranges.add(mut.ck, mut.ck_end, ts, mut.now)
+            self.bytes += _CELL_OVERHEAD + len(mut.ck) + len(mut.ck_end)
         else:
-            if mut.static_cells:
-                self.bytes += _merge_cells(part.static, mut.static_cells, ts, mut.ttl,
-                                           mut.expires_at)
-            if mut.cells or mut.row_marker:
-                row = self._row(part, mut)
-                if mut.row_marker:
-                    marker = (ts, mut.ttl, mut.expires_at)
-                    if row.marker is None or marker[0] >= row.marker[0]:
-                        row.marker = marker
-                self.bytes += _merge_cells(row.cells, mut.cells, ts, mut.ttl, mut.expires_at)
+            self._upsert(part, mut)
+
+    def _upsert(self, part: Partition, mut: m.Mutation) -> None:
+        applier = _CellApplier(mut)
+        if mut.static_cells:
+            self.bytes += applier.apply(part.static, mut.static_cells, part.deletion)
+        if mut.cells or mut.row_marker:
+            row = self._row(part, mut)
+            if mut.row_marker:
+                marker = (mut.timestamp, mut.ttl, mut.expires_at)
+                if row.marker is None or marker[0] >= row.marker[0]:
+                    row.marker = marker
+            if mut.cells:
+                self.bytes += applier.apply(row.cells, mut.cells, part.row_shadow(mut.ck, row))
 
     def _row(self, part: Partition, mut: m.Mutation) -> Row:
         row = part.rows.get(mut.ck)
@@ -158,75 +322,5 @@ class TableData:
             keys = self.order.irange()
         else:
             keys = self.order.irange((after_token, after_pk), None, inclusive=(True, True))
-        for token, pk in keys:
+        for _token, pk in keys:
             yield self.partitions[pk]
-
-
-def _value(cell: Cell | None, shadow: int, now: int) -> bytes:
-    if cell is not None and _cell_live(cell, shadow, now):
-        return _LEN.pack(len(cell[1])) + cell[1]
-    return _NULL
-
-
-def _writetime(cell: Cell | None, shadow: int, now: int) -> bytes:
-    if cell is not None and _cell_live(cell, shadow, now):
-        return _LEN.pack(8) + _BIGINT.pack(cell[0])
-    return _NULL
-
-
-def _ttl(cell: Cell | None, shadow: int, now: int) -> bytes:
-    if cell is not None and cell[3] != 0 and _cell_live(cell, shadow, now):
-        return _LEN.pack(4) + _INT.pack(max(cell[3] - now, 0))
-    return _NULL
-
-
-def _raw(value: bytes) -> bytes:
-    return _LEN.pack(len(value)) + value
-
-
-class RowEncoder:
-    """Encodes visible rows of a partition according to a projection, as protocol [bytes] values.
-
-    `pk_components` splits a partition key into its serialized components (a composite key holds
-    several); it is given by the caller because only the schema knows how many there are.
-    """
-
-    __slots__ = ("projection", "now", "pk_components")
-
-    def __init__(self, projection: list[tuple[int, int | str]], now: int, pk_components) -> None:
-        self.projection = projection
-        self.now = now
-        self.pk_components = pk_components
-
-    def encode(self, part: Partition, row: Row | None, out: list[bytes]) -> None:
-        """Append one result row; `row` None is a static-only row (clustering values null)."""
-        now = self.now
-        pdel = part.deletion
-        shadow = pdel if row is None else max(pdel, row.deletion)
-        cells = {} if row is None else row.cells
-        static = part.static
-        pk_parts = None
-        for kind, arg in self.projection:
-            if kind == m.PROJ_CELL:
-                out.append(_value(cells.get(arg), shadow, now))
-            elif kind == m.PROJ_STATIC:
-                out.append(_value(static.get(arg), pdel, now))
-            elif kind == m.PROJ_CK:
-                out.append(_NULL if row is None else _raw(row.ck_values[arg]))
-            elif kind == m.PROJ_PK:
-                if pk_parts is None:
-                    pk_parts = self.pk_components(part.pk)
-                out.append(_raw(pk_parts[arg]))
-            else:
-                out.append(_META[kind](cells, static, arg, shadow, pdel, now))
-
-
-_META = {
-    m.PROJ_WRITETIME: lambda cells, static, name, shadow, pdel, now: _writetime(
-        cells.get(name), shadow, now),
-    m.PROJ_TTL: lambda cells, static, name, shadow, pdel, now: _ttl(cells.get(name), shadow, now),
-    m.PROJ_STATIC_WRITETIME: lambda cells, static, name, shadow, pdel, now: _writetime(
-        static.get(name), pdel, now),
-    m.PROJ_STATIC_TTL: lambda cells, static, name, shadow, pdel, now: _ttl(
-        static.get(name), pdel, now),
-}

@@ -16,7 +16,9 @@ from typing import Callable
 
 from ferrosa.ipc import messages as m
 from ferrosa.partitioner import decompose_partition_key
-from shards.memtable import Partition, RowEncoder, TableData
+from shards.encoder import RowEncoder
+from shards.errors import MutationRejected
+from shards.memtable import Partition, TableData
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +68,12 @@ class ShardStore:
         return table
 
     def on_write(self, req: m.Write) -> m.ShardReply:
+        # All or nothing: checks that need the current data run before anything is applied.
+        try:
+            for mutation in req.mutations:
+                self._table(mutation.table_id).check(mutation)
+        except MutationRejected as exc:
+            return m.Failure(req.req_id, INVALID, str(exc))
         for mutation in req.mutations:
             self._table(mutation.table_id).apply(mutation)
         return m.Ack(req.req_id)
@@ -93,20 +101,22 @@ class ShardStore:
         inclusive = (req.after is None or req.reverse, False)
         keys = rows.irange(lo, hi, inclusive=inclusive, reverse=req.reverse)
         count, size, last_ck = 0, 0, None
+        row_shadow = part.row_shadow
         for ck in keys:
             row = rows[ck]
-            if not row.live(part.deletion, now):
+            shadow = row_shadow(ck, row)
+            if not row.live(shadow, now):
                 continue
             if (limit and count >= limit) or size > MAX_REPLY_ROW_BYTES:
                 return count, True, last_ck
             before = len(out)
-            encoder.encode(part, row, out)
+            encoder.encode(part, row, shadow, out)
             size += sum(len(b) for b in out[before:])
             count += 1
             last_ck = ck
         if (count == 0 and req.after is None and not req.start and not req.end
                 and part.has_live_static(now)):
-            encoder.encode(part, None, out)
+            encoder.encode(part, None, part.deletion, out)
             return 1, False, None
         return count, False, last_ck
 

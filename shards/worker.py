@@ -91,8 +91,16 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, worker.stop)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the supervisor decides when shards stop
     log.info("shard %d serving (pid %d)", args.shard, os.getpid())
-    worker.run()
-    rings.close()
+    try:
+        worker.run()
+    finally:
+        # Unmap explicitly even when the loop dies: left to interpreter exit, SharedMemory's
+        # finalizer complains about ring views that are still alive.
+        worker.requests = worker.replies = None
+        try:
+            rings.close()
+        except Exception:  # a dying shard must report its real error, not this one
+            log.debug("ring close failed", exc_info=True)
     return 0
 
 

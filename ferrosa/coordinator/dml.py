@@ -2,20 +2,22 @@
 
 What it is: validation of modification statements against the table (Cassandra's rules and
 messages), and `CompiledWrite.mutations(ex)` producing the `Mutation`s of one execution, which
-`execute` groups by owning shard and sends.
+`execute` groups by owning shard and sends. Column writes (whole values, collection and UDT element
+operations, counter increments) come from coordinator/cells.py.
 
 What it must not do: apply anything itself (shards do), or accept what it cannot store faithfully:
-collection element operations, counters and conditional (LWT) statements answer with a clear
-"not supported yet" InvalidRequest until their issues land.
+conditional (LWT) statements answer with a clear "not supported yet" InvalidRequest until their
+issue lands.
 """
 
 from __future__ import annotations
 
+from ferrosa.coordinator.cells import CellFn, OperationCompiler, whole_value
 from ferrosa.coordinator.execution import (CompiledStatement, Execution, VoidResult,
                                            group_by_shard, ordered_markers, send_to_shards)
-from ferrosa.coordinator.keys import KeyPlan, analyze_where, pk_indexes
+from ferrosa.coordinator.keys import KeyPlan, analyze_where, pk_indexes, slice_bounds
 from ferrosa.coordinator.tableinfo import ColumnInfo, TableInfo
-from ferrosa.coordinator.terms import UNSET, MarkerSpec, ValueFn, compile_int, compile_term
+from ferrosa.coordinator.terms import MarkerSpec, compile_int, compile_term
 from ferrosa.cql import ast
 from ferrosa.ipc import messages as m
 from ferrosa.partitioner import token as token_of
@@ -28,28 +30,30 @@ LWT_NOT_SUPPORTED = ("Conditional statements (IF, IF EXISTS, IF NOT EXISTS) are 
                      "by Ferrosa: lightweight transactions arrive with the Paxos issue")
 
 
+def _no_ttl(values: list) -> int:
+    return 0
+
+
 class CompiledWrite(CompiledStatement):
     is_write = True
 
-    def __init__(self, table: TableInfo, plan: KeyPlan, cells: list[tuple[ColumnInfo, ValueFn]],
+    def __init__(self, table: TableInfo, plan: KeyPlan, cells: list[tuple[ColumnInfo, CellFn]],
                  kind: int, row_marker: bool, timestamp, ttl,
                  specs: dict[int, MarkerSpec], marker_count: int) -> None:
         self.info = table
         self.keyspace, self.table = table.keyspace, table.name
         self.plan = plan
-        self.cells = cells
+        self.regular = [fn for column, fn in cells if not column.is_static]
+        self.static = [fn for column, fn in cells if column.is_static]
         self.kind = kind
         self.row_marker = row_marker
         self.timestamp_fn = timestamp
         self.ttl_fn = ttl
+        self.is_counter = table.is_counter
         self.markers = ordered_markers(specs, marker_count)
         self.pk_indexes = pk_indexes(table, self.markers)
 
-    def mutations(self, ex: Execution, batch_timestamp: int | None = None) -> list[m.Mutation]:
-        values = ex.values
-        timestamp = self.timestamp_fn(values)
-        if timestamp is None:
-            timestamp = batch_timestamp if batch_timestamp is not None else ex.write_timestamp()
+    def _ttl(self, values: list) -> int:
         ttl = self.ttl_fn(values)
         if ttl is None:
             ttl = self.info.meta.options.default_time_to_live
@@ -57,23 +61,34 @@ class CompiledWrite(CompiledStatement):
             raise InvalidRequest(f"A TTL must be greater or equal to 0, but was {ttl}")
         if ttl > MAX_TTL_SECONDS:
             raise InvalidRequest(f"ttl is too large. requested ({ttl}) maximum ({MAX_TTL_SECONDS})")
-        expires = ex.now() + ttl if ttl else 0
-        regular: list[m.CellWrite] = []
-        static: list[m.CellWrite] = []
-        for column, fn in self.cells:
-            value = fn(values)
-            if value is UNSET:
-                continue
-            (static if column.is_static else regular).append(m.CellWrite(column.name, value))
+        return ttl
+
+    def mutations(self, ex: Execution, batch_timestamp: int | None = None) -> list[m.Mutation]:
+        values = ex.values
+        timestamp = self.timestamp_fn(values)
+        if timestamp is None:
+            timestamp = batch_timestamp if batch_timestamp is not None else ex.write_timestamp()
+        ttl = 0 if self.is_counter else self._ttl(values)
+        now = ex.now()
+        expires = now + ttl if ttl else 0
+        regular = [w for fn in self.regular for w in fn(values)]
+        static = [w for fn in self.static for w in fn(values)]
         out = []
         table_id = self.info.id_bytes
-        for pk in self.plan.partition_keys(values):
+        plan = self.plan
+        kind = self.kind
+        for pk in plan.partition_keys(values):
             token = token_of(pk)
-            prefixes = self.plan.clustering_prefixes(values) if self.plan.clustering else [[]]
+            prefixes = plan.clustering_prefixes(values) if plan.clustering else [[]]
             for prefix in prefixes:
-                out.append(m.Mutation(table_id, token, pk, self.plan.encode(prefix) if prefix
-                                      else b"", prefix, timestamp, self.kind, regular, static,
-                                      ttl, expires, self.row_marker))
+                if kind == m.MUTATION_RANGE_DELETE:
+                    start, end = slice_bounds(plan, prefix, values)
+                    out.append(m.Mutation(table_id, token, pk, start, [], timestamp, kind,
+                                          now=now, ck_end=end))
+                    continue
+                ck = plan.encode(prefix) if prefix else b""
+                out.append(m.Mutation(table_id, token, pk, ck, prefix, timestamp, kind, regular,
+                                      static, ttl, expires, self.row_marker, now))
         return out
 
     async def execute(self, ex: Execution) -> VoidResult:
@@ -81,10 +96,18 @@ class CompiledWrite(CompiledStatement):
         return VoidResult()
 
 
-def _check_value_type(column: ColumnInfo) -> None:
-    if column.type is T.COUNTER:
-        raise InvalidRequest("Counter columns are not supported yet by Ferrosa (counter updates "
-                             "arrive with the CQL semantics issue)")
+def _counter_rules(table: TableInfo, stmt, has_ttl: bool) -> None:
+    if not table.is_counter:
+        return
+    if stmt.timestamp is not None:
+        raise InvalidRequest("Cannot provide custom timestamp for counter updates")
+    if has_ttl:
+        raise InvalidRequest("Cannot provide custom TTL for counter updates")
+
+
+def _check_value_type(column: ColumnInfo, table: TableInfo) -> None:
+    if column.type is T.COUNTER and not table.is_counter:
+        raise InvalidRequest(f"Cannot mix counter and non counter columns in the same table")
 
 
 def compile_insert(table: TableInfo, stmt: ast.InsertStatement) -> CompiledWrite:
@@ -99,7 +122,7 @@ def compile_insert(table: TableInfo, stmt: ast.InsertStatement) -> CompiledWrite
     ks, tb = table.keyspace, table.name
     seen: set[str] = set()
     key_terms: dict[str, ast.Term] = {}
-    cells: list[tuple[ColumnInfo, ValueFn]] = []
+    cells: list[tuple[ColumnInfo, CellFn]] = []
     for name, term in zip(stmt.columns, stmt.values):
         column = table.column(name)
         if column is None:
@@ -110,8 +133,9 @@ def compile_insert(table: TableInfo, stmt: ast.InsertStatement) -> CompiledWrite
         if column.is_key:
             key_terms[name] = term
         else:
-            _check_value_type(column)
-            cells.append((column, compile_term(term, column.type, name, ks, tb, specs)))
+            _check_value_type(column, table)
+            cells.append((column, whole_value(column, compile_term(term, column.type, name, ks,
+                                                                   tb, specs))))
     missing_pk = [c.name for c in table.partition_key if c.name not in key_terms]
     if missing_pk:
         raise InvalidRequest(f"Some partition key parts are missing: {', '.join(missing_pk)}")
@@ -149,26 +173,37 @@ def compile_update(table: TableInfo, stmt: ast.UpdateStatement) -> CompiledWrite
         raise InvalidRequest(LWT_NOT_SUPPORTED)
     specs: dict[int, MarkerSpec] = {}
     ks, tb = table.keyspace, table.name
-    cells: list[tuple[ColumnInfo, ValueFn]] = []
+    ops = OperationCompiler(ks, tb, specs)
+    cells: list[tuple[ColumnInfo, CellFn]] = []
     for op in stmt.operations:
         column = table.column(op.column)
         if column is None:
             raise InvalidRequest(f"Undefined column name {op.column} in table {ks}.{tb}")
         if column.is_key:
             raise InvalidRequest(f"PRIMARY KEY part {op.column} found in SET part")
-        if not isinstance(op, ast.SetValue):
-            raise InvalidRequest(f"{type(op).__name__} operations on {op.column} (collection "
-                                 f"element updates, appends and counter increments) are not "
-                                 f"supported yet by Ferrosa")
-        _check_value_type(column)
-        cells.append((column, compile_term(op.value, column.type, op.column, ks, tb, specs)))
+        _check_value_type(column, table)
+        cells.append((column, ops.update(column, op)))
     plan = analyze_where(table, stmt.where, specs, for_write=True)
     static_only = bool(cells) and all(c.is_static for c, _ in cells) and not plan.clustering
     _check_where_keys(table, plan, "UPDATE", static_only)
+    _counter_rules(table, stmt, stmt.ttl is not None)
     timestamp = compile_int(stmt.timestamp, "[timestamp]", ks, tb, specs, T.BIGINT)
     ttl = compile_int(stmt.ttl, "[ttl]", ks, tb, specs)
     return CompiledWrite(table, plan, cells, m.MUTATION_ROW_UPSERT, False, timestamp, ttl, specs,
                          len(stmt.bind_markers))
+
+
+def _delete_kind(table: TableInfo, plan: KeyPlan, has_columns: bool) -> int:
+    if plan.others or not plan.has_partition_key:
+        _check_where_keys(table, plan, "DELETE", True)
+    is_range = plan.slice is not None or (plan.clustering and not plan.full_clustering)
+    if is_range:
+        if has_columns:
+            raise InvalidRequest("Range deletions are not supported for specific columns")
+        return m.MUTATION_RANGE_DELETE
+    if has_columns:
+        return m.MUTATION_ROW_UPSERT
+    return m.MUTATION_ROW_DELETE if plan.clustering else m.MUTATION_PARTITION_DELETE
 
 
 def compile_delete(table: TableInfo, stmt: ast.DeleteStatement) -> CompiledWrite:
@@ -176,7 +211,8 @@ def compile_delete(table: TableInfo, stmt: ast.DeleteStatement) -> CompiledWrite
         raise InvalidRequest(LWT_NOT_SUPPORTED)
     specs: dict[int, MarkerSpec] = {}
     ks, tb = table.keyspace, table.name
-    cells: list[tuple[ColumnInfo, ValueFn]] = []
+    ops = OperationCompiler(ks, tb, specs)
+    cells: list[tuple[ColumnInfo, CellFn]] = []
     for deletion in stmt.deletions:
         column = table.column(deletion.column)
         if column is None:
@@ -184,26 +220,15 @@ def compile_delete(table: TableInfo, stmt: ast.DeleteStatement) -> CompiledWrite
         if column.is_key:
             raise InvalidRequest(f"Invalid identifier {deletion.column} for deletion (should not "
                                  f"be a PRIMARY KEY part)")
-        if not isinstance(deletion, ast.ColumnDeletion):
-            raise InvalidRequest(f"Deleting collection elements or fields of {deletion.column} is "
-                                 f"not supported yet by Ferrosa")
-        cells.append((column, lambda values: None))
+        cells.append((column, ops.delete(column, deletion)))
     plan = analyze_where(table, stmt.where, specs, for_write=True)
-    if plan.others or not plan.has_partition_key:
-        _check_where_keys(table, plan, "DELETE", True)
-    if plan.slice is not None or (plan.clustering and not plan.full_clustering):
-        raise InvalidRequest("Range deletions (DELETE with a partial clustering key or a slice) "
-                             "are not supported yet by Ferrosa")
-    if cells:
+    kind = _delete_kind(table, plan, bool(cells))
+    if kind == m.MUTATION_ROW_UPSERT:
         static_only = all(c.is_static for c, _ in cells) and not plan.clustering
         _check_where_keys(table, plan, "DELETE", static_only)
-        kind = m.MUTATION_ROW_UPSERT
-    elif plan.clustering:
-        kind = m.MUTATION_ROW_DELETE
-    else:
-        kind = m.MUTATION_PARTITION_DELETE
+    _counter_rules(table, stmt, False)
     timestamp = compile_int(stmt.timestamp, "[timestamp]", ks, tb, specs, T.BIGINT)
-    return CompiledWrite(table, plan, cells, kind, False, timestamp, lambda values: 0, specs,
+    return CompiledWrite(table, plan, cells, kind, False, timestamp, _no_ttl, specs,
                          len(stmt.bind_markers))
 
 

@@ -71,11 +71,19 @@ _META_NAMES = {
 }
 
 
-def _projection_item(column: ColumnInfo) -> tuple[int, int | str]:
+_MULTI_CELL_KINDS = {"list": m.PROJ_LIST, "set": m.PROJ_SET, "map": m.PROJ_MAP}
+
+
+def _projection_item(column: ColumnInfo) -> tuple[int, int | str | list]:
     if column.kind == "partition_key":
         return (m.PROJ_PK, column.position)
     if column.kind == "clustering":
         return (m.PROJ_CK, column.position)
+    t = column.type
+    if t.is_multi_cell:
+        if t.kind == "udt":
+            return (m.PROJ_UDT, [column.name, column.is_static, len(t.field_types)])
+        return (_MULTI_CELL_KINDS[t.kind], [column.name, column.is_static])
     return (m.PROJ_STATIC if column.is_static else m.PROJ_CELL, column.name)
 
 

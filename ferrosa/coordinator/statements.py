@@ -194,14 +194,13 @@ def _writable(node: Any, name: ast.QualifiedName, keyspace: str | None) -> Table
 
 
 def _compile_batch(node: Any, stmt: ast.BatchStatement, keyspace: str | None):
-    if stmt.batch_type is ast.BatchType.COUNTER:
-        raise InvalidRequest("Counter batches are not supported yet by Ferrosa")
     compiled = []
     for inner in stmt.statements:
         part = compile_statement(node, inner, keyspace)
         if not isinstance(part, dml.CompiledWrite):
             raise InvalidRequest("Only INSERT, UPDATE and DELETE statements are allowed in BATCH")
         compiled.append(part)
+    _check_batch_counters(stmt, compiled)
     specs: dict[int, MarkerSpec] = {}
     for part in compiled:
         for spec in part.markers:
@@ -209,6 +208,20 @@ def _compile_batch(node: Any, stmt: ast.BatchStatement, keyspace: str | None):
     timestamp = compile_int(stmt.timestamp, "[timestamp]", "", "", specs, T.BIGINT)
     return dml.CompiledBatch(compiled, timestamp, ordered_markers(specs, len(stmt.bind_markers)),
                              int(stmt.batch_type))
+
+
+def _check_batch_counters(stmt: ast.BatchStatement, compiled: list) -> None:
+    """BatchStatement.validate's rules on counters (messages as Cassandra's)."""
+    counters = [part.is_counter for part in compiled]
+    is_counter_batch = stmt.batch_type is ast.BatchType.COUNTER
+    if is_counter_batch and stmt.timestamp is not None:
+        raise InvalidRequest("Cannot provide custom timestamp for counter BATCH")
+    if any(counters) and not all(counters):
+        raise InvalidRequest("Counter and non-counter mutations cannot exist in the same batch")
+    if is_counter_batch and not all(counters):
+        raise InvalidRequest("Cannot include non-counter statement in a counter batch")
+    if stmt.batch_type is ast.BatchType.LOGGED and any(counters):
+        raise InvalidRequest("Cannot include a counter statement in a logged batch")
 
 
 def _compile_truncate(node: Any, stmt: ast.TruncateStatement, keyspace: str | None):

@@ -33,22 +33,46 @@ PROJ_TTL = 4  # arg: column name; value is the remaining TTL in seconds as an in
 PROJ_STATIC = 5  # arg: static column name
 PROJ_STATIC_WRITETIME = 6  # arg: static column name
 PROJ_STATIC_TTL = 7  # arg: static column name
+# Multi-cell (non-frozen) columns: arg is [column name, is_static]; the value is the collection
+# serialized as the protocol does (element count, then [bytes] per element / key and value).
+PROJ_LIST = 8
+PROJ_SET = 9
+PROJ_MAP = 10
+# Non-frozen UDT: arg is [column name, is_static, field count]; the value is the UDT serialized as
+# a tuple of its fields, null where a field has no live cell.
+PROJ_UDT = 11
 
-ProjectionItem = tuple[int, "int | str"]
+ProjectionItem = tuple[int, "int | str | list"]
+
+# What a CellWrite does to its column. Simple columns use CELL_SET (value None = a tombstone) and
+# CELL_COUNTER_ADD. Multi-cell (non-frozen collection / UDT) columns address one element by `path`
+# (its byte-comparable sort key; `key` is the element's serialized key: map key, set element, list
+# timeuuid, UDT field index) or the whole column:
+CELL_SET = 0  # put one cell (an element when `path` is set); value None deletes it
+CELL_COUNTER_ADD = 1  # value: 8-byte signed delta added to the counter's current value
+CELL_REPLACE = 2  # whole-column overwrite: deletes every element older than this write (t - 1)
+CELL_DELETE = 3  # whole-column deletion at the write's timestamp
+CELL_LIST_SET_INDEX = 4  # key: 4-byte index; value: the new element (None deletes it)
+CELL_LIST_REMOVE = 5  # value: an element; every live element equal to it is deleted
 
 
 class CellWrite(msgspec.Struct, array_like=True):
-    """One cell of a mutation: value None writes a cell tombstone (a deleted or null column)."""
+    """One cell (or collection element, or whole-column operation) of a mutation."""
 
     column: str
     value: bytes | None
+    op: int = CELL_SET
+    path: bytes | None = None
+    key: bytes | None = None
 
 
 class Mutation(msgspec.Struct, array_like=True):
     """A write to one partition of one table. Applied atomically by the owning shard.
 
     kind: ROW_UPSERT (regular cells at ck, optional row liveness marker, and/or static cells),
-    ROW_DELETE (row tombstone at ck), PARTITION_DELETE (partition tombstone; ck ignored).
+    ROW_DELETE (row tombstone at ck), PARTITION_DELETE (partition tombstone; ck ignored),
+    RANGE_DELETE (range tombstone over byte-comparable clustering keys ck <= K < ck_end; an empty
+    ck_end is unbounded).
     """
 
     table_id: bytes
@@ -65,11 +89,15 @@ class Mutation(msgspec.Struct, array_like=True):
     expires_at: int = 0
     # INSERT creates a primary-key liveness marker so the row exists even with all columns null.
     row_marker: bool = False
+    # The coordinator's clock (seconds): the local deletion time of the tombstones written.
+    now: int = 0
+    ck_end: bytes = b""
 
 
 MUTATION_ROW_UPSERT = 0
 MUTATION_ROW_DELETE = 1
 MUTATION_PARTITION_DELETE = 2
+MUTATION_RANGE_DELETE = 3
 
 
 class Write(msgspec.Struct, tag=True, array_like=True):
@@ -90,7 +118,7 @@ class Read(msgspec.Struct, tag=True, array_like=True):
     table_id: bytes
     token: int
     pk: bytes
-    projection: list[tuple[int, int | str]]
+    projection: list[tuple[int, int | str | list]]
     now: int
     # How many components the partition key has (1 = the key bytes are the single value).
     pk_components: int = 1
@@ -106,7 +134,7 @@ class Scan(msgspec.Struct, tag=True, array_like=True):
 
     req_id: int
     table_id: bytes
-    projection: list[tuple[int, int | str]]
+    projection: list[tuple[int, int | str | list]]
     now: int
     pk_components: int = 1
     limit: int = 0

@@ -362,6 +362,7 @@ def new_table(keyspace: str, name: str, columns: Sequence[tuple[str, str]],
         types[col_name] = type_text
     order = {k: v.lower() for k, v in (clustering_order or {}).items()}
     _check_key_parts(types, partition_key, clustering, order, static)
+    _check_counters(types, set(partition_key) | set(clustering), options)
     built = [_key_column(n, types[n], "partition_key", i, "none")
              for i, n in enumerate(partition_key)]
     built += [_key_column(n, types[n], "clustering", i,
@@ -374,6 +375,19 @@ def new_table(keyspace: str, name: str, columns: Sequence[tuple[str, str]],
     return TableMetadata(keyspace, name, table_id or uuid.uuid1(),
                          tuple(by_name[n] for n in types), tuple(partition_key),
                          tuple(clustering), options)
+
+
+def _check_counters(types: Mapping[str, str], keys: set[str], options: TableOptions) -> None:
+    """CreateTableStatement's counter rules: all regular columns counters, or none."""
+    counters = {n for n, t in types.items() if parse_cql_type(t).name == "counter"}
+    if not counters:
+        return
+    for key in keys & counters:
+        raise InvalidRequest(f"counter type is not supported for PRIMARY KEY column '{key}'")
+    if counters != set(types) - keys:
+        raise InvalidRequest("Cannot mix counter and non counter columns in the same table")
+    if options.default_time_to_live:
+        raise InvalidRequest("Cannot set default_time_to_live on a table with counters")
 
 
 def _key_column(name: str, type_text: str, kind: ColumnKind, position: int,

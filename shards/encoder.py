@@ -1,0 +1,138 @@
+"""Result rows as the protocol wants them: the values a projection asks for, as [bytes].
+
+What it is: `RowEncoder`, which turns one visible row (or a static-only row) of a memtable
+partition into the values of one RESULT row, already serialized, so the front only prepends the
+metadata. Multi-cell columns are serialized as the protocol serializes collections and UDTs.
+
+What it must not do: decide which rows are visible (the store's read loop does), or know CQL
+types beyond the collection kinds named in the projection.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Callable
+
+from ferrosa.ipc import messages as m
+from shards.memtable import Complex, Partition, Row, cell_live
+
+_LEN = struct.Struct(">i")
+_NULL = _LEN.pack(-1)
+_BIGINT = struct.Struct(">q")
+_INT = struct.Struct(">i")
+_FIELD = struct.Struct(">H")
+
+
+def _value(cell, shadow: int, now: int) -> bytes:
+    if type(cell) is tuple and cell_live(cell, shadow, now):
+        return _LEN.pack(len(cell[1])) + cell[1]
+    return _NULL
+
+
+def _writetime(cell, shadow: int, now: int) -> bytes:
+    if type(cell) is tuple and cell_live(cell, shadow, now):
+        return _LEN.pack(8) + _BIGINT.pack(cell[0])
+    return _NULL
+
+
+def _ttl(cell, shadow: int, now: int) -> bytes:
+    if type(cell) is tuple and cell[2] != 0 and cell_live(cell, shadow, now):
+        return _LEN.pack(4) + _INT.pack(max(cell[3] - now, 0))
+    return _NULL
+
+
+def _raw(value: bytes) -> bytes:
+    return _LEN.pack(len(value)) + value
+
+
+def _collection(kind: int, column, shadow: int, now: int) -> bytes:
+    """A list/set/map column's live elements in the protocol's collection form, or null if none
+    (Cassandra returns null, not an empty collection, for a multi-cell column without elements)."""
+    if type(column) is not Complex:
+        return _NULL
+    parts = []
+    count = 0
+    for _path, key, cell in column.live_items(shadow, now):
+        count += 1
+        if kind == m.PROJ_LIST:
+            parts.append(_raw(cell[1]))
+        elif kind == m.PROJ_SET:
+            parts.append(_raw(key))
+        else:
+            parts.append(_raw(key))
+            parts.append(_raw(cell[1]))
+    if not count:
+        return _NULL
+    body = _INT.pack(count) + b"".join(parts)
+    return _LEN.pack(len(body)) + body
+
+
+def _udt(column, fields: int, shadow: int, now: int) -> bytes:
+    """A non-frozen UDT: each field from its cell (path = field index), null where none is live."""
+    if type(column) is not Complex:
+        return _NULL
+    values: list[bytes | None] = [None] * fields
+    for _path, key, cell in column.live_items(shadow, now):
+        index = _FIELD.unpack(key)[0]
+        if index < fields:
+            values[index] = cell[1]
+    if all(v is None for v in values):
+        return _NULL
+    body = b"".join(_NULL if v is None else _raw(v) for v in values)
+    return _LEN.pack(len(body)) + body
+
+
+class RowEncoder:
+    """Encodes visible rows of a partition according to a projection, as protocol [bytes] values.
+
+    `pk_components` splits a partition key into its serialized components (a composite key holds
+    several); it is given by the caller because only the schema knows how many there are.
+    """
+
+    __slots__ = ("projection", "now", "pk_components")
+
+    def __init__(self, projection: list, now: int,
+                 pk_components: Callable[[bytes], list[bytes]]) -> None:
+        self.projection = projection
+        self.now = now
+        self.pk_components = pk_components
+
+    def encode(self, part: Partition, row: Row | None, shadow: int, out: list[bytes]) -> None:
+        """Append one result row; `row` None is a static-only row (clustering values null).
+        `shadow` is the newest deletion covering the row (Partition.row_shadow)."""
+        now = self.now
+        pdel = part.deletion
+        cells = {} if row is None else row.cells
+        static = part.static
+        pk_parts = None
+        for kind, arg in self.projection:
+            if kind == m.PROJ_CELL:
+                out.append(_value(cells.get(arg), shadow, now))
+            elif kind == m.PROJ_STATIC:
+                out.append(_value(static.get(arg), pdel, now))
+            elif kind == m.PROJ_CK:
+                out.append(_NULL if row is None else _raw(row.ck_values[arg]))
+            elif kind == m.PROJ_PK:
+                if pk_parts is None:
+                    pk_parts = self.pk_components(part.pk)
+                out.append(_raw(pk_parts[arg]))
+            elif kind >= m.PROJ_LIST:
+                name, is_static = arg[0], arg[1]
+                source, base = (static, pdel) if is_static else (cells, shadow)
+                if kind == m.PROJ_UDT:
+                    out.append(_udt(source.get(name), arg[2], base, now))
+                else:
+                    out.append(_collection(kind, source.get(name), base, now))
+            else:
+                out.append(_META[kind](cells, static, arg, shadow, pdel, now))
+
+
+_META = {
+    m.PROJ_WRITETIME: lambda cells, static, name, shadow, pdel, now: _writetime(
+        cells.get(name), shadow, now),
+    m.PROJ_TTL: lambda cells, static, name, shadow, pdel, now: _ttl(cells.get(name), shadow, now),
+    m.PROJ_STATIC_WRITETIME: lambda cells, static, name, shadow, pdel, now: _writetime(
+        static.get(name), pdel, now),
+    m.PROJ_STATIC_TTL: lambda cells, static, name, shadow, pdel, now: _ttl(
+        static.get(name), pdel, now),
+}

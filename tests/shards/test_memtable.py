@@ -1,0 +1,77 @@
+"""The memtable's merge rules: Cassandra's cell reconciliation, row liveness, multi-cell columns."""
+
+from __future__ import annotations
+
+import pytest
+
+from ferrosa.ipc import messages as m
+from shards.errors import MutationRejected
+from shards.memtable import TableData, reconcile
+
+LIVE, EXPIRING, TOMB = (10, b"b", 0, 0), (10, b"a", 5, 1000), (10, None, 0, 900)
+
+
+@pytest.mark.parametrize("old,new,winner", [
+    ((9, b"z", 0, 0), (10, b"a", 0, 0), (10, b"a", 0, 0)),  # higher timestamp wins
+    ((10, b"a", 0, 0), (10, b"b", 0, 0), (10, b"b", 0, 0)),  # tie: greater value
+    (LIVE, TOMB, TOMB),  # tie: a tombstone beats a live cell
+    (LIVE, EXPIRING, EXPIRING),  # tie: an expiring cell beats a plain live one
+    (EXPIRING, TOMB, TOMB),  # tie: a tombstone beats an expiring cell
+    ((10, b"a", 5, 1000), (10, b"a", 5, 2000), (10, b"a", 5, 2000)),  # later expiry
+    ((10, None, 0, 900), (10, None, 0, 950), (10, None, 0, 950)),  # later deletion time
+])
+def test_reconcile_golden(old, new, winner) -> None:
+    assert reconcile(old, new) == winner
+    assert reconcile(new, old) == winner
+
+
+def _mut(ts, cells=(), kind=m.MUTATION_ROW_UPSERT, marker=False, ck=b"\x40\x01", now=100):
+    return m.Mutation(b"t", 1, b"pk", ck, [b"\x00\x00\x00\x01"], ts, kind, list(cells), [], 0, 0,
+                      marker, now)
+
+
+def _visible(table: TableData, now: int = 100) -> bool:
+    part = table.partitions[b"pk"]
+    row = part.rows[b"\x40\x01"]
+    return row.live(part.row_shadow(b"\x40\x01", row), now)
+
+
+def test_insert_marker_keeps_row_alive_update_does_not() -> None:
+    inserted, updated = TableData(), TableData()
+    inserted.apply(_mut(10, [m.CellWrite("v", b"x")], marker=True))
+    updated.apply(_mut(10, [m.CellWrite("v", b"x")]))
+    for table in (inserted, updated):
+        table.apply(_mut(11, [m.CellWrite("v", None)]))
+    assert _visible(inserted) and not _visible(updated)
+
+
+def test_range_tombstone_shadows_older_rows_only() -> None:
+    table = TableData()
+    table.apply(_mut(10, [m.CellWrite("v", b"x")], marker=True))
+    table.apply(m.Mutation(b"t", 1, b"pk", b"\x40", [], 20, m.MUTATION_RANGE_DELETE, now=5,
+                           ck_end=b"\x41"))
+    assert not _visible(table)
+    table.apply(_mut(30, [m.CellWrite("v", b"y")]))
+    assert _visible(table)
+
+
+def test_list_index_errors_apply_nothing() -> None:
+    table = TableData()
+    write = m.CellWrite("l", b"v", m.CELL_LIST_SET_INDEX, None, (3).to_bytes(4, "big"))
+    with pytest.raises(MutationRejected, match="list which is null"):
+        table.check(_mut(10, [write]))
+    table.apply(_mut(10, [m.CellWrite("l", b"a", m.CELL_SET, b"\x01", b"u1")]))
+    with pytest.raises(MutationRejected, match="List index 3 out of bound, list has size 1"):
+        table.check(_mut(11, [write]))
+
+
+def test_counter_adds_and_stays_deleted() -> None:
+    table = TableData()
+    for delta in (5, -2, 7):
+        table.apply(_mut(10, [m.CellWrite("c", delta.to_bytes(8, "big", signed=True),
+                                          m.CELL_COUNTER_ADD)]))
+    cell = table.partitions[b"pk"].rows[b"\x40\x01"].cells["c"]
+    assert int.from_bytes(cell[1], "big", signed=True) == 10
+    table.apply(_mut(20, [m.CellWrite("c", None)]))
+    table.apply(_mut(30, [m.CellWrite("c", (1).to_bytes(8, "big"), m.CELL_COUNTER_ADD)]))
+    assert table.partitions[b"pk"].rows[b"\x40\x01"].cells["c"][1] is None
