@@ -29,6 +29,8 @@ DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024
 DEFAULT_RING_BYTES = 8 * 1024 * 1024
 # The upper bound on shards a node runs: each shard is a process with its own rings and files.
 MAX_SHARDS = 256
+# Commit log sync modes, as Cassandra's commitlog_sync.
+COMMITLOG_SYNC_MODES = ("periodic", "batch", "group")
 
 
 class NodeConfig(msgspec.Struct, frozen=True):
@@ -45,6 +47,12 @@ class NodeConfig(msgspec.Struct, frozen=True):
     # The number of tokens this node claims in system.local (Cassandra's num_tokens default is 16).
     num_tokens: int = 16
     log_level: str = "INFO"
+    # Commit log (Cassandra's defaults: periodic sync every 10 s, 32 MiB segments; the group
+    # window has no Cassandra default, 1000 ms is the value cassandra.yaml suggests).
+    commitlog_sync: str = "periodic"
+    commitlog_sync_period_ms: int = 10_000
+    commitlog_sync_group_window_ms: int = 1_000
+    commitlog_segment_bytes: int = 32 * 1024 * 1024
 
     @property
     def shard_count(self) -> int:
@@ -97,6 +105,10 @@ ENV_OVERRIDES: Mapping[str, Callable[[str], dict[str, Any]]] = {
     "FERROSA_RING_BYTES": _int("ring_bytes"),
     "FERROSA_NUM_TOKENS": _int("num_tokens"),
     "FERROSA_LOG_LEVEL": _str("log_level"),
+    "FERROSA_COMMITLOG_SYNC": lambda t: {"commitlog_sync": t.strip().lower()},
+    "FERROSA_COMMITLOG_SYNC_PERIOD_MS": _int("commitlog_sync_period_ms"),
+    "FERROSA_COMMITLOG_SYNC_GROUP_WINDOW_MS": _int("commitlog_sync_group_window_ms"),
+    "FERROSA_COMMITLOG_SEGMENT_BYTES": _int("commitlog_segment_bytes"),
 }
 
 # TOML layout: [node] and [cql] tables; keys map onto NodeConfig fields.
@@ -110,6 +122,12 @@ _FILE_KEYS: Mapping[str, Mapping[str, Callable[[Any], dict[str, Any]]]] = {
         "num_tokens": lambda v: {"num_tokens": int(v)},
         "ring_bytes": lambda v: {"ring_bytes": int(v)},
         "log_level": lambda v: {"log_level": str(v)},
+    },
+    "storage": {
+        "commitlog_sync": lambda v: {"commitlog_sync": str(v).lower()},
+        "commitlog_sync_period_ms": lambda v: {"commitlog_sync_period_ms": int(v)},
+        "commitlog_sync_group_window_ms": lambda v: {"commitlog_sync_group_window_ms": int(v)},
+        "commitlog_segment_bytes": lambda v: {"commitlog_segment_bytes": int(v)},
     },
     "cql": {
         "bind": lambda v: _parse_bind(str(v)),
@@ -167,3 +185,11 @@ def _validate(config: NodeConfig) -> None:
         raise ConfigError("max_frame_bytes must be at least 64 KiB")
     if not 1 <= config.num_tokens <= 1536:
         raise ConfigError("num_tokens must be between 1 and 1536")
+    if config.commitlog_sync not in COMMITLOG_SYNC_MODES:
+        raise ConfigError(f"commitlog_sync must be one of {', '.join(COMMITLOG_SYNC_MODES)}, got "
+                          f"{config.commitlog_sync!r}")
+    for name in ("commitlog_sync_period_ms", "commitlog_sync_group_window_ms"):
+        if getattr(config, name) < 1:
+            raise ConfigError(f"{name} must be at least 1")
+    if config.commitlog_segment_bytes < 1 << 20:
+        raise ConfigError("commitlog_segment_bytes must be at least 1 MiB")

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import fcntl
+import json
 import logging
 import os
 import selectors
@@ -35,6 +36,7 @@ import time
 
 
 from ferrosa.config import NodeConfig, load_config
+from ferrosa.durable import write_atomically
 from ferrosa.errors import ConfigError, FerrosaError, StartupError
 from ferrosa.ipc.doorbell import Doorbell
 from ferrosa.ipc.shm import RingPair, remove_stale_segments
@@ -50,6 +52,8 @@ MAX_RESTART_DELAY = 5.0
 STABLE_AFTER = 30.0
 # How long SIGTERM'd children get to exit before SIGKILL.
 STOP_GRACE_SECONDS = 10.0
+# Records the shard count that wrote the data directory (see Supervisor._check_layout).
+LAYOUT_FILE = "layout.json"
 
 
 class ShardSlot:
@@ -83,6 +87,7 @@ class Supervisor:
     def start(self) -> None:
         self.data.mkdir(parents=True, exist_ok=True)
         self._lock_data_dir()
+        self._check_layout()
         removed = remove_stale_segments(self.node_id)
         if removed:
             log.info("removed %d stale shared-memory segments of an earlier run", len(removed))
@@ -111,6 +116,21 @@ class Supervisor:
         self._lock_file.truncate()
         self._lock_file.write(f"pid {os.getpid()}\n")
         self._lock_file.flush()
+
+    def _check_layout(self) -> None:
+        """Each shard's files hold its token slice: the slices depend on the shard count, so a data
+        directory is only ever served with the shard count that wrote it."""
+        path = self.data / LAYOUT_FILE
+        shards = self.config.shard_count
+        if path.exists():
+            written = json.loads(path.read_text())["shards"]
+            if written != shards:
+                raise StartupError(
+                    f"data directory {self.data} was written by {written} shards but "
+                    f"FERROSA_SHARDS gives {shards}: changing the shard count of existing data "
+                    f"(resharding) is not supported yet; start with FERROSA_SHARDS={written}")
+            return
+        write_atomically(path, json.dumps({"shards": shards}).encode())
 
     def _child_env(self) -> dict[str, str]:
         env = dict(os.environ)

@@ -86,3 +86,44 @@ class MutationRejected(Exception):
 
     Not a StorageError: the request is refused with InvalidRequest and nothing of it is applied.
     """
+
+
+class SSTableError(StorageError):
+    """Base class of the SSTable library's errors (shards/sstable/)."""
+
+
+class CorruptSSTable(SSTableError):
+    """An SSTable file's bytes contradict its table of contents, its checksums or its own framing.
+
+    Names the file and, where known, the byte offset (offset -1 = the whole file, e.g. a size or
+    whole-file checksum mismatch). Data that fails a check is never returned.
+    """
+
+    def __init__(self, path: str, offset: int, reason: str) -> None:
+        where = "" if offset < 0 else f" at offset {offset}"
+        super().__init__(f"SSTable file {path} is corrupt{where}: {reason}")
+        self.path = path
+        self.offset = offset
+        self.reason = reason
+
+
+class SSTableVersionError(SSTableError):
+    """An SSTable was written in a format version this build cannot read (refused, not skipped)."""
+
+    def __init__(self, path: str, version: int, supported: int) -> None:
+        super().__init__(f"SSTable {path} has format version {version}; this build reads only "
+                         f"version {supported}")
+        self.path = path
+        self.version = version
+
+
+class SSTableOrderError(SSTableError, ValueError):
+    """SSTableWriter.add got a partition not strictly after the previous one in (token, pk) order."""
+
+
+class SSTableOptionError(SSTableError, ValueError):
+    """An SSTable writer option is out of range or names an unsupported compression."""
+
+
+class SSTableStateError(SSTableError):
+    """An SSTable writer or reader was used out of order (add after finish, read after close, ...)."""

@@ -17,7 +17,7 @@ from pathlib import Path
 import bcrypt
 import msgspec
 
-from ferrosa.front.durable import write_atomically
+from ferrosa.durable import write_atomically
 
 AUTHENTICATOR_CLASS = "org.apache.cassandra.auth.PasswordAuthenticator"
 DEFAULT_SUPERUSER = "cassandra"

@@ -26,7 +26,7 @@ from ferrosa.coordinator.tableinfo import TableInfo, TableInfoCache
 from ferrosa.cql.parser import parse_statement
 from ferrosa.front import roles as role_statements
 from ferrosa.front.auth import RoleStore
-from ferrosa.front.durable import write_atomically
+from ferrosa.durable import write_atomically
 from ferrosa.ipc import messages as m
 from ferrosa.partitioner import MAX_TOKEN, MIN_TOKEN
 from ferrosa.schema import system_tables

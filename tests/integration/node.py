@@ -14,9 +14,12 @@ REPO = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 60.0
 
 
-def wait_for_port(host: str, port: int, timeout: float) -> None:
+def wait_for_port(host: str, port: int, timeout: float,
+                  proc: subprocess.Popen | None = None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise TimeoutError(f"the node exited with status {proc.returncode} before listening")
         try:
             with socket.create_connection((host, port), timeout=0.5):
                 return
@@ -55,7 +58,7 @@ class NodeProcess:
                                      cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
                                      start_new_session=True)
         try:
-            wait_for_port(self.host, self.port, START_TIMEOUT)
+            wait_for_port(self.host, self.port, START_TIMEOUT, self.proc)
         except TimeoutError:
             self.kill()
             raise RuntimeError(f"node did not start; log:\n{self.log()}")

@@ -43,7 +43,7 @@ def test_sigkill_then_restart_without_cleanup(tmp_path):
     node.start()
     cluster, s = _connect(node)
     names = [r.keyspace_name for r in s.execute("SELECT keyspace_name FROM system_schema.keyspaces")]
-    assert "k1" in names  # the schema is durable; data is in memory only until the storage issue
+    assert "k1" in names  # the schema is durable
     cluster.shutdown()
     assert node.stop() == 0
 

@@ -1,0 +1,117 @@
+"""Command line of the benchmark harness:
+
+    python -m bench run <write|read|mixed|slice|batch> [options]
+
+By default the harness starts a fresh Ferrosa node (FERROSA_SHARDS=--shards, auth off, data in
+a temporary directory) at --bind; --host/--port target a running server instead (CPU measured
+only with --server-pid). --null runs against the null server alone; --compare-null runs the
+same workload against Ferrosa, then against the null server, and prints the throughput ratio.
+Each run prints its figures, writes <results-dir>/<date>-<label>.md (+ .png when matplotlib is
+installed) and updates <results-dir>/README.md.
+
+This module must NOT measure anything itself: it parses options and calls harness and report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from bench import harness, report
+from bench.server import parse_bind
+from bench.workloads import DISTRIBUTIONS, WORKLOADS, Settings
+
+# Client processes by default: one per core, at least two. On the 2-core reference machine two
+# python-driver processes out-run the node (each leaves CPU idle), so more would only steal
+# cores from the server; the verdict line says when the generator is the limit after all.
+DEFAULT_CLIENTS = max(2, os.cpu_count() or 1)
+COMPRESSIONS = ("none", "lz4", "snappy")
+CONSISTENCY_LEVELS = ("ANY", "ONE", "TWO", "THREE", "QUORUM", "ALL", "LOCAL_QUORUM",
+                      "EACH_QUORUM", "LOCAL_ONE")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run one workload")
+    run.add_argument("workload", choices=sorted(WORKLOADS))
+    target = run.add_argument_group("target")
+    target.add_argument("--host", help="a running server (default: start a fresh node)")
+    target.add_argument("--port", type=int, default=9042)
+    target.add_argument("--server-pid", type=int,
+                        help="root pid of the --host server, to measure its CPU and memory")
+    target.add_argument("--bind", default="127.0.0.1:0",
+                        help="HOST[:PORT] of the node the harness starts (port 0: a free one)")
+    target.add_argument("--shards", type=int, default=2, help="shards of the started node")
+    target.add_argument("--null", action="store_true", help="run against the null server only")
+    target.add_argument("--compare-null", action="store_true",
+                        help="also run against the null server and print the ratio")
+    target.add_argument("--null-bind", default="127.0.0.2:0", help="HOST[:PORT] of the null server")
+    load = run.add_argument_group("load")
+    load.add_argument("--duration", type=float, default=10.0, help="measured seconds")
+    load.add_argument("--warmup", type=float, default=1.0, help="seconds before measuring")
+    load.add_argument("--concurrency", type=int, default=64, help="requests in flight, in all")
+    load.add_argument("--clients", type=int, default=DEFAULT_CLIENTS,
+                      help=f"client processes (default {DEFAULT_CLIENTS})")
+    load.add_argument("--keys", type=int, default=100_000, help="distinct partition keys")
+    load.add_argument("--row-size", type=int, default=34, help="bytes per value column")
+    load.add_argument("--dist", choices=DISTRIBUTIONS, default="uniform",
+                      help="key distribution of reads (read, mixed, slice, batch)")
+    load.add_argument("--slice-rows", type=int, default=10, help="rows per slice read (10, 100)")
+    load.add_argument("--cl", default="ONE", type=str.upper, choices=CONSISTENCY_LEVELS)
+    load.add_argument("--compression", choices=COMPRESSIONS, default="none")
+    load.add_argument("--protocol", type=int, choices=(3, 4, 5), default=4,
+                      help="native protocol version (v4: the driver's cheapest framing)")
+    load.add_argument("--seed", type=int, default=1)
+    run.add_argument("--results-dir", type=Path, default=report.RESULTS_DIR)
+    return parser
+
+
+def _check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
+    if args.null and args.compare_null:
+        parser.error("--null and --compare-null exclude each other")
+    if args.host and (args.null or args.compare_null):
+        parser.error("--null/--compare-null start their own servers; drop --host")
+    if args.server_pid and not args.host:
+        parser.error("--server-pid goes with --host (a started node's pid is known)")
+    if args.compression == "snappy" and args.protocol >= 5:
+        parser.error("protocol v5 compresses with lz4 only; use --protocol 4 for snappy")
+    for name in ("duration", "concurrency", "clients", "keys", "row_size", "shards", "slice_rows"):
+        if getattr(args, name) <= 0:
+            parser.error(f"--{name.replace('_', '-')} must be positive")
+    if args.warmup < 0:
+        parser.error("--warmup must be >= 0")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    _check(args, parser)
+    settings = Settings(keys=args.keys, row_size=args.row_size, dist=args.dist,
+                        slice_rows=args.slice_rows, seed=args.seed)
+    opts = harness.RunOptions(
+        workload=args.workload, settings=settings, duration=args.duration, warmup=args.warmup,
+        concurrency=args.concurrency, clients=args.clients, protocol=args.protocol,
+        compression=args.compression, consistency=args.cl, shards=args.shards, host=args.host,
+        port=args.port, server_pid=args.server_pid)
+    null_result = None
+    if args.host:
+        result = harness.run(opts, "external")
+    elif args.null:
+        result = harness.run(opts, "null", parse_bind(args.null_bind))
+    else:
+        result = harness.run(opts, "ferrosa", parse_bind(args.bind))
+        if args.compare_null:
+            null_result = harness.run(opts, "null", parse_bind(args.null_bind))
+    print(report.console(result, null_result))
+    if null_result is not None:
+        print(report.console(null_result))
+    for path in report.write_results(args.results_dir, result, null_result):
+        print(f"  wrote          {path}")
+    return 0 if result.errors == 0 and result.late == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

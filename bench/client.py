@@ -1,0 +1,301 @@
+"""Load-generator processes: each one runs a python-driver session at its fastest and reports
+per-second operation counts and latency histograms back to the harness.
+
+Theory of operation
+-------------------
+The harness starts ``parts`` processes (``multiprocessing`` spawn context: a fresh interpreter,
+no event-loop threads inherited from the parent). Each process:
+
+  1. connects (libev reactor, tuple rows, no schema or token metadata, round-robin policy,
+     one connection), prepares the workload's statements, runs its share of the preload;
+  2. reports READY and waits for the harness's ``Phases`` (absolute ``time.monotonic`` instants,
+     a clock shared by every process on Linux): start, measure (end of warm-up) and end;
+  3. keeps ``in_flight`` requests outstanding: every completion callback (on the driver's
+     event-loop thread) records its latency and issues the next request -- the pattern of
+     ``cassandra.concurrent`` without its bookkeeping;
+  4. after ``end`` issues nothing more, waits for the outstanding requests, and sends its
+     ``ClientReport``. Only completions inside [measure, end) count; warm-up ones are tallied
+     apart. The process's own CPU time over that window tells whether the generator saturated.
+
+This module must NOT start servers or compute the summary: it only measures its own requests.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+import traceback
+from typing import Any, Callable
+
+import msgspec
+
+from bench.histogram import Histogram
+from bench.workloads import BATCH, WORKLOADS, Settings
+
+# Per-request timeout: far above any healthy latency, so a stuck server shows as errors.
+REQUEST_TIMEOUT = 10.0
+CONNECT_TIMEOUT = 10.0
+# Error messages kept per client for the report (the first distinct ones).
+MAX_ERROR_SAMPLES = 5
+# Grace after ``end`` for outstanding requests before the client gives up on them.
+DRAIN_TIMEOUT = REQUEST_TIMEOUT + 5.0
+NS = 1_000_000_000
+# Nagle's algorithm would hold small pipelined requests back for the peer's delayed ACK
+# (the driver leaves it on unless told); cassandra-stress's Java driver sets TCP_NODELAY too.
+_SOCKOPTS = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
+
+
+class ClientConfig(msgspec.Struct, frozen=True):
+    host: str
+    port: int
+    workload: str
+    settings: Settings
+    part: int
+    parts: int
+    in_flight: int
+    protocol: int = 4
+    compression: str = "none"
+    consistency: str = "ONE"
+    preload: bool = True
+
+
+class Phases(msgspec.Struct, frozen=True):
+    start: float
+    measure: float
+    end: float
+
+
+class ClientReport(msgspec.Struct):
+    part: int
+    ok: list[int]
+    errors: list[int]
+    latency: list[Histogram]
+    warmup_ops: int = 0
+    cpu_seconds: float = 0.0
+    wall_seconds: float = 0.0
+    late: int = 0  # requests still unanswered after DRAIN_TIMEOUT
+    rows_read: int = 0  # rows the measured reads returned (first pages)
+    error_samples: list[str] = []
+    preload_ops: int = 0
+    preload_errors: int = 0
+
+
+class ClientFailure(msgspec.Struct):
+    part: int
+    message: str
+
+
+def connect(host: str, port: int, *, protocol: int = 4, compression: str = "none",
+            consistency: str = "ONE") -> tuple[Any, Any]:
+    """(cluster, session) tuned for throughput; callers must ``cluster.shutdown()``."""
+    from cassandra import ConsistencyLevel
+    from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile
+    from cassandra.io.libevreactor import LibevConnection
+    from cassandra.policies import RoundRobinPolicy
+    from cassandra.query import tuple_factory
+
+    try:
+        level = ConsistencyLevel.name_to_value[consistency.upper()]
+    except KeyError:
+        raise ValueError(f"unknown consistency level {consistency!r}") from None
+    profile = ExecutionProfile(load_balancing_policy=RoundRobinPolicy(), consistency_level=level,
+                               request_timeout=REQUEST_TIMEOUT, row_factory=tuple_factory)
+    cluster = Cluster([host], port=port, protocol_version=protocol, sockopts=_SOCKOPTS,
+                      compression=False if compression == "none" else compression,
+                      connection_class=LibevConnection,
+                      execution_profiles={EXEC_PROFILE_DEFAULT: profile},
+                      schema_metadata_enabled=False, token_metadata_enabled=False,
+                      connect_timeout=CONNECT_TIMEOUT, control_connection_timeout=CONNECT_TIMEOUT)
+    try:
+        return cluster, cluster.connect()
+    except Exception:
+        cluster.shutdown()
+        raise
+
+
+class Pipeline:
+    """Keeps ``in_flight`` requests outstanding until ``next_op`` says stop (returns None).
+
+    ``on_done(t0_ns, now_ns, result)`` (rows, or the exception of a failure) runs on the driver's event-loop thread for every
+    completion, before the next request of that slot is issued.
+    """
+
+    def __init__(self, session: Any, statements: list[Any], batch_of: Callable[[list], Any],
+                 next_op: Callable[[int], tuple[int, Any] | None],
+                 on_done: Callable[[int, int, Any], None]) -> None:
+        self._execute = session.execute_async
+        self._statements = statements
+        self._batch_of = batch_of
+        self._next_op = next_op
+        self._on_done = on_done
+        self._active = 0
+        self._lock = threading.Lock()
+        self.finished = threading.Event()
+
+    @property
+    def outstanding(self) -> int:
+        return self._active
+
+    def start(self, in_flight: int) -> None:
+        with self._lock:
+            self._active = in_flight
+        for _ in range(in_flight):
+            self._issue(time.monotonic_ns())
+
+    def _issue(self, now: int) -> None:
+        # start() runs on the caller's thread while early completions already run on the
+        # driver's: the lock keeps op sources (generators among them) single-threaded.
+        with self._lock:
+            op = self._next_op(now)
+            if op is None:
+                self._active -= 1
+                if self._active == 0:
+                    self.finished.set()
+                return
+        kind, params = op
+        request = self._batch_of(params) if kind == BATCH else self._statements[kind]
+        t0 = time.monotonic_ns()  # latency includes the driver's encoding, as stress's does
+        future = self._execute(request, None if kind == BATCH else params)
+        future.add_callbacks(self._ok, self._error, callback_args=(t0,), errback_args=(t0,))
+
+    def _ok(self, rows: Any, t0: int) -> None:
+        now = time.monotonic_ns()
+        self._on_done(t0, now, rows)
+        self._issue(now)
+
+    def _error(self, exc: BaseException, t0: int) -> None:
+        now = time.monotonic_ns()
+        self._on_done(t0, now, exc)
+        self._issue(now)
+
+
+class Recorder:
+    """Per-second tallies of the measured window, filled from completion callbacks."""
+
+    def __init__(self, part: int, phases: Phases) -> None:
+        seconds = max(1, int(-(-(phases.end - phases.measure) // 1)))
+        self.measure_ns = int(phases.measure * NS)
+        self.end_ns = int(phases.end * NS)
+        self.report = ClientReport(part, [0] * seconds, [0] * seconds,
+                                   [Histogram() for _ in range(seconds)])
+
+    def next_allowed(self, now: int) -> bool:
+        return now < self.end_ns
+
+    def done(self, t0: int, now: int, result: Any) -> None:
+        report = self.report
+        if now < self.measure_ns:
+            report.warmup_ops += 1
+            return
+        if now >= self.end_ns:
+            return
+        second = (now - self.measure_ns) // NS
+        if not isinstance(result, BaseException):
+            report.ok[second] += 1
+            report.latency[second].record((now - t0) // 1000)
+            if result:
+                report.rows_read += len(result)
+            return
+        report.errors[second] += 1
+        text = f"{type(result).__name__}: {result}"
+        if len(report.error_samples) < MAX_ERROR_SAMPLES and text not in report.error_samples:
+            report.error_samples.append(text)
+
+
+class _Client:
+    def __init__(self, config: ClientConfig) -> None:
+        from cassandra.query import BatchStatement, BatchType
+        self.config = config
+        self.workload = WORKLOADS[config.workload]
+        self.cluster, self.session = connect(config.host, config.port, protocol=config.protocol,
+                                             compression=config.compression,
+                                             consistency=config.consistency)
+        self.statements = [self.session.prepare(q) for q in self.workload.statements]
+        batched = self.statements[self.workload.batch_statement]
+
+        def batch_of(rows: list) -> Any:
+            # no consistency_level here: statements inherit the execution profile's
+            batch = BatchStatement(batch_type=BatchType.UNLOGGED)
+            for row in rows:
+                batch.add(batched, row)
+            return batch
+        self.batch_of = batch_of
+
+    def preload(self) -> tuple[int, int]:
+        c = self.config
+        source = self.workload.preload(c.settings, c.part, c.parts)
+        counts = [0, 0]
+        first_error: list[BaseException] = []
+
+        def next_op(now: int) -> tuple[int, Any] | None:
+            return next(source, None)
+
+        def done(t0: int, now: int, result: Any) -> None:
+            failed = isinstance(result, BaseException)
+            counts[failed] += 1
+            if failed and not first_error:
+                first_error.append(result)
+
+        pipeline = Pipeline(self.session, self.statements, self.batch_of, next_op, done)
+        pipeline.start(c.in_flight)
+        pipeline.finished.wait()
+        if first_error:
+            logging.getLogger(__name__).warning("preload error: %s", first_error[0])
+        return counts[0], counts[1]
+
+    def measure(self, phases: Phases) -> ClientReport:
+        c = self.config
+        recorder = Recorder(c.part, phases)
+        source = self.workload.operations(c.settings, c.part, c.parts)
+        allowed = recorder.next_allowed
+
+        def next_op(now: int) -> tuple[int, Any] | None:
+            return source() if allowed(now) else None
+
+        pipeline = Pipeline(self.session, self.statements, self.batch_of, next_op, recorder.done)
+        _sleep_until(phases.start)
+        pipeline.start(c.in_flight)
+        _sleep_until(phases.measure)
+        cpu0, wall0 = time.process_time(), time.monotonic()
+        _sleep_until(phases.end)
+        report = recorder.report
+        report.cpu_seconds = time.process_time() - cpu0
+        report.wall_seconds = time.monotonic() - wall0
+        if not pipeline.finished.wait(DRAIN_TIMEOUT):
+            report.late = pipeline.outstanding
+        return report
+
+    def close(self) -> None:
+        self.cluster.shutdown()
+
+
+def _sleep_until(instant: float) -> None:
+    delay = instant - time.monotonic()
+    if delay > 0:
+        time.sleep(delay)
+
+
+def client_main(config: ClientConfig, results: Any, go: Any) -> None:
+    """Process entry point: READY (with preload counts) on ``results``, then the report."""
+    logging.basicConfig(level=logging.WARNING)
+    logging.getLogger("cassandra").setLevel(logging.ERROR)
+    try:
+        client = _Client(config)
+    except Exception:
+        results.put(ClientFailure(config.part, traceback.format_exc()))
+        return
+    try:
+        preload_ok, preload_errors = client.preload() if config.preload else (0, 0)
+        results.put(("ready", config.part, preload_ok, preload_errors))
+        phases = go.get()
+        if phases is None:  # the harness gave up on another client
+            return
+        report = client.measure(phases)
+        report.preload_ops, report.preload_errors = preload_ok, preload_errors
+        results.put(report)
+    except Exception:
+        results.put(ClientFailure(config.part, traceback.format_exc()))
+    finally:
+        client.close()

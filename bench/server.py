@@ -1,0 +1,272 @@
+"""The servers a benchmark runs against (a fresh Ferrosa node, the null server) and the psutil
+sampler that measures their CPU time and memory.
+
+Theory of operation (measurement)
+---------------------------------
+A server is a process tree: the root pid (the Ferrosa supervisor, the null server, or the pid
+given with --server-pid) and all its descendants (front, shards, resource tracker).
+
+* CPU: ``ProcessSampler.mark(name)`` snapshots user+system CPU seconds of every process in the
+  tree. The harness marks the start and the end of the measured phase; the difference, summed
+  over the processes, is the server's CPU spent on the measured operations (preload and warm-up
+  excluded). A process that appears between the marks counts from zero; one that exits between
+  them loses its share (psutil cannot read a dead process) -- the report says so.
+* The machine's busy share (``psutil.cpu_times()``, all cores) is marked alongside, so the
+  verdict can tell "all cores busy" from "processes waiting on each other".
+* Memory: every ``SAMPLE_INTERVAL`` seconds the sampler sums the RSS of the tree's processes;
+  peak memory is the largest such sum from start to the end mark (data preloaded in memory is
+  part of what a node holds while serving, so the preload is included). RSS counts pages
+  shared between processes (shared libraries, shared-memory rings) once per process, so the
+  sum overstates the node's footprint by those pages; it is the figure `ps`/`top` users
+  compare, and it is cheap to sample (PSS needs a full smaps walk per process).
+
+This module must NOT drive load or format results.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+REPO = Path(__file__).resolve().parents[1]
+# How often the sampler reads RSS: often enough to catch a peak lasting a second.
+SAMPLE_INTERVAL = 0.5
+# How long a fresh server may take to listen (a node spawns a front and its shards).
+START_TIMEOUT = 60.0
+STOP_TIMEOUT = 30.0
+_PORT_POLL = 0.05
+
+
+def parse_bind(text: str, default_host: str = "127.0.0.1") -> tuple[str, int]:
+    """'127.0.0.41:9042' / '127.0.0.41' / ':9042' -> (host, port); port 0 = a free one."""
+    host, _, port = text.rpartition(":") if ":" in text else (text, "", "0")
+    host = host or default_host
+    number = int(port or 0)
+    return host, number or free_port(host)
+
+
+def free_port(host: str) -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(host: str, port: int, timeout: float, proc: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"server exited with status {proc.returncode} before listening")
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(_PORT_POLL)
+    raise TimeoutError(f"nothing listens on {host}:{port} after {timeout:.0f}s")
+
+
+class ServerProcess:
+    """A server started by the harness in its own process group, logging to a file."""
+
+    name = "server"
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host = host
+        self.port = port
+        self.proc: subprocess.Popen | None = None
+        self.workdir = Path(tempfile.mkdtemp(prefix=f"bench-{self.name}-"))
+        self.log_path = self.workdir / f"{self.name}.log"
+
+    def command(self) -> list[str]:
+        raise TypeError(f"{type(self).__name__} does not say how to start")
+
+    def env(self) -> dict[str, str]:
+        return dict(os.environ)
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def start(self) -> ServerProcess:
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(self.command(), env=self.env(), cwd=REPO, stdout=log,
+                                         stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            wait_for_port(self.host, self.port, START_TIMEOUT, self.proc)
+        except (TimeoutError, RuntimeError) as exc:
+            self.kill()
+            raise RuntimeError(f"{self.name} did not start ({exc}); log:\n{self.log()[-4000:]}") from None
+        return self
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def stop(self) -> int:
+        """SIGTERM, wait, SIGKILL the group if it lingers; removes the work directory."""
+        code = 0
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                code = self.proc.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.kill()
+                code = -signal.SIGKILL
+        elif self.proc is not None:
+            code = self.proc.returncode
+        shutil.rmtree(self.workdir, ignore_errors=True)
+        return code
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.proc.wait()
+
+
+class FerrosaNode(ServerProcess):
+    name = "ferrosa"
+
+    def __init__(self, host: str, port: int, shards: int) -> None:
+        super().__init__(host, port)
+        self.shards = shards
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "ferrosa.supervisor"]
+
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update({"FERROSA_DATA_DIR": str(self.workdir / "data"),
+                    "FERROSA_CQL_BIND": f"{self.host}:{self.port}",
+                    "FERROSA_SHARDS": str(self.shards),
+                    "FERROSA_AUTH_DISABLED": "true"})
+        return env
+
+
+class NullServer(ServerProcess):
+    name = "null"
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "bench.nullserver", "--bind", f"{self.host}:{self.port}"]
+
+
+# --- measurement ---------------------------------------------------------------------------
+
+
+def describe(proc: psutil.Process) -> str:
+    """A short role name from a process's command line ('front', 'shard 1', ...)."""
+    try:
+        cmd = proc.cmdline()
+    except psutil.Error:
+        return f"pid {proc.pid}"
+    if "-m" in cmd and cmd.index("-m") + 1 < len(cmd):
+        module = cmd[cmd.index("-m") + 1]
+        if "--shard" in cmd and cmd.index("--shard") + 1 < len(cmd):
+            return f"shard {cmd[cmd.index('--shard') + 1]}"
+        return module.rsplit(".", 2)[-2] if module.endswith(".main") else module.rsplit(".", 1)[-1]
+    if any("resource_tracker" in part for part in cmd):
+        return "resource_tracker"
+    return os.path.basename(cmd[0]) if cmd else f"pid {proc.pid}"
+
+
+class CpuMark:
+    """CPU seconds (user+system) per pid at one instant, with the processes' role names, and
+    the machine's busy and total CPU seconds (all processes, all cores)."""
+
+    def __init__(self, at: float, cpu: dict[int, float], names: dict[int, str]) -> None:
+        self.at = at
+        self.cpu = cpu
+        self.names = names
+        machine = psutil.cpu_times()
+        self.machine_total = sum(machine)
+        self.machine_idle = machine.idle + getattr(machine, "iowait", 0.0)
+
+
+class ProcessSampler:
+    """Samples a process tree's RSS in a thread; takes CPU marks on demand."""
+
+    def __init__(self, root_pid: int) -> None:
+        self.root = psutil.Process(root_pid)
+        self._known: dict[int, psutil.Process] = {}
+        self.peak_rss = 0
+        self.rss_series: list[tuple[float, int]] = []
+        self.marks: dict[str, CpuMark] = {}
+        self.lost: set[int] = set()
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._run, name="bench-sampler", daemon=True)
+
+    def processes(self) -> list[psutil.Process]:
+        try:
+            tree = [self.root, *self.root.children(recursive=True)]
+        except psutil.Error:
+            return []
+        out = []
+        for proc in tree:  # keep one Process per pid: psutil checks pid reuse on it
+            out.append(self._known.setdefault(proc.pid, proc))
+        return out
+
+    def start(self) -> ProcessSampler:
+        self.sample()
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(SAMPLE_INTERVAL):
+            self.sample()
+
+    def sample(self) -> None:
+        total = 0
+        for proc in self.processes():
+            try:
+                total += proc.memory_info().rss
+            except psutil.Error:
+                continue
+        with self._lock:
+            self.rss_series.append((time.monotonic(), total))
+            self.peak_rss = max(self.peak_rss, total)
+
+    def mark(self, name: str) -> CpuMark:
+        cpu, names = {}, {}
+        for proc in self.processes():
+            try:
+                times = proc.cpu_times()
+            except psutil.Error:
+                continue
+            cpu[proc.pid] = times.user + times.system
+            names[proc.pid] = describe(proc)
+        self.sample()
+        mark = CpuMark(time.monotonic(), cpu, names)
+        self.marks[name] = mark
+        return mark
+
+    def machine_busy(self, first: str, second: str) -> float:
+        """Share of all cores busy between two marks (anything running, not just the server)."""
+        a, b = self.marks[first], self.marks[second]
+        total = b.machine_total - a.machine_total
+        return 1.0 - (b.machine_idle - a.machine_idle) / total if total > 0 else 0.0
+
+    def cpu_between(self, first: str, second: str) -> tuple[float, dict[str, float]]:
+        """(total CPU seconds, CPU seconds per role) spent between two marks."""
+        a, b = self.marks[first], self.marks[second]
+        self.lost = set(a.cpu) - set(b.cpu)
+        per_role: dict[str, float] = {}
+        for pid, seconds in b.cpu.items():
+            role = b.names[pid]
+            per_role[role] = per_role.get(role, 0.0) + seconds - a.cpu.get(pid, 0.0)
+        return sum(per_role.values()), per_role

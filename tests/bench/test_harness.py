@@ -1,0 +1,59 @@
+"""Harness pieces that need no processes: in-flight split, verdict, README table upkeep."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bench import report
+from bench.harness import RunOptions, RunResult, Second, split_in_flight, verdict
+from bench.workloads import Settings
+
+
+def test_split_in_flight() -> None:
+    assert split_in_flight(64, 2) == [32, 32]
+    assert split_in_flight(10, 3) == [4, 3, 3]
+    assert split_in_flight(2, 5) == [1, 1]  # never a client with nothing in flight
+
+
+def test_verdicts() -> None:
+    assert verdict([0.97, 0.5], {"front": 4.0}, 10, 4, 0.6).startswith("generator")
+    assert verdict([0.5], {"front": 9.6, "shard 0": 2.0}, 10, 4, 0.7).startswith(
+        "server: its front")
+    assert verdict([0.6, 0.6], {"front": 6.0}, 10, 2, 0.95).startswith("machine")
+    assert verdict([0.4], {"front": 4.0}, 10, 4, 0.3).startswith("round trips")
+    assert verdict([0.4], {}, 10, 4, None).startswith("unknown")
+
+
+def _result(label: str, ops: int, target: str = "ferrosa") -> RunResult:
+    return RunResult(
+        target=target, address="127.0.0.1:9042", workload="write", label=label,
+        options=RunOptions(workload="write", settings=Settings()), ops=ops, errors=0, late=0,
+        seconds=10, throughput=ops / 10, rows_per_second=ops / 10,
+        latency_us={"p50": 1000, "p95": 2000, "p99": 3000, "p99.9": 4000, "max": 5000},
+        per_second=[Second(ops // 10, 0, 3000)] * 10, client_cpu=[0.5, 0.5],
+        server_cpu_seconds=5.0, server_cpu_by_role={"front": 4.0, "shard 0": 1.0},
+        lost_processes=0, peak_rss=200 * 2**20, machine_busy=0.8, verdict="round trips: x",
+        cores=2, error_samples=[], preload_ops=0, preload_errors=0, preload_seconds=0.1)
+
+
+def test_readme_keeps_one_row_per_workload(tmp_path: Path) -> None:
+    readme = tmp_path / "README.md"
+    report.update_readme(readme, report.readme_row(_result("write", 1000), None, "abc", "d1", "a.md"))
+    report.update_readme(readme, report.readme_row(_result("read-uniform", 2000), None, "abc", "d1", "b.md"))
+    report.update_readme(readme, report.readme_row(_result("write", 3000), None, "def", "d2", "c.md"))
+    text = readme.read_text()
+    rows = [line for line in text.splitlines() if line.startswith("| write") or
+            line.startswith("| read")]
+    assert len(rows) == 2
+    assert "| 300 |" in rows[1] and "`def`" in rows[1]  # replaced, sorted after read-uniform
+    assert rows[0].startswith("| read-uniform | 200 |")
+
+
+def test_summary_files(tmp_path: Path) -> None:
+    r, null = _result("write", 1000), _result("write", 2000, "null")
+    written = report.write_results(tmp_path, r, null)
+    md = next(p for p in written if p.suffix == ".md" and p.name != "README.md")
+    text = md.read_text()
+    assert "| ferrosa / null throughput | 0.50 |" in text and "commit" in text
+    assert "0.50" in (tmp_path / "README.md").read_text()
+    assert "vs null server 0.50" in report.console(r, null)

@@ -1,0 +1,43 @@
+"""End to end: `python -m bench run` against a node it starts, and against the null server.
+
+Only the outcome is checked (exit status, no errors, files written), never timing figures.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+RUN_TIMEOUT = 90
+
+
+def _bench(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "bench", "run", "write", "--duration", "2", "--concurrency", "8",
+           "--clients", "1", "--keys", "1000", "--results-dir", str(tmp_path), *args]
+    return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=RUN_TIMEOUT)
+
+
+def _check(done: subprocess.CompletedProcess, tmp_path: Path, stem: str) -> str:
+    out = done.stdout + done.stderr
+    assert done.returncode == 0, out
+    assert "errors         0 (+0 unanswered" in out, out
+    assert len(list(tmp_path.glob(f"*-{stem}.md"))) == 1, out
+    assert (tmp_path / "README.md").exists()
+    return out
+
+
+def test_write_against_a_started_node(tmp_path: Path) -> None:
+    out = _check(_bench(tmp_path, "--bind", "127.0.0.41:9042"), tmp_path, "write")
+    assert "against ferrosa at 127.0.0.41:9042" in out
+    assert "server CPU" in out and "unknown" not in out.split("server CPU")[1].split("\n")[0]
+    text = next(tmp_path.glob("*-write.md")).read_text()
+    assert "commit:" in text and "| ops/s |" in text
+
+
+def test_write_against_the_null_server(tmp_path: Path) -> None:
+    out = _check(_bench(tmp_path, "--null", "--null-bind", "127.0.0.42:9042"), tmp_path,
+                 "write-null")
+    assert "against null at 127.0.0.42:9042" in out
+    assert "write (null server)" in (tmp_path / "README.md").read_text()
