@@ -26,10 +26,11 @@ from __future__ import annotations
 import struct
 from typing import Iterable, Iterator
 
-from sortedcontainers import SortedDict, SortedList
+from sortedcontainers import SortedList
 
 from ferrosa.ipc import messages as m
 from shards.errors import MutationRejected
+from shards.rowmap import RowMap
 from shards.tombstones import NO_DELETION, RangeTombstoneList
 
 _BIGINT = struct.Struct(">q")
@@ -70,7 +71,7 @@ class Complex:
     def __init__(self) -> None:
         self.deletion = NO_DELETION
         self.ldt = 0
-        self.cells: SortedDict = SortedDict()  # path -> (key, Cell)
+        self.cells = RowMap()  # path -> (key, Cell), in path order
 
     def delete(self, timestamp: int, ldt: int) -> None:
         if (timestamp, ldt) > (self.deletion, self.ldt):
@@ -133,7 +134,7 @@ class Partition:
         self.deletion = NO_DELETION
         self.ldt = 0
         self.static: dict[str, Cell | Complex] = {}
-        self.rows: SortedDict = SortedDict()
+        self.rows = RowMap()
         self.ranges: RangeTombstoneList | None = None
 
     def has_live_static(self, now: int) -> bool:
