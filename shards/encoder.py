@@ -15,6 +15,7 @@ from typing import Callable
 
 from ferrosa.ipc import messages as m
 from shards.memtable import Complex, Partition, Row, cell_live
+from shards.tombstones import NO_DELETION
 
 _LEN = struct.Struct(">i")
 _NULL = _LEN.pack(-1)
@@ -89,13 +90,16 @@ class RowEncoder:
     several); it is given by the caller because only the schema knows how many there are.
     """
 
-    __slots__ = ("projection", "now", "pk_components")
+    __slots__ = ("projection", "now", "pk_components", "dropped")
 
     def __init__(self, projection: list, now: int,
-                 pk_components: Callable[[bytes], list[bytes]]) -> None:
+                 pk_components: Callable[[bytes], list[bytes]],
+                 dropped: dict[str, int] | None = None) -> None:
         self.projection = projection
         self.now = now
         self.pk_components = pk_components
+        # Dropped columns -> drop time: a selected column's cells at or before it stay hidden.
+        self.dropped = dropped
 
     def encode(self, part: Partition, row: Row | None, shadow: int, out: list[bytes]) -> None:
         """Append one result row; `row` None is a static-only row (clustering values null).
@@ -104,27 +108,34 @@ class RowEncoder:
         pdel = part.deletion
         cells = {} if row is None else row.cells
         static = part.static
+        dropped = self.dropped
         pk_parts = None
         for kind, arg in self.projection:
-            if kind == m.PROJ_CELL:
-                out.append(_value(cells.get(arg), shadow, now))
-            elif kind == m.PROJ_STATIC:
-                out.append(_value(static.get(arg), pdel, now))
-            elif kind == m.PROJ_CK:
-                out.append(_NULL if row is None else _raw(row.ck_values[arg]))
-            elif kind == m.PROJ_PK:
+            if kind == m.PROJ_PK:
                 if pk_parts is None:
                     pk_parts = self.pk_components(part.pk)
                 out.append(_raw(pk_parts[arg]))
+                continue
+            if kind == m.PROJ_CK:
+                out.append(_NULL if row is None else _raw(row.ck_values[arg]))
+                continue
+            cell_shadow, static_shadow = shadow, pdel
+            if dropped is not None:
+                drop = dropped.get(arg[0] if kind >= m.PROJ_LIST else arg, NO_DELETION)
+                cell_shadow, static_shadow = max(shadow, drop), max(pdel, drop)
+            if kind == m.PROJ_CELL:
+                out.append(_value(cells.get(arg), cell_shadow, now))
+            elif kind == m.PROJ_STATIC:
+                out.append(_value(static.get(arg), static_shadow, now))
             elif kind >= m.PROJ_LIST:
                 name, is_static = arg[0], arg[1]
-                source, base = (static, pdel) if is_static else (cells, shadow)
+                source, base = (static, static_shadow) if is_static else (cells, cell_shadow)
                 if kind == m.PROJ_UDT:
                     out.append(_udt(source.get(name), arg[2], base, now))
                 else:
                     out.append(_collection(kind, source.get(name), base, now))
             else:
-                out.append(_META[kind](cells, static, arg, shadow, pdel, now))
+                out.append(_META[kind](cells, static, arg, cell_shadow, static_shadow, now))
 
 
 _META = {

@@ -107,20 +107,24 @@ class Row:
         self.ldt = 0
         self.cells: dict[str, Cell | Complex] = {}
 
-    def live(self, shadow: int, now: int) -> bool:
+    def live(self, shadow: int, now: int, dropped: dict[str, int] | None = None) -> bool:
         shadow = max(shadow, self.deletion)
         marker = self.marker
         if marker is not None and marker[0] > shadow and (marker[1] == 0 or now < marker[2]):
             return True
-        return any_live_cell(self.cells, shadow, now)
+        return any_live_cell(self.cells, shadow, now, dropped)
 
 
-def any_live_cell(cells: dict[str, Cell | Complex], shadow: int, now: int) -> bool:
-    for cell in cells.values():
+def any_live_cell(cells: dict[str, Cell | Complex], shadow: int, now: int,
+                  dropped: dict[str, int] | None = None) -> bool:
+    for name, cell in cells.items():
+        column_shadow = shadow
+        if dropped is not None:
+            column_shadow = max(shadow, dropped.get(name, NO_DELETION))
         if type(cell) is tuple:
-            if cell_live(cell, shadow, now):
+            if cell_live(cell, column_shadow, now):
                 return True
-        elif cell.any_live(shadow, now):
+        elif cell.any_live(column_shadow, now):
             return True
     return False
 
@@ -137,8 +141,8 @@ class Partition:
         self.rows = RowMap()
         self.ranges: RangeTombstoneList | None = None
 
-    def has_live_static(self, now: int) -> bool:
-        return any_live_cell(self.static, self.deletion, now)
+    def has_live_static(self, now: int, dropped: dict[str, int] | None = None) -> bool:
+        return any_live_cell(self.static, self.deletion, now, dropped)
 
     def row_shadow(self, ck: bytes, row: Row) -> int:
         """The newest deletion covering `row` (partition, range tombstones, the row's own)."""
@@ -249,12 +253,14 @@ def check_list_indexes(writes: Iterable[m.CellWrite], target: dict, shadow: int,
 class TableData:
     """All partitions of one table held by one shard."""
 
-    __slots__ = ("partitions", "order", "bytes")
+    __slots__ = ("partitions", "order", "bytes", "dropped")
 
-    def __init__(self) -> None:
+    def __init__(self, dropped: dict[str, int] | None = None) -> None:
         self.partitions: dict[bytes, Partition] = {}
         self.order: SortedList = SortedList()  # (token, pk)
         self.bytes = 0
+        # Dropped columns -> drop time: their cells at or before it are invisible (m.TableSchema).
+        self.dropped = dropped
 
     def _partition(self, token: int, pk: bytes) -> Partition:
         part = self.partitions.get(pk)

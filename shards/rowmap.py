@@ -56,6 +56,28 @@ class RowMap:
                 keys.add(key)
         rows[key] = row
 
+    def __delitem__(self, key: bytes) -> None:
+        del self._rows[key]
+        keys = self._keys
+        if type(keys) is list:
+            del keys[bisect_left(keys, key)]
+        else:
+            keys.remove(key)
+
+    def update(self, pairs) -> None:
+        for key, row in (pairs.items() if hasattr(pairs, "items") else pairs):
+            self[key] = row
+
+    def copy(self) -> RowMap:
+        """A shallow copy (rows are shared, the key order is not)."""
+        other = RowMap()
+        other._rows = dict(self._rows)
+        other._keys = self._keys.copy()
+        return other
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self._keys)
+
     def keys(self) -> Iterator[bytes]:
         return iter(self._keys)
 

@@ -43,12 +43,14 @@ class ShardStore:
     def __init__(self, shard: int) -> None:
         self.shard = shard
         self.tables: dict[bytes, TableData] = {}
+        self.schemas: dict[bytes, m.TableSchema] = {}
         self.requests = 0
         self.handlers: dict[type, Callable[[object], object]] = {
             m.Write: self.on_write,
             m.Read: self.on_read,
             m.Scan: self.on_scan,
             m.DropTable: self.on_drop_table,
+            m.TableSchema: self.on_table_schema,
             m.Ping: self.on_ping,
         }
 
@@ -64,7 +66,8 @@ class ShardStore:
     def _table(self, table_id: bytes) -> TableData:
         table = self.tables.get(table_id)
         if table is None:
-            table = self.tables[table_id] = TableData()
+            schema = self.schemas.get(table_id)
+            table = self.tables[table_id] = TableData(schema.dropped or None if schema else None)
         return table
 
     def on_write(self, req: m.Write) -> m.ShardReply:
@@ -83,7 +86,8 @@ class ShardStore:
         part = None if table is None else table.partitions.get(req.pk)
         if part is None:
             return m.RowsReply(req.req_id, 0, b"")
-        encoder = RowEncoder(req.projection, req.now, _pk_splitter(req.pk_components))
+        encoder = RowEncoder(req.projection, req.now, _pk_splitter(req.pk_components),
+                             table.dropped)
         out: list[bytes] = []
         count, more, last_ck = self._read_partition(part, req, encoder, out, req.limit)
         return m.RowsReply(req.req_id, count, b"".join(out), more, part.token, part.pk, last_ck)
@@ -102,10 +106,11 @@ class ShardStore:
         keys = rows.irange(lo, hi, inclusive=inclusive, reverse=req.reverse)
         count, size, last_ck = 0, 0, None
         row_shadow = part.row_shadow
+        dropped = encoder.dropped
         for ck in keys:
             row = rows[ck]
             shadow = row_shadow(ck, row)
-            if not row.live(shadow, now):
+            if not row.live(shadow, now, dropped):
                 continue
             if (limit and count >= limit) or size > MAX_REPLY_ROW_BYTES:
                 return count, True, last_ck
@@ -115,7 +120,7 @@ class ShardStore:
             count += 1
             last_ck = ck
         if (count == 0 and req.after is None and not req.start and not req.end
-                and part.has_live_static(now)):
+                and part.has_live_static(now, dropped)):
             encoder.encode(part, None, part.deletion, out)
             return 1, False, None
         return count, False, last_ck
@@ -124,7 +129,8 @@ class ShardStore:
         table = self.tables.get(req.table_id)
         if table is None:
             return m.RowsReply(req.req_id, 0, b"")
-        encoder = RowEncoder(req.projection, req.now, _pk_splitter(req.pk_components))
+        encoder = RowEncoder(req.projection, req.now, _pk_splitter(req.pk_components),
+                             table.dropped)
         out: list[bytes] = []
         count = 0
         limit = req.limit
@@ -148,6 +154,11 @@ class ShardStore:
 
     def on_drop_table(self, req: m.DropTable) -> m.ShardReply:
         self.tables.pop(req.table_id, None)
+        return m.Ack(req.req_id)
+
+    def on_table_schema(self, req: m.TableSchema) -> m.ShardReply:
+        self.schemas[req.table_id] = req
+        self._table(req.table_id).dropped = req.dropped or None
         return m.Ack(req.req_id)
 
     def on_ping(self, req: m.Ping) -> m.ShardReply:

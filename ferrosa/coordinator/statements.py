@@ -13,6 +13,7 @@ import struct
 from typing import Any, Callable
 
 from ferrosa.coordinator import ddl, dml
+from ferrosa.coordinator.ddl_alter import ALTER_TABLE_STATEMENTS
 from ferrosa.coordinator.execution import (CompiledStatement, Execution, ResultColumn,
                                            RowsResult, SetKeyspaceResult, ordered_markers)
 from ferrosa.coordinator.select import CompiledSelect
@@ -239,7 +240,7 @@ _COMPILERS: dict[type, Callable[[Any, Any, str | None], CompiledStatement]] = {
     ast.TruncateStatement: _compile_truncate,
     ast.DescribeStatement: lambda node, s, ks: CompiledDescribe(s, ks),
 }
-for _ast_type, _ddl_type in ddl.DDL_STATEMENTS.items():
+for _ast_type, _ddl_type in (ddl.DDL_STATEMENTS | ALTER_TABLE_STATEMENTS).items():
     _COMPILERS[_ast_type] = lambda node, s, ks, _cls=_ddl_type: _cls(s, ks)
 
 

@@ -9,6 +9,7 @@ What it must not do: talk to clients (connections do) or touch shard data (shard
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import random
@@ -41,6 +42,24 @@ MAX_PREPARED_STATEMENTS = 10_000
 MAX_PARSE_CACHE = 2_000
 
 
+# Cassandra compressor classes -> what shards write SSTables with. Snappy and Deflate are read by
+# the importer but stored here with LZ4: the choice is invisible to queries and DESCRIBE.
+_STORAGE_COMPRESSION = {"LZ4Compressor": "lz4", "ZstdCompressor": "zstd",
+                        "SnappyCompressor": "lz4", "DeflateCompressor": "lz4"}
+
+
+def _storage_compression(table: TableMetadata) -> str:
+    options = table.options.compression
+    if options.get("enabled", "true") == "false" or not options.get("class"):
+        return "none"
+    return _STORAGE_COMPRESSION.get(options["class"].rsplit(".", 1)[-1], "lz4")
+
+
+def _ignore_result(future: asyncio.Future) -> None:
+    if not future.cancelled():
+        future.exception()  # retrieved: a shard that died meanwhile gets the schema at its Hello
+
+
 class Identity(msgspec.Struct):
     host_id: uuid.UUID
     tokens: list[int]
@@ -62,6 +81,7 @@ class Node:
         self.data = config.data_path
         self.identity = self._load_identity()
         role_statements.register()
+        router.on_shard_up = self._on_shard_up
         self.roles = RoleStore(self.data / "system_auth_roles.json")
         self.roles.load(create_default_superuser=True)
         self._schema = self._load_schema()
@@ -110,6 +130,10 @@ class Node:
         self._save_schema(new_schema)
         self._schema = new_schema
         await self._drop_data_of_removed_tables(old, new_schema)
+        await asyncio.gather(*(self.router.submit(shard, msg)
+                               for shard in range(self.router.shard_count)
+                               if self.router.links[shard].up
+                               for msg in self._table_schemas()), return_exceptions=True)
         log.info("schema change: %s %s %s%s", change.change, change.target, change.keyspace,
                  f".{change.name}" if change.name else "")
         for listener in list(self.event_listeners):
@@ -122,6 +146,24 @@ class Node:
             for shard in range(self.router.shard_count):
                 if self.router.links[shard].up:
                     await self.router.submit(shard, m.DropTable(0, table_id.bytes))
+
+    def _table_schemas(self) -> list[m.TableSchema]:
+        """What shards must know of every user table (dropped columns, gc grace, compression)."""
+        out = []
+        for name, ks in self._schema.keyspaces.items():
+            if is_system_keyspace(name):
+                continue
+            for table in ks.tables.values():
+                out.append(m.TableSchema(
+                    0, table.id.bytes,
+                    {col: d.dropped_time for col, d in table.dropped_columns.items()},
+                    table.options.gc_grace_seconds, _storage_compression(table)))
+        return out
+
+    def _on_shard_up(self, shard: int) -> None:
+        # Submitted before any other request can reach the new shard process (FIFO ring).
+        for msg in self._table_schemas():
+            self.router.submit(shard, msg).add_done_callback(_ignore_result)
 
     def table_info(self, meta: TableMetadata) -> TableInfo:
         return self._tables.get(self._schema, meta)

@@ -150,13 +150,28 @@ class DropTable(msgspec.Struct, tag=True, array_like=True):
     table_id: bytes
 
 
+class TableSchema(msgspec.Struct, tag=True, array_like=True):
+    """What a shard must know of a table's schema (sent at each Hello and schema change).
+
+    `dropped`: column name -> drop time (microseconds); cells of that name written at or before
+    it are hidden from reads and purged by compaction, so a dropped column's data never comes back
+    when a column of the same name is added again.
+    """
+
+    req_id: int
+    table_id: bytes
+    dropped: dict[str, int] = {}
+    gc_grace_seconds: int = 864000
+    compression: str = "lz4"
+
+
 class Ping(msgspec.Struct, tag=True, array_like=True):
     """Liveness and statistics probe (ferrosa-ctl status)."""
 
     req_id: int
 
 
-ShardRequest = Write | Read | Scan | DropTable | Ping
+ShardRequest = Write | Read | Scan | DropTable | TableSchema | Ping
 
 
 class Ack(msgspec.Struct, tag=True, array_like=True):

@@ -1,0 +1,93 @@
+"""ALTER TABLE through the driver: ADD, DROP (dropped data never returns), RENAME, WITH, refusals."""
+
+from __future__ import annotations
+
+import pytest
+from cassandra import InvalidRequest
+
+NODE_HOST = "127.0.0.17"
+
+
+@pytest.fixture(scope="module")
+def s(node):
+    from cassandra.cluster import Cluster
+    cluster = Cluster([node.host], port=node.port, protocol_version=5)
+    session = cluster.connect()
+    session.execute("CREATE KEYSPACE alt WITH replication = {'class': 'SimpleStrategy', "
+                    "'replication_factor': 1}")
+    yield session
+    cluster.shutdown()
+
+
+def test_drop_then_re_add_hides_old_data(s):
+    s.execute("CREATE TABLE alt.t (k int, c int, v text, w int, PRIMARY KEY (k, c))")
+    s.execute("INSERT INTO alt.t (k, c, v, w) VALUES (1, 1, 'old', 7)")
+    s.execute("ALTER TABLE alt.t DROP v")
+    with pytest.raises(InvalidRequest, match="Undefined column name v"):
+        s.execute("SELECT v FROM alt.t")
+    s.execute("ALTER TABLE alt.t ADD v text")
+    row = s.execute("SELECT v, w FROM alt.t WHERE k = 1").one()
+    assert (row.v, row.w) == (None, 7)  # the old value of v stays dropped
+    s.execute("UPDATE alt.t SET v = 'new' WHERE k = 1 AND c = 1")
+    assert s.execute("SELECT v FROM alt.t WHERE k = 1").one().v == "new"
+    meta = s.execute("SELECT column_name, type FROM system_schema.dropped_columns WHERE "
+                     "keyspace_name = 'alt' AND table_name = 't'").all()
+    assert [(r.column_name, r.type) for r in meta] == [("v", "text")]
+    with pytest.raises(InvalidRequest, match="Cannot re-add previously dropped column 'w'|"
+                                             "incompatible"):
+        s.execute("ALTER TABLE alt.t DROP w")
+        s.execute("ALTER TABLE alt.t ADD w text")
+
+
+def test_dropped_column_alone_does_not_keep_a_row_alive(s):
+    s.execute("CREATE TABLE alt.u (k int PRIMARY KEY, v int)")
+    s.execute("UPDATE alt.u SET v = 1 WHERE k = 1")  # no row marker: v is its only live cell
+    s.execute("ALTER TABLE alt.u DROP v")
+    s.execute("ALTER TABLE alt.u ADD v int")
+    assert s.execute("SELECT * FROM alt.u WHERE k = 1").one() is None
+
+
+def test_rename_primary_key_columns_only(s):
+    s.execute("CREATE TABLE alt.r (k int, c int, v int, PRIMARY KEY (k, c))")
+    s.execute("INSERT INTO alt.r (k, c, v) VALUES (1, 2, 3)")
+    s.execute("ALTER TABLE alt.r RENAME c TO cc")
+    row = s.execute("SELECT k, cc, v FROM alt.r WHERE k = 1 AND cc = 2").one()
+    assert tuple(row) == (1, 2, 3)
+    with pytest.raises(InvalidRequest, match="Cannot rename non PRIMARY KEY column v"):
+        s.execute("ALTER TABLE alt.r RENAME v TO vv")
+    with pytest.raises(InvalidRequest, match="another column with that name already exists"):
+        s.execute("ALTER TABLE alt.r RENAME cc TO v")
+
+
+def test_add_options_and_refusals(s):
+    s.execute("CREATE TABLE alt.o (k int PRIMARY KEY, v int)")
+    s.execute("ALTER TABLE alt.o WITH gc_grace_seconds = 3600 AND comment = 'hi'")
+    row = s.execute("SELECT gc_grace_seconds, comment FROM system_schema.tables WHERE "
+                    "keyspace_name = 'alt' AND table_name = 'o'").one()
+    assert (row.gc_grace_seconds, row.comment) == (3600, "hi")
+    s.execute("ALTER TABLE alt.o ADD (a list<int>, b map<text, int>)")
+    s.execute("UPDATE alt.o SET a = a + [1], b['x'] = 2 WHERE k = 1")
+    row = s.execute("SELECT a, b FROM alt.o WHERE k = 1").one()
+    assert (row.a, dict(row.b)) == ([1], {"x": 2})
+    with pytest.raises(InvalidRequest, match="Altering column types is no longer supported"):
+        s.execute("ALTER TABLE alt.o ALTER v TYPE bigint")
+    with pytest.raises(InvalidRequest, match="Cannot drop PRIMARY KEY column k"):
+        s.execute("ALTER TABLE alt.o DROP k")
+    with pytest.raises(InvalidRequest, match="already exists"):
+        s.execute("ALTER TABLE alt.o ADD v int")
+    s.execute("ALTER TABLE alt.o ADD IF NOT EXISTS v int")
+    with pytest.raises(InvalidRequest, match="doesn't exist"):
+        s.execute("ALTER TABLE alt.nope ADD x int")
+    s.execute("ALTER TABLE IF EXISTS alt.nope ADD x int")
+    with pytest.raises(InvalidRequest, match="Cannot add a counter column"):
+        s.execute("ALTER TABLE alt.o ADD c counter")
+
+
+def test_driver_metadata_follows_alter(s, cluster_factory):
+    s.execute("CREATE TABLE alt.m (k int PRIMARY KEY, v int)")
+    s.execute("ALTER TABLE alt.m ADD extra text")
+    cluster = cluster_factory(protocol_version=5)
+    cluster.connect()
+    table = cluster.metadata.keyspaces["alt"].tables["m"]
+    assert list(table.columns) == ["k", "extra", "v"]
+    assert table.columns["extra"].cql_type == "text"
