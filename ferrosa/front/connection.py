@@ -296,6 +296,12 @@ class CqlConnection(asyncio.Protocol):
         compiled = prepared.compiled
         values = bind_values(compiled, request.params)
         result = await compiled.execute(self._execution(request.params, values))
+        if (self.version >= 5 and request.result_metadata_id is not None
+                and request.result_metadata_id != prepared.result_metadata_id):
+            # The table changed since the client prepared (ALTER): v5's METADATA_CHANGED hands it
+            # the new result metadata and its id instead of rows it would decode wrongly.
+            self.send_result(result, compiled, frame.stream, False, prepared.result_metadata_id)
+            return
         self.send_result(result, compiled, frame.stream, request.params.skip_metadata)
 
     async def on_batch(self, request: Q.Batch, frame: Frame) -> None:
@@ -327,14 +333,15 @@ class CqlConnection(asyncio.Protocol):
         return [RS.ColumnSpec(c.keyspace, c.table, c.name, T.option_bytes(c.type, version))
                 for c in columns]
 
-    def send_result(self, result: X.Result, compiled, stream: int, skip_metadata: bool) -> None:
+    def send_result(self, result: X.Result, compiled, stream: int, skip_metadata: bool,
+                    new_metadata_id: bytes | None = None) -> None:
         version = self.version
         kind = type(result)
         if kind is X.RowsResult:
             metadata = RS.encode_rows_metadata(
                 self._column_specs(result.columns), version=version,
                 paging_state=result.paging_state, no_metadata=skip_metadata,
-                column_count=len(result.columns))
+                column_count=len(result.columns), new_metadata_id=new_metadata_id)
             body = RS.encode_rows_result(metadata, result.count, result.rows)
             self.send_frame(Frame(version, 0, stream, Opcode.RESULT, body))
         elif kind is X.VoidResult:

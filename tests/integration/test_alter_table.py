@@ -91,3 +91,39 @@ def test_driver_metadata_follows_alter(s, cluster_factory):
     table = cluster.metadata.keyspaces["alt"].tables["m"]
     assert list(table.columns) == ["k", "extra", "v"]
     assert table.columns["extra"].cql_type == "text"
+
+
+def test_prepared_select_star_after_alter_gets_metadata_changed(s):
+    # Protocol v5: the driver sends its result_metadata_id; after ALTER the node answers with
+    # METADATA_CHANGED and the new metadata, and the driver decodes the new column.
+    s.execute("CREATE TABLE alt.p (k int PRIMARY KEY, v int)")
+    s.execute("INSERT INTO alt.p (k, v) VALUES (1, 2)")
+    select = s.prepare("SELECT * FROM alt.p WHERE k = ?")
+    assert tuple(s.execute(select, (1,)).one()) == (1, 2)
+    s.execute("ALTER TABLE alt.p ADD w text")
+    s.execute("UPDATE alt.p SET w = 'x' WHERE k = 1")
+    row = s.execute(select, (1,)).one()
+    assert (row.k, row.v, row.w) == (1, 2, "x")
+    assert tuple(s.execute(select, (1,)).one()) == (1, 2, "x")
+
+
+def test_skip_metadata_and_metadata_changed_on_the_wire(s, node):
+    from ferrosa.protocol import requests as Q
+    from tests.integration.raw_client import CONSISTENCY_ONE, RawClient
+    s.execute("CREATE TABLE alt.w (k int PRIMARY KEY, v int)")
+    s.execute("INSERT INTO alt.w (k, v) VALUES (1, 2)")
+    client = RawClient(node.host, node.port)
+    prepared = client.request(Q.Prepare("SELECT * FROM alt.w WHERE k = 1"))
+    old_id = prepared.result_metadata_id
+    params = Q.QueryParameters(CONSISTENCY_ONE, skip_metadata=True)
+    rows = client.request(Q.Execute(prepared.query_id, params, old_id))
+    assert rows.metadata.columns is None and rows.metadata.column_count == 2  # skipped
+    s.execute("ALTER TABLE alt.w ADD x int")
+    rows = client.request(Q.Execute(prepared.query_id, params, old_id))
+    assert rows.metadata.new_metadata_id not in (None, old_id)
+    assert [c.name for c in rows.metadata.columns] == ["k", "v", "x"]
+    assert rows.rows == [[b"\x00\x00\x00\x01", b"\x00\x00\x00\x02", None]]
+    # With the new id, metadata can be skipped again.
+    rows = client.request(Q.Execute(prepared.query_id, params, rows.metadata.new_metadata_id))
+    assert rows.metadata.columns is None and rows.metadata.column_count == 3
+    client.close()
