@@ -35,7 +35,8 @@ from __future__ import annotations
 import mmap
 import os
 import zlib
-from typing import Callable
+from collections.abc import Callable
+from typing import Self
 
 import cramjam
 import lz4.block
@@ -120,7 +121,7 @@ def _read_utf(buf: bytes, pos: int, path: str) -> tuple[str, int]:
 def parse_compression_info(buf: bytes, version: FormatVersion, path: str) -> CompressionInfo:
     """Parse CompressionInfo.db; CorruptSSTable/UnsupportedFormat naming ``path`` on bad input."""
     name, pos = _read_utf(buf, 0, path)
-    simple = name[len(COMPRESSOR_PACKAGE):] if name.startswith(COMPRESSOR_PACKAGE) else name
+    simple = name.removeprefix(COMPRESSOR_PACKAGE)
     if simple not in CODECS:
         raise UnsupportedFormat(path, f"compressor {name} is not supported (supported: {', '.join(CODECS)})")
     (count,) = unpack_at(I32, buf, pos, path)
@@ -144,14 +145,15 @@ def parse_compression_info(buf: bytes, version: FormatVersion, path: str) -> Com
     pos += 12
     expected = -(-data_length // chunk_length) if data_length >= 0 else -1
     if chunk_count != expected:
-        raise CorruptSSTable(path, f"{chunk_count} chunks cannot hold {data_length} bytes in chunks of {chunk_length}",
+        raise CorruptSSTable(path, f"{chunk_count} chunks of {chunk_length} cannot hold {data_length} bytes",
                              pos - 4)
     if pos + 8 * chunk_count != len(buf):
         raise CorruptSSTable(path, f"file length {len(buf)} does not fit {chunk_count} chunk offsets", pos)
     offsets = tuple(int.from_bytes(buf[p:p + 8], "big", signed=True) for p in range(pos, len(buf), 8))
     for i in range(1, chunk_count):
         if offsets[i] < offsets[i - 1] + CHUNK_CRC_SIZE:
-            raise CorruptSSTable(path, f"chunk offsets {offsets[i - 1]} then {offsets[i]} overlap", pos + 8 * i)
+            raise CorruptSSTable(path, f"chunk offsets {offsets[i - 1]} then {offsets[i]} overlap",
+                                 pos + 8 * i)
     if offsets and offsets[0] != 0:
         raise CorruptSSTable(path, f"first chunk starts at {offsets[0]}, not 0", pos)
     return CompressionInfo(simple, options, chunk_length, max_compressed, data_length, offsets)
@@ -181,7 +183,8 @@ class ChunkedDataFile:
             self.chunk_length = checksums.chunk_size if checksums is not None else UNCOMPRESSED_PIECE
             self.data_length = self.file_length
             if checksums is not None and len(checksums.crcs) != self.chunk_count:
-                raise CorruptSSTable(path, f"CRC.db has {len(checksums.crcs)} checksums for {self.chunk_count} chunks")
+                raise CorruptSSTable(path, f"CRC.db has {len(checksums.crcs)} checksums for "
+                                           f"{self.chunk_count} chunks")
 
     def _check_layout(self, c: CompressionInfo) -> None:
         if c.chunk_offsets and c.chunk_offsets[-1] + CHUNK_CRC_SIZE > self.file_length:
@@ -199,7 +202,7 @@ class ChunkedDataFile:
             os.close(self._fd)
             self._fd = -1
 
-    def __enter__(self) -> ChunkedDataFile:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

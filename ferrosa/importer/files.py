@@ -51,7 +51,8 @@ CHECKSUM_READ_SIZE = 4 << 20
 # A TOC is a handful of short lines; anything larger is not a TOC.
 MAX_TOC_SIZE = 64 << 10
 
-_FILENAME = re.compile(r"(?P<version>[a-z]{2})-(?P<generation>[0-9a-z_]+)-(?P<format>[a-z]+)-(?P<component>.+)\Z")
+_FILENAME = re.compile(
+    r"(?P<version>[a-z]{2})-(?P<generation>[0-9a-z_]+)-(?P<format>[a-z]+)-(?P<component>.+)\Z")
 
 # Oldest and newest versions read, per format (BigFormat's "ma" = Cassandra 3.0 .. "oa" = 5.0;
 # BtiFormat's "da" = 5.0; BTI "ea" adds compression dictionaries, not supported).
@@ -142,7 +143,8 @@ def parse_descriptor(path: str | os.PathLike) -> tuple[Descriptor, str]:
     p = Path(path).absolute()
     m = _FILENAME.match(p.name)
     if m is None:
-        raise UnsupportedFormat(str(p), "not an SSTable component name (<version>-<generation>-<format>-<Component>)")
+        raise UnsupportedFormat(str(p), "not an SSTable component name "
+                                        "(<version>-<generation>-<format>-<Component>)")
     table_dir = p.parent.name
     table = table_dir.rsplit("-", 1)[0] if re.search(r"-[0-9a-f]{32}\Z", table_dir) else table_dir
     desc = Descriptor(str(p.parent), m["version"], m["generation"], m["format"], p.parent.parent.name, table)
@@ -212,7 +214,8 @@ def verify_digest(desc: Descriptor) -> None:
     actual, size = crc32_of_file(desc.path(DATA))
     if actual != expected:
         raise CorruptSSTable(desc.path(DATA),
-                             f"CRC32 of the whole file is {actual}, Digest.crc32 says {expected} ({size} bytes read)")
+                             f"CRC32 of the whole file is {actual}, Digest.crc32 says {expected} "
+                             f"({size} bytes read)")
 
 
 class ChunkChecksums(msgspec.Struct, frozen=True):

@@ -116,7 +116,7 @@ class Cursor:
     """Sequential reads from a buffer for the cold paths (metadata, indexes); every short read is a
     Truncated naming ``path`` and the offset. Hot paths (unfiltered.py) inline their reads instead."""
 
-    __slots__ = ("buf", "pos", "path")
+    __slots__ = ("buf", "path", "pos")
 
     def __init__(self, buf: Buffer, pos: int = 0, path: str = UNNAMED):
         self.buf = buf
