@@ -136,14 +136,25 @@ class ShardStore:
         limit = req.limit
         last: Partition | None = None
         last_ck: bytes | None = None
+        end_token = req.end_token
+        per_partition = req.per_partition_limit
         for part in table.partitions_after(req.after_token, req.after_pk):
+            if end_token is not None and part.token > end_token:
+                break
             resume = req.after_token is not None and part.pk == req.after_pk
             if resume and req.after_ck is None:
                 continue  # that partition was finished (or was a static-only row)
             read = m.Read(req.req_id, req.table_id, part.token, part.pk, req.projection, req.now,
                           req.pk_components, after=req.after_ck if resume else None)
-            got, more, ck = self._read_partition(part, read, encoder, out,
-                                                 limit - count if limit else 0)
+            budget = limit - count if limit else 0
+            allowed = per_partition
+            if resume and req.resume_partition_limit:
+                allowed = req.resume_partition_limit
+            if allowed and (not budget or allowed < budget):
+                budget = allowed
+            got, more, ck = self._read_partition(part, read, encoder, out, budget)
+            if allowed and got >= allowed:
+                more, ck = False, None  # cut by the per-partition limit: the partition is done
             if got:
                 last, last_ck = part, ck
             count += got

@@ -130,20 +130,67 @@ def _relation_column(table: TableInfo, name: str) -> ColumnInfo:
 
 
 def analyze_where(table: TableInfo, where: tuple[ast.Relation, ...],
-                  specs: dict[int, MarkerSpec], for_write: bool = False) -> KeyPlan:
-    """Sort a WHERE clause into partition-key, clustering and other restrictions."""
+                  specs: dict[int, MarkerSpec], for_write: bool = False,
+                  filtering: bool = False) -> KeyPlan:
+    """Sort a WHERE clause into partition-key, clustering and other restrictions.
+
+    With `filtering` (a SELECT's general path), key restrictions that cannot select partitions
+    or rows directly (a partial partition key, a clustering column after an unrestricted one,
+    clustering restrictions without the partition key, CONTAINS on a key column) become `others`,
+    to be evaluated row by row, instead of errors; the caller then asks for ALLOW FILTERING.
+    """
     plan = KeyPlan(table)
     by_column: dict[str, list[ast.SingleColumnRelation]] = {}
     for rel in where:
         if isinstance(rel, ast.SingleColumnRelation):
             column = _relation_column(table, rel.column)
-            if column.is_key:
+            if column.is_key and not (filtering and rel.operator not in _KEY_OPERATORS):
                 by_column.setdefault(rel.column, []).append(rel)
                 continue
         plan.others.append(rel)
+    if filtering:
+        _move_unusable_to_filters(plan, by_column)
     _partition_restrictions(plan, by_column, specs, for_write)
     _clustering_restrictions(plan, by_column, specs)
     return plan
+
+
+_KEY_OPERATORS = frozenset({Op.EQ, Op.IN, Op.LT, Op.LTE, Op.GT, Op.GTE})
+
+
+def _move_unusable_to_filters(plan: KeyPlan, by_column: dict[str, list]) -> None:
+    """Leave in `by_column` only what selects partitions/rows directly; the rest filters."""
+    table = plan.table
+
+    def to_filters(name: str) -> None:
+        plan.others.extend(by_column.pop(name))
+
+    pk_usable = all(len(by_column.get(c.name, ())) == 1
+                    and by_column[c.name][0].operator in (Op.EQ, Op.IN)
+                    for c in table.partition_key)
+    if not pk_usable:
+        for column in table.partition_key:
+            if column.name in by_column:
+                to_filters(column.name)
+        for column in table.clustering:
+            if column.name in by_column:
+                to_filters(column.name)
+        return
+    sliced = False
+    for column in table.clustering:
+        rels = by_column.get(column.name)
+        if sliced or not rels:
+            sliced = True
+            if rels:
+                to_filters(column.name)
+            continue
+        ops = {r.operator for r in rels}
+        if not (ops <= {Op.EQ, Op.IN} and len(rels) == 1):
+            if ops <= {Op.LT, Op.LTE, Op.GT, Op.GTE} and len(rels) <= 2:
+                sliced = True  # the one slice the key plan can use
+            else:
+                to_filters(column.name)
+                sliced = True
 
 
 def _eq_or_in(table: TableInfo, column: ColumnInfo, rel: ast.SingleColumnRelation,

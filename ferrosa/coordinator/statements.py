@@ -17,6 +17,7 @@ from ferrosa.coordinator.ddl_alter import ALTER_TABLE_STATEMENTS
 from ferrosa.coordinator.execution import (CompiledStatement, Execution, ResultColumn,
                                            RowsResult, SetKeyspaceResult, ordered_markers)
 from ferrosa.coordinator.select import CompiledSelect
+from ferrosa.coordinator.select_general import GeneralSelect, needs_general_path
 from ferrosa.coordinator.tableinfo import TableInfo
 from ferrosa.coordinator.terms import MarkerSpec, compile_int, compile_term, UNSET
 from ferrosa.cql import ast
@@ -184,6 +185,8 @@ def _compile_select(node: Any, stmt: ast.SelectStatement, keyspace: str | None):
     rows_fn = node.system_rows_fn(table.meta)
     if rows_fn is not None:
         return CompiledSystemSelect(table, stmt, rows_fn)
+    if needs_general_path(stmt):
+        return GeneralSelect(table, stmt)
     return CompiledSelect(table, stmt)
 
 

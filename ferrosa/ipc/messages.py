@@ -141,6 +141,14 @@ class Scan(msgspec.Struct, tag=True, array_like=True):
     after_token: int | None = None
     after_pk: bytes = b""
     after_ck: bytes | None = None
+    # Last token to read (inclusive); None = to the end of the shard's slice.
+    end_token: int | None = None
+    # At most this many rows per partition (DISTINCT, PER PARTITION LIMIT); 0 = no limit. A
+    # partition cut by it counts as finished: paging resumes at the next partition.
+    per_partition_limit: int = 0
+    # The per-partition limit left for the resumed partition (after_pk), when paging stopped
+    # inside it; 0 = the full per_partition_limit.
+    resume_partition_limit: int = 0
 
 
 class DropTable(msgspec.Struct, tag=True, array_like=True):

@@ -1,0 +1,372 @@
+"""Partitions as bytes: the encoding of a partition header, rows and cells in the Data stream.
+
+What it is: `PartitionEncoder` (memtable objects -> bytes, counting the statistics on the way) and
+`PartitionDecoder` (bytes -> memtable objects: Partition, Row, Complex, cell tuples).
+
+What it must NOT do: know about chunks, compression, files or indexes. It sees one contiguous
+`bytes` object per header or row; the caller (writer/reader) frames them in the logical stream as
+
+    header_size u32 | header | (row_size u32 | row)* | 0 u32
+
+and guarantees the decoder gets whole headers and rows. A row is never empty (it starts with its
+clustering-key length), so a zero size ends the partition.
+
+Theory of operation (little-endian; the byte tables are in docs/sstable-format.md):
+- Column names are replaced by u16 ids into a per-SSTable dictionary (Stats.columns), assigned in
+  order of first appearance while writing.
+- A cell is `column u16 | flags u8 | timestamp i64 | [ttl i32] | [ldt i64] | [len u32 | value]`;
+  each optional field is present iff its flag is set: VALUE (the value is not None, i.e. not a
+  tombstone), TTL (ttl != 0), LDT (ldt != 0). A plain live cell is 15 bytes + its value. Flag
+  COMPLEX instead introduces a multi-cell column: `deletion i64 | ldt i64 | count u32` and count
+  elements `path_len u32 | path | key_len u32 | key | cell` (element cells carry column id 0).
+- Decoding errors (short buffers, unknown flags, bad ids) surface as `DecodeError` with a reason;
+  the reader turns them into CorruptSSTable naming the file and the logical offset. They only
+  happen when a chunk checksum was defeated, or on a bug.
+"""
+
+from __future__ import annotations
+
+import struct
+
+from shards.errors import SSTableError
+from shards.memtable import Complex, Partition, Row
+from shards.rowmap import RowMap
+from shards.sstable.format import NO_LOCAL_DELETION_TIME
+from shards.tombstones import NO_DELETION, RangeTombstoneList
+
+VALUE, TTL, LDT, COMPLEX = 1, 2, 4, 8
+ROW_MARKER, ROW_DELETION = 1, 2
+# Column ids are u16: Cassandra tables are far below 65 535 columns.
+MAX_COLUMNS = 0xFFFF
+
+U32 = struct.Struct("<I")
+_I32 = struct.Struct("<i")
+_U16 = struct.Struct("<H")
+_LIVE = struct.Struct("<HBqI")  # the common case: column, flags = VALUE, timestamp, value length
+_COLUMN_FLAGS = struct.Struct("<HB")
+_COMPLEX = struct.Struct("<qqI")
+_HEADER = struct.Struct("<qqqI")  # token, deletion, ldt, static count
+_MARKER = struct.Struct("<qiq")
+_DELETION = struct.Struct("<qq")
+_RANGE_END = struct.Struct("<qq")
+
+
+def _cell_struct(flags: int) -> struct.Struct:
+    return struct.Struct("<HBq" + ("i" if flags & TTL else "") + ("q" if flags & LDT else "")
+                         + ("I" if flags & VALUE else ""))
+
+
+# Fixed part of a simple cell for each combination of VALUE/TTL/LDT: a table, not an if-chain.
+_CELL = [_cell_struct(flags) for flags in range(8)]
+
+
+class DecodeError(Exception):
+    """Bytes that are not a valid header/row encoding (converted to CorruptSSTable by callers)."""
+
+
+class PartitionEncoder:
+    """Encodes partitions for one SSTable and tallies what SSTableStats reports."""
+
+    def __init__(self) -> None:
+        self.ids: dict[str, int] = {}
+        self.columns: list[str] = []
+        self.rows = self.cells = self.expiring = self.cell_tombstones = 0
+        self.row_tombstones = self.range_tombstones = self.partition_tombstones = 0
+        self.complex_deletions = 0
+        self.min_ts = (1 << 63) - 1
+        self.max_ts = NO_DELETION
+        self.min_ldt = NO_LOCAL_DELETION_TIME
+
+    def _new_column(self, name: str) -> int:
+        if len(self.columns) >= MAX_COLUMNS:
+            raise SSTableError(f"more than {MAX_COLUMNS} distinct column names in one SSTable")
+        col = self.ids[name] = len(self.columns)
+        self.columns.append(name)
+        return col
+
+    def _seen(self, ts: int, ldt: int) -> None:
+        if ts < self.min_ts:
+            self.min_ts = ts
+        if ts > self.max_ts:
+            self.max_ts = ts
+        if ldt and ldt < self.min_ldt:
+            self.min_ldt = ldt
+
+    def header(self, part: Partition) -> bytes:
+        out = [U32.pack(len(part.pk)), part.pk,
+               _HEADER.pack(part.token, part.deletion, part.ldt, len(part.static))]
+        if part.deletion != NO_DELETION:
+            self.partition_tombstones += 1
+            self._seen(part.deletion, part.ldt)
+        self.cells_into(part.static, out)
+        ranges = part.ranges.items if part.ranges is not None else ()
+        out.append(U32.pack(len(ranges)))
+        pack_len, pack_end = U32.pack, _RANGE_END.pack
+        for lo, hi, ts, ldt in ranges:
+            out += (pack_len(len(lo)), lo, pack_len(len(hi)), hi, pack_end(ts, ldt))
+            self._seen(ts, ldt)
+        self.range_tombstones += len(ranges)
+        return b"".join(out)
+
+    def row(self, ck: bytes, row: Row) -> bytes:
+        """The row's encoding, without its size prefix."""
+        self.rows += 1
+        out = [U32.pack(len(ck)), ck, _U16.pack(len(row.ck_values))]
+        pack_i32 = _I32.pack
+        for value in row.ck_values:
+            if value is None:
+                out.append(pack_i32(-1))
+            else:
+                out += (pack_i32(len(value)), value)
+        flags = 0
+        marker = row.marker
+        if marker is not None:
+            flags = ROW_MARKER
+        if row.deletion != NO_DELETION or row.ldt:
+            flags |= ROW_DELETION
+        out.append(bytes((flags,)))
+        if marker is not None:
+            out.append(_MARKER.pack(*marker))
+            self._seen(marker[0], marker[2] if marker[1] else 0)
+        if flags & ROW_DELETION:
+            out.append(_DELETION.pack(row.deletion, row.ldt))
+            self.row_tombstones += 1
+            self._seen(row.deletion, row.ldt)
+        out.append(U32.pack(len(row.cells)))
+        self.cells_into(row.cells, out)
+        return b"".join(out)
+
+    def cells_into(self, cells: dict, out: list) -> None:
+        ids = self.ids
+        pack_live = _LIVE.pack
+        min_ts, max_ts = self.min_ts, self.max_ts
+        count = 0
+        for name, cell in cells.items():
+            col = ids.get(name)
+            if col is None:
+                col = self._new_column(name)
+            if type(cell) is tuple:
+                count += 1
+                ts, value, ttl, ldt = cell
+                if ts < min_ts:
+                    min_ts = ts
+                if ts > max_ts:
+                    max_ts = ts
+                if value is not None and not ttl and not ldt:
+                    out += (pack_live(col, VALUE, ts, len(value)), value)
+                else:
+                    self._odd_cell(col, cell, out)
+            else:
+                count += self._complex(col, cell, out)
+        self.cells += count
+        self.min_ts = min(self.min_ts, min_ts)
+        self.max_ts = max(self.max_ts, max_ts)
+
+    def _odd_cell(self, col: int, cell: tuple, out: list) -> None:
+        """A tombstone, an expiring cell or any other cell that is not plain live."""
+        ts, value, ttl, ldt = cell
+        flags = (VALUE if value is not None else 0) | (TTL if ttl else 0) | (LDT if ldt else 0)
+        fields = [col, flags, ts]
+        if ttl:
+            fields.append(ttl)
+        if ldt:
+            fields.append(ldt)
+            if ldt < self.min_ldt:
+                self.min_ldt = ldt
+        if value is None:
+            self.cell_tombstones += 1
+            out.append(_CELL[flags].pack(*fields))
+            return
+        if ttl:
+            self.expiring += 1
+        fields.append(len(value))
+        out += (_CELL[flags].pack(*fields), value)
+
+    def _complex(self, col: int, column: Complex, out: list) -> int:
+        out += (_COLUMN_FLAGS.pack(col, COMPLEX),
+                _COMPLEX.pack(column.deletion, column.ldt, len(column.cells)))
+        if column.deletion != NO_DELETION:
+            self.complex_deletions += 1
+            self._seen(column.deletion, column.ldt)
+        pack_len = U32.pack
+        for path, (key, cell) in column.cells.items():
+            out += (pack_len(len(path)), path, pack_len(len(key)), key)
+            ts, value, ttl, ldt = cell
+            self._seen(ts, 0)
+            if value is not None and not ttl and not ldt:
+                out += (_LIVE.pack(0, VALUE, ts, len(value)), value)
+            else:
+                self._odd_cell(0, cell, out)
+        return len(column.cells)
+
+
+class PartitionDecoder:
+    """Decodes headers and rows of one SSTable (whose column dictionary is `columns`)."""
+
+    __slots__ = ("columns",)
+
+    def __init__(self, columns: list[str]) -> None:
+        self.columns = columns
+
+    def header(self, buf: bytes, p: int, end: int) -> Partition:
+        try:
+            n = U32.unpack_from(buf, p)[0]
+            p += 4
+            pk = buf[p:p + n]
+            p += n
+            token, deletion, ldt, statics = _HEADER.unpack_from(buf, p)
+            p += _HEADER.size
+            part = Partition(token, pk)
+            part.deletion, part.ldt = deletion, ldt
+            p = self.cells(buf, p, statics, part.static)
+            p = _ranges(buf, p, part)
+        except (struct.error, IndexError, ValueError) as exc:
+            raise DecodeError(f"bad partition header: {exc}") from None
+        if p != end:
+            raise DecodeError(f"partition header is {end - p} bytes longer than its contents")
+        return part
+
+    def row(self, buf: bytes, p: int, end: int) -> tuple[bytes, Row]:
+        try:
+            u32, i32 = U32.unpack_from, _I32.unpack_from
+            n = u32(buf, p)[0]
+            p += 4
+            ck = buf[p:p + n]
+            p += n
+            count = _U16.unpack_from(buf, p)[0]
+            p += 2
+            values = []
+            for _ in range(count):
+                n = i32(buf, p)[0]
+                p += 4
+                if n < 0:
+                    values.append(None)
+                else:
+                    values.append(buf[p:p + n])
+                    p += n
+            row = Row(values)
+            flags = buf[p]
+            p += 1
+            if flags & ROW_MARKER:
+                row.marker = _MARKER.unpack_from(buf, p)
+                p += _MARKER.size
+            if flags & ROW_DELETION:
+                row.deletion, row.ldt = _DELETION.unpack_from(buf, p)
+                p += _DELETION.size
+            if flags & ~(ROW_MARKER | ROW_DELETION):
+                raise DecodeError(f"unknown row flags {flags:#x}")
+            p = self.cells(buf, p + 4, u32(buf, p)[0], row.cells)
+        except (struct.error, IndexError, ValueError) as exc:
+            raise DecodeError(f"bad row: {exc}") from None
+        if p != end:
+            raise DecodeError(f"row is {end - p} bytes longer than its contents")
+        return ck, row
+
+    def cells(self, buf: bytes, p: int, count: int, into: dict) -> int:
+        names = self.columns
+        live = _LIVE.unpack_from
+        for _ in range(count):
+            flags = buf[p + 2]
+            if flags == VALUE:
+                col, _flags, ts, n = live(buf, p)
+                p += 15
+                into[names[col]] = (ts, buf[p:p + n], 0, 0)
+                p += n
+            elif flags == COMPLEX:
+                col = _U16.unpack_from(buf, p)[0]
+                into[names[col]], p = _complex(buf, p + 3)
+            else:
+                col = _U16.unpack_from(buf, p)[0]
+                into[names[col]], p = _odd_cell(buf, p, flags)
+        return p
+
+
+def _odd_cell(buf: bytes, p: int, flags: int) -> tuple[tuple, int]:
+    if flags > 7:
+        raise DecodeError(f"unknown cell flags {flags:#x}")
+    layout = _CELL[flags]
+    fields = layout.unpack_from(buf, p)
+    p += layout.size
+    i = 3
+    ttl = ldt = 0
+    if flags & TTL:
+        ttl = fields[i]
+        i += 1
+    if flags & LDT:
+        ldt = fields[i]
+        i += 1
+    if not flags & VALUE:
+        return (fields[2], None, ttl, ldt), p
+    n = fields[i]
+    return (fields[2], buf[p:p + n], ttl, ldt), p + n
+
+
+def _complex(buf: bytes, p: int) -> tuple[Complex, int]:
+    column = Complex()
+    column.deletion, column.ldt, count = _COMPLEX.unpack_from(buf, p)
+    p += _COMPLEX.size
+    u32 = U32.unpack_from
+    live = _LIVE.unpack_from
+    items = []
+    for _ in range(count):
+        n = u32(buf, p)[0]
+        path = buf[p + 4:p + 4 + n]
+        p += 4 + n
+        n = u32(buf, p)[0]
+        key = buf[p + 4:p + 4 + n]
+        p += 4 + n
+        flags = buf[p + 2]
+        if flags == VALUE:
+            _col, _flags, ts, n = live(buf, p)
+            p += 15
+            cell = (ts, buf[p:p + n], 0, 0)
+            p += n
+        else:
+            cell, p = _odd_cell(buf, p, flags)
+        items.append((path, (key, cell)))
+    column.cells = row_map(items)
+    if len(column.cells) != count:
+        raise DecodeError("complex column repeats an element path")
+    return column, p
+
+
+def _ranges(buf: bytes, p: int, part: Partition) -> int:
+    count = U32.unpack_from(buf, p)[0]
+    p += 4
+    if not count:
+        return p
+    u32 = U32.unpack_from
+    end = _RANGE_END.unpack_from
+    items = []
+    for _ in range(count):
+        n = u32(buf, p)[0]
+        lo = buf[p + 4:p + 4 + n]
+        p += 4 + n
+        n = u32(buf, p)[0]
+        hi = buf[p + 4:p + 4 + n]
+        p += 4 + n
+        ts, ldt = end(buf, p)
+        p += 16
+        items.append((lo, hi, ts, ldt))
+    ranges = RangeTombstoneList()
+    # Stored already normalized (the writer wrote a RangeTombstoneList's items), so they are
+    # installed as they are instead of being re-added one by one (quadratic).
+    ranges.items = items
+    ranges.los = [item[0] for item in items]
+    part.ranges = ranges
+    return p
+
+
+def row_map(pairs: list) -> RowMap:
+    """A RowMap of (key, value) pairs already in key order (each insert is an append)."""
+    rows = RowMap()
+    put = rows.__setitem__
+    for key, value in pairs:
+        put(key, value)
+    return rows
+
+
+def row_key(buf: bytes, p: int) -> bytes:
+    """The clustering key of the row encoded at `p` (without decoding the rest)."""
+    n = U32.unpack_from(buf, p)[0]
+    return buf[p + 4:p + 4 + n]

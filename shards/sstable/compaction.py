@@ -1,0 +1,164 @@
+"""Compaction: merging several SSTables of a table into one, and choosing which ones (size-tiered).
+
+What it is: `compact_steps` (a generator doing a bounded amount of work per `next()`, for the
+shard loop to interleave with requests), `compact` (the same, run to the end), `purge_bound`
+(the purgeable-timestamp bound from SSTables outside the compaction) and `size_tiered_buckets`
+(Cassandra's SizeTieredCompactionStrategy bucketing, as a pure function of sizes).
+
+What it must NOT do: delete the input SSTables or swap them for the output in the store (the
+caller does that once the output is complete), or hold more than the partitions in flight: one
+partition per input (the heads of the merged scans) plus the one being written.
+
+Theory of operation:
+- The inputs' scans are merged by (token, pk) with heapq.merge. Consecutive equal keys form one
+  group, folded with merge_into, purged with purge(now, gc_grace_seconds, bound) and written if
+  anything remains. The output writer is created only for the first surviving partition, so a
+  compaction that purges everything creates no file and ends without a reader.
+- A tombstone may be dropped only if no data it could shadow exists outside the compaction:
+  `max_purgeable(token, pk)` gives the oldest timestamp of that partition elsewhere (Cassandra's
+  CompactionController.getPurgeEvaluator); `purge_bound(other_readers)` builds it from the other
+  SSTables' bloom filters, token ranges and minimum timestamps. The memtable must be included by
+  the caller (e.g. by taking the min with its partition's oldest timestamp) when it may hold older
+  data for the partition (data written with client-supplied timestamps can be older).
+- Size-tiered buckets: SSTables sorted by size join the first bucket whose average they are within
+  (bucket_low, bucket_high) of, or any bucket when both they and its average are below
+  min_sstable_size; buckets with at least min_threshold members are candidates, trimmed to
+  max_threshold members (the smallest, as we keep no read rates to rank by hotness like Cassandra
+  4+), the bucket with the smallest average first (Cassandra's tie-break).
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable, Generator, Iterable, Sequence
+
+from shards.errors import SSTableError
+from shards.memtable import Partition
+from shards.sstable.merge import MAX_PURGEABLE, merge_into, purge
+from shards.sstable.reader import SSTableReader
+from shards.sstable.writer import SSTableWriter
+
+# Cassandra's STCS defaults (SizeTieredCompactionStrategyOptions and table compaction options).
+MIN_THRESHOLD = 4
+MAX_THRESHOLD = 32
+BUCKET_LOW = 0.5
+BUCKET_HIGH = 1.5
+MIN_SSTABLE_SIZE = 50 * 1024 * 1024
+# Work per compact_steps() step: at least one partition, and partitions are taken until this many
+# rows (a partition without rows counts as one) have been merged, purged and written. ~200 small
+# rows take ~2-4 ms, a pause the shard loop can afford between request batches.
+STEP_ROWS = 200
+
+PurgeBound = Callable[[int, bytes], int]
+
+
+def _key(part: Partition) -> tuple[int, bytes]:
+    return part.token, part.pk
+
+
+def _groups(readers: Sequence[SSTableReader]) -> Iterable[list[Partition]]:
+    """The inputs' partitions merged by (token, pk), equal keys grouped."""
+    group: list[Partition] = []
+    key = None
+    for part in heapq.merge(*(reader.scan() for reader in readers), key=_key):
+        part_key = (part.token, part.pk)
+        if part_key != key and group:
+            yield group
+            group = []
+        key = part_key
+        group.append(part)
+    if group:
+        yield group
+
+
+def compact_steps(readers: Sequence[SSTableReader], writer_factory: Callable[[], SSTableWriter],
+                  now: int, gc_grace_seconds: int, max_purgeable: PurgeBound | None = None,
+                  step_rows: int = STEP_ROWS,
+                  ) -> Generator[SSTableReader | None, None, SSTableReader | None]:
+    """Compact `readers` into one new SSTable, a bounded step per next(): yields None after each
+    step, then the new SSTableReader as its last item (also the generator's return value). If
+    every partition was purged, no SSTable is written and it ends without yielding a reader.
+    Closing the generator early (or an error) aborts the output; the inputs are never touched."""
+    if len({reader.table_id for reader in readers}) > 1:
+        raise SSTableError("compaction inputs belong to different tables")
+    writer: SSTableWriter | None = None
+    done = 0
+    try:
+        for group in _groups(readers):
+            target = group[0]
+            for other in group[1:]:
+                merge_into(target, other)
+            bound = MAX_PURGEABLE if max_purgeable is None else max_purgeable(target.token,
+                                                                              target.pk)
+            out = purge(target, now, gc_grace_seconds, bound)
+            done += max(1, len(target.rows))
+            if out is not None:
+                if writer is None:
+                    writer = writer_factory()
+                writer.add(out)
+            if done >= step_rows:
+                done = 0
+                yield None
+        reader = writer.finish() if writer is not None else None
+    except BaseException:
+        if writer is not None:
+            writer.abort()
+        raise
+    if reader is not None:
+        yield reader
+    return reader
+
+
+def compact(readers: Sequence[SSTableReader], writer_factory: Callable[[], SSTableWriter],
+            now: int, gc_grace_seconds: int, max_purgeable: PurgeBound | None = None,
+            ) -> SSTableReader | None:
+    """compact_steps run to the end: the new SSTable, or None if nothing survived."""
+    result = None
+    for result in compact_steps(readers, writer_factory, now, gc_grace_seconds, max_purgeable):
+        pass
+    return result
+
+
+def purge_bound(others: Sequence[SSTableReader]) -> PurgeBound:
+    """max_purgeable for a compaction that leaves `others` out: the minimum timestamp of every
+    other SSTable that may hold the partition (token in range and bloom filter says maybe)."""
+
+    def bound(token: int, pk: bytes) -> int:
+        low = MAX_PURGEABLE
+        for reader in others:
+            stats = reader.stats
+            if (stats.min_timestamp < low and stats.min_token <= token <= stats.max_token
+                    and reader.may_contain(pk)):
+                low = stats.min_timestamp
+        return low
+
+    return bound
+
+
+def size_tiered_buckets(sizes: Sequence[int], min_threshold: int = MIN_THRESHOLD,
+                        max_threshold: int = MAX_THRESHOLD, bucket_low: float = BUCKET_LOW,
+                        bucket_high: float = BUCKET_HIGH,
+                        min_sstable_size: int = MIN_SSTABLE_SIZE) -> list[list[int]]:
+    """Indexes into `sizes` of the SSTables to compact together, best bucket first; empty when
+    no bucket reaches min_threshold. Take the first bucket for the next compaction."""
+    if not 2 <= min_threshold <= max_threshold:
+        raise ValueError(f"need 2 <= min_threshold ({min_threshold}) <= max_threshold "
+                         f"({max_threshold})")
+    buckets: list[list[int]] = []
+    averages: list[int] = []
+    for i in sorted(range(len(sizes)), key=lambda k: (sizes[k], k)):
+        size = sizes[i]
+        for b, average in enumerate(averages):
+            if (average * bucket_low < size < average * bucket_high
+                    or (size < min_sstable_size and average < min_sstable_size)):
+                members = buckets[b]
+                averages[b] = (average * len(members) + size) // (len(members) + 1)
+                members.append(i)
+                break
+        else:
+            buckets.append([i])
+            averages.append(size)
+    chosen = [sorted(bucket, key=lambda k: (sizes[k], k))[:max_threshold]
+              for bucket in buckets if len(bucket) >= min_threshold]
+    chosen.sort(key=lambda bucket: (sum(sizes[k] for k in bucket) / len(bucket), bucket))
+    return chosen

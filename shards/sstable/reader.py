@@ -1,0 +1,455 @@
+"""SSTableReader: an open, verified SSTable answering point reads, slices and ordered scans.
+
+What it is: `SSTableReader.open(directory, table_id, generation)` checks the TOC, every component's
+size and the CRC of every component except Data (whose chunks are checked as they are read), then
+serves `may_contain`, `get` and `scan`, returning memtable `Partition` objects.
+
+What it must NOT do: merge an SSTable's partitions with other sources, apply deletions or TTLs
+(reads return the stored data as it is; the store decides what is visible), or write anything.
+
+Theory of operation:
+- Index is a sorted array of fixed 24-byte entries (token, data offset, row-index offset) that
+  stays in an mmap: at open, every SUMMARY_INTERVAL-th token is copied into a Python list (the
+  summary). A lookup bisects the summary, then unpacks one window of at most SUMMARY_INTERVAL
+  tokens from the mmap with a single precompiled struct and bisects that: two C-level bisections
+  and one unpack, no per-partition Python objects. mmap, not pread, because a lookup touches 24
+  bytes at a computed place: a syscall would cost more than the read.
+- The partition index holds no keys; equal tokens (a Murmur3 collision) are told apart by the pk
+  in the partition header in Data, which a hit reads anyway.
+- Data is read through ChunkReader (pread + CRC + decompress + a small LRU of chunks). A `_Cursor`
+  walks the logical stream, joining chunks when a header or row spans a chunk boundary.
+- A slice `lo <= ck < hi` of a partition with a row index starts at the last sample whose key is
+  <= lo (bisected in the RowIndex mmap), skips rows below lo by their length prefix without
+  decoding them, and stops at the first key >= hi.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+import struct
+import zlib
+from bisect import bisect_left
+from collections.abc import Iterator
+from functools import lru_cache
+from types import TracebackType
+
+import msgspec
+import numpy as np
+
+from shards.errors import CorruptSSTable, SSTableError, SSTableStateError
+from shards.memtable import Partition
+from shards.sstable.bloom import MAX_HASHES, BloomFilter
+from shards.sstable.chunks import ChunkReader
+from shards.sstable.codec import U32, DecodeError, PartitionDecoder, row_key, row_map
+from shards.sstable.format import (
+    CHUNKS,
+    COMPONENTS,
+    DATA,
+    FILTER,
+    FILTER_HEADER,
+    INDEX,
+    INDEX_ENTRY,
+    NO_ROW_INDEX,
+    ROW_INDEX,
+    ROW_INDEX_COUNT,
+    ROW_INDEX_ENTRY,
+    STATS,
+    TOC,
+    SSTableStats,
+    Toc,
+    component_path,
+    unpack_toc,
+)
+
+# One summary token per this many Index entries: the window unpacked per lookup. 64 keeps the
+# summary at ~1/64 of the partition count (a Python int each) and the window unpack at ~1 us.
+SUMMARY_INTERVAL = 64
+_ENTRY = INDEX_ENTRY.size
+_INDEX_DTYPE = np.dtype([("token", "<i8"), ("data", "<u8"), ("rows", "<u8")])
+
+
+@lru_cache(maxsize=SUMMARY_INTERVAL + 1)
+def _window(count: int) -> struct.Struct:
+    """Unpacks the tokens of `count` consecutive Index entries in one call."""
+    return struct.Struct("<" + "q16x" * count)
+
+
+class _Cursor:
+    """A position in the logical Data stream; `need(n)` makes buf[p:p + n] available."""
+
+    __slots__ = ("base", "buf", "cache", "chunks", "next", "p")
+
+    def __init__(self, chunks: ChunkReader, pos: int, cache: bool) -> None:
+        size = chunks.chunk_bytes
+        index = pos // size
+        self.chunks = chunks
+        self.cache = cache
+        self.buf = chunks.chunk(index, cache) if index < chunks.count else b""
+        self.base = index * size
+        self.p = pos - self.base
+        self.next = index + 1
+
+    @property
+    def position(self) -> int:
+        return self.base + self.p
+
+    def need(self, n: int) -> None:
+        if self.p + n <= len(self.buf):
+            return
+        parts = [self.buf[self.p:]]
+        have = len(parts[0])
+        chunks = self.chunks
+        while have < n:
+            if self.next >= chunks.count:
+                raise DecodeError(f"a record of {n} bytes runs past the end of the data")
+            chunk = chunks.chunk(self.next, self.cache)
+            self.next += 1
+            parts.append(chunk)
+            have += len(chunk)
+        self.base += self.p
+        self.buf = b"".join(parts)
+        self.p = 0
+
+    def record(self) -> tuple[bytes, int, int]:
+        """(buffer, start, size) of the next size-prefixed record; size 0 = end of partition."""
+        self.need(4)
+        size = U32.unpack_from(self.buf, self.p)[0]
+        self.p += 4
+        if size:
+            self.need(size)
+        start = self.p
+        self.p += size
+        return self.buf, start, size
+
+
+class SSTableReader:
+    """One open SSTable. Not thread-safe (a shard is single-threaded)."""
+
+    def __init__(self, directory: str, table_id: bytes, generation: int, toc: Toc,
+                 stats: SSTableStats, chunks: ChunkReader, index: mmap.mmap | None,
+                 row_index: mmap.mmap | None, bloom: BloomFilter) -> None:
+        self.directory = directory
+        self.table_id = table_id
+        self.generation = generation
+        self.toc = toc
+        self.stats = stats
+        self.bloom = bloom
+        self._chunks = chunks
+        self._index = index
+        self._row_index = row_index
+        self._count = stats.partitions
+        self._decoder = PartitionDecoder(stats.columns)
+        self._data_path = self.path(DATA)
+        tokens = np.frombuffer(index, dtype=_INDEX_DTYPE, count=self._count)["token"]
+        self._summary: list[int] = tokens[::SUMMARY_INTERVAL].tolist()
+        del tokens  # releases the buffer export, so the mmap can be closed
+
+    @classmethod
+    def open(cls, directory: str, table_id: bytes, generation: int) -> SSTableReader:
+        toc_path = component_path(directory, table_id, generation, TOC)
+        try:
+            with open(toc_path, "rb") as f:
+                toc = unpack_toc(toc_path, f.read())
+        except FileNotFoundError:
+            raise SSTableError(f"no SSTable {table_id.hex()}-{generation} in {directory} "
+                               f"(no TOC)") from None
+        if toc.table_id != table_id or toc.generation != generation:
+            raise CorruptSSTable(toc_path, -1, f"TOC names SSTable {toc.table_id.hex()}-"
+                                               f"{toc.generation}")
+        if [entry.name for entry in toc.components] != list(COMPONENTS):
+            raise CorruptSSTable(toc_path, -1, f"TOC lists {[e.name for e in toc.components]}, "
+                                               f"expected {list(COMPONENTS)}")
+        files = _OpenFiles(directory, table_id, generation, toc)
+        try:
+            return files.reader(cls)
+        except BaseException:
+            files.close()
+            raise
+
+    def path(self, component: str) -> str:
+        return component_path(self.directory, self.table_id, self.generation, component)
+
+    @property
+    def paths(self) -> list[str]:
+        return [self.path(component) for component in COMPONENTS + (TOC,)]
+
+    @property
+    def token_range(self) -> tuple[int, int]:
+        return self.stats.min_token, self.stats.max_token
+
+    @property
+    def data_size(self) -> int:
+        """Bytes of the Data file (the compressed size STCS buckets by)."""
+        return self.toc.components[0].size
+
+    @property
+    def disk_size(self) -> int:
+        return sum(entry.size for entry in self.toc.components)
+
+    @property
+    def chunk_reads(self) -> int:
+        """Data chunks read from the file so far (LRU cache misses)."""
+        return self._chunks.reads
+
+    def may_contain(self, pk: bytes) -> bool:
+        return self.bloom.may_contain(pk)
+
+    def __enter__(self) -> SSTableReader:
+        return self
+
+    def __exit__(self, exc_type: type | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        chunks = self._chunks
+        if chunks.fd >= 0:
+            os.close(chunks.fd)
+            chunks.fd = -1
+        chunks.cache.clear()
+        for mm in (self._index, self._row_index):
+            if mm is not None and not mm.closed:
+                mm.close()
+
+    # -- lookups ---------------------------------------------------------------------------
+
+    def _entry(self, i: int) -> tuple[int, int, int]:
+        entry = INDEX_ENTRY.unpack_from(self._index, i * _ENTRY)
+        if entry[1] >= self._chunks.length or (entry[2] != NO_ROW_INDEX
+                                               and self._row_index is None):
+            raise CorruptSSTable(self.path(INDEX), i * _ENTRY, f"entry {i} points outside the "
+                                                               f"data or row index")
+        return entry
+
+    def _find(self, token: int) -> int:
+        """Position of the first Index entry whose token is >= `token`."""
+        summary = self._summary
+        j = bisect_left(summary, token)
+        if j == 0:
+            return 0
+        lo = (j - 1) * SUMMARY_INTERVAL + 1
+        hi = min(j * SUMMARY_INTERVAL, self._count)
+        if hi <= lo:
+            return hi
+        window = _window(hi - lo).unpack_from(self._index, lo * _ENTRY)
+        return lo + bisect_left(window, token)
+
+    def _check_open(self) -> None:
+        if self._chunks.fd < 0:
+            raise SSTableStateError(f"SSTable {self._data_path} is closed")
+
+    def get(self, token: int, pk: bytes, lo: bytes = b"", hi: bytes = b"") -> Partition | None:
+        """The partition (token, pk) with its partition-level data and the rows lo <= ck < hi
+        (hi b"" = unbounded), or None if this SSTable does not hold it."""
+        self._check_open()
+        stats = self.stats
+        if token < stats.min_token or token > stats.max_token or not self.bloom.may_contain(pk):
+            return None
+        i = self._find(token)
+        while i < self._count:
+            entry_token, offset, rows = self._entry(i)
+            if entry_token != token:
+                return None
+            cursor = _Cursor(self._chunks, offset, True)
+            part = self._header(cursor)
+            if part.pk == pk:
+                if rows != NO_ROW_INDEX and lo:
+                    start = self._row_index_start(rows, lo)
+                    if start > cursor.position:
+                        cursor = _Cursor(self._chunks, start, True)
+                self._rows(part, cursor, lo, hi, False)
+                return part
+            i += 1
+        return None
+
+    def scan(self, after_token: int | None = None, after_pk: bytes = b"") -> Iterator[Partition]:
+        """Every partition with (token, pk) >= (after_token, after_pk), in that order (all of
+        them if after_token is None), each with all its rows. Chunks read by a scan bypass the
+        LRU cache, so a compaction does not evict the chunks of hot point reads."""
+        self._check_open()
+        start = 0 if after_token is None else self._find(after_token)
+        if start >= self._count:
+            return
+        cursor = _Cursor(self._chunks, self._entry(start)[1], False)
+        bound = None if after_token is None else (after_token, after_pk)
+        for _ in range(start, self._count):
+            part = self._header(cursor)
+            self._rows(part, cursor, b"", b"", True)
+            if bound is not None:
+                if (part.token, part.pk) < bound:
+                    continue
+                bound = None
+            yield part
+        if cursor.position != self._chunks.length:
+            raise CorruptSSTable(self._data_path, -1, f"{self._chunks.length - cursor.position} "
+                                                      f"bytes of data follow the last partition")
+
+    def _header(self, cursor: _Cursor) -> Partition:
+        try:
+            buf, start, size = cursor.record()
+            if not size:
+                raise DecodeError("empty partition header")
+            return self._decoder.header(buf, start, start + size)
+        except DecodeError as exc:
+            raise self._corrupt(cursor, str(exc)) from None
+
+    def _rows(self, part: Partition, cursor: _Cursor, lo: bytes, hi: bytes, whole: bool) -> None:
+        """Decode rows from `cursor` into `part` (lo <= ck < hi); `whole` consumes the rest of
+        the partition (a scan), otherwise reading stops at the first key >= hi."""
+        decode = self._decoder.row
+        record = cursor.record
+        rows = []
+        try:
+            while True:
+                buf, start, size = record()
+                if not size:
+                    break
+                if lo or hi:
+                    ck = row_key(buf, start)
+                    if ck < lo:
+                        continue
+                    if hi and ck >= hi:
+                        if not whole:
+                            break
+                        continue
+                rows.append(decode(buf, start, start + size))
+        except DecodeError as exc:
+            raise self._corrupt(cursor, str(exc)) from None
+        if rows:
+            part.rows = row_map(rows)
+            if len(part.rows) != len(rows):
+                raise self._corrupt(cursor, "a partition repeats a clustering key")
+
+    def _row_index_start(self, offset: int, lo: bytes) -> int:
+        """Logical Data offset of the last row-index sample whose key is <= lo."""
+        mm = self._row_index
+        path = self.path(ROW_INDEX)
+        try:
+            count = ROW_INDEX_COUNT.unpack_from(mm, offset)[0]
+            rel = struct.unpack_from(f"<{count}I", mm, offset + 4)
+
+            def sample(k: int) -> tuple[int, bytes]:
+                at = offset + rel[k]
+                data_offset, n = ROW_INDEX_ENTRY.unpack_from(mm, at)
+                return data_offset, mm[at + ROW_INDEX_ENTRY.size:at + ROW_INDEX_ENTRY.size + n]
+
+            a, b = 0, count
+            while a < b:
+                mid = (a + b) // 2
+                if sample(mid)[1] <= lo:
+                    a = mid + 1
+                else:
+                    b = mid
+            start = sample(max(a - 1, 0))[0]
+        except (struct.error, IndexError, ValueError) as exc:
+            raise CorruptSSTable(path, offset, f"bad row index: {exc}") from None
+        if start >= self._chunks.length:
+            raise CorruptSSTable(path, offset, f"row index points at {start}, past the data")
+        return start
+
+    def _corrupt(self, cursor: _Cursor, reason: str) -> CorruptSSTable:
+        pos = cursor.position
+        chunk = min(pos // self._chunks.chunk_bytes, self._chunks.count)
+        return CorruptSSTable(self._data_path, self._chunks.offsets[chunk],
+                              f"{reason} (chunk {chunk}, uncompressed offset {pos})")
+
+    def verify(self) -> None:
+        """Scrub: the whole Data file against the TOC checksum and every chunk against its own."""
+        entry = self.toc.components[0]
+        crc = 0
+        fd = self._chunks.fd
+        offset = 0
+        while offset < entry.size:
+            block = os.pread(fd, min(1 << 20, entry.size - offset), offset)
+            if not block:
+                break
+            crc = zlib.crc32(block, crc)
+            offset += len(block)
+        if offset != entry.size or crc != entry.crc32:
+            raise CorruptSSTable(self._data_path, -1, "Data file checksum does not match the TOC")
+        self._chunks.verify()
+
+
+class _OpenFiles:
+    """The checks and file handles of `SSTableReader.open` (closed again if a check fails)."""
+
+    def __init__(self, directory: str, table_id: bytes, generation: int, toc: Toc) -> None:
+        self.directory, self.table_id, self.generation, self.toc = (directory, table_id,
+                                                                    generation, toc)
+        self.fd = -1
+        self.maps: list[mmap.mmap] = []
+
+    def path(self, component: str) -> str:
+        return component_path(self.directory, self.table_id, self.generation, component)
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+        for mm in self.maps:
+            mm.close()
+
+    def _checked(self, index: int) -> tuple[str, int]:
+        entry = self.toc.components[index]
+        path = self.path(entry.name)
+        try:
+            size = os.stat(path).st_size
+        except FileNotFoundError:
+            raise CorruptSSTable(path, -1, "component listed in the TOC is missing") from None
+        if size != entry.size:
+            raise CorruptSSTable(path, min(size, entry.size), f"file is {size} bytes, the TOC "
+                                                              f"says {entry.size}")
+        return path, entry.crc32
+
+    def _small(self, index: int) -> bytes:
+        path, crc = self._checked(index)
+        with open(path, "rb") as f:
+            data = f.read()
+        if zlib.crc32(data) != crc:
+            raise CorruptSSTable(path, -1, "checksum does not match the TOC")
+        return data
+
+    def _mapped(self, index: int) -> mmap.mmap | None:
+        path, crc = self._checked(index)
+        if not self.toc.components[index].size:
+            return None
+        with open(path, "rb") as f:
+            mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        self.maps.append(mm)
+        if zlib.crc32(mm) != crc:
+            raise CorruptSSTable(path, -1, "checksum does not match the TOC")
+        return mm
+
+    def reader(self, cls: type[SSTableReader]) -> SSTableReader:
+        position = {name: i for i, name in enumerate(COMPONENTS)}
+        data_path, _crc = self._checked(position[DATA])
+        stats_path = self.path(STATS)
+        try:
+            stats = msgspec.msgpack.decode(self._small(position[STATS]), type=SSTableStats)
+        except msgspec.DecodeError as exc:
+            raise CorruptSSTable(stats_path, 0, f"undecodable statistics: {exc}") from None
+        index = self._mapped(position[INDEX])
+        if stats.partitions < 1 or stats.partitions * _ENTRY != self.toc.components[
+                position[INDEX]].size:
+            raise CorruptSSTable(self.path(INDEX), -1, f"size does not hold the "
+                                                       f"{stats.partitions} partitions of Stats")
+        row_index = self._mapped(position[ROW_INDEX])
+        bloom = _bloom(self.path(FILTER), self._small(position[FILTER]))
+        self.fd = os.open(data_path, os.O_RDONLY | os.O_CLOEXEC)
+        chunks = ChunkReader(data_path, self.fd, self.path(CHUNKS), self._small(position[CHUNKS]),
+                             self.toc.components[position[DATA]].size)
+        if chunks.length != stats.uncompressed_bytes:
+            raise CorruptSSTable(self.path(CHUNKS), 8, "data length disagrees with Stats")
+        return cls(self.directory, self.table_id, self.generation, self.toc, stats, chunks,
+                   index, row_index, bloom)
+
+
+def _bloom(path: str, data: bytes) -> BloomFilter:
+    if len(data) < FILTER_HEADER.size:
+        raise CorruptSSTable(path, 0, "shorter than its header")
+    bits, hashes, seed = FILTER_HEADER.unpack_from(data, 0)
+    array = data[FILTER_HEADER.size:]
+    if not bits or len(array) != (bits + 7) >> 3 or not 1 <= hashes <= MAX_HASHES:
+        raise CorruptSSTable(path, 0, f"{bits} bits, {hashes} hashes and {len(array)} bytes "
+                                      f"do not fit together")
+    return BloomFilter(bits, hashes, seed, array)

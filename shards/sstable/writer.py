@@ -1,0 +1,309 @@
+"""SSTableWriter: streams partitions, in (token, pk) order, into a new SSTable.
+
+What it is: the one way SSTables come into existence (memtable flush and compaction both use it).
+`add(partition)` encodes and writes as it goes; `finish()` makes every component durable, writes the
+TOC last and returns an open SSTableReader; `abort()` deletes everything written.
+
+What it must NOT do: decide which partitions to write or merge versions of a partition (the caller
+hands over each partition once, already merged), or keep the table in memory.
+
+Theory of operation:
+- Memory is bounded by one chunk of uncompressed Data plus the current partition's encoding and
+  row-index samples, and 16 bytes per partition for the bloom filter's key hashes (see bloom.py).
+  Index and RowIndex entries are streamed to their files through small buffers.
+- Every component is written under `<name>.tmp`. `finish()` fsyncs each, renames each to its
+  final name, fsyncs the directory, and only then writes, fsyncs and renames the TOC (and fsyncs the
+  directory again). A crash at any point leaves either a complete SSTable or files without a TOC,
+  which `cleanup_incomplete` deletes at start-up.
+- A large partition gets a row index: every ROW_INDEX_BLOCK_BYTES of encoded rows, the clustering
+  key and logical offset of the next row are sampled, so a slice read starts near its first row.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import zlib
+from types import TracebackType
+
+import msgspec
+
+from shards.commitlog_segment import fsync_directory
+from shards.errors import SSTableError, SSTableOptionError, SSTableOrderError, SSTableStateError
+from shards.memtable import Partition
+from shards.sstable.bloom import BloomBuilder
+from shards.sstable.chunks import ChunkWriter, check_chunk_bytes, codec_id, write_all
+from shards.sstable.codec import U32, PartitionEncoder
+from shards.sstable.format import (
+    CHUNKS,
+    COMPONENTS,
+    DATA,
+    FILTER,
+    FILTER_HEADER,
+    FORMAT_VERSION,
+    INDEX,
+    INDEX_ENTRY,
+    NO_ROW_INDEX,
+    ROW_INDEX,
+    ROW_INDEX_COUNT,
+    ROW_INDEX_ENTRY,
+    STATS,
+    TEMP_SUFFIX,
+    TOC,
+    SSTableStats,
+    Toc,
+    TocEntry,
+    component_path,
+    pack_toc,
+)
+from shards.sstable.reader import SSTableReader
+
+DEFAULT_CHUNK_BYTES = 64 * 1024
+# Rows between two row-index samples. A slice read decodes (or skips by length) at most this many
+# bytes of rows before its first wanted row; each sample costs its clustering key + 16 bytes.
+ROW_INDEX_BLOCK_BYTES = 8 * 1024
+# Index/RowIndex bytes buffered before one write() call.
+_SINK_BUFFER = 64 * 1024
+_END_OF_PARTITION = U32.pack(0)
+
+_OPEN, _FINISHED, _ABORTED = "open", "finished", "aborted"
+
+
+class _Sink:
+    """A component file written sequentially through a buffer, with its running size and CRC."""
+
+    __slots__ = ("buf", "crc", "fd", "size")
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.buf = bytearray()
+        self.size = 0
+        self.crc = 0
+
+    def write(self, data: bytes) -> None:
+        self.buf += data
+        if len(self.buf) >= _SINK_BUFFER:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.buf:
+            write_all(self.fd, self.buf)
+            self.crc = zlib.crc32(self.buf, self.crc)
+            self.size += len(self.buf)
+            self.buf = bytearray()
+
+
+class SSTableWriter:
+    def __init__(self, directory: str, table_id: bytes, generation: int,
+                 compression: str = "lz4", chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> None:
+        codec = codec_id(compression)
+        check_chunk_bytes(chunk_bytes)
+        if generation < 0:
+            raise SSTableOptionError(f"SSTable generation {generation} is negative")
+        if not table_id:
+            raise SSTableOptionError("SSTable table_id is empty")
+        if os.path.exists(component_path(directory, table_id, generation, TOC)):
+            raise SSTableError(f"SSTable {table_id.hex()}-{generation} already exists in "
+                               f"{directory}")
+        self.directory = directory
+        self.table_id = table_id
+        self.generation = generation
+        self.compression = compression
+        self._fds: dict[str, int] = {}
+        self._state = _OPEN
+        try:
+            for component in (DATA, INDEX, ROW_INDEX):
+                self._fds[component] = os.open(self._temp(component),
+                                               os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC,
+                                               0o644)
+        except BaseException:
+            self.abort()
+            raise
+        self._data = ChunkWriter(self._fds[DATA], codec, chunk_bytes)
+        self._index = _Sink(self._fds[INDEX])
+        self._row_index = _Sink(self._fds[ROW_INDEX])
+        self._encoder = PartitionEncoder()
+        self._bloom = BloomBuilder()
+        self._first: tuple[int, bytes] | None = None
+        self._last: tuple[int, bytes] | None = None
+        self.partitions = 0
+
+    def _temp(self, component: str) -> str:
+        return component_path(self.directory, self.table_id, self.generation,
+                              component) + TEMP_SUFFIX
+
+    def __enter__(self) -> SSTableWriter:
+        return self
+
+    def __exit__(self, exc_type: type | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if exc_type is not None:
+            self.abort()
+
+    @property
+    def uncompressed_bytes(self) -> int:
+        """Logical Data bytes written so far (what a caller may use to cap an output's size)."""
+        return self._data.position
+
+    def add(self, partition: Partition) -> None:
+        if self._state is not _OPEN:
+            raise SSTableStateError(f"SSTable writer is {self._state}")
+        key = (partition.token, partition.pk)
+        if self._last is not None and key <= self._last:
+            raise SSTableOrderError(
+                f"partition (token {key[0]}, pk {key[1].hex()}) added after (token "
+                f"{self._last[0]}, pk {self._last[1].hex()}): an SSTable needs strictly "
+                f"increasing (token, pk)")
+        try:
+            self._add(partition)
+        except (struct.error, OverflowError) as exc:
+            self.abort()
+            raise SSTableError(f"partition (token {key[0]}, pk {key[1].hex()}) holds a value the "
+                               f"SSTable format cannot store: {exc}") from None
+        except BaseException:
+            self.abort()  # a partition may be half written: this SSTable cannot be finished
+            raise
+        if self._first is None:
+            self._first = key
+        self._last = key
+        self.partitions += 1
+
+    def _add(self, part: Partition) -> None:
+        data = self._data
+        encoder = self._encoder
+        start = data.position
+        header = encoder.header(part)
+        parts = [U32.pack(len(header)), header]
+        pos = start + 4 + len(header)
+        pending = pos - start  # bytes in `parts`
+        samples: list[tuple[bytes, int]] = []
+        block_start = -ROW_INDEX_BLOCK_BYTES
+        encode_row, pack = encoder.row, U32.pack
+        chunk = data.chunk_bytes
+        for ck, row in part.rows.items():
+            if pos - block_start >= ROW_INDEX_BLOCK_BYTES:
+                samples.append((ck, pos))
+                block_start = pos
+            body = encode_row(ck, row)
+            parts += (pack(len(body)), body)
+            pos += 4 + len(body)
+            pending += 4 + len(body)
+            if pending >= chunk:  # keep memory at about one chunk, even for a huge partition
+                data.write(b"".join(parts))
+                parts, pending = [], 0
+        parts.append(_END_OF_PARTITION)
+        data.write(b"".join(parts))
+        row_index = NO_ROW_INDEX
+        if len(samples) > 1:
+            row_index = self._row_index.size + len(self._row_index.buf)
+            self._row_index.write(_pack_row_index(samples))
+        self._index.write(INDEX_ENTRY.pack(part.token, start, row_index))
+        self._bloom.add(part.pk)
+
+    def finish(self) -> SSTableReader:
+        """Make the SSTable durable and complete (TOC last); returns it opened for reading."""
+        if self._state is not _OPEN:
+            raise SSTableStateError(f"SSTable writer is {self._state}")
+        if not self.partitions:
+            raise SSTableStateError("an SSTable needs at least one partition; abort() a writer "
+                                    "that got none")
+        try:
+            self._finish()
+        except BaseException:
+            self.abort()
+            raise
+        self._state = _FINISHED
+        return SSTableReader.open(self.directory, self.table_id, self.generation)
+
+    def _finish(self) -> None:
+        chunks = self._data.finish()
+        bits, hashes, array = self._bloom.build()
+        small = {
+            CHUNKS: chunks,
+            FILTER: FILTER_HEADER.pack(bits, hashes, self._bloom.seed) + array,
+            STATS: msgspec.msgpack.encode(self._stats()),
+        }
+        self._index.flush()
+        self._row_index.flush()
+        entries = {
+            DATA: TocEntry(DATA, self._data.file_size, self._data.crc),
+            INDEX: TocEntry(INDEX, self._index.size, self._index.crc),
+            ROW_INDEX: TocEntry(ROW_INDEX, self._row_index.size, self._row_index.crc),
+        }
+        for component, payload in small.items():
+            self._fds[component] = fd = os.open(self._temp(component), os.O_WRONLY | os.O_CREAT
+                                                | os.O_TRUNC | os.O_CLOEXEC, 0o644)
+            write_all(fd, payload)
+            entries[component] = TocEntry(component, len(payload), zlib.crc32(payload))
+        for component in COMPONENTS:
+            os.fsync(self._fds[component])
+        self._close_fds()
+        for component in COMPONENTS:
+            os.rename(self._temp(component), component_path(
+                self.directory, self.table_id, self.generation, component))
+        fsync_directory(self.directory)
+        toc = Toc(FORMAT_VERSION, self.table_id, self.generation,
+                  [entries[component] for component in COMPONENTS])
+        self._fds[TOC] = fd = os.open(self._temp(TOC), os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+                                      | os.O_CLOEXEC, 0o644)
+        write_all(fd, pack_toc(toc))
+        os.fsync(fd)
+        self._close_fds()
+        os.rename(self._temp(TOC), component_path(self.directory, self.table_id, self.generation,
+                                                  TOC))
+        fsync_directory(self.directory)
+
+    def _stats(self) -> SSTableStats:
+        enc = self._encoder
+        assert self._first is not None and self._last is not None
+        return SSTableStats(
+            partitions=self.partitions, rows=enc.rows, cells=enc.cells,
+            expiring_cells=enc.expiring, cell_tombstones=enc.cell_tombstones,
+            row_tombstones=enc.row_tombstones, range_tombstones=enc.range_tombstones,
+            partition_tombstones=enc.partition_tombstones,
+            complex_deletions=enc.complex_deletions,
+            min_token=self._first[0], max_token=self._last[0],
+            first_pk=self._first[1], last_pk=self._last[1],
+            min_timestamp=enc.min_ts, max_timestamp=enc.max_ts,
+            min_local_deletion_time=enc.min_ldt,
+            uncompressed_bytes=self._data.flushed, compressed_bytes=self._data.file_size,
+            compression=self.compression, chunk_bytes=self._data.chunk_bytes,
+            columns=enc.columns)
+
+    def _close_fds(self) -> None:
+        fds, self._fds = self._fds, {}
+        for fd in fds.values():
+            os.close(fd)
+
+    def abort(self) -> None:
+        """Delete everything this writer created. A no-op after finish() or a previous abort()."""
+        if self._state is _FINISHED:
+            return
+        self._state = _ABORTED
+        self._close_fds()
+        removed = False
+        # The TOC goes first: if finish() failed after renaming it, what remains must not look
+        # like a complete SSTable while its other files are being deleted.
+        for component in (TOC,) + COMPONENTS:
+            final = component_path(self.directory, self.table_id, self.generation, component)
+            for path in (final, final + TEMP_SUFFIX):
+                try:
+                    os.unlink(path)
+                    removed = True
+                except FileNotFoundError:
+                    pass
+        if removed:
+            fsync_directory(self.directory)
+
+def _pack_row_index(samples: list[tuple[bytes, int]]) -> bytes:
+    """One partition's row index: count, entry offsets (relative to the block), entries."""
+    count = len(samples)
+    entries = []
+    rel = []
+    pos = ROW_INDEX_COUNT.size + 4 * count
+    for ck, offset in samples:
+        rel.append(pos)
+        entry = ROW_INDEX_ENTRY.pack(offset, len(ck)) + ck
+        entries.append(entry)
+        pos += len(entry)
+    return (ROW_INDEX_COUNT.pack(count) + struct.pack(f"<{count}I", *rel) + b"".join(entries))

@@ -1,0 +1,162 @@
+"""Writer -> reader round trips: every partition comes back as written, through get and scan."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from unittest import mock
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from shards.errors import SSTableError, SSTableOptionError, SSTableOrderError, SSTableStateError
+from shards.memtable import Partition, Row
+from shards.sstable import SSTableReader, SSTableWriter, list_sstables
+from shards.sstable import writer as writer_module
+from tests.shards.sstable.helpers import TABLE, dump, partition_lists, sliced, write
+
+COMPRESSIONS = ["lz4", "zstd", "none"]
+
+
+@settings(max_examples=30, deadline=None)
+@given(partition_lists(max_size=5), st.sampled_from(COMPRESSIONS), st.sampled_from([4096, 65536]),
+       st.data())
+def test_round_trip_get_and_scan(parts, compression, chunk_bytes, data) -> None:
+    with tempfile.TemporaryDirectory() as d:
+        with write(d, parts, compression=compression, chunk_bytes=chunk_bytes) as reader:
+            assert [dump(p) for p in reader.scan()] == [dump(p) for p in parts]
+            for part in parts:
+                assert reader.may_contain(part.pk)
+                assert dump(reader.get(part.token, part.pk)) == dump(part)
+            part = data.draw(st.sampled_from(parts))
+            lo = data.draw(st.binary(max_size=3))
+            hi = data.draw(st.binary(max_size=3))
+            assert dump(reader.get(part.token, part.pk, lo, hi)) == dump(sliced(part, lo, hi))
+            after = data.draw(st.sampled_from([(p.token, p.pk) for p in parts]
+                                              + [(part.token, part.pk + b"\x00"), (0, b"")]))
+            assert ([dump(p) for p in reader.scan(*after)]
+                    == [dump(p) for p in parts if (p.token, p.pk) >= after])
+            assert reader.get(part.token, part.pk + b"\xff\xfe") is None
+            assert reader.stats.partitions == len(parts)
+            assert reader.token_range == (parts[0].token, parts[-1].token)
+
+
+@settings(max_examples=15, deadline=None)
+@given(partition_lists(max_size=3), st.data())
+def test_slices_through_a_dense_row_index(parts, data) -> None:
+    # A tiny block size gives every multi-row partition a row index with a sample per row.
+    with mock.patch.object(writer_module, "ROW_INDEX_BLOCK_BYTES", 1), \
+            tempfile.TemporaryDirectory() as d, write(d, parts, chunk_bytes=4096) as reader:
+        for part in parts:
+            keys = list(part.rows) + [b"", b"\x40", b"\xff"]
+            lo = data.draw(st.sampled_from(keys) | st.binary(max_size=3))
+            hi = data.draw(st.sampled_from(keys) | st.binary(max_size=3))
+            got = reader.get(part.token, part.pk, lo, hi)
+            assert dump(got) == dump(sliced(part, lo, hi))
+
+
+def _big_partition(rows: int) -> Partition:
+    part = Partition(42, b"big")
+    for i in range(rows):
+        row = Row([i.to_bytes(4, "big")])
+        row.marker = (1000 + i, 0, 0)
+        row.cells["v"] = (1000 + i, b"value-%08d" % i, 0, 0)
+        part.rows[b"\x40" + i.to_bytes(4, "big")] = row
+    return part
+
+
+def test_slice_of_a_50k_row_partition_reads_few_chunks(tmp_path) -> None:
+    big = _big_partition(50_000)
+    small = Partition(7, b"small")
+    with write(str(tmp_path), [small, big]) as reader:
+        total = reader._chunks.count
+        assert total > 10
+        lo, hi = b"\x40" + (30_000).to_bytes(4, "big"), b"\x40" + (30_100).to_bytes(4, "big")
+        before = reader.chunk_reads
+        got = reader.get(42, b"big", lo, hi)
+        read = reader.chunk_reads - before
+        assert list(got.rows) == [k for k in big.rows.irange(lo, hi, inclusive=(True, False))]
+        assert dump(got) == dump(sliced(big, lo, hi))
+        assert read <= 3 < total  # the header chunk and the one or two holding the slice
+        tail = reader.get(42, b"big", b"\x40" + (49_990).to_bytes(4, "big"))
+        assert len(tail.rows) == 10
+        assert len(reader.get(42, b"big", b"", b"\x40" + (5).to_bytes(4, "big")).rows) == 5
+        assert dump(next(reader.scan(42, b"big"))) == dump(big)
+
+
+def test_a_huge_partition_is_written_a_chunk_at_a_time(tmp_path) -> None:
+    writer = SSTableWriter(str(tmp_path), TABLE, 1, chunk_bytes=16 * 1024)
+    writer.add(_big_partition(20_000))
+    assert len(writer._data.buf) < 16 * 1024
+    writer.finish().close()
+
+
+def test_incompressible_chunks_are_stored_raw(tmp_path) -> None:
+    part = Partition(1, b"random")
+    row = Row([b"x"])
+    row.cells["v"] = (1, os.urandom(200_000), 0, 0)
+    part.rows[b"\x40x"] = row
+    with write(str(tmp_path), [part]) as reader:
+        assert reader.stats.compressed_bytes < reader.stats.uncompressed_bytes + 64
+        assert dump(reader.get(1, b"random")) == dump(part)
+
+
+def test_add_out_of_order_raises_and_leaves_the_writer_usable(tmp_path) -> None:
+    writer = SSTableWriter(str(tmp_path), TABLE, 1)
+    writer.add(Partition(5, b"b"))
+    for token, pk in [(5, b"b"), (5, b"a"), (4, b"z")]:
+        with pytest.raises(SSTableOrderError, match="strictly increasing"):
+            writer.add(Partition(token, pk))
+    writer.add(Partition(5, b"c"))
+    with writer.finish() as reader:
+        assert [p.pk for p in reader.scan()] == [b"b", b"c"]
+
+
+def test_writer_options_and_states(tmp_path) -> None:
+    d = str(tmp_path)
+    with pytest.raises(SSTableOptionError, match="snappy"):
+        SSTableWriter(d, TABLE, 1, compression="snappy")
+    with pytest.raises(SSTableOptionError, match="chunk_bytes"):
+        SSTableWriter(d, TABLE, 1, chunk_bytes=100)
+    empty = SSTableWriter(d, TABLE, 1)
+    with pytest.raises(SSTableStateError, match="at least one partition"):
+        empty.finish()
+    empty.abort()
+    assert os.listdir(d) == []
+    write(d, [Partition(1, b"x")], generation=3).close()
+    with pytest.raises(Exception, match="already exists"):
+        SSTableWriter(d, TABLE, 3)
+    assert list_sstables(d) == [(TABLE, 3)]
+    reader = SSTableReader.open(d, TABLE, 3)
+    reader.close()
+    with pytest.raises(Exception, match="closed"):
+        reader.get(1, b"x")
+
+
+def test_aborted_writer_leaves_nothing(tmp_path) -> None:
+    with pytest.raises(RuntimeError), SSTableWriter(str(tmp_path), TABLE, 1) as writer:
+        writer.add(_big_partition(100))
+        raise RuntimeError("flush failed")
+    assert os.listdir(tmp_path) == []
+
+
+def test_unstorable_value_aborts_the_writer(tmp_path) -> None:
+    writer = SSTableWriter(str(tmp_path), TABLE, 1)
+    writer.add(Partition(1, b"fine"))
+    part = Partition(2, b"bad")
+    part.static["s"] = (1, b"v", 2**40, 5)  # a TTL beyond the i32 Cassandra (and we) store
+    with pytest.raises(SSTableError, match="cannot store"):
+        writer.add(part)
+    assert os.listdir(tmp_path) == []
+    with pytest.raises(SSTableStateError, match="aborted"):
+        writer.add(Partition(3, b"more"))
+
+
+def test_closed_reader_refuses_reads(tmp_path) -> None:
+    reader = write(str(tmp_path), [Partition(1, b"x")])
+    reader.close()
+    reader.close()  # idempotent
+    for call in (lambda: reader.get(1, b"x"), lambda: list(reader.scan())):
+        with pytest.raises(SSTableStateError, match="closed"):
+            call()
