@@ -53,6 +53,9 @@ class NodeConfig(msgspec.Struct, frozen=True):
     commitlog_sync_period_ms: int = 10_000
     commitlog_sync_group_window_ms: int = 1_000
     commitlog_segment_bytes: int = 32 * 1024 * 1024
+    # Memtable bytes per shard (all tables) before the largest memtable is flushed to an SSTable;
+    # writes slow down when flushing lets memtables reach twice this.
+    memtable_bytes: int = 64 * 1024 * 1024
 
     @property
     def shard_count(self) -> int:
@@ -109,6 +112,7 @@ ENV_OVERRIDES: Mapping[str, Callable[[str], dict[str, Any]]] = {
     "FERROSA_COMMITLOG_SYNC_PERIOD_MS": _int("commitlog_sync_period_ms"),
     "FERROSA_COMMITLOG_SYNC_GROUP_WINDOW_MS": _int("commitlog_sync_group_window_ms"),
     "FERROSA_COMMITLOG_SEGMENT_BYTES": _int("commitlog_segment_bytes"),
+    "FERROSA_MEMTABLE_BYTES": _int("memtable_bytes"),
 }
 
 # TOML layout: [node] and [cql] tables; keys map onto NodeConfig fields.
@@ -128,6 +132,7 @@ _FILE_KEYS: Mapping[str, Mapping[str, Callable[[Any], dict[str, Any]]]] = {
         "commitlog_sync_period_ms": lambda v: {"commitlog_sync_period_ms": int(v)},
         "commitlog_sync_group_window_ms": lambda v: {"commitlog_sync_group_window_ms": int(v)},
         "commitlog_segment_bytes": lambda v: {"commitlog_segment_bytes": int(v)},
+        "memtable_bytes": lambda v: {"memtable_bytes": int(v)},
     },
     "cql": {
         "bind": lambda v: _parse_bind(str(v)),
@@ -193,3 +198,5 @@ def _validate(config: NodeConfig) -> None:
             raise ConfigError(f"{name} must be at least 1")
     if config.commitlog_segment_bytes < 1 << 20:
         raise ConfigError("commitlog_segment_bytes must be at least 1 MiB")
+    if config.memtable_bytes < 1 << 16:
+        raise ConfigError("memtable_bytes must be at least 64 KiB")

@@ -203,7 +203,9 @@ class _CellApplier:
             if old[0] > shadow:
                 delta += _BIGINT.unpack(old[1])[0]
         total = ((delta + (1 << 63)) % (1 << 64)) - (1 << 63)  # Java long overflow wraps
-        ts = max(self.ts, old[0]) if type(old) is tuple else self.ts
+        # The new total must supersede the old one wherever both exist (an SSTable holds the old):
+        # a later timestamp, even when this write's own timestamp is not later.
+        ts = max(self.ts, old[0] + 1) if type(old) is tuple else self.ts
         target[write.column] = (ts, _BIGINT.pack(total), 0, 0)
         return 0 if old is not None else _CELL_OVERHEAD + len(write.column) + 8
 
@@ -253,12 +255,14 @@ def check_list_indexes(writes: Iterable[m.CellWrite], target: dict, shadow: int,
 class TableData:
     """All partitions of one table held by one shard."""
 
-    __slots__ = ("partitions", "order", "bytes", "dropped")
+    __slots__ = ("partitions", "order", "bytes", "dropped", "min_timestamp")
 
     def __init__(self, dropped: dict[str, int] | None = None) -> None:
         self.partitions: dict[bytes, Partition] = {}
         self.order: SortedList = SortedList()  # (token, pk)
         self.bytes = 0
+        # The oldest write timestamp applied: compaction may not purge tombstones newer than it.
+        self.min_timestamp = (1 << 63) - 1
         # Dropped columns -> drop time: their cells at or before it are invisible (m.TableSchema).
         self.dropped = dropped
 
@@ -289,6 +293,8 @@ class TableData:
         part = self._partition(mut.token, mut.pk)
         kind = mut.kind
         ts = mut.timestamp
+        if ts < self.min_timestamp:
+            self.min_timestamp = ts
         if kind == m.MUTATION_PARTITION_DELETE:
             if (ts, mut.now) > (part.deletion, part.ldt):
                 part.deletion, part.ldt = ts, mut.now

@@ -1,24 +1,32 @@
 """A shard's data and the handlers that serve front requests against it.
 
-What it is: the shard's request dispatch table (message type -> handler) over its memtables. Each
-handler takes one decoded request and returns exactly one reply message.
+What it is: the shard's request dispatch table (message type -> handler) over its tables
+(shards/tablestore.py: memtables and SSTables), and the scheduler of background work: memtable
+flushes when the memtables outgrow their budget, size-tiered compactions otherwise, each run a
+bounded step at a time by the worker between request batches. Each handler takes one decoded
+request and returns exactly one reply message.
 
-What it must not do: touch rings, doorbells or sockets (the worker loop in shards/worker.py does the
-I/O), or raise: a request that cannot be served becomes a Failure reply, so one bad request never
-takes the shard down.
+What it must not do: touch rings, doorbells, sockets or the commit log (the worker loop in
+shards/worker.py does the I/O), or raise from a request handler: a request that cannot be served
+becomes a Failure reply, so one bad request never takes the shard down.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from typing import Callable
+import time
+from collections import deque
+from typing import Callable, Generator
 
 from ferrosa.ipc import messages as m
 from ferrosa.partitioner import decompose_partition_key
 from shards.encoder import RowEncoder
-from shards.errors import MutationRejected
-from shards.memtable import Partition, TableData
+from shards.errors import MutationRejected, SSTableError
+from shards.memtable import Partition
+from shards.sstable import SSTableReader, cleanup_incomplete, list_sstables
+from shards.sstable.format import COMPONENTS, TOC, component_path
+from shards.tablestore import TableStore
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +37,10 @@ INVALID = 0x2200
 # A single reply carries at most this many bytes of rows; a read that would exceed it is cut and
 # reported as `more`, so one huge partition cannot overflow the reply ring.
 MAX_REPLY_ROW_BYTES = 2 * 1024 * 1024
+# Memtable bytes of a shard (all tables) above which the largest memtable is flushed.
+DEFAULT_MEMTABLE_BYTES = 64 * 1024 * 1024
+# Cell operations that need the row's current value: the row is pulled from SSTables first.
+_READ_BEFORE_WRITE = frozenset({m.CELL_COUNTER_ADD, m.CELL_LIST_SET_INDEX, m.CELL_LIST_REMOVE})
 
 
 def _pk_splitter(components: int) -> Callable[[bytes], list[bytes]]:
@@ -37,14 +49,38 @@ def _pk_splitter(components: int) -> Callable[[bytes], list[bytes]]:
     return decompose_partition_key
 
 
-class ShardStore:
-    """The tables of one shard and the request handlers."""
+def set_aside(directory: str, table_id: bytes, generation: int) -> str:
+    """Move an unreadable SSTable's files into DIR/corrupt/, kept for the operator."""
+    target = os.path.join(directory, "corrupt")
+    os.makedirs(target, exist_ok=True)
+    for component in (TOC, *COMPONENTS):
+        path = component_path(directory, table_id, generation, component)
+        if os.path.exists(path):
+            os.replace(path, os.path.join(target, os.path.basename(path)))
+    return target
 
-    def __init__(self, shard: int) -> None:
+
+def _needs_current_row(mutation: m.Mutation) -> bool:
+    return any(w.op in _READ_BEFORE_WRITE for w in mutation.cells) or any(
+        w.op in _READ_BEFORE_WRITE for w in mutation.static_cells)
+
+
+class ShardStore:
+    """The tables of one shard, the request handlers and the background work."""
+
+    def __init__(self, shard: int, directory: str | None = None,
+                 memtable_bytes: int = DEFAULT_MEMTABLE_BYTES) -> None:
         self.shard = shard
-        self.tables: dict[bytes, TableData] = {}
+        self.directory = directory
+        self.memtable_budget = memtable_bytes
+        self.tables: dict[bytes, TableStore] = {}
         self.schemas: dict[bytes, m.TableSchema] = {}
         self.requests = 0
+        # Background work (flushes, compactions), run one step at a time, oldest first.
+        self.jobs: deque[Job] = deque()
+        # Set by the worker: the commit log position now, and what to do once a flush is durable.
+        self.position_fn: Callable[[], object] = lambda: None
+        self.on_flushed: Callable[[bytes, object], None] = lambda table_id, position: None
         self.handlers: dict[type, Callable[[object], object]] = {
             m.Write: self.on_write,
             m.Read: self.on_read,
@@ -53,6 +89,26 @@ class ShardStore:
             m.TableSchema: self.on_table_schema,
             m.Ping: self.on_ping,
         }
+        if directory is not None:
+            self._open_sstables()
+
+    def _open_sstables(self) -> None:
+        os.makedirs(self.directory, exist_ok=True)
+        for path in cleanup_incomplete(self.directory):
+            log.warning("shard %d: removed unfinished SSTable file %s", self.shard, path)
+        found = sorted(list_sstables(self.directory), key=lambda item: -item[1])
+        for table_id, generation in found:
+            table = self._table(table_id)
+            table.next_generation = max(table.next_generation, generation + 1)
+            try:
+                table.sstables.append(SSTableReader.open(self.directory, table_id, generation))
+            except SSTableError as exc:
+                moved = set_aside(self.directory, table_id, generation)
+                log.error("shard %d: %s; its files were moved to %s and are not served",
+                          self.shard, exc, moved)
+        if found:
+            log.info("shard %d: opened %d SSTables of %d tables", self.shard, len(found),
+                     len({t for t, _ in found}))
 
     def handle(self, request: m.ShardRequest) -> m.ShardReply:
         self.requests += 1
@@ -63,27 +119,43 @@ class ShardStore:
             return m.Failure(request.req_id, SERVER_ERROR,
                              f"shard {self.shard}: {type(exc).__name__}: {exc}")
 
-    def _table(self, table_id: bytes) -> TableData:
+    def _table(self, table_id: bytes) -> TableStore:
         table = self.tables.get(table_id)
         if table is None:
             schema = self.schemas.get(table_id)
-            table = self.tables[table_id] = TableData(schema.dropped or None if schema else None)
+            table = self.tables[table_id] = TableStore(table_id, self.directory or "")
+            if schema is not None:
+                table.set_schema(schema.dropped or None, schema.gc_grace_seconds,
+                                 schema.compression)
         return table
 
+    # -- writes ---------------------------------------------------------------------------------
     def on_write(self, req: m.Write) -> m.ShardReply:
         # All or nothing: checks that need the current data run before anything is applied.
         try:
             for mutation in req.mutations:
-                self._table(mutation.table_id).check(mutation)
+                table = self._table(mutation.table_id)
+                if _needs_current_row(mutation):
+                    table.pull_row(mutation.token, mutation.pk, mutation.ck)
+                table.memtable.check(mutation)
         except MutationRejected as exc:
             return m.Failure(req.req_id, INVALID, str(exc))
         for mutation in req.mutations:
-            self._table(mutation.table_id).apply(mutation)
+            self._table(mutation.table_id).memtable.apply(mutation)
         return m.Ack(req.req_id)
 
+    # -- reads ----------------------------------------------------------------------------------
     def on_read(self, req: m.Read) -> m.ShardReply:
         table = self.tables.get(req.table_id)
-        part = None if table is None else table.partitions.get(req.pk)
+        if table is None:
+            return m.RowsReply(req.req_id, 0, b"")
+        lo, hi = req.start, req.end
+        if req.after is not None:
+            if req.reverse:
+                hi = req.after if not hi else min(hi, req.after)
+            else:
+                lo = req.after
+        part = table.partition(req.token, req.pk, lo, hi)
         if part is None:
             return m.RowsReply(req.req_id, 0, b"")
         encoder = RowEncoder(req.projection, req.now, _pk_splitter(req.pk_components),
@@ -164,15 +236,115 @@ class ShardStore:
         return m.RowsReply(req.req_id, count, b"".join(out))
 
     def on_drop_table(self, req: m.DropTable) -> m.ShardReply:
-        self.tables.pop(req.table_id, None)
+        self._cancel_jobs(req.table_id)
+        table = self.tables.pop(req.table_id, None)
+        if table is not None:
+            table.drop()
+            self.on_flushed(req.table_id, self.position_fn())
         return m.Ack(req.req_id)
 
     def on_table_schema(self, req: m.TableSchema) -> m.ShardReply:
         self.schemas[req.table_id] = req
-        self._table(req.table_id).dropped = req.dropped or None
+        self._table(req.table_id).set_schema(req.dropped or None, req.gc_grace_seconds,
+                                             req.compression)
         return m.Ack(req.req_id)
 
     def on_ping(self, req: m.Ping) -> m.ShardReply:
-        partitions = sum(len(t.partitions) for t in self.tables.values())
-        size = sum(t.bytes for t in self.tables.values())
-        return m.Stats(req.req_id, self.shard, os.getpid(), partitions, size, self.requests)
+        partitions = sum(t.partition_count() for t in self.tables.values())
+        sstables = [r for t in self.tables.values() for r in t.sstables]
+        return m.Stats(req.req_id, self.shard, os.getpid(), partitions, self.memtable_bytes(),
+                       self.requests, len(sstables), sum(r.disk_size for r in sstables),
+                       len(self.jobs))
+
+    # -- background work ------------------------------------------------------------------------
+    def memtable_bytes(self) -> int:
+        return sum(t.memtable_bytes for t in self.tables.values())
+
+    def _cancel_jobs(self, table_id: bytes) -> None:
+        for job in [j for j in self.jobs if j.table_id == table_id]:
+            job.steps.close()  # aborts the SSTable being written
+            self.jobs.remove(job)
+            job.finish()
+
+    def flush(self, table_id: bytes) -> Job | None:
+        """Queue a flush of one table's memtable; None if it is empty."""
+        table = self.tables.get(table_id)
+        if table is None:
+            return None
+        position = self.position_fn()
+        steps = table.flush_steps(lambda: self.on_flushed(table_id, position))
+        if steps is None:
+            return None
+        job = Job(table_id, "flush", steps)
+        self.jobs.append(job)
+        return job
+
+    def compact(self, table_id: bytes, major: bool = False) -> Job | None:
+        """Queue a size-tiered compaction of a table (`major`: of all its SSTables)."""
+        table = self.tables.get(table_id)
+        if table is None or any(j.table_id == table_id and j.kind == "compaction"
+                                for j in self.jobs):
+            return None
+        inputs = ([r for r in table.sstables if id(r) not in table.compacting] if major
+                  else table.compaction_candidates())
+        if len(inputs) < 2:
+            return None
+        job = Job(table_id, "compaction", table.compaction_steps(inputs, int(time.time())))
+        self.jobs.append(job)
+        return job
+
+    def admin(self, request: m.Flush | m.Compact) -> list[Job]:
+        """ferrosa-ctl flush / compact: queue the jobs (the worker replies once all are done)."""
+        tables = [request.table_id] if request.table_id else list(self.tables)
+        if type(request) is m.Flush:
+            jobs = [self.flush(t) for t in tables]
+        else:
+            jobs = [self.compact(t, major=True) for t in tables]
+        return [job for job in jobs if job is not None]
+
+    def schedule(self) -> None:
+        """After writes: flush the largest memtable when the shard is over its budget."""
+        if self.memtable_bytes() <= self.memtable_budget:
+            return
+        flushing = {j.table_id for j in self.jobs if j.kind == "flush"}
+        candidates = [t for t in self.tables.values()
+                      if t.table_id not in flushing and t.memtable.partitions]
+        if candidates:
+            self.flush(max(candidates, key=lambda t: t.memtable.bytes).table_id)
+
+    def queue_compactions(self) -> None:
+        """Idle time: start a size-tiered compaction for any table that has a bucket ready."""
+        if not self.jobs:
+            for table_id in list(self.tables):
+                self.compact(table_id)
+
+    def over_budget(self) -> bool:
+        """Memtables (flushing included) beyond twice the budget: writes must wait for flushes."""
+        return self.memtable_bytes() > 2 * self.memtable_budget and any(
+            j.kind == "flush" for j in self.jobs)
+
+    def maintenance_step(self) -> bool:
+        """Run one bounded step of the oldest background job; False when there is none."""
+        if not self.jobs:
+            return False
+        job = self.jobs[0]
+        try:
+            next(job.steps)
+        except StopIteration:
+            self.jobs.popleft()
+            job.finish()
+        return True
+
+
+class Job:
+    """One background job: its steps, and what to call once it has finished (or was dropped)."""
+
+    __slots__ = ("table_id", "kind", "steps", "done")
+
+    def __init__(self, table_id: bytes, kind: str, steps: Generator) -> None:
+        self.table_id, self.kind, self.steps = table_id, kind, steps
+        self.done: list[Callable[[], None]] = []
+
+    def finish(self) -> None:
+        for callback in self.done:
+            callback()

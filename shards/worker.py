@@ -33,7 +33,9 @@ from ferrosa.ipc.channel import Channel
 from ferrosa.ipc.doorbell import Doorbell
 from ferrosa.ipc.shm import RingPair
 from ferrosa.process import config_from_env, die_with_parent, setup_logging
+from ferrosa.durable import write_atomically
 from shards.commitlog import AckQueue, CommitLog, CommitLogSettings
+from shards.commitlog_segment import Position
 from shards.store import ShardStore
 
 log = logging.getLogger("shards.worker")
@@ -46,6 +48,10 @@ MAX_FULL_RING_SLEEP = 0.002
 IDLE_WAIT_SECONDS = 1.0
 # Requests that change data go to the commit log (in the order they were applied).
 LOGGED_REQUESTS = (m.Write, m.DropTable)
+# ferrosa-ctl flush / compact: answered when the jobs they start have finished.
+ADMIN_REQUESTS = (m.Flush, m.Compact)
+# With nothing else to do, look for a compaction this often.
+COMPACTION_CHECK_SECONDS = 1.0
 
 
 def commitlog_settings(config: NodeConfig) -> CommitLogSettings:
@@ -59,10 +65,38 @@ def commitlog_dir(config: NodeConfig, shard: int) -> Path:
     return config.data_path / "commitlog" / f"shard-{shard}"
 
 
+def data_dir(config: NodeConfig, shard: int) -> Path:
+    return config.data_path / "data" / f"shard-{shard}"
+
+
 def _tables(request) -> set[bytes]:
     if type(request) is m.Write:
         return {mutation.table_id for mutation in request.mutations}
     return {request.table_id}
+
+
+class FlushedPositions:
+    """Per table, the commit log position its SSTables cover (DATA/shard-N/flushed.json).
+
+    Replay skips a table's records at or before it: they are in SSTables already, and applying
+    them twice would double counter increments.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.positions: dict[bytes, Position] = {}
+        if path.exists():
+            raw = msgspec.json.decode(path.read_bytes(), type=dict[str, list[int]])
+            self.positions = {bytes.fromhex(k): Position(*v) for k, v in raw.items()}
+
+    def covers(self, table_id: bytes, position: Position) -> bool:
+        flushed = self.positions.get(table_id)
+        return flushed is not None and position <= flushed
+
+    def update(self, table_id: bytes, position: Position) -> None:
+        self.positions[table_id] = position
+        write_atomically(self.path, msgspec.json.encode(
+            {k.hex(): list(v) for k, v in self.positions.items()}))
 
 
 class ShardWorker:
@@ -73,21 +107,37 @@ class ShardWorker:
         self.request_bell = request_bell
         self.requests = Channel(rings.request.ring, request_bell, m.ShardRequest)
         self.replies = Channel(rings.reply.ring, reply_bell, m.ShardReply)
-        self.store = ShardStore(shard)
+        directory = data_dir(config, shard)
+        self.store = ShardStore(shard, str(directory), config.memtable_bytes)
+        self.flushed = FlushedPositions(directory / "flushed.json")
         self.generation = generation
         self.running = True
         self._encode = msgspec.msgpack.Encoder().encode
         self._decode = msgspec.msgpack.Decoder(m.ShardRequest).decode
         self.acks: AckQueue = AckQueue()
+        self.later: list = []  # admin replies whose jobs just finished
         self.commitlog, report = CommitLog.open(commitlog_dir(config, shard),
                                                 commitlog_settings(config), self._replay)
+        self.store.position_fn = lambda: self.commitlog.written_position
+        self.store.on_flushed = self._on_flushed
         level = logging.INFO if report.clean else logging.ERROR
         log.log(level, "shard %d: %s", shard, report.summary())
         for problem in report.corruptions():
             log.error("shard %d: %s (file kept aside)", shard, problem)
 
-    def _replay(self, _position, payload: bytes) -> set[bytes]:
+    def _on_flushed(self, table_id: bytes, position: Position) -> None:
+        self.flushed.update(table_id, position)
+        self.commitlog.mark_flushed(table_id, position)
+
+    def _replay(self, position: Position, payload: bytes) -> set[bytes]:
         request = self._decode(payload)
+        if type(request) is m.Write:
+            request.mutations = [mu for mu in request.mutations
+                                 if not self.flushed.covers(mu.table_id, position)]
+            if not request.mutations:
+                return set()
+        elif self.flushed.covers(request.table_id, position):
+            return set()
         reply = self.store.handle(request)
         if type(reply) is m.Failure:
             log.error("shard %d: replayed write failed: %s", self.shard, reply.message)
@@ -108,6 +158,12 @@ class ShardWorker:
         handle, encode = self.store.handle, self._encode
         ready, records, held, tables = [], [], [], set()
         for request in batch:
+            if type(request) in ADMIN_REQUESTS:
+                # Log what came before, so a flush's commit log position covers it.
+                self._log(records, held, tables)
+                records, held, tables = [], [], set()
+                self._admin(request, ready)
+                continue
             reply = handle(request)
             if type(reply) is m.Ack and type(request) in LOGGED_REQUESTS:
                 records.append(encode(request))
@@ -115,23 +171,56 @@ class ShardWorker:
                 tables |= _tables(request)
             else:
                 ready.append(reply)
+        self._log(records, held, tables)
+        return ready
+
+    def _log(self, records: list, held: list, tables: set) -> None:
         if records:
             self.acks.hold(self.commitlog.append(records, tables), held)
-        return ready
+
+    def _admin(self, request, ready: list) -> None:
+        jobs = self.store.admin(request)
+        if not jobs:
+            ready.append(m.Ack(request.req_id))
+            return
+        waiting = {id(job) for job in jobs}
+        reply = m.Ack(request.req_id)
+        for job in jobs:
+            def done(key=id(job)) -> None:
+                waiting.discard(key)
+                if not waiting:
+                    self.later.append(reply)
+            job.done.append(done)
+
+    def background(self, idle: bool) -> None:
+        """Flushes and compactions: one step per pass, more while memtables are over budget."""
+        store = self.store
+        store.schedule()
+        if store.maintenance_step():
+            while store.over_budget() and store.maintenance_step():
+                pass  # writes slow down rather than memory growing without bound
+        elif idle and time.monotonic() >= self._next_compaction_check:
+            self._next_compaction_check = time.monotonic() + COMPACTION_CHECK_SECONDS
+            store.queue_compactions()
 
     def run(self) -> None:
         self.publish([m.Hello(self.shard, os.getpid(), self.generation)])
-        commitlog, acks = self.commitlog, self.acks
+        commitlog, acks, store = self.commitlog, self.acks, self.store
+        self._next_compaction_check = 0.0
         while self.running:
             batch = self.requests.recv_all(MAX_BATCH)  # clears the doorbell, then drains
             ready = self.serve(batch) if batch else []
+            self.background(idle=not batch)
             now = time.monotonic()
             commitlog.maybe_sync(now)
             if len(acks):
                 ready.extend(acks.release(commitlog.ack_position))
+            if self.later:
+                ready.extend(self.later)
+                self.later = []
             if ready:
                 self.publish(ready)
-            if not batch:
+            if not batch and not store.jobs:
                 deadline = commitlog.next_deadline()
                 timeout = IDLE_WAIT_SECONDS if deadline is None else min(
                     IDLE_WAIT_SECONDS, max(0.0, deadline - now))
@@ -139,6 +228,8 @@ class ShardWorker:
         commitlog.sync()
         self.publish(acks.release(commitlog.ack_position))
         commitlog.close()
+        for table in store.tables.values():
+            table.close()
 
     def stop(self, *_args) -> None:
         self.running = False

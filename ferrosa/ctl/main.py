@@ -25,8 +25,10 @@ import msgspec
 from ferrosa.config import ConfigError, load_config
 from ferrosa.ctl.messages import ADMIN_SOCKET_NAME, AdminReply, AdminRequest, NodeStatus
 
-# How long to wait for the node's answer (a status pings every shard: 2 s at most each, in parallel).
+# How long to wait for the node's answer (a status pings every shard: 2 s at most each, in
+# parallel); flush and compact wait for the work itself, which can take minutes on big tables.
 REPLY_TIMEOUT_SECONDS = 10.0
+STORAGE_TIMEOUT_SECONDS = 3600.0
 EXIT_OK, EXIT_NODE_ERROR, EXIT_UNREACHABLE = 0, 1, 2
 
 
@@ -48,7 +50,8 @@ def find_socket(args: argparse.Namespace) -> Path:
 def call(path: Path, op: str, args: dict[str, Any] | None = None) -> Any:
     """One request/answer exchange on the admin socket; the node's error becomes CtlError."""
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    sock.settimeout(REPLY_TIMEOUT_SECONDS)
+    timeout = REPLY_TIMEOUT_SECONDS if op == "status" else STORAGE_TIMEOUT_SECONDS
+    sock.settimeout(timeout)
     try:
         sock.connect(os.fspath(path))
     except (FileNotFoundError, ConnectionRefusedError):
@@ -61,8 +64,7 @@ def call(path: Path, op: str, args: dict[str, Any] | None = None) -> Any:
         try:
             line = stream.readline()
         except TimeoutError:
-            raise CtlError(f"the node did not answer {op!r} within "
-                           f"{REPLY_TIMEOUT_SECONDS:.0f}s") from None
+            raise CtlError(f"the node did not answer {op!r} within {timeout:.0f}s") from None
     if not line:
         raise CtlError("the node closed the admin connection without answering")
     reply = msgspec.json.decode(line, type=AdminReply)
@@ -101,9 +103,10 @@ def format_status(status: NodeStatus) -> str:
         "",
     ]
     header = ("Shard", "State", "PID", "Gen", "First token", "Last token", "Partitions",
-              "Memtable", "Requests")
+              "Memtable", "SSTables", "On disk", "Jobs", "Requests")
     rows = [header] + [(str(s.shard), s.state, str(s.pid), str(s.generation), str(s.first_token),
                         str(s.last_token), str(s.partitions), _size(s.memtable_bytes),
+                        str(s.sstables), _size(s.sstable_bytes), str(s.pending_jobs),
                         str(s.requests)) for s in status.shards]
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     for row in rows:
@@ -122,10 +125,28 @@ def cmd_status(path: Path, args: argparse.Namespace) -> int:
     return EXIT_OK if all(s.state == "UP" for s in status.shards) else EXIT_NODE_ERROR
 
 
+def _storage_command(op: str) -> Callable[[Path, argparse.Namespace], int]:
+    def run(path: Path, args: argparse.Namespace) -> int:
+        target = {k: v for k, v in (("keyspace", args.keyspace), ("table", args.table)) if v}
+        result = call(path, op, target)
+        if args.json:
+            print(msgspec.json.encode(result).decode())
+        else:
+            tables = ", ".join(result["tables"]) or "no tables"
+            print(f"{op}: {tables} ({result['seconds']:.2f} s)")
+        return EXIT_OK
+    return run
+
+
 COMMANDS: dict[str, tuple[str, Callable[[Path, argparse.Namespace], int]]] = {
     "status": ("the node, its shards and their token ranges (exit 1 if a shard is not UP)",
                cmd_status),
+    "flush": ("write memtables to SSTables ([keyspace [table]], default all); waits until done",
+              _storage_command("flush")),
+    "compact": ("merge each table's SSTables into one ([keyspace [table]]); waits until done",
+                _storage_command("compact")),
 }
+_TABLE_COMMANDS = ("flush", "compact")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -138,7 +159,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--json", action="store_true", help="print the answer as JSON")
     sub = parser.add_subparsers(dest="command", required=True, metavar="command")
     for name, (help_text, _fn) in COMMANDS.items():
-        sub.add_parser(name, help=help_text)
+        command = sub.add_parser(name, help=help_text)
+        if name in _TABLE_COMMANDS:
+            command.add_argument("keyspace", nargs="?")
+            command.add_argument("table", nargs="?")
     return parser
 
 

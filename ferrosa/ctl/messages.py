@@ -42,6 +42,9 @@ class ShardStatus(msgspec.Struct):
     partitions: int = 0
     memtable_bytes: int = 0
     requests: int = 0
+    sstables: int = 0
+    sstable_bytes: int = 0
+    pending_jobs: int = 0  # flushes and compactions queued or running
 
 
 class NodeStatus(msgspec.Struct):

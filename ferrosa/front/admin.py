@@ -35,6 +35,7 @@ from ferrosa.ctl.messages import (
 from ferrosa.errors import FerrosaError
 from ferrosa.ipc import messages as m
 from ferrosa.partitioner import shard_ranges
+from ferrosa.schema.model import is_system_keyspace
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,8 @@ class AdminServer:
         self.server: asyncio.AbstractServer | None = None
         self.commands: dict[str, Callable[[dict], Awaitable[Any]]] = {
             "status": self.status,
+            "flush": lambda args: self._storage(args, m.Flush),
+            "compact": lambda args: self._storage(args, m.Compact),
         }
 
     async def start(self) -> None:
@@ -120,6 +123,35 @@ class AdminServer:
             connections=len(self.front.connections), data_dir=str(config.data_path.absolute()),
             auth_enabled=not config.auth_disabled, shards=list(shards))
 
+    def _table_ids(self, args: dict) -> tuple[list[bytes], list[str]]:
+        """The tables an admin command names: {keyspace[, table]} or every user table."""
+        schema = self.node.schema
+        keyspace, table = args.get("keyspace"), args.get("table")
+        found = []
+        for ks_name, ks in schema.keyspaces.items():
+            if is_system_keyspace(ks_name) or (keyspace and ks_name != keyspace):
+                continue
+            for name, meta in ks.tables.items():
+                if not table or name == table:
+                    found.append((meta.id.bytes, f"{ks_name}.{name}"))
+        if (keyspace or table) and not found:
+            raise FerrosaError(f"no table {keyspace or '*'}.{table or '*'} in the schema")
+        return [t for t, _ in found], [n for _, n in found]
+
+    async def _storage(self, args: dict, message: type) -> dict:
+        """flush / compact on every shard; answers when every shard has finished."""
+        table_ids, names = self._table_ids(args)
+        router = self.node.router
+        started = time.monotonic()
+        requests = [router.submit(link.index, message(0, table_id))
+                    for link in router.links if link.up for table_id in table_ids]
+        replies = await asyncio.gather(*requests, return_exceptions=True)
+        failures = [str(r) for r in replies if isinstance(r, BaseException)
+                    or type(r) is m.Failure]
+        if failures:
+            raise FerrosaError(f"{len(failures)} shard request(s) failed: {failures[0]}")
+        return {"tables": names, "seconds": round(time.monotonic() - started, 3)}
+
     async def _shard_status(self, link: Any, token_range: tuple[int, int]) -> ShardStatus:
         status = ShardStatus(link.index, "DOWN", link.pid, link.generation, *token_range)
         if not link.up:
@@ -139,4 +171,7 @@ class AdminServer:
         status.partitions = stats.partitions
         status.memtable_bytes = stats.memtable_bytes
         status.requests = stats.requests
+        status.sstables = stats.sstables
+        status.sstable_bytes = stats.sstable_bytes
+        status.pending_jobs = stats.pending_jobs
         return status

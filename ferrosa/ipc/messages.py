@@ -173,13 +173,29 @@ class TableSchema(msgspec.Struct, tag=True, array_like=True):
     compression: str = "lz4"
 
 
+class Flush(msgspec.Struct, tag=True, array_like=True):
+    """ferrosa-ctl flush: write the memtables (of one table, or all when empty) to SSTables;
+    answered with Ack once done."""
+
+    req_id: int
+    table_id: bytes = b""
+
+
+class Compact(msgspec.Struct, tag=True, array_like=True):
+    """ferrosa-ctl compact: merge all SSTables of a table (or of every table when empty) into one;
+    answered with Ack once done."""
+
+    req_id: int
+    table_id: bytes = b""
+
+
 class Ping(msgspec.Struct, tag=True, array_like=True):
     """Liveness and statistics probe (ferrosa-ctl status)."""
 
     req_id: int
 
 
-ShardRequest = Write | Read | Scan | DropTable | TableSchema | Ping
+ShardRequest = Write | Read | Scan | DropTable | TableSchema | Flush | Compact | Ping
 
 
 class Ack(msgspec.Struct, tag=True, array_like=True):
@@ -217,6 +233,9 @@ class Stats(msgspec.Struct, tag=True, array_like=True):
     partitions: int
     memtable_bytes: int
     requests: int
+    sstables: int = 0
+    sstable_bytes: int = 0
+    pending_jobs: int = 0
 
 
 class Hello(msgspec.Struct, tag=True, array_like=True):

@@ -51,8 +51,21 @@ class NodeProcess:
         env.update(self.extra_env)
         return env
 
+    def _wait_port_free(self, timeout: float = 10.0) -> None:
+        """After a SIGKILL of the supervisor its children die a moment later (PDEATHSIG): do not
+        mistake the old front, still listening, for the new node."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection((self.host, self.port), timeout=0.2):
+                    pass
+            except OSError:
+                return
+            time.sleep(0.05)
+
     def start(self) -> "NodeProcess":
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._wait_port_free()
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen([sys.executable, "-m", "ferrosa.supervisor"], env=self.env(),
                                      cwd=REPO, stdout=log, stderr=subprocess.STDOUT,

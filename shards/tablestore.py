@@ -1,0 +1,248 @@
+"""One table's data in one shard: the memtable, memtables being flushed, and the SSTables.
+
+What it is: the LSM tree of a table. Writes go to the active memtable. A flush freezes it (reads
+still see it) and writes it to a new SSTable a bounded step at a time; compaction (size-tiered)
+merges SSTables a bounded step at a time. Reads merge every source that may hold a partition:
+active memtable, frozen memtables, then SSTables whose token range and bloom filter admit it.
+
+What it must not do: talk to the commit log or rings (the shard's store does), block the shard for
+a whole flush or compaction (both are generators the worker steps between request batches), or
+delete an SSTable a read could still be using (reads never span two steps of the shard loop).
+
+Theory of operation: sources are listed newest first; merging is order-independent
+(shards/sstable/merge.py), so the order only matters for speed. A partition held by the active
+memtable alone is served as is, without copies (the common case for fresh data). Operations that
+must see the current value of a row (counter increments, list index and value operations) first
+pull that row from the older sources into the memtable (`pull_row`): merging is idempotent, so the
+copy changes nothing but lets the memtable apply the operation to the full current state.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+from typing import Callable, Generator, Iterator
+
+from shards.memtable import Partition, TableData
+from shards.rowmap import RowMap
+from shards.sstable import (SSTableReader, SSTableWriter, compact_steps, delete_sstable,
+                            merge_into, purge_bound, size_tiered_buckets)
+
+log = logging.getLogger(__name__)
+
+# Partitions written per flush step: bounds how long one step keeps requests waiting.
+FLUSH_STEP_PARTITIONS = 500
+# Rows merged per compaction step (see compact_steps).
+COMPACTION_STEP_ROWS = 500
+# Cassandra's default gc_grace_seconds, until the front sends the table's schema.
+DEFAULT_GC_GRACE_SECONDS = 864000
+# Size-tiered compaction: start when this many SSTables are of similar size (Cassandra's STCS
+# min_threshold); small SSTables all count as one tier.
+MIN_COMPACTION_THRESHOLD = 4
+
+
+def _slice(part: Partition, lo: bytes, hi: bytes) -> Partition:
+    """A view of `part` with only the rows lo <= ck < hi (partition-level data kept)."""
+    view = Partition(part.token, part.pk)
+    view.deletion, view.ldt, view.static, view.ranges = (part.deletion, part.ldt, part.static,
+                                                         part.ranges)
+    rows = RowMap()
+    for ck in part.rows.irange(lo or None, hi or None, (True, False)):
+        rows[ck] = part.rows[ck]
+    view.rows = rows
+    return view
+
+
+class TableStore:
+    def __init__(self, table_id: bytes, directory: str, dropped: dict[str, int] | None = None,
+                 gc_grace_seconds: int = DEFAULT_GC_GRACE_SECONDS,
+                 compression: str = "lz4") -> None:
+        self.table_id = table_id
+        self.directory = directory
+        self.dropped = dropped
+        self.gc_grace_seconds = gc_grace_seconds
+        self.compression = compression
+        self.memtable = TableData(dropped)
+        self.flushing: list[TableData] = []  # newest first
+        self.sstables: list[SSTableReader] = []  # newest first
+        self.compacting: set[int] = set()  # generations being compacted
+        self.next_generation = 1
+
+    # -- schema ---------------------------------------------------------------------------------
+    def set_schema(self, dropped: dict[str, int] | None, gc_grace_seconds: int,
+                   compression: str) -> None:
+        self.dropped = dropped
+        self.memtable.dropped = dropped
+        for frozen in self.flushing:
+            frozen.dropped = dropped
+        self.gc_grace_seconds = gc_grace_seconds
+        self.compression = compression
+
+    @property
+    def memtable_bytes(self) -> int:
+        return self.memtable.bytes + sum(f.bytes for f in self.flushing)
+
+    def partition_count(self) -> int:
+        return len(self.memtable.partitions) + sum(r.stats.partitions for r in self.sstables)
+
+    # -- reads ----------------------------------------------------------------------------------
+    def _older_sources(self, token: int, pk: bytes, lo: bytes, hi: bytes) -> list[Partition]:
+        found = []
+        for frozen in self.flushing:
+            part = frozen.partitions.get(pk)
+            if part is not None:
+                found.append(_slice(part, lo, hi))
+        for reader in self.sstables:
+            low, high = reader.token_range
+            if low <= token <= high and reader.may_contain(pk):
+                part = reader.get(token, pk, lo, hi)
+                if part is not None:
+                    found.append(part)
+        return found
+
+    def partition(self, token: int, pk: bytes, lo: bytes = b"", hi: bytes = b"") -> Partition | None:
+        """The merged partition with at least the rows lo <= ck < hi (b"" = unbounded)."""
+        current = self.memtable.partitions.get(pk)
+        older = self._older_sources(token, pk, lo, hi) if (self.flushing or self.sstables) else []
+        if not older:
+            return current
+        merged = Partition(token, pk)
+        for part in older:
+            merge_into(merged, part)
+        if current is not None:
+            merge_into(merged, _slice(current, lo, hi))
+        return merged
+
+    def partitions_after(self, after_token: int | None, after_pk: bytes) -> Iterator[Partition]:
+        """Merged partitions in (token, pk) order from (after_token, after_pk) inclusive."""
+        if not self.flushing and not self.sstables:
+            yield from self.memtable.partitions_after(after_token, after_pk)
+            return
+        streams = [self.memtable.partitions_after(after_token, after_pk)]
+        streams += [frozen.partitions_after(after_token, after_pk) for frozen in self.flushing]
+        streams += [reader.scan(after_token, after_pk) for reader in self.sstables]
+        keyed = [((p.token, p.pk, i, p) for p in stream) for i, stream in enumerate(streams)]
+        pending: list[Partition] = []
+        key = None
+        for token, pk, _source, part in heapq.merge(*keyed, key=lambda item: item[:3]):
+            if (token, pk) != key:
+                if pending:
+                    yield self._merged(pending)
+                pending, key = [], (token, pk)
+            pending.append(part)
+        if pending:
+            yield self._merged(pending)
+
+    @staticmethod
+    def _merged(parts: list[Partition]) -> Partition:
+        if len(parts) == 1:
+            return parts[0]
+        merged = Partition(parts[0].token, parts[0].pk)
+        for part in parts:
+            merge_into(merged, part)
+        return merged
+
+    # -- writes ---------------------------------------------------------------------------------
+    def pull_row(self, token: int, pk: bytes, ck: bytes) -> None:
+        """Bring the current state of one row (and the partition's statics) into the memtable."""
+        if not self.flushing and not self.sstables:
+            return
+        older = self._older_sources(token, pk, ck, ck + b"\x00")
+        if not older:
+            return
+        target = self.memtable._partition(token, pk)
+        for part in older:
+            merge_into(target, part)
+
+    # -- flush ----------------------------------------------------------------------------------
+    def flush_steps(self, on_done: Callable[[], None]) -> Generator[None, None, None] | None:
+        """Freeze the memtable and write it to an SSTable, one bounded step per next().
+        None if there is nothing to flush."""
+        frozen = self.memtable
+        if not frozen.partitions:
+            return None
+        self.memtable = TableData(self.dropped)
+        self.flushing.insert(0, frozen)
+        return self._write(frozen, on_done)
+
+    def _new_writer(self) -> SSTableWriter:
+        generation = self.next_generation
+        self.next_generation += 1
+        return SSTableWriter(self.directory, self.table_id, generation, self.compression)
+
+    def _write(self, frozen: TableData, on_done: Callable[[], None]):
+        writer = self._new_writer()
+        try:
+            partitions = frozen.partitions
+            for index, (_token, pk) in enumerate(frozen.order):
+                writer.add(partitions[pk])
+                if index % FLUSH_STEP_PARTITIONS == FLUSH_STEP_PARTITIONS - 1:
+                    yield
+            reader = writer.finish()
+        except BaseException:
+            writer.abort()
+            raise
+        self.sstables.insert(0, reader)
+        self.flushing.remove(frozen)
+        log.info("flushed table %s: %d partitions, %d bytes on disk (generation %d)",
+                 self.table_id.hex(), reader.stats.partitions, reader.disk_size,
+                 reader.generation)
+        on_done()
+
+    # -- compaction -----------------------------------------------------------------------------
+    def compaction_candidates(self) -> list[SSTableReader]:
+        ready = [r for r in self.sstables if id(r) not in self.compacting]
+        if len(ready) < MIN_COMPACTION_THRESHOLD:
+            return []
+        buckets = size_tiered_buckets([r.disk_size for r in ready],
+                                      min_threshold=MIN_COMPACTION_THRESHOLD)
+        return [ready[i] for i in buckets[0]] if buckets else []
+
+    def compaction_steps(self, inputs: list[SSTableReader], now: int,
+                         force: bool = False) -> Generator[None, None, None]:
+        """Compact `inputs` into one SSTable a step at a time, then swap it in."""
+        for reader in inputs:
+            self.compacting.add(id(reader))
+        others = [r for r in self.sstables if r not in inputs]
+        other_bound = purge_bound(others)
+        memtables = [self.memtable, *self.flushing]
+
+        def max_purgeable(token: int, pk: bytes) -> int:
+            bound = other_bound(token, pk)
+            for table in memtables:
+                if pk in table.partitions:
+                    bound = min(bound, table.min_timestamp)
+            return bound
+
+        try:
+            result = None
+            for result in compact_steps(inputs, self._new_writer, now, self.gc_grace_seconds,
+                                        max_purgeable, COMPACTION_STEP_ROWS):
+                if result is None:
+                    yield
+            position = min(self.sstables.index(r) for r in inputs)
+            self.sstables = [r for r in self.sstables if r not in inputs]
+            if result is not None:
+                self.sstables.insert(min(position, len(self.sstables)), result)
+            for reader in inputs:
+                reader.close()
+                delete_sstable(self.directory, self.table_id, reader.generation)
+            log.info("compacted %d SSTables of table %s into %s", len(inputs),
+                     self.table_id.hex(), "one" if result is not None else "nothing")
+        finally:
+            for reader in inputs:
+                self.compacting.discard(id(reader))
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    def drop(self) -> None:
+        """TRUNCATE / DROP TABLE: forget the memtables and delete every SSTable."""
+        self.memtable = TableData(self.dropped)
+        self.flushing = []
+        for reader in self.sstables:
+            reader.close()
+            delete_sstable(self.directory, self.table_id, reader.generation)
+        self.sstables = []
+
+    def close(self) -> None:
+        for reader in self.sstables:
+            reader.close()
