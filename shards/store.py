@@ -87,6 +87,7 @@ class ShardStore:
             m.Scan: self.on_scan,
             m.DropTable: self.on_drop_table,
             m.TableSchema: self.on_table_schema,
+            m.KnownTables: self.on_known_tables,
             m.Ping: self.on_ping,
         }
         if directory is not None:
@@ -127,6 +128,7 @@ class ShardStore:
             if schema is not None:
                 table.set_schema(schema.dropped or None, schema.gc_grace_seconds,
                                  schema.compression)
+                table.auto_compaction = schema.auto_compaction
         return table
 
     # -- writes ---------------------------------------------------------------------------------
@@ -245,8 +247,17 @@ class ShardStore:
 
     def on_table_schema(self, req: m.TableSchema) -> m.ShardReply:
         self.schemas[req.table_id] = req
-        self._table(req.table_id).set_schema(req.dropped or None, req.gc_grace_seconds,
-                                             req.compression)
+        table = self._table(req.table_id)
+        table.set_schema(req.dropped or None, req.gc_grace_seconds, req.compression)
+        table.auto_compaction = req.auto_compaction
+        return m.Ack(req.req_id)
+
+    def on_known_tables(self, req: m.KnownTables) -> m.ShardReply:
+        known = set(req.table_ids)
+        for table_id in [t for t in self.tables if t not in known]:
+            log.info("shard %d: dropping the data of table %s, which no longer exists",
+                     self.shard, table_id.hex())
+            self.on_drop_table(m.DropTable(req.req_id, table_id))
         return m.Ack(req.req_id)
 
     def on_ping(self, req: m.Ping) -> m.ShardReply:
@@ -315,8 +326,9 @@ class ShardStore:
     def queue_compactions(self) -> None:
         """Idle time: start a size-tiered compaction for any table that has a bucket ready."""
         if not self.jobs:
-            for table_id in list(self.tables):
-                self.compact(table_id)
+            for table_id, table in list(self.tables.items()):
+                if table.auto_compaction:
+                    self.compact(table_id)
 
     def over_budget(self) -> bool:
         """Memtables (flushing included) beyond twice the budget: writes must wait for flushes."""

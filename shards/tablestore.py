@@ -25,8 +25,16 @@ from typing import Callable, Generator, Iterator
 
 from shards.memtable import Partition, TableData
 from shards.rowmap import RowMap
-from shards.sstable import (SSTableReader, SSTableWriter, compact_steps, delete_sstable,
-                            merge_into, purge_bound, size_tiered_buckets)
+from shards.sstable import (
+    SSTableReader,
+    SSTableWriter,
+    compact_steps,
+    delete_sstable,
+    merge_into,
+    purge_bound,
+    size_tiered_buckets,
+)
+from shards.sstable.bloom import key_hash
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +73,10 @@ class TableStore:
         self.memtable = TableData(dropped)
         self.flushing: list[TableData] = []  # newest first
         self.sstables: list[SSTableReader] = []  # newest first
-        self.compacting: set[int] = set()  # generations being compacted
+        self.compacting: set[int] = set()  # ids of the readers being compacted
+        # Off until the front has sent the table's schema (m.TableSchema): SSTables found at start
+        # may belong to a table whose options say otherwise, or that no longer exists.
+        self.auto_compaction = False
         self.next_generation = 1
 
     # -- schema ---------------------------------------------------------------------------------
@@ -92,9 +103,14 @@ class TableStore:
             part = frozen.partitions.get(pk)
             if part is not None:
                 found.append(_slice(part, lo, hi))
+        hashed = None
         for reader in self.sstables:
             low, high = reader.token_range
-            if low <= token <= high and reader.may_contain(pk):
+            if not low <= token <= high:
+                continue
+            if hashed is None:
+                hashed = key_hash(pk)
+            if reader.may_contain_hash(*hashed):
                 part = reader.get(token, pk, lo, hi)
                 if part is not None:
                     found.append(part)

@@ -147,9 +147,10 @@ class Node:
                 if self.router.links[shard].up:
                     await self.router.submit(shard, m.DropTable(0, table_id.bytes))
 
-    def _table_schemas(self) -> list[m.TableSchema]:
-        """What shards must know of every user table (dropped columns, gc grace, compression)."""
-        out = []
+    def _table_schemas(self) -> list[m.TableSchema | m.KnownTables]:
+        """What shards must know of every user table (dropped columns, gc grace, compression),
+        then the list of every table (a shard drops the data of any other)."""
+        out: list = []
         for name, ks in self._schema.keyspaces.items():
             if is_system_keyspace(name):
                 continue
@@ -157,7 +158,9 @@ class Node:
                 out.append(m.TableSchema(
                     0, table.id.bytes,
                     {col: d.dropped_time for col, d in table.dropped_columns.items()},
-                    table.options.gc_grace_seconds, _storage_compression(table)))
+                    table.options.gc_grace_seconds, _storage_compression(table),
+                    table.options.compaction.get("enabled", "true").lower() != "false"))
+        out.append(m.KnownTables(0, [msg.table_id for msg in out]))
         return out
 
     def _on_shard_up(self, shard: int) -> None:

@@ -112,7 +112,7 @@ def to_json(t: T.CqlType, data: bytes | bytearray | memoryview | None, protocol_
         render = _RENDERERS[t] = _BUILD_RENDERER[type(t)](t)
     try:
         return render(data)
-    except (V.InvalidValue, struct.error, IndexError) as exc:
+    except (V.InvalidValue, struct.error, IndexError, UnicodeError) as exc:
         raise MarshalError(f"Invalid {T.cql_name(t)} value for JSON: {exc}") from None
 
 

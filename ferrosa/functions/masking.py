@@ -23,7 +23,7 @@ import struct
 from typing import Callable
 
 from ferrosa.functions import scalar
-from ferrosa.functions.errors import FunctionServerError, InvalidRequest
+from ferrosa.functions.errors import FunctionServerError, InvalidRequest, MarshalError
 from ferrosa.functions.registry import (
     AnyType, Factory, FixedType, Function, OptionalParameter, Overload, SameAs, string_parameter,
 )
@@ -96,6 +96,14 @@ def partial_mask(value: str, begin: int, end: int, padding: str, inner: bool) ->
     return "".join(padding if i < begin or i > last else c for i, c in enumerate(chars))
 
 
+def _text(t: T.CqlType, data: bytes) -> str:
+    """The string of a text argument; bytes Java cannot decode fail as Cassandra's MarshalException."""
+    try:
+        return V.deserialize(t, data)
+    except V.InvalidValue as exc:
+        raise MarshalError(str(exc)) from None
+
+
 def _java_length(text: str) -> int:
     return len(text) + sum(1 for c in text if ord(c) > 0xFFFF)
 
@@ -109,7 +117,7 @@ def _partial(inner: bool) -> Callable:
         def body(args: list, protocol_version: int = 5) -> bytes | None:
             padding = DEFAULT_PADDING
             if len(args) == 4 and args[3] is not None:
-                padding = V.deserialize(T.TEXT, args[3])
+                padding = _text(T.TEXT, args[3])
                 if _java_length(padding) != 1:
                     raise InvalidRequest(f"The padding argument for function {qualified} should be "
                                          f"single-character, but '{padding}' has {_java_length(padding)} "
@@ -118,7 +126,7 @@ def _partial(inner: bool) -> Callable:
                 return None
             begin = _I32.unpack(args[1])[0] if args[1] else 0
             end = _I32.unpack(args[2])[0] if args[2] else 0
-            masked = partial_mask(V.deserialize(t, args[0]), begin, end, padding, inner)
+            masked = partial_mask(_text(t, args[0]), begin, end, padding, inner)
             data = masked.encode("utf-8", "replace")  # Java writes '?' for a lone surrogate
             if t is T.ASCII and not data.isascii():
                 raise FunctionServerError(
@@ -155,7 +163,7 @@ def _mask_hash(name: str, types: list, receiver: T.CqlType | None) -> Overload:
     def body(args: list, protocol_version: int = 5) -> bytes | None:
         digest = default
         if len(args) == 2 and args[1] is not None:
-            digest = message_digest(V.deserialize(T.TEXT, args[1]))
+            digest = message_digest(_text(T.TEXT, args[1]))
         if args[0] is None:
             return None
         return digest(bytes(args[0]))

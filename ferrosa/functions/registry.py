@@ -36,6 +36,7 @@ from __future__ import annotations
 import decimal
 import enum
 import math
+import struct
 import uuid as uuid_module
 from typing import Any, Callable, Iterable, Sequence
 
@@ -43,8 +44,9 @@ import msgspec
 
 from ferrosa.cql import ast
 from ferrosa.functions import java
-from ferrosa.functions.errors import InvalidRequest
+from ferrosa.functions.errors import InvalidRequest, MarshalError
 from ferrosa.protocol import types as T
+from ferrosa.protocol import values as V
 
 SYSTEM_KEYSPACE = "system"
 PROTOCOL_VERSION = 5
@@ -305,11 +307,22 @@ def type_text(t: T.CqlType) -> str:
 Body = Callable[..., "bytes | None"]
 
 
+def _guarded(body: Body) -> Body:
+    """Bytes a value codec refuses (a 4-byte decimal passes validation but has no digits) fail as
+    Cassandra's MarshalException instead of escaping as a codec error."""
+    def call(args: list, protocol_version: int = PROTOCOL_VERSION) -> bytes | None:
+        try:
+            return body(args, protocol_version)
+        except (V.InvalidValue, struct.error) as exc:
+            raise MarshalError(str(exc)) from None
+    return call
+
+
 class Function:
     """One native scalar overload. ``call(args, protocol_version)`` maps argument bytes (None for
     null) to result bytes (None for null)."""
 
-    __slots__ = ("name", "arg_types", "return_type", "is_pure", "call")
+    __slots__ = ("name", "arg_types", "return_type", "is_pure", "call", "_body")
     is_aggregate = False
     keyspace = SYSTEM_KEYSPACE
 
@@ -319,7 +332,8 @@ class Function:
         self.arg_types = tuple(arg_types)
         self.return_type = return_type
         self.is_pure = pure
-        self.call = body
+        self.call = _guarded(body)
+        self._body = body
 
     @property
     def qualified_name(self) -> str:
@@ -327,7 +341,7 @@ class Function:
 
     def renamed(self, name: str) -> Function:
         """The same overload under another name (Cassandra's pre-5.0 legacy names)."""
-        return type(self)(name, self.return_type, self.arg_types, self.call, pure=self.is_pure)
+        return type(self)(name, self.return_type, self.arg_types, self._body, pure=self.is_pure)
 
     def signature(self) -> str:
         """AbstractFunction.toString, as listed in resolution errors."""
@@ -379,7 +393,10 @@ class Aggregate:
 
     @staticmethod
     def add(state: AggregateState, args: list) -> None:
-        state.add(args)
+        try:
+            state.add(args)
+        except (V.InvalidValue, struct.error) as exc:
+            raise MarshalError(str(exc)) from None
 
     @staticmethod
     def result(state: AggregateState) -> bytes | None:

@@ -259,7 +259,9 @@ def _parse_boolean(text: str) -> bytes:
 
 
 def _parse_ascii(text: str) -> bytes:
-    for index, char in enumerate(text):
+    if text.isascii():
+        return text.encode("ascii")
+    for char in text:
         if ord(char) > 0x7F:
             kind = "MalformedInputException" if 0xD800 <= ord(char) <= 0xDFFF else "UnmappableCharacterException"
             size = 2 if ord(char) > 0xFFFF else 1
@@ -634,6 +636,16 @@ _FROM_STRING: dict[T.NativeType, Callable[[str], bytes]] = {
 }
 
 
+# Types whose fromString("") gives an empty value their serializer then refuses.
+_NO_EMPTY = frozenset({T.TINYINT, T.SMALLINT, T.DURATION})
+
+
 def from_string(t: T.NativeType, text: str) -> bytes:
     """AbstractType.fromString: the serialized value, or MarshalError/InvalidRequest as Cassandra."""
-    return _FROM_STRING[t](text)
+    data = _FROM_STRING[t](text)
+    if not data and t in _NO_EMPTY:
+        try:
+            V.validate(t, data)
+        except V.InvalidValue as exc:
+            raise _marshal(str(exc)) from None
+    return data

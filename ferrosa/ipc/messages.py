@@ -171,6 +171,17 @@ class TableSchema(msgspec.Struct, tag=True, array_like=True):
     dropped: dict[str, int] = {}
     gc_grace_seconds: int = 864000
     compression: str = "lz4"
+    # The table's compaction option 'enabled' (Cassandra: 'enabled': 'false' stops automatic
+    # compactions; ferrosa-ctl compact still runs).
+    auto_compaction: bool = True
+
+
+class KnownTables(msgspec.Struct, tag=True, array_like=True):
+    """Every user table that exists (sent after the TableSchemas at each Hello and schema change):
+    a shard drops the data of any other table, e.g. one dropped while the shard was down."""
+
+    req_id: int
+    table_ids: list[bytes]
 
 
 class Flush(msgspec.Struct, tag=True, array_like=True):
@@ -195,7 +206,8 @@ class Ping(msgspec.Struct, tag=True, array_like=True):
     req_id: int
 
 
-ShardRequest = Write | Read | Scan | DropTable | TableSchema | Flush | Compact | Ping
+ShardRequest = (Write | Read | Scan | DropTable | TableSchema | KnownTables | Flush | Compact
+                | Ping)
 
 
 class Ack(msgspec.Struct, tag=True, array_like=True):

@@ -86,6 +86,11 @@ class BloomFilter:
 
     def may_contain(self, key: bytes) -> bool:
         h1, h2 = mmh3.hash64(key, self.seed, signed=False)
+        return self.may_contain_hash(h1, h2)
+
+    def may_contain_hash(self, h1: int, h2: int) -> bool:
+        """`may_contain` for a key already hashed with `key_hash` (one hash for many filters:
+        every SSTable's filter uses HASH_SEED)."""
         m = self.bits
         data = self.array
         for i in range(self.hashes):

@@ -39,7 +39,7 @@ import numpy as np
 
 from shards.errors import CorruptSSTable, SSTableError, SSTableStateError
 from shards.memtable import Partition
-from shards.sstable.bloom import MAX_HASHES, BloomFilter
+from shards.sstable.bloom import HASH_SEED, MAX_HASHES, BloomFilter
 from shards.sstable.chunks import ChunkReader
 from shards.sstable.codec import U32, DecodeError, PartitionDecoder, row_key, row_map
 from shards.sstable.format import (
@@ -191,6 +191,11 @@ class SSTableReader:
     def chunk_reads(self) -> int:
         """Data chunks read from the file so far (LRU cache misses)."""
         return self._chunks.reads
+
+    def may_contain_hash(self, h1: int, h2: int) -> bool:
+        """`may_contain` given bloom.key_hash(pk); a filter built with another seed says maybe."""
+        bloom = self.bloom
+        return bloom.may_contain_hash(h1, h2) if bloom.seed == HASH_SEED else True
 
     def may_contain(self, pk: bytes) -> bool:
         return self.bloom.may_contain(pk)
