@@ -15,6 +15,7 @@ from __future__ import annotations
 import struct
 from typing import Any
 
+from ferrosa import functions as F
 from ferrosa.coordinator.execution import (CompiledStatement, Execution, ResultColumn,
                                            RowsResult, ordered_markers)
 from ferrosa.coordinator.filters import FilterCompiler
@@ -59,8 +60,6 @@ class GeneralSelect(CompiledStatement):
         ks, tb = table.keyspace, table.name
         specs: dict[int, MarkerSpec] = {}
         self.specs = specs
-        if stmt.is_json:
-            raise InvalidRequest("SELECT JSON is not supported yet by Ferrosa")
         where = tuple(r for r in stmt.where if not isinstance(r, ast.TokenRelation))
         self.plan = analyze_where(table, where, specs, filtering=True)
         self.token_bounds = self._token_bounds(stmt)
@@ -97,8 +96,12 @@ class GeneralSelect(CompiledStatement):
         selectors = stmt.selectors or tuple(ast.Selector(ast.ColumnRef(c.name))
                                             for c in table.select_order)
         for sel in selectors:
+            agg = None
             if isinstance(sel.expr, ast.CountRows):
                 agg = count_rows(sel.alias or "count")
+            elif isinstance(sel.expr, ast.FunctionCall):
+                agg = self.compiler.aggregate(sel.expr, sel.alias)
+            if agg is not None:
                 self.exprs.append(None)
                 self.aggregates.append(agg)
                 columns.append(ResultColumn(ks, tb, agg.name, agg.type))
@@ -108,6 +111,16 @@ class GeneralSelect(CompiledStatement):
             self.aggregates.append(None)
             columns.append(ResultColumn(ks, tb, sel.alias or expr.name, expr.type))
         self.result_columns = columns
+        self.encode_row = _encode_row
+        if stmt.is_json:
+            names = [c.name for c in columns]
+            types = [c.type for c in columns]
+
+            def as_json(values: list[bytes | None]) -> bytes:
+                doc = F.select_json_row(names, types, values).encode("utf-8")
+                return _LEN.pack(len(doc)) + doc
+            self.encode_row = as_json
+            self.result_columns = [ResultColumn(ks, tb, "[json]", T.TEXT)]
         self.is_aggregate = any(a is not None for a in self.aggregates)
         if self.group_by and not self.is_aggregate:
             # Without aggregates GROUP BY still returns one row per group (its first row).
@@ -259,7 +272,7 @@ class GeneralSelect(CompiledStatement):
         rows = self._rows(ex, source, state, ppl)
         try:
             async for raw in rows:
-                out.append(_encode_row([e.fn(values, raw.values) for e in exprs]))
+                out.append(self.encode_row([e.fn(values, raw.values) for e in exprs]))
                 if want and len(out) >= want:
                     return out, raw.state
         finally:
@@ -270,7 +283,7 @@ class GeneralSelect(CompiledStatement):
         cells = []
         for expr, agg, st in zip(self.exprs, self.aggregates, states):
             cells.append(agg.result(st) if agg is not None else expr.fn(values, first))
-        return _encode_row(cells)
+        return self.encode_row(cells)
 
     async def _aggregate(self, ex: Execution, source: RowSource, state: PagingState | None,
                          want: int, ppl: int):
@@ -304,8 +317,8 @@ class GeneralSelect(CompiledStatement):
         elif not group_cols:
             # No rows and no GROUP BY: one row of aggregates over nothing (count 0, others null).
             states = [a.start() if a is not None else None for a in self.aggregates]
-            out.append(_encode_row([a.result(st) if a is not None else None
-                                    for a, st in zip(self.aggregates, states)]))
+            out.append(self.encode_row([a.result(st) if a is not None else None
+                                        for a, st in zip(self.aggregates, states)]))
         return out, None
 
 

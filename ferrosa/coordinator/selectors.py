@@ -14,7 +14,9 @@ import struct
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from ferrosa import functions as F
 from ferrosa.coordinator.tableinfo import ColumnInfo, TableInfo
+from ferrosa.coordinator.terms import UNSET
 from ferrosa.cql import ast
 from ferrosa.ipc import messages as m
 from ferrosa.protocol import types as T
@@ -178,7 +180,76 @@ class SelectorCompiler:
             key_type = t.key if isinstance(t, T.MapType) else getattr(t, "element", T.BLOB)
             fn = self.term(node.element, key_type, f"key({receiver.name})")
             return _element(receiver, fn, _literal_text(node.element))
+        if isinstance(node, ast.FunctionCall):
+            found, args = self._call(node)
+            if isinstance(found, F.Aggregate):
+                raise InvalidRequest(f"Aggregate {found.name} cannot be nested in another "
+                                     f"selector (not supported yet by Ferrosa)")
+            return self._scalar(found, args)
+        if isinstance(node, ast.Cast):
+            inner = self.expr(node.term)
+            target = T.parse_cql_type(node.type.name)
+            fn = F.cast_function(inner.type, target, inner.name)
+            get = inner.fn
+            call = fn.call
+            return Expr(lambda values, row: call([get(values, row)]), fn.return_type,
+                        f"cast({inner.name} as {T.cql_name(target)})")
+        if isinstance(node, (ast.Constant, ast.Null, ast.BindMarker, ast.TypeCast)):
+            raise InvalidRequest("Terms in the selection need a type: use a function or a type "
+                                 "hint such as (int)1 (not supported yet by Ferrosa)")
         raise InvalidRequest(f"Selector {type(node).__name__} is not supported yet by Ferrosa")
+
+    def _call(self, node: ast.FunctionCall) -> tuple[Any, list]:
+        """Resolve a call as Cassandra does; `args` are Exprs, or terms for literal arguments."""
+        args: list = []
+        resolution: list = []
+        for arg in node.args:
+            if isinstance(arg, (ast.Constant, ast.Null, ast.BindMarker, ast.ListLiteral,
+                                ast.SetLiteral, ast.MapLiteral)):
+                args.append(arg)
+                resolution.append(arg)
+            else:
+                expr = self.expr(arg)
+                args.append(expr)
+                resolution.append(F.TypedArg(expr.type, expr.name))
+        table = self.table
+        found = F.resolve(node.name.name, resolution, None, keyspace=node.name.keyspace,
+                          partition_key_types=[c.type for c in table.partition_key])
+        return found, args
+
+    def _arg_fns(self, found: Any, args: list) -> list[Callable[[list, list], Any]]:
+        fns = []
+        for i, arg in enumerate(args):
+            if isinstance(arg, Expr):
+                fns.append(arg.fn)
+            else:
+                value = self.term(arg, found.arg_types[i], F.argument_receiver_name(found, i))
+                fns.append(lambda values, row, value=value: _unset_as_null(value(values)))
+        return fns
+
+    def _scalar(self, found: Any, args: list) -> Expr:
+        fns = self._arg_fns(found, args)
+        call = found.call
+        names = [a.name if isinstance(a, Expr) else _literal_text(a) for a in args]
+
+        def fn(values: list, row: list) -> bytes | None:
+            return call([f(values, row) for f in fns])
+        return Expr(fn, found.return_type, found.column_name(names))
+
+    def aggregate(self, node: ast.FunctionCall, alias: str | None) -> Aggregate | None:
+        """An aggregate selector (count, min, max, sum, avg), or None if `node` is not one."""
+        found, args = self._call(node)
+        if not isinstance(found, F.Aggregate):
+            return None
+        fns = self._arg_fns(found, args)
+        names = [a.name if isinstance(a, Expr) else _literal_text(a) for a in args]
+        add = found.add
+
+        def feed(state: Any, values: list, row: list) -> Any:
+            add(state, [f(values, row) for f in fns])
+            return state
+        return Aggregate(alias or found.column_name(names), found.return_type, found.new_state,
+                         feed, found.result)
 
     def _meta(self, node: ast.WritetimeOrTTL) -> Expr:
         column = self.column(node.column)
@@ -191,6 +262,10 @@ class SelectorCompiler:
         i = self.projection.meta(column, node.kind)
         t = T.INT if node.kind is ast.WritetimeOrTTLKind.TTL else T.BIGINT
         return Expr(lambda values, row: row[i], t, f"{name}({column.name})")
+
+
+def _unset_as_null(value: Any) -> bytes | None:
+    return None if value is UNSET else value
 
 
 def _literal_text(term: ast.Term) -> str:

@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 from ferrosa.coordinator import ddl, dml
 from ferrosa.coordinator.ddl_alter import ALTER_TABLE_STATEMENTS
+from ferrosa.coordinator.json_writes import CompiledInsertJson
 from ferrosa.coordinator.execution import (CompiledStatement, Execution, ResultColumn,
                                            RowsResult, SetKeyspaceResult, ordered_markers)
 from ferrosa.coordinator.select import CompiledSelect
@@ -237,6 +238,8 @@ _COMPILERS: dict[type, Callable[[Any, Any, str | None], CompiledStatement]] = {
     ast.UseStatement: lambda node, s, ks: CompiledUse(s.keyspace),
     ast.SelectStatement: _compile_select,
     ast.InsertStatement: lambda node, s, ks: dml.compile_insert(_writable(node, s.table, ks), s),
+    ast.InsertJsonStatement: lambda node, s, ks: CompiledInsertJson(_writable(node, s.table, ks),
+                                                                    s),
     ast.UpdateStatement: lambda node, s, ks: dml.compile_update(_writable(node, s.table, ks), s),
     ast.DeleteStatement: lambda node, s, ks: dml.compile_delete(_writable(node, s.table, ks), s),
     ast.BatchStatement: _compile_batch,

@@ -11,8 +11,6 @@ What it must not do: know about tables' storage or shards; it only produces valu
 from __future__ import annotations
 
 import struct
-import time
-import uuid
 from dataclasses import dataclass
 from typing import Callable
 
@@ -168,35 +166,45 @@ _COLLECTION_LITERALS = {
 }
 
 
-def _time_uuid() -> uuid.UUID:
-    return uuid.uuid1()
+_LITERAL_ARGS = (ast.Constant, ast.Null, ast.BindMarker, ast.ListLiteral, ast.SetLiteral,
+                 ast.MapLiteral, ast.TupleLiteral, ast.UserTypeLiteral, ast.EmptyBraceLiteral,
+                 ast.TypeCast)
 
 
-# Functions that take no argument and may appear wherever a value does (Cassandra's TimeFcts,
-# UuidFcts); evaluated per execution, as Cassandra does.
-_NULLARY = {
-    "now": (T.TIMEUUID, lambda: V.serialize(T.TIMEUUID, _time_uuid())),
-    "currenttimeuuid": (T.TIMEUUID, lambda: V.serialize(T.TIMEUUID, _time_uuid())),
-    "uuid": (T.UUID, lambda: V.serialize(T.UUID, uuid.uuid4())),
-    "currenttimestamp": (T.TIMESTAMP, lambda: V.serialize(T.TIMESTAMP, int(time.time() * 1000))),
-    "currentdate": (T.DATE, lambda: V.serialize(T.DATE, int(time.time() // 86400))),
-    "currenttime": (T.TIME, lambda: V.serialize(
-        T.TIME, int(time.time() % 86400 * 1_000_000_000))),
-}
+def _function(term: ast.FunctionCall, t: T.CqlType, receiver: str, keyspace: str, table: str,
+              specs: dict[int, MarkerSpec]) -> ValueFn:
+    """A function call as a value (INSERT/UPDATE values, WHERE operands), resolved against the
+    receiver's type as Cassandra's FunctionCall.Raw does; pure calls of constants run once."""
+    from ferrosa import functions as F
+    resolution: list = []
+    for arg in term.args:
+        if isinstance(arg, ast.FunctionCall):
+            inner = F.resolve(arg.name.name, [a if isinstance(a, _LITERAL_ARGS) else None
+                                              for a in arg.args], None,
+                              keyspace=arg.name.keyspace)
+            resolution.append(F.TypedArg(inner.return_type, str(arg.name.name)))
+        else:
+            resolution.append(arg)
+    fn = F.resolve(term.name.name, resolution, t, keyspace=term.name.keyspace)
+    if isinstance(fn, F.Aggregate):
+        raise InvalidRequest(f"Aggregate function {fn.name} cannot be used as a value "
+                             f"for {receiver}")
+    F.check_result_assignable(fn, t, receiver)
+    args = [compile_term(arg, fn.arg_types[i], F.argument_receiver_name(fn, i), keyspace, table,
+                         specs) for i, arg in enumerate(term.args)]
+    call = fn.call
+    if fn.is_pure and not any(_has_marker(a) or isinstance(a, ast.FunctionCall)
+                              for a in term.args):
+        value = call([a([]) for a in args])
+        return lambda values: value
 
-
-def _function(term: ast.FunctionCall, t: T.CqlType, receiver: str) -> ValueFn:
-    name = term.name.name
-    entry = _NULLARY.get(name) if term.name.keyspace in (None, "system") else None
-    if entry is None or term.args:
-        raise InvalidRequest(f"Unknown function {term.name} called with {len(term.args)} "
-                             f"arguments (only now(), uuid(), currentTimestamp(), currentDate(), "
-                             f"currentTime() and currentTimeUUID() are supported as values here)")
-    result_type, produce = entry
-    if result_type != t and not (t is T.UUID and result_type is T.TIMEUUID):
-        raise InvalidRequest(f"Type error: cannot assign result of function {name} (type "
-                             f"{result_type.name}) to {receiver} (type {T.cql_name(t)})")
-    return lambda values: produce()
+    def run(values: list) -> bytes | None:
+        inputs = []
+        for a in args:
+            v = a(values)
+            inputs.append(None if v is UNSET else v)
+        return call(inputs)
+    return run
 
 
 def compile_term(term: ast.Term, t: T.CqlType, receiver: str, keyspace: str, table: str,
@@ -205,7 +213,7 @@ def compile_term(term: ast.Term, t: T.CqlType, receiver: str, keyspace: str, tab
     if isinstance(term, ast.BindMarker):
         return _marker(term, t, receiver, keyspace, table, specs)
     if isinstance(term, ast.FunctionCall):
-        return _function(term, t, receiver)
+        return _function(term, t, receiver, keyspace, table, specs)
     if isinstance(term, ast.TypeCast) and isinstance(term.term, ast.BindMarker):
         return _marker(term.term, t, receiver, keyspace, table, specs)
     if _has_marker(term):

@@ -80,7 +80,23 @@ CASES = [
     ("SELECT c1, c2 FROM sel.d WHERE k = 0 AND (c1, c2) IN ((0, 1), (2, 2))", [(0, 1), (2, 2)]),
     ("SELECT c1, c2 FROM sel.d WHERE k = 0 AND c2 = 1 ALLOW FILTERING",
      [(0, 1), (1, 1), (2, 1)]),
+    # Aggregates (with Cassandra's integer avg), GROUP BY taking the first row's other columns.
+    ("SELECT k, c, sum(v), min(v), max(v), avg(v), count(v) FROM sel.t WHERE k = 1 GROUP BY k",
+     [(1, 0, 46, 10, 13, 11, 4)]),
+    ("SELECT max(v), min(c) FROM sel.t", [(53, 0)]),
+    ("SELECT k, sum(v) FROM sel.t WHERE k IN (2, 3) GROUP BY k",
+     [(k, sum(k * 10 + c for c in CLUSTERINGS)) for k in sorted((2, 3), key=tok)]),
+    ("SELECT CAST(v AS text), CAST(v AS double) FROM sel.t WHERE k = 1 AND c = 2",
+     [("12", 12.0)]),
+    ("SELECT token(k) FROM sel.t WHERE k = 3 LIMIT 1", [(tok(3),)]),
+    ("SELECT blobAsInt(intAsBlob(v)), abs(-v) FROM sel.t WHERE k = 0 AND c = 1", None),
+    ("SELECT blobAsInt(intAsBlob(v)) FROM sel.t WHERE k = 0 AND c = 1", [(1,)]),
+    ("SELECT map_keys(m), collection_count(tags) FROM sel.t WHERE k = 0 AND c = 0",
+     [({"a"}, 1)]),
 ]
+
+
+CASES = [case for case in CASES if case[1] is not None]
 
 
 @pytest.mark.parametrize("query,expected", CASES)
@@ -105,10 +121,59 @@ ERRORS = [
     ("SELECT k FROM sel.t WHERE token(c) > 0", "partition key"),
     ("SELECT k FROM sel.t PER PARTITION LIMIT 0", "PER PARTITION LIMIT must be strictly"),
     ("SELECT k FROM sel.t WHERE v CONTAINS 1 ALLOW FILTERING", "Cannot use CONTAINS on non-"),
+    ("SELECT nosuchfn(v) FROM sel.t", "Unknown function 'nosuchfn'"),
+    ("SELECT CAST(m AS int) FROM sel.t", "none of its type signatures match"),
 ]
+
+
+def test_result_column_names_follow_cassandra(s):
+    result = s.execute("SELECT count(*), max(v), CAST(v AS text), toJson(k), writetime(v) "
+                       "FROM sel.t WHERE k = 1 AND c = 1")
+    assert result.column_names == ["count", "system.max(v)", "cast(v as text)",
+                                   "system.tojson(k)", "writetime(v)"]
+
+
+def test_functions_as_values(s):
+    s.execute("CREATE TABLE IF NOT EXISTS sel.fn (k int, t timeuuid, ts timestamp, d date, "
+              "b blob, PRIMARY KEY (k, t))")
+    s.execute("INSERT INTO sel.fn (k, t, ts, d, b) VALUES (1, now(), toTimestamp(now()), "
+              "currentDate(), intAsBlob(7))")
+    row = s.execute("SELECT t, ts, d, blobAsInt(b) AS i, toUnixTimestamp(t) AS ms FROM sel.fn "
+                    "WHERE k = 1").one()
+    assert row.i == 7 and abs(row.ms - row.ts.timestamp() * 1000) < 5000
+    later = s.execute("SELECT count(*) FROM sel.fn WHERE k = 1 AND t < maxTimeuuid("
+                      "'2100-01-01 00:00:00+0000')").one()[0]
+    assert later == 1
+    with pytest.raises(InvalidRequest, match="Type error|cannot assign|of type"):
+        s.execute("INSERT INTO sel.fn (k, t, d) VALUES (2, now(), now())")
 
 
 @pytest.mark.parametrize("query,message", ERRORS)
 def test_select_errors(s, query, message):
     with pytest.raises(InvalidRequest, match=message.replace("(", r"\(").replace(")", r"\)")):
         s.execute(query)
+
+
+def test_select_json_and_insert_json(s):
+    s.execute("CREATE TABLE IF NOT EXISTS sel.j (k int PRIMARY KEY, name text, tags set<text>, "
+              "m map<text, int>, ts timestamp, \"Mixed\" int)")
+    s.execute("INSERT INTO sel.j JSON '{\"k\": 1, \"name\": \"a\", \"tags\": [\"x\", \"y\"], "
+              "\"m\": {\"q\": 2}, \"ts\": \"2020-01-02 03:04:05.678Z\", \"\\\"Mixed\\\"\": 7}'")
+    row = s.execute("SELECT JSON k, name, tags, m, ts, \"Mixed\" FROM sel.j WHERE k = 1").one()
+    assert row[0] == ('{"k": 1, "name": "a", "tags": ["x", "y"], "m": {"q": 2}, '
+                      '"ts": "2020-01-02 03:04:05.678Z", "\\"Mixed\\"": 7}')
+    assert s.execute("SELECT JSON * FROM sel.j WHERE k = 1").column_names == ["[json]"]
+    # DEFAULT UNSET leaves other columns alone; DEFAULT NULL (the default) clears them.
+    s.execute("INSERT INTO sel.j JSON '{\"k\": 1, \"name\": \"b\"}' DEFAULT UNSET")
+    row = s.execute("SELECT name, tags FROM sel.j WHERE k = 1").one()
+    assert (row.name, set(row.tags)) == ("b", {"x", "y"})
+    s.execute("INSERT INTO sel.j JSON '{\"k\": 1, \"name\": \"c\"}'")
+    row = s.execute("SELECT name, tags FROM sel.j WHERE k = 1").one()
+    assert (row.name, row.tags) == ("c", None)
+    insert = s.prepare("INSERT INTO sel.j JSON ?")
+    s.execute(insert, ['{"k": 2, "m": {"a": 1, "b": 2}}'])
+    assert dict(s.execute("SELECT m FROM sel.j WHERE k = 2").one().m) == {"a": 1, "b": 2}
+    with pytest.raises(InvalidRequest, match="unrecognized column"):
+        s.execute("INSERT INTO sel.j JSON '{\"k\": 3, \"nope\": 1}'")
+    with pytest.raises(InvalidRequest, match="Invalid null value in condition for column k"):
+        s.execute("INSERT INTO sel.j JSON '{\"name\": \"x\"}'")
