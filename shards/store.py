@@ -287,7 +287,8 @@ class ShardStore:
         if steps is None:
             return None
         job = Job(table_id, "flush", steps)
-        self.jobs.append(job)
+        # Flushes go before compactions: they free memory and let the commit log shrink.
+        self.jobs.insert(sum(1 for j in self.jobs if j.kind == "flush"), job)
         return job
 
     def compact(self, table_id: bytes, major: bool = False) -> Job | None:

@@ -38,10 +38,10 @@ from shards.sstable.bloom import key_hash
 
 log = logging.getLogger(__name__)
 
-# Partitions written per flush step: bounds how long one step keeps requests waiting.
-FLUSH_STEP_PARTITIONS = 500
-# Rows merged per compaction step (see compact_steps).
-COMPACTION_STEP_ROWS = 500
+# Partitions written per flush step: bounds how long one step keeps requests waiting (a few ms).
+FLUSH_STEP_PARTITIONS = 64
+# Rows merged per compaction step (see compact_steps): about as long as a flush step.
+COMPACTION_STEP_ROWS = 64
 # Cassandra's default gc_grace_seconds, until the front sends the table's schema.
 DEFAULT_GC_GRACE_SECONDS = 864000
 # Size-tiered compaction: start when this many SSTables are of similar size (Cassandra's STCS

@@ -52,6 +52,12 @@ LOGGED_REQUESTS = (m.Write, m.DropTable)
 ADMIN_REQUESTS = (m.Flush, m.Compact)
 # With nothing else to do, look for a compaction this often.
 COMPACTION_CHECK_SECONDS = 1.0
+# While requests keep coming, background steps (flushes, compactions) may take this share of the
+# shard's time; they take all of it when the shard is idle, and whatever it takes when memtables
+# are over twice their budget (then writes wait: memory must not grow without bound).
+MAINTENANCE_SHARE = 0.25
+# At most this much unused background time is saved up for later (seconds).
+MAX_MAINTENANCE_CREDIT = 0.02
 
 
 def commitlog_settings(config: NodeConfig) -> CommitLogSettings:
@@ -193,20 +199,29 @@ class ShardWorker:
             job.done.append(done)
 
     def background(self, idle: bool) -> None:
-        """Flushes and compactions: one step per pass, more while memtables are over budget."""
+        """Flushes and compactions, a bounded step at a time, within their share of the time."""
         store = self.store
         store.schedule()
-        if store.maintenance_step():
+        now = time.monotonic()
+        self._credit = min(MAX_MAINTENANCE_CREDIT,
+                           self._credit + (now - self._credit_at) * MAINTENANCE_SHARE)
+        self._credit_at = now
+        if not store.jobs:
+            if idle and now >= self._next_compaction_check:
+                self._next_compaction_check = now + COMPACTION_CHECK_SECONDS
+                store.queue_compactions()
+            return
+        if idle or self._credit > 0 or store.over_budget():
+            store.maintenance_step()
             while store.over_budget() and store.maintenance_step():
                 pass  # writes slow down rather than memory growing without bound
-        elif idle and time.monotonic() >= self._next_compaction_check:
-            self._next_compaction_check = time.monotonic() + COMPACTION_CHECK_SECONDS
-            store.queue_compactions()
+            self._credit -= time.monotonic() - now
 
     def run(self) -> None:
         self.publish([m.Hello(self.shard, os.getpid(), self.generation)])
         commitlog, acks, store = self.commitlog, self.acks, self.store
         self._next_compaction_check = 0.0
+        self._credit, self._credit_at = 0.0, time.monotonic()
         while self.running:
             batch = self.requests.recv_all(MAX_BATCH)  # clears the doorbell, then drains
             ready = self.serve(batch) if batch else []
