@@ -132,6 +132,9 @@ class RowEncoder:
                 source, base = (static, static_shadow) if is_static else (cells, cell_shadow)
                 if kind == m.PROJ_UDT:
                     out.append(_udt(source.get(name), arg[2], base, now))
+                elif kind >= m.PROJ_ELEMENT_WRITETIMES:
+                    fields = arg[2] if len(arg) > 2 else 0
+                    out.append(_ELEMENT_META[kind](source.get(name), base, now, fields))
                 else:
                     out.append(_collection(kind, source.get(name), base, now))
             else:
@@ -146,4 +149,57 @@ _META = {
         static.get(name), pdel, now),
     m.PROJ_STATIC_TTL: lambda cells, static, name, shadow, pdel, now: _ttl(
         static.get(name), pdel, now),
+}
+
+
+def _live_cells(column, shadow: int, now: int, fields: int = 0) -> list:
+    """The live cells of a column; for a non-frozen UDT (`fields` > 0) one slot per field, None
+    where the field has no live cell (Cassandra lists every field of a UDT)."""
+    if type(column) is tuple:
+        return [column] if cell_live(column, shadow, now) else []
+    if type(column) is not Complex:
+        return [None] * fields if fields else []
+    if not fields:
+        return [cell for _path, _key, cell in column.live_items(shadow, now)]
+    slots: list = [None] * fields
+    for _path, key, cell in column.live_items(shadow, now):
+        index = _FIELD.unpack(key)[0]
+        if index < fields:
+            slots[index] = cell
+    return slots
+
+
+def _int_list(values: list[bytes | None]) -> bytes:
+    if not values:
+        return _NULL
+    body = _INT.pack(len(values)) + b"".join(_NULL if v is None else _raw(v) for v in values)
+    return _LEN.pack(len(body)) + body
+
+
+def _element_writetimes(column, shadow: int, now: int, fields: int) -> bytes:
+    cells = _live_cells(column, shadow, now, fields)
+    if all(c is None for c in cells):
+        return _NULL
+    return _int_list([None if c is None else _BIGINT.pack(c[0]) for c in cells])
+
+
+def _element_ttls(column, shadow: int, now: int, fields: int) -> bytes:
+    cells = _live_cells(column, shadow, now, fields)
+    if all(c is None for c in cells):
+        return _NULL
+    return _int_list([_INT.pack(max(c[3] - now, 0)) if c is not None and c[2] else None
+                      for c in cells])
+
+
+def _max_writetime(column, shadow: int, now: int, fields: int) -> bytes:
+    cells = [c for c in _live_cells(column, shadow, now) if c is not None]
+    if not cells:
+        return _NULL
+    return _LEN.pack(8) + _BIGINT.pack(max(c[0] for c in cells))
+
+
+_ELEMENT_META = {
+    m.PROJ_ELEMENT_WRITETIMES: _element_writetimes,
+    m.PROJ_ELEMENT_TTLS: _element_ttls,
+    m.PROJ_MAX_WRITETIME: _max_writetime,
 }

@@ -122,3 +122,78 @@ ALTER_TABLE_STATEMENTS = {cls: AlterTable for cls in (
     ast.AlterTableAddColumns, ast.AlterTableDropColumns, ast.AlterTableRenameColumns,
     ast.AlterTableOptions, ast.AlterTableAlterColumn, ast.AlterTableMaskColumn,
     ast.AlterTableDropCompactStorage)}
+
+
+def _reachable_udts(ks: model.KeyspaceMetadata, text: str) -> set[str]:
+    """Every UDT a type refers to, directly or through other UDTs' fields."""
+    found: set[str] = set()
+    pending = list(model.referenced_udts(text))
+    while pending:
+        name = pending.pop()
+        if name in found:
+            continue
+        found.add(name)
+        inner = ks.types.get(name)
+        if inner is not None:
+            for field_type in inner.field_types:
+                pending.extend(model.referenced_udts(field_type))
+    return found
+
+
+class AlterType(SchemaStatement):
+    """ALTER TYPE ADD / RENAME (AlterTypeStatement): field changes that keep stored values valid:
+    an added field reads as null in older values, a rename touches only metadata."""
+
+    def plan(self, schema: model.Schema, ex: Execution):
+        stmt: ast.AlterTypeStatement = self.stmt
+        keyspace = table_keyspace(stmt.name, self.session_keyspace)
+        ks = schema.keyspace(keyspace)
+        udt = None if ks is None else ks.types.get(stmt.name.name)
+        if udt is None:
+            if stmt.if_exists:
+                return None
+            raise InvalidRequest(f"Type {keyspace}.{stmt.name.name} doesn't exist")
+        _user_keyspace(schema, keyspace)
+        altered = self._alter(udt, ks, stmt)
+        if altered == udt:
+            return None
+        return (schema.with_type(altered),
+                SchemaChangeResult("UPDATED", "TYPE", keyspace, udt.name))
+
+    @staticmethod
+    def _alter(udt: model.UserType, ks: model.KeyspaceMetadata,
+               stmt: ast.AlterTypeStatement) -> model.UserType:
+        if isinstance(stmt, ast.AlterTypeAddField):
+            if stmt.field in udt.field_names:
+                if stmt.if_field_not_exists:
+                    return udt
+                raise InvalidRequest(f"Cannot add new field {stmt.field} of type "
+                                     f"{type_text(stmt.type)} to user type {udt.keyspace}."
+                                     f"{udt.name} as a field with the same name already exists")
+            _check_udts(ks, stmt.type)
+            if udt.name in _reachable_udts(ks, type_text(stmt.type)):
+                raise InvalidRequest(f"Cannot add new field {stmt.field} of type "
+                                     f"{type_text(stmt.type)} to user type {udt.keyspace}."
+                                     f"{udt.name} as this would create a circular reference")
+            return msgspec.structs.replace(udt, field_names=udt.field_names + (stmt.field,),
+                                           field_types=udt.field_types + (type_text(stmt.type),))
+        if isinstance(stmt, ast.AlterTypeRenameFields):
+            names = list(udt.field_names)
+            for old, new in stmt.renames:
+                if old not in names:
+                    if stmt.if_field_exists:
+                        continue
+                    raise InvalidRequest(f"Unkown field {old} in user type {udt.keyspace}."
+                                         f"{udt.name}")
+                if new in names:
+                    raise InvalidRequest(f"Duplicate field name {new} in type {udt.keyspace}."
+                                         f"{udt.name}")
+                names[names.index(old)] = new
+            return msgspec.structs.replace(udt, field_names=tuple(names))
+        if isinstance(stmt, ast.AlterTypeAlterField):
+            raise InvalidRequest("Alter field type is not supported (Cassandra 4+ refuses it too)")
+        raise InvalidRequest(f"{type(stmt).__name__} is not supported yet by Ferrosa")
+
+
+ALTER_TYPE_STATEMENTS = {cls: AlterType for cls in (
+    ast.AlterTypeAddField, ast.AlterTypeRenameFields, ast.AlterTypeAlterField)}

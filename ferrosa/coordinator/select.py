@@ -103,9 +103,20 @@ def _selector(table: TableInfo, sel: ast.Selector) -> tuple[tuple[int, int | str
         if column.is_key:
             raise InvalidRequest(f"Cannot use selection function {_META_NAMES[expr.kind]} on "
                                  f"PRIMARY KEY part {column.name}")
+        if expr.selected != ast.ColumnRef(column.name):
+            raise InvalidRequest(f"{_META_NAMES[expr.kind]} of a collection element or UDT field "
+                                 f"is not supported yet by Ferrosa")
+        name = sel.alias or f"{_META_NAMES[expr.kind]}({column.name})"
         if expr.kind is ast.WritetimeOrTTLKind.MAX_WRITE_TIME or column.type.is_multi_cell:
-            raise InvalidRequest(f"{_META_NAMES[expr.kind]} on {column.name} is not supported "
-                                 f"yet by Ferrosa")
+            # Cassandra 5.0: a list per element for multi-cell columns; MAXWRITETIME a bigint.
+            kind, t = {ast.WritetimeOrTTLKind.WRITE_TIME: (m.PROJ_ELEMENT_WRITETIMES, T.BIGINT),
+                       ast.WritetimeOrTTLKind.TTL: (m.PROJ_ELEMENT_TTLS, T.INT),
+                       ast.WritetimeOrTTLKind.MAX_WRITE_TIME: (m.PROJ_MAX_WRITETIME, T.BIGINT)
+                       }[expr.kind]
+            if column.type.is_multi_cell and kind != m.PROJ_MAX_WRITETIME:
+                t = T.ListType(t, frozen=True)
+            extra = [len(column.type.field_types)] if column.type.kind == "udt" and column.type.is_multi_cell else []
+            return (kind, [column.name, column.is_static, *extra]), name, t
         if expr.kind is ast.WritetimeOrTTLKind.TTL:
             kind = m.PROJ_STATIC_TTL if column.is_static else m.PROJ_TTL
         else:

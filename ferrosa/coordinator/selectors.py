@@ -67,6 +67,14 @@ class RawProjection:
         return self._add(f"c:{column.name}", projection_item(column))
 
     def meta(self, column: ColumnInfo, kind: ast.WritetimeOrTTLKind) -> int:
+        if column.type.is_multi_cell or kind is ast.WritetimeOrTTLKind.MAX_WRITE_TIME:
+            item_kind = {ast.WritetimeOrTTLKind.WRITE_TIME: m.PROJ_ELEMENT_WRITETIMES,
+                         ast.WritetimeOrTTLKind.TTL: m.PROJ_ELEMENT_TTLS,
+                         ast.WritetimeOrTTLKind.MAX_WRITE_TIME: m.PROJ_MAX_WRITETIME}[kind]
+            extra = ([len(column.type.field_types)] if column.type.kind == "udt"
+                     and column.type.is_multi_cell else [])
+            return self._add(f"{kind.name}:{column.name}",
+                             (item_kind, [column.name, column.is_static, *extra]))
         if kind is ast.WritetimeOrTTLKind.TTL:
             item = (m.PROJ_STATIC_TTL if column.is_static else m.PROJ_TTL, column.name)
         else:
@@ -257,10 +265,13 @@ class SelectorCompiler:
         if column.is_key:
             raise InvalidRequest(f"Cannot use selection function {name} on PRIMARY KEY part "
                                  f"{column.name}")
-        if node.kind is ast.WritetimeOrTTLKind.MAX_WRITE_TIME or column.type.is_multi_cell:
-            raise InvalidRequest(f"{name} on {column.name} is not supported yet by Ferrosa")
+        if node.selected != ast.ColumnRef(column.name):
+            raise InvalidRequest(f"{name} of a collection element or UDT field is not supported "
+                                 f"yet by Ferrosa")
         i = self.projection.meta(column, node.kind)
         t = T.INT if node.kind is ast.WritetimeOrTTLKind.TTL else T.BIGINT
+        if column.type.is_multi_cell and node.kind is not ast.WritetimeOrTTLKind.MAX_WRITE_TIME:
+            t = T.ListType(t, frozen=True)
         return Expr(lambda values, row: row[i], t, f"{name}({column.name})")
 
 

@@ -13,7 +13,7 @@ import struct
 from typing import Any, Callable
 
 from ferrosa.coordinator import ddl, dml
-from ferrosa.coordinator.ddl_alter import ALTER_TABLE_STATEMENTS
+from ferrosa.coordinator.ddl_alter import ALTER_TABLE_STATEMENTS, ALTER_TYPE_STATEMENTS
 from ferrosa.coordinator.json_writes import CompiledInsertJson
 from ferrosa.coordinator.execution import (CompiledStatement, Execution, ResultColumn,
                                            RowsResult, SetKeyspaceResult, ordered_markers)
@@ -246,7 +246,7 @@ _COMPILERS: dict[type, Callable[[Any, Any, str | None], CompiledStatement]] = {
     ast.TruncateStatement: _compile_truncate,
     ast.DescribeStatement: lambda node, s, ks: CompiledDescribe(s, ks),
 }
-for _ast_type, _ddl_type in (ddl.DDL_STATEMENTS | ALTER_TABLE_STATEMENTS).items():
+for _ast_type, _ddl_type in (ddl.DDL_STATEMENTS | ALTER_TABLE_STATEMENTS | ALTER_TYPE_STATEMENTS).items():
     _COMPILERS[_ast_type] = lambda node, s, ks, _cls=_ddl_type: _cls(s, ks)
 
 

@@ -41,6 +41,12 @@ PROJ_MAP = 10
 # Non-frozen UDT: arg is [column name, is_static, field count]; the value is the UDT serialized as
 # a tuple of its fields, null where a field has no live cell.
 PROJ_UDT = 11
+# WRITETIME/TTL of a multi-cell column (Cassandra 5.0): a list<bigint>/list<int> with one entry per
+# live element (TTL entries null for elements without one); MAXWRITETIME of any column: the
+# newest live cell's timestamp. arg: [column name, is_static].
+PROJ_ELEMENT_WRITETIMES = 12
+PROJ_ELEMENT_TTLS = 13
+PROJ_MAX_WRITETIME = 14
 
 ProjectionItem = tuple[int, "int | str | list"]
 

@@ -127,3 +127,26 @@ def test_skip_metadata_and_metadata_changed_on_the_wire(s, node):
     rows = client.request(Q.Execute(prepared.query_id, params, rows.metadata.new_metadata_id))
     assert rows.metadata.columns is None and rows.metadata.column_count == 3
     client.close()
+
+
+def test_alter_type_add_and_rename_fields(s):
+    s.execute("CREATE TYPE alt.point (x int, y int)")
+    s.execute("CREATE TABLE alt.shapes (k int PRIMARY KEY, p frozen<point>, q point)")
+    s.execute("INSERT INTO alt.shapes (k, p, q) VALUES (1, {x: 1, y: 2}, {x: 3, y: 4})")
+    s.execute("ALTER TYPE alt.point ADD z int")
+    s.execute("ALTER TYPE alt.point RENAME x TO xx")
+    rows = s.execute("SELECT p, q FROM alt.shapes WHERE k = 1").one()
+    assert (rows.p.xx, rows.p.y, rows.p.z) == (1, 2, None)
+    assert (rows.q.xx, rows.q.y, rows.q.z) == (3, 4, None)
+    s.execute("UPDATE alt.shapes SET q.z = 9 WHERE k = 1")
+    assert s.execute("SELECT q FROM alt.shapes WHERE k = 1").one().q.z == 9
+    with pytest.raises(InvalidRequest, match="same name already exists"):
+        s.execute("ALTER TYPE alt.point ADD y text")
+    with pytest.raises(InvalidRequest, match="Unkown field nope"):
+        s.execute("ALTER TYPE alt.point RENAME nope TO other")
+    s.execute("CREATE TYPE alt.wrapper (inner frozen<point>)")
+    with pytest.raises(InvalidRequest, match="circular reference"):
+        s.execute("ALTER TYPE alt.point ADD w frozen<wrapper>")
+    fields = s.execute("SELECT field_names FROM system_schema.types WHERE keyspace_name = 'alt' "
+                       "AND type_name = 'point'").one().field_names
+    assert fields == ["xx", "y", "z"]

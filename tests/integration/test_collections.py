@@ -162,3 +162,23 @@ def test_range_deletions(ks):
     assert (3, 0) not in keys()
     with pytest.raises(InvalidRequest, match="Range deletions are not supported for specific"):
         s.execute("DELETE v FROM coll.r WHERE k = 1 AND c1 = 0")
+
+
+def test_writetime_and_ttl_of_collections_are_lists(ks):
+    # Cassandra 5.0: one entry per element (per field for UDTs); TTL entries of elements without
+    # a TTL are null, which the Python driver cannot decode, so TTL is checked on TTL'd elements.
+    s = ks
+    s.execute("INSERT INTO coll.t (k, l) VALUES (9, [1, 2]) USING TIMESTAMP 1000")
+    s.execute("UPDATE coll.t USING TIMESTAMP 2000 SET l = l + [3] WHERE k = 9")
+    s.execute("UPDATE coll.t USING TIMESTAMP 3000 AND TTL 500 SET m = {'a': 1, 'b': 2} "
+              "WHERE k = 9")
+    row = s.execute("SELECT writetime(l), maxwritetime(l), ttl(m), writetime(m) FROM coll.t "
+                    "WHERE k = 9").one()
+    assert row[0] == [1000, 1000, 2000]
+    assert row[1] == 2000
+    assert len(row[2]) == 2 and all(0 < t <= 500 for t in row[2])
+    assert row[3] == [3000, 3000]
+    # The general path (here: with a filter) answers the same.
+    row = s.execute("SELECT writetime(l) FROM coll.t WHERE k = 9 AND l CONTAINS 3 "
+                    "ALLOW FILTERING").one()
+    assert row[0] == [1000, 1000, 2000]
