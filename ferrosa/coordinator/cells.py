@@ -131,6 +131,7 @@ def whole_value(column: ColumnInfo, fn) -> CellFn:
         def simple(values: list) -> list[m.CellWrite]:
             value = fn(values)
             return [] if value is UNSET else [m.CellWrite(name, value)]
+        simple.simple_value = fn  # lets CompiledWrite build the CellWrites itself (hot path)
         return simple
 
     def multi(values: list) -> list[m.CellWrite]:

@@ -17,7 +17,7 @@ from ferrosa.coordinator.execution import (CompiledStatement, Execution, VoidRes
                                            group_by_shard, ordered_markers, send_to_shards)
 from ferrosa.coordinator.keys import KeyPlan, analyze_where, pk_indexes, slice_bounds
 from ferrosa.coordinator.tableinfo import ColumnInfo, TableInfo
-from ferrosa.coordinator.terms import MarkerSpec, compile_int, compile_term
+from ferrosa.coordinator.terms import UNSET, MarkerSpec, compile_int, compile_term
 from ferrosa.cql import ast
 from ferrosa.ipc import messages as m
 from ferrosa.partitioner import token as token_of
@@ -45,6 +45,11 @@ class CompiledWrite(CompiledStatement):
         self.plan = plan
         self.regular = [fn for column, fn in cells if not column.is_static]
         self.static = [fn for column, fn in cells if column.is_static]
+        # The hot path of plain INSERT/UPDATE of simple columns: (name, value function) pairs
+        # turned into CellWrites without a per-column closure and list.
+        self.simple = None
+        if all(getattr(fn, "simple_value", None) is not None for _c, fn in cells):
+            self.simple = [(c.name, fn.simple_value, c.is_static) for c, fn in cells]
         self.kind = kind
         self.row_marker = row_marker
         self.timestamp_fn = timestamp
@@ -71,8 +76,16 @@ class CompiledWrite(CompiledStatement):
         ttl = 0 if self.is_counter else self._ttl(values)
         now = ex.now()
         expires = now + ttl if ttl else 0
-        regular = [w for fn in self.regular for w in fn(values)]
-        static = [w for fn in self.static for w in fn(values)]
+        if self.simple is not None:
+            regular, static = [], []
+            cell = m.CellWrite
+            for name, value_fn, is_static in self.simple:
+                value = value_fn(values)
+                if value is not UNSET:
+                    (static if is_static else regular).append(cell(name, value))
+        else:
+            regular = [w for fn in self.regular for w in fn(values)]
+            static = [w for fn in self.static for w in fn(values)]
         out = []
         table_id = self.info.id_bytes
         plan = self.plan

@@ -369,6 +369,8 @@ def positional(compiled, values: list, names: list[str] | None) -> list:
     if len(values) != len(markers):
         raise X.InvalidRequest(f"There were {len(markers)} markers(?) in CQL but {len(values)} "
                                f"bound variables")
+    if WIRE_UNSET not in values:  # the common case: nothing to map (a C-level scan)
+        return values
     return [UNSET if v is WIRE_UNSET else v for v in values]
 
 
