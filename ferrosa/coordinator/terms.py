@@ -217,9 +217,79 @@ def compile_term(term: ast.Term, t: T.CqlType, receiver: str, keyspace: str, tab
     if isinstance(term, ast.TypeCast) and isinstance(term.term, ast.BindMarker):
         return _marker(term.term, t, receiver, keyspace, table, specs)
     if _has_marker(term):
-        raise InvalidRequest(f"Bind markers inside collection, tuple or user type literals are "
-                             f"not supported yet (for {receiver}); bind the whole value instead")
+        return _composite(term, t, receiver, keyspace, table, specs)
     return _constant(_serialize_literal(term, t, receiver))
+
+
+def _pack(items: list[bytes | None]) -> bytes:
+    return b"".join(_INT32.pack(-1) if v is None else _INT32.pack(len(v)) + v for v in items)
+
+
+def _collection_item(fn: ValueFn, values: list, receiver: str) -> bytes:
+    value = fn(values)
+    if value is None:
+        raise InvalidRequest("null is not supported inside collections")
+    if value is UNSET:
+        raise InvalidRequest(f"Invalid unset value for {receiver}")
+    return value
+
+
+def _composite(term: ast.Term, t: T.CqlType, receiver: str, keyspace: str, table: str,
+               specs: dict[int, MarkerSpec]) -> ValueFn:
+    """A collection, tuple or UDT literal with bind markers inside, serialized per execution."""
+    from ferrosa.schema.bytecomparable import comparable_key
+
+    def sub(item: ast.Term, item_type: T.CqlType, name: str) -> ValueFn:
+        return compile_term(item, item_type, name, keyspace, table, specs)
+    if isinstance(term, (ast.ListLiteral, ast.SetLiteral)) and isinstance(
+            t, (T.ListType, T.SetType)):
+        fns = [sub(e, t.element, f"value({receiver})") for e in term.elements]
+        key = comparable_key(t.element) if isinstance(t, T.SetType) else None
+
+        def collection(values: list) -> bytes:
+            items = [_collection_item(fn, values, receiver) for fn in fns]
+            if key is not None:  # a set: sorted by its element type, duplicates removed
+                items = list({key(i): i for i in items}.values())
+                items.sort(key=key)
+            return _INT32.pack(len(items)) + _pack(items)
+        return collection
+    if isinstance(term, ast.MapLiteral) and isinstance(t, T.MapType):
+        pairs = [(sub(k, t.key, f"key({receiver})"), sub(v, t.value, f"value({receiver})"))
+                 for k, v in term.entries]
+        key = comparable_key(t.key)
+
+        def mapping(values: list) -> bytes:
+            entries: dict[bytes, tuple[bytes, bytes]] = {}
+            for kf, vf in pairs:
+                k = _collection_item(kf, values, receiver)
+                entries[key(k)] = (k, _collection_item(vf, values, receiver))
+            ordered = [entries[k] for k in sorted(entries)]
+            return _INT32.pack(len(ordered)) + _pack([x for pair in ordered for x in pair])
+        return mapping
+    if isinstance(term, ast.TupleLiteral) and isinstance(t, T.TupleType):
+        if len(term.elements) > len(t.subtypes):
+            raise InvalidRequest(f"Invalid tuple literal for {receiver}: too many elements. Type "
+                                 f"{T.cql_name(t)} expects {len(t.subtypes)} but got "
+                                 f"{len(term.elements)}")
+        fns = [sub(e, et, f"{receiver}[{i}]") for i, (e, et) in
+               enumerate(zip(term.elements, t.subtypes))]
+        return lambda values: _pack([_no_unset(fn(values)) for fn in fns])
+    if isinstance(term, ast.UserTypeLiteral) and isinstance(t, T.UserType):
+        known = dict(zip(t.field_names, t.subtypes))
+        given = {}
+        for name, value in term.fields:
+            if name not in known:
+                raise InvalidRequest(f"Unknown field '{name}' in value of user defined type "
+                                     f"{t.name}")
+            given[name] = sub(value, known[name], f"{receiver}.{name}")
+        order = [given.get(name) for name in t.field_names]
+        return lambda values: _pack([None if fn is None else _no_unset(fn(values))
+                                     for fn in order])
+    raise InvalidRequest(f"Invalid literal for {receiver} of type {T.cql_name(t)}")
+
+
+def _no_unset(value: bytes | None | _Unset) -> bytes | None:
+    return None if value is UNSET else value
 
 
 def _has_marker(term: ast.Term) -> bool:

@@ -182,3 +182,18 @@ def test_writetime_and_ttl_of_collections_are_lists(ks):
     row = s.execute("SELECT writetime(l) FROM coll.t WHERE k = 9 AND l CONTAINS 3 "
                     "ALLOW FILTERING").one()
     assert row[0] == [1000, 1000, 2000]
+
+
+def test_bind_markers_inside_collection_literals(ks):
+    s = ks
+    insert = s.prepare("INSERT INTO coll.t (k, l, s, m, a) VALUES (?, [?, ?], {?, ?}, {'x': ?}, "
+                       "{street: ?, zip: ?})")
+    s.execute(insert, (20, 5, 6, "b", "a", 7, "Elm", 1))
+    row = _row(s, 20)
+    assert row.l == [5, 6] and list(row.s) == ["a", "b"] and dict(row.m) == {"x": 7}
+    assert (row.a.street, row.a.zip) == ("Elm", 1)
+    append = s.prepare("UPDATE coll.t SET l = l + [?] WHERE k = ?")
+    s.execute(append, (7, 20))
+    assert _row(s, 20).l == [5, 6, 7]
+    with pytest.raises(InvalidRequest, match="null is not supported inside collections"):
+        s.execute(insert, (21, None, 6, "b", "a", 7, "Elm", 1))
