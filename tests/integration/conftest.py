@@ -34,3 +34,18 @@ def cluster_factory(node):
 @pytest.fixture
 def session(cluster_factory):
     return cluster_factory().connect()
+
+
+@pytest.fixture
+def spawn():
+    """NodeProcess factory for tests that start nodes themselves: whatever a failing test leaves
+    running is killed at teardown, so it cannot hold its address for the next test."""
+    made: list[NodeProcess] = []
+
+    def make(*args, **kwargs) -> NodeProcess:
+        node = NodeProcess(*args, **kwargs)
+        made.append(node)
+        return node
+    yield make
+    for node in made:
+        node.kill()

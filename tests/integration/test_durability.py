@@ -24,7 +24,11 @@ SCHEMA = ("CREATE KEYSPACE d WITH replication = {'class': 'SimpleStrategy', "
 
 def _session(node: NodeProcess):
     cluster = Cluster([node.host], port=node.port, protocol_version=5)
-    return cluster, cluster.connect()
+    session = cluster.connect()
+    # These tests load the machine on purpose (kill -9 under load, restart, replay): allow a
+    # slow answer rather than the driver's 10 s default.
+    session.default_timeout = 60
+    return cluster, session
 
 
 class Writer:
@@ -87,9 +91,10 @@ def _read_all(node: NodeProcess, keys: set[int]) -> dict[int, str]:
 
 
 @pytest.mark.parametrize("mode", ["batch", "periodic"])
-def test_node_killed_under_load_keeps_every_acked_write(tmp_path: Path, mode: str) -> None:
+def test_node_killed_under_load_keeps_every_acked_write(tmp_path: Path, mode: str,
+                                                        spawn) -> None:
     host = {"batch": "127.0.0.31", "periodic": "127.0.0.32"}[mode]
-    node = NodeProcess(tmp_path / "data", host=host, shards=2,
+    node = spawn(tmp_path / "data", host=host, shards=2,
                        extra_env={"FERROSA_COMMITLOG_SYNC": mode}).start()
     cluster, s = _session(node)
     for statement in SCHEMA:
@@ -106,8 +111,8 @@ def test_node_killed_under_load_keeps_every_acked_write(tmp_path: Path, mode: st
     assert node.stop() == 0
 
 
-def test_killed_shard_replays_its_commit_log(tmp_path: Path) -> None:
-    node = NodeProcess(tmp_path / "data", host="127.0.0.33", shards=2,
+def test_killed_shard_replays_its_commit_log(tmp_path: Path, spawn) -> None:
+    node = spawn(tmp_path / "data", host="127.0.0.33", shards=2,
                        extra_env={"FERROSA_COMMITLOG_SYNC": "batch"}).start()
     cluster, s = _session(node)
     for statement in SCHEMA:
@@ -130,8 +135,8 @@ def test_killed_shard_replays_its_commit_log(tmp_path: Path) -> None:
     assert node.stop() == 0
 
 
-def test_torn_commit_log_tail_is_reported_and_the_node_starts(tmp_path: Path) -> None:
-    node = NodeProcess(tmp_path / "data", host="127.0.0.34", shards=1,
+def test_torn_commit_log_tail_is_reported_and_the_node_starts(tmp_path: Path, spawn) -> None:
+    node = spawn(tmp_path / "data", host="127.0.0.34", shards=1,
                        extra_env={"FERROSA_COMMITLOG_SYNC": "batch"}).start()
     cluster, s = _session(node)
     for statement in SCHEMA:
@@ -155,9 +160,9 @@ def test_torn_commit_log_tail_is_reported_and_the_node_starts(tmp_path: Path) ->
     assert node.stop() == 0
 
 
-def test_changing_the_shard_count_of_existing_data_is_refused(tmp_path: Path) -> None:
-    node = NodeProcess(tmp_path / "data", host="127.0.0.35", shards=2).start()
+def test_changing_the_shard_count_of_existing_data_is_refused(tmp_path: Path, spawn) -> None:
+    node = spawn(tmp_path / "data", host="127.0.0.35", shards=2).start()
     assert node.stop() == 0
-    other = NodeProcess(tmp_path / "data", host="127.0.0.35", shards=3)
+    other = spawn(tmp_path / "data", host="127.0.0.35", shards=3)
     with pytest.raises(RuntimeError, match="resharding"):
         other.start()

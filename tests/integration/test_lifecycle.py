@@ -24,15 +24,15 @@ def _connect(node: NodeProcess):
     return cluster, cluster.connect()
 
 
-def test_sigterm_stops_cleanly_and_leaves_no_shared_memory(tmp_path):
-    node = NodeProcess(tmp_path / "data", host="127.0.0.21").start()
+def test_sigterm_stops_cleanly_and_leaves_no_shared_memory(tmp_path, spawn):
+    node = spawn(tmp_path / "data", host="127.0.0.21").start()
     assert _segments(node.data_dir)
     assert node.stop() == 0
     assert _segments(node.data_dir) == []
 
 
-def test_sigkill_then_restart_without_cleanup(tmp_path):
-    node = NodeProcess(tmp_path / "data", host="127.0.0.22").start()
+def test_sigkill_then_restart_without_cleanup(tmp_path, spawn):
+    node = spawn(tmp_path / "data", host="127.0.0.22").start()
     cluster, s = _connect(node)
     s.execute("CREATE KEYSPACE k1 WITH replication = {'class': 'SimpleStrategy', "
               "'replication_factor': 1}")
@@ -48,8 +48,8 @@ def test_sigkill_then_restart_without_cleanup(tmp_path):
     assert node.stop() == 0
 
 
-def test_dead_shard_is_restarted_and_others_keep_serving(tmp_path):
-    node = NodeProcess(tmp_path / "data", host="127.0.0.23", shards=2).start()
+def test_dead_shard_is_restarted_and_others_keep_serving(tmp_path, spawn):
+    node = spawn(tmp_path / "data", host="127.0.0.23", shards=2).start()
     cluster, s = _connect(node)
     s.execute("CREATE KEYSPACE k WITH replication = {'class': 'SimpleStrategy', "
               "'replication_factor': 1}")

@@ -135,8 +135,8 @@ def test_truncate_removes_data_files(node):
     cluster.shutdown()
 
 
-def test_damaged_sstable_is_reported_and_set_aside(tmp_path):
-    node = NodeProcess(tmp_path / "data", host="127.0.0.37", shards=1).start()
+def test_damaged_sstable_is_reported_and_set_aside(tmp_path, spawn):
+    node = spawn(tmp_path / "data", host="127.0.0.37", shards=1).start()
     cluster, s = _session(node)
     s.execute("CREATE KEYSPACE dmg WITH replication = {'class': 'SimpleStrategy', "
               "'replication_factor': 1}")
