@@ -64,6 +64,8 @@ class FrontServer:
     def _on_control(self) -> None:
         messages = self.control.receive()
         if messages is None:
+            # Stop watching the closed socket: it stays readable (EOF) and would call us again.
+            asyncio.get_running_loop().remove_reader(self.control.fileno())
             log.error("supervisor closed the control channel: stopping")
             self.stopped.set()
             return
