@@ -234,6 +234,8 @@ class OperationCompiler:
         return set_field
 
     def _counter(self, column: ColumnInfo, term: ast.Term, negate: bool) -> CellFn:
+        if isinstance(term, ast.Null):
+            raise InvalidRequest("Invalid null value for counter increment/decrement")
         fn = self.term(term, T.BIGINT, column.name)
         name = column.name
 
@@ -244,9 +246,11 @@ class OperationCompiler:
             if value is None:
                 raise InvalidRequest("Invalid null value for counter increment")
             if negate:
-                delta = -_BIGINT.unpack(value)[0]
-                # Java negation of Long.MIN_VALUE is Long.MIN_VALUE.
-                value = _BIGINT.pack(delta if delta < 1 << 63 else -(1 << 63))
+                delta = _BIGINT.unpack(value)[0]
+                if delta == -(1 << 63):
+                    raise InvalidRequest("The negation of -9223372036854775808 overflows supported "
+                                         "counter precision (signed 8 bytes integer)")
+                value = _BIGINT.pack(-delta)
             return [m.CellWrite(name, value, m.CELL_COUNTER_ADD)]
         return add
 

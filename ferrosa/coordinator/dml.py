@@ -17,7 +17,7 @@ from ferrosa.coordinator.execution import (CompiledStatement, Execution, VoidRes
                                            group_by_shard, ordered_markers, send_to_shards)
 from ferrosa.coordinator.keys import KeyPlan, analyze_where, pk_indexes, slice_bounds
 from ferrosa.coordinator.tableinfo import ColumnInfo, TableInfo
-from ferrosa.coordinator.terms import UNSET, MarkerSpec, compile_int, compile_term
+from ferrosa.coordinator.terms import UNSET, MarkerSpec, compile_term
 from ferrosa.cql import ast
 from ferrosa.ipc import messages as m
 from ferrosa.partitioner import token as token_of
@@ -32,6 +32,44 @@ LWT_NOT_SUPPORTED = ("Conditional statements (IF, IF EXISTS, IF NOT EXISTS) are 
 
 def _no_ttl(values: list) -> int:
     return 0
+
+
+_ABSENT = object()
+
+
+def compile_timestamp(term: ast.Term | None, keyspace: str, table: str,
+                      specs: dict[int, MarkerSpec]):
+    """USING TIMESTAMP (Cassandra's Attributes.getTimestamp): absent or unset -> None (the
+    coordinator's clock), a bound null -> InvalidRequest."""
+    if term is None:
+        return lambda values: None
+    fn = compile_term(term, T.BIGINT, "[timestamp]", keyspace, table, specs)
+
+    def timestamp(values: list) -> int | None:
+        raw = fn(values)
+        if raw is UNSET:
+            return None
+        if raw is None:
+            raise InvalidRequest("Invalid null value of timestamp")
+        return int.from_bytes(raw, "big", signed=True)
+    return timestamp
+
+
+def compile_ttl(term: ast.Term | None, keyspace: str, table: str, specs: dict[int, MarkerSpec]):
+    """USING TTL (Attributes.getTimeToLive): absent or unset -> None (the table's default TTL),
+    a bound null -> 0 (no TTL)."""
+    if term is None:
+        return lambda values: None
+    fn = compile_term(term, T.INT, "[ttl]", keyspace, table, specs)
+
+    def ttl(values: list) -> int | None:
+        raw = fn(values)
+        if raw is UNSET:
+            return None
+        if raw is None:
+            return 0
+        return int.from_bytes(raw, "big", signed=True)
+    return ttl
 
 
 class CompiledWrite(CompiledStatement):
@@ -120,7 +158,7 @@ def _counter_rules(table: TableInfo, stmt, has_ttl: bool) -> None:
 
 def _check_value_type(column: ColumnInfo, table: TableInfo) -> None:
     if column.type is T.COUNTER and not table.is_counter:
-        raise InvalidRequest(f"Cannot mix counter and non counter columns in the same table")
+        raise InvalidRequest("Cannot mix counter and non counter columns in the same table")
 
 
 def compile_insert(table: TableInfo, stmt: ast.InsertStatement) -> CompiledWrite:
@@ -141,7 +179,7 @@ def compile_insert(table: TableInfo, stmt: ast.InsertStatement) -> CompiledWrite
         if column is None:
             raise InvalidRequest(f"Undefined column name {name} in table {ks}.{tb}")
         if name in seen:
-            raise InvalidRequest(f"Multiple definitions found for column {name}")
+            raise InvalidRequest("The column names contains duplicates")
         seen.add(name)
         if column.is_key:
             key_terms[name] = term
@@ -153,22 +191,26 @@ def compile_insert(table: TableInfo, stmt: ast.InsertStatement) -> CompiledWrite
     if missing_pk:
         raise InvalidRequest(f"Some partition key parts are missing: {', '.join(missing_pk)}")
     missing_ck = [c.name for c in table.clustering if c.name not in key_terms]
-    if missing_ck:
+    missing_clustering_ok = (missing_ck and len(missing_ck) == len(table.clustering) and cells
+                             and all(column.is_static for column, _ in cells))
+    if missing_ck and not missing_clustering_ok:
         raise InvalidRequest(f"Some clustering keys are missing: {', '.join(missing_ck)}")
     where = tuple(ast.SingleColumnRelation(name, ast.Operator.EQ, term)
                   for name, term in key_terms.items())
     plan = analyze_where(table, where, specs, for_write=True)
-    timestamp = compile_int(stmt.timestamp, "[timestamp]", ks, tb, specs, T.BIGINT)
-    ttl = compile_int(stmt.ttl, "[ttl]", ks, tb, specs)
-    return CompiledWrite(table, plan, cells, m.MUTATION_ROW_UPSERT, True, timestamp, ttl, specs,
-                         len(stmt.bind_markers))
+    timestamp = compile_timestamp(stmt.timestamp, ks, tb, specs)
+    ttl = compile_ttl(stmt.ttl, ks, tb, specs)
+    # INSERT of partition key and static columns only writes the static row: no row marker.
+    row_marker = not missing_clustering_ok
+    return CompiledWrite(table, plan, cells, m.MUTATION_ROW_UPSERT, row_marker, timestamp, ttl,
+                         specs, len(stmt.bind_markers))
 
 
 def _check_where_keys(table: TableInfo, plan: KeyPlan, statement: str,
                       static_only: bool) -> None:
     if plan.others:
         rel = plan.others[0]
-        name = getattr(rel, "column", None) or type(rel).__name__
+        name = getattr(rel, "column", None) or ", ".join(getattr(rel, "columns", ())) or "token"
         raise InvalidRequest(f"Non PRIMARY KEY columns found in where clause: {name} ")
     if not plan.has_partition_key:
         missing = [c.name for c in table.partition_key]
@@ -197,19 +239,29 @@ def compile_update(table: TableInfo, stmt: ast.UpdateStatement) -> CompiledWrite
         _check_value_type(column, table)
         cells.append((column, ops.update(column, op)))
     plan = analyze_where(table, stmt.where, specs, for_write=True)
-    static_only = bool(cells) and all(c.is_static for c, _ in cells) and not plan.clustering
-    _check_where_keys(table, plan, "UPDATE", static_only)
+    only_statics = bool(cells) and all(c.is_static for c, _ in cells)
+    if only_statics and (plan.clustering or plan.slice is not None):
+        raise InvalidRequest("Invalid restrictions on clustering columns since the UPDATE "
+                             "statement modifies only static columns")
+    _check_where_keys(table, plan, "UPDATE", only_statics)
     _counter_rules(table, stmt, stmt.ttl is not None)
-    timestamp = compile_int(stmt.timestamp, "[timestamp]", ks, tb, specs, T.BIGINT)
-    ttl = compile_int(stmt.ttl, "[ttl]", ks, tb, specs)
+    timestamp = compile_timestamp(stmt.timestamp, ks, tb, specs)
+    ttl = compile_ttl(stmt.ttl, ks, tb, specs)
     return CompiledWrite(table, plan, cells, m.MUTATION_ROW_UPSERT, False, timestamp, ttl, specs,
                          len(stmt.bind_markers))
 
 
-def _delete_kind(table: TableInfo, plan: KeyPlan, has_columns: bool) -> int:
+def _delete_kind(table: TableInfo, plan: KeyPlan, columns: list[ColumnInfo]) -> int:
+    has_columns = bool(columns)
     if plan.others or not plan.has_partition_key:
         _check_where_keys(table, plan, "DELETE", True)
-    is_range = plan.slice is not None or (plan.clustering and not plan.full_clustering)
+    only_statics = has_columns and all(c.is_static for c in columns)
+    if only_statics and (plan.clustering or plan.slice is not None):
+        raise InvalidRequest("Invalid restrictions on clustering columns since the DELETE "
+                             "statement modifies only static columns")
+    is_range = plan.slice is not None or plan.tuple_slice is not None or (
+        plan.clustering and not plan.full_clustering) or (
+        has_columns and not only_statics and table.clustering and not plan.full_clustering)
     if is_range:
         if has_columns:
             raise InvalidRequest("Range deletions are not supported for specific columns")
@@ -235,12 +287,12 @@ def compile_delete(table: TableInfo, stmt: ast.DeleteStatement) -> CompiledWrite
                                  f"be a PRIMARY KEY part)")
         cells.append((column, ops.delete(column, deletion)))
     plan = analyze_where(table, stmt.where, specs, for_write=True)
-    kind = _delete_kind(table, plan, bool(cells))
+    kind = _delete_kind(table, plan, [column for column, _ in cells])
     if kind == m.MUTATION_ROW_UPSERT:
         static_only = all(c.is_static for c, _ in cells) and not plan.clustering
         _check_where_keys(table, plan, "DELETE", static_only)
     _counter_rules(table, stmt, False)
-    timestamp = compile_int(stmt.timestamp, "[timestamp]", ks, tb, specs, T.BIGINT)
+    timestamp = compile_timestamp(stmt.timestamp, ks, tb, specs)
     return CompiledWrite(table, plan, cells, kind, False, timestamp, _no_ttl, specs,
                          len(stmt.bind_markers))
 

@@ -86,6 +86,8 @@ class FilterCompiler:
         if op not in _COMPARE:
             raise InvalidRequest(f"Unsupported restriction: {rel.column} {op.value} ... "
                                  f"(not supported yet by Ferrosa)")
+        if column.type is T.DURATION and op is not Op.EQ:
+            raise InvalidRequest("Slice restrictions are not supported on duration columns")
         if column.type.is_multi_cell:
             raise InvalidRequest(f"Collection column '{column.name}' ({T.cql_name(column.type)}) "
                                  f"cannot be restricted by a '{op.value}' relation")

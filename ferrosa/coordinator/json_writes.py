@@ -72,8 +72,9 @@ class CompiledInsertJson(CompiledStatement):
         values = [parsed.get(name) for name in names]
         timestamp = self.timestamp_fn(ex.values)
         ttl = self.ttl_fn(ex.values)
-        values.append(None if timestamp is None else timestamp.to_bytes(8, "big", signed=True))
-        values.append(None if ttl is None else ttl.to_bytes(4, "big", signed=True))
+        # Absent attributes are UNSET: the clock's timestamp and the table's default TTL.
+        values.append(UNSET if timestamp is None else timestamp.to_bytes(8, "big", signed=True))
+        values.append(UNSET if ttl is None else ttl.to_bytes(4, "big", signed=True))
         insert = self._insert(names)
         inner = Execution(ex.node, ex.session, values, ex.consistency, timestamp=ex.timestamp,
                           now_in_seconds=ex.now_in_seconds, protocol_version=ex.protocol_version)

@@ -60,6 +60,17 @@ class KeyRestriction:
 
 
 @dataclass
+class TupleSlice:
+    """A tuple relation `(c1, .., cn) > (v1, .., vn)` on a clustering prefix: one bound each way,
+    each a function returning the serialized tuple. Tuple relations compare values, so on DESC
+    columns the bounds swap ends; mixed orders are refused (they need several slices)."""
+
+    columns: list[ColumnInfo]
+    lower: tuple[ValueFn, bool] | None = None  # (tuple value, inclusive)
+    upper: tuple[ValueFn, bool] | None = None
+
+
+@dataclass
 class Slice:
     """A range restriction on one clustering column (after an equality prefix)."""
 
@@ -74,6 +85,7 @@ class KeyPlan:
     partition: list[KeyRestriction] = field(default_factory=list)
     clustering: list[KeyRestriction] = field(default_factory=list)
     slice: Slice | None = None
+    tuple_slice: TupleSlice | None = None
     others: list[ast.Relation] = field(default_factory=list)
 
     @property
@@ -82,7 +94,8 @@ class KeyPlan:
 
     @property
     def full_clustering(self) -> bool:
-        return len(self.clustering) == len(self.table.clustering) and self.slice is None
+        return (len(self.clustering) == len(self.table.clustering) and self.slice is None
+                and self.tuple_slice is None)
 
     def partition_keys(self, values: list) -> list[bytes]:
         parts = [r.resolve(values) for r in self.partition]
@@ -152,7 +165,59 @@ def analyze_where(table: TableInfo, where: tuple[ast.Relation, ...],
         _move_unusable_to_filters(plan, by_column)
     _partition_restrictions(plan, by_column, specs, for_write)
     _clustering_restrictions(plan, by_column, specs)
+    if for_write:
+        _tuple_restrictions(plan, specs)
     return plan
+
+
+def _tuple_restrictions(plan: KeyPlan, specs: dict[int, MarkerSpec]) -> None:
+    """Writes: tuple relations on the clustering columns become key restrictions (an equality
+    or a range deletion), as Cassandra's MultiColumnRestriction."""
+    table = plan.table
+    tuples = [r for r in plan.others if isinstance(r, ast.MultiColumnRelation)]
+    if not tuples:
+        return
+    if plan.clustering or plan.slice is not None:
+        raise InvalidRequest("Mixing single column relations and multi column relations on "
+                             "clustering columns is not allowed")
+    names = tuples[0].columns
+    if any(r.columns != names for r in tuples):
+        raise InvalidRequest("Multi-column relations must restrict the same clustering columns")
+    columns = [_relation_column(table, n) for n in names]
+    if [c.name for c in columns] != [c.name for c in table.clustering[:len(columns)]]:
+        raise InvalidRequest("Multi-column relations can only be applied to clustering columns "
+                             "in their declared order, starting with the first one")
+    tuple_type = T.TupleType([c.type for c in columns])
+    ks, tb = table.keyspace, table.name
+    label = "(" + ",".join(names) + ")"
+    for rel in tuples:
+        plan.others.remove(rel)
+        if rel.operator is Op.EQ and len(tuples) == 1:
+            fn = compile_term(rel.value, tuple_type, label, ks, tb, specs)
+            plan.clustering.extend(KeyRestriction(c, [_tuple_part(fn, i, tuple_type, c)])
+                                   for i, c in enumerate(columns))
+            return
+        if rel.operator not in (Op.LT, Op.LTE, Op.GT, Op.GTE):
+            raise InvalidRequest(f"{rel.operator.value} multi-column relations are not supported "
+                                 f"yet by Ferrosa in modification statements")
+        if plan.tuple_slice is None:
+            plan.tuple_slice = TupleSlice(columns)
+        bound = (compile_term(rel.value, tuple_type, label, ks, tb, specs),
+                 rel.operator in (Op.GTE, Op.LTE))
+        if rel.operator in (Op.GT, Op.GTE):
+            plan.tuple_slice.lower = bound
+        else:
+            plan.tuple_slice.upper = bound
+
+
+def _tuple_part(fn: ValueFn, index: int, tuple_type: T.TupleType, column: ColumnInfo) -> ValueFn:
+    def part(values: list):
+        raw = fn(values)
+        if raw is None or raw is UNSET:
+            return raw
+        value = V.deserialize(tuple_type, raw)[index]
+        return None if value is None else V.serialize(column.type, value)
+    return part
 
 
 _KEY_OPERATORS = frozenset({Op.EQ, Op.IN, Op.LT, Op.LTE, Op.GT, Op.GTE})
@@ -263,8 +328,34 @@ def _clustering_restrictions(plan: KeyPlan, by_column: dict, specs: dict[int, Ma
         return
 
 
+def _tuple_bounds(plan: KeyPlan, values: list) -> tuple[bytes, bytes]:
+    ts = plan.tuple_slice
+    n = len(ts.columns)
+    types, rev = plan.table.ck_types[:n], plan.table.ck_reversed[:n]
+    if len(set(rev)) > 1:
+        raise InvalidRequest("Tuple relations over clustering columns of mixed order are not "
+                             "supported yet by Ferrosa")
+    tuple_type = T.TupleType(list(types))
+
+    def encode(bound, is_start: bool) -> bytes:
+        raw = bound[0](values)
+        if raw is None or raw is UNSET:
+            raise InvalidRequest("Invalid null value in condition for clustering columns")
+        parts = V.deserialize(tuple_type, raw)
+        return BC.bound(types, rev, [V.serialize(t, p) for t, p in zip(types, parts)],
+                        bound[1], is_start)
+    lower, upper = ts.lower, ts.upper
+    if rev and rev[0]:  # DESC: the greatest values come first in storage
+        lower, upper = upper, lower
+    start = encode(lower, True) if lower is not None else b""
+    end = encode(upper, False) if upper is not None else b""
+    return start, end
+
+
 def slice_bounds(plan: KeyPlan, prefix: list[bytes], values: list) -> tuple[bytes, bytes]:
     """Byte-comparable [start, end) of the rows a clustering prefix (and slice) selects."""
+    if plan.tuple_slice is not None:
+        return _tuple_bounds(plan, values)
     table = plan.table
     n = len(prefix)
     types, rev = table.ck_types, table.ck_reversed

@@ -199,6 +199,11 @@ def _writable(node: Any, name: ast.QualifiedName, keyspace: str | None) -> Table
 
 
 def _compile_batch(node: Any, stmt: ast.BatchStatement, keyspace: str | None):
+    if stmt.ttl is not None:
+        raise InvalidRequest("Global TTL on the BATCH statement is not supported.")
+    if stmt.timestamp is not None and any(getattr(inner, "timestamp", None) is not None
+                                          for inner in stmt.statements):
+        raise InvalidRequest("Timestamp must be set either on BATCH or individual statements")
     compiled = []
     for inner in stmt.statements:
         part = compile_statement(node, inner, keyspace)
@@ -210,7 +215,7 @@ def _compile_batch(node: Any, stmt: ast.BatchStatement, keyspace: str | None):
     for part in compiled:
         for spec in part.markers:
             specs[spec.index] = spec
-    timestamp = compile_int(stmt.timestamp, "[timestamp]", "", "", specs, T.BIGINT)
+    timestamp = dml.compile_timestamp(stmt.timestamp, "", "", specs)
     return dml.CompiledBatch(compiled, timestamp, ordered_markers(specs, len(stmt.bind_markers)),
                              int(stmt.batch_type))
 

@@ -197,3 +197,16 @@ def test_bind_markers_inside_collection_literals(ks):
     assert _row(s, 20).l == [5, 6, 7]
     with pytest.raises(InvalidRequest, match="null is not supported inside collections"):
         s.execute(insert, (21, None, 6, "b", "a", 7, "Elm", 1))
+
+
+def test_tuple_relations_in_writes(ks):
+    s = ks
+    insert = s.prepare("INSERT INTO coll.r (k, c1, c2, v) VALUES (?, ?, ?, 'x')")
+    for c1 in range(3):
+        for c2 in range(3):
+            s.execute(insert, (7, c1, c2))
+    s.execute("DELETE FROM coll.r WHERE k = 7 AND (c1, c2) > (1, 0) AND (c1, c2) <= (2, 1)")
+    left = [(r.c1, r.c2) for r in s.execute("SELECT c1, c2 FROM coll.r WHERE k = 7")]
+    assert left == [(0, 0), (0, 1), (0, 2), (1, 0), (2, 2)]
+    s.execute("UPDATE coll.r SET v = 'y' WHERE k = 7 AND (c1, c2) = (0, 1)")
+    assert s.execute("SELECT v FROM coll.r WHERE k = 7 AND c1 = 0 AND c2 = 1").one().v == "y"

@@ -512,3 +512,61 @@ def test_delete_errors(s, grid, statement, message):
     with pytest.raises(InvalidRequest) as caught:
         s.execute(statement)
     assert server_message(caught.value) == message
+
+
+# ---------------------------------------------------------------------------------------------------
+# Cases the conformance run found and the lead fixed (expected values from Cassandra's sources,
+# cited per case).
+# ---------------------------------------------------------------------------------------------------
+
+
+def test_insert_of_statics_only_writes_the_static_row(s):
+    # InsertUpdateIfConditionStaticsTest: INSERT with the partition key and statics only.
+    s.execute(f"INSERT INTO {KS}.st (k, s) VALUES (900, 2)")
+    assert rows(s, f"SELECT k, c, s FROM {KS}.st WHERE k = 900") == [(900, None, 2)]
+    s.execute(f"DELETE s FROM {KS}.st WHERE k = 900")
+    assert rows(s, f"SELECT k, c, s FROM {KS}.st WHERE k = 900") == []  # no row marker
+
+
+FIXED_ERRORS = [
+    # StatementRestrictions: statics only with a clustering restriction.
+    (f"UPDATE {KS}.st SET s = 4 WHERE k = 4 AND c = 1",
+     "Invalid restrictions on clustering columns since the UPDATE statement modifies only "
+     "static columns"),
+    (f"DELETE s FROM {KS}.st WHERE k = 4 AND c = 1",
+     "Invalid restrictions on clustering columns since the DELETE statement modifies only "
+     "static columns"),
+    # BatchStatement.validate.
+    (f"BEGIN BATCH USING TIMESTAMP 50 INSERT INTO {KS}.t (k, c) VALUES (1, 1) USING TIMESTAMP 3; "
+     "APPLY BATCH", "Timestamp must be set either on BATCH or individual statements"),
+    (f"BEGIN BATCH USING TTL 1 INSERT INTO {KS}.t (k, c) VALUES (1, 1); APPLY BATCH",
+     "Global TTL on the BATCH statement is not supported."),
+    # Constants.Substracter and NullLiteral for counters.
+    (f"UPDATE {KS}.cnt SET n = n - -9223372036854775808 WHERE k = 1",
+     "The negation of -9223372036854775808 overflows supported counter precision"),
+    (f"UPDATE {KS}.cnt SET n = n + null WHERE k = 1",
+     "Invalid null value for counter increment/decrement"),
+    # UpdateStatement.ParsedInsert; DeleteTest.
+    (f"INSERT INTO {KS}.t (k, k) VALUES (1, 1)", "The column names contains duplicates"),
+    (f"DELETE v FROM {KS}.t WHERE k = 1", "Range deletions are not supported for specific columns"),
+]
+
+
+@pytest.mark.parametrize("statement,message", FIXED_ERRORS)
+def test_fixed_errors(s, statement, message):
+    with pytest.raises(InvalidRequest) as info:
+        s.execute(statement)
+    assert message in server_message(info.value)
+
+
+def test_null_bound_timestamp_and_ttl(s):
+    # Attributes.getTimestamp / getTimeToLive: a null timestamp is an error, a null TTL is 0.
+    s.execute(f"CREATE TABLE IF NOT EXISTS {KS}.dttl2 (k int PRIMARY KEY, v int) "
+              "WITH default_time_to_live = 1000")
+    insert = s.prepare(f"INSERT INTO {KS}.dttl2 (k, v) VALUES (?, ?) USING TIMESTAMP ?")
+    with pytest.raises(InvalidRequest) as info:
+        s.execute(insert, (1, 1, None))
+    assert "Invalid null value of timestamp" in server_message(info.value)
+    with_ttl = s.prepare(f"INSERT INTO {KS}.dttl2 (k, v) VALUES (?, ?) USING TTL ?")
+    s.execute(with_ttl, (2, 2, None))
+    assert rows(s, f"SELECT TTL(v) FROM {KS}.dttl2 WHERE k = 2") == [(None,)]
