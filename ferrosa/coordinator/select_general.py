@@ -28,6 +28,7 @@ from ferrosa.coordinator.terms import UNSET, MarkerSpec, compile_int, compile_te
 from ferrosa.cql import ast
 from ferrosa.partitioner import MAX_TOKEN, MIN_TOKEN
 from ferrosa.protocol import types as T
+from ferrosa.schema import bytecomparable as BC
 from ferrosa.schema.errors import InvalidRequest
 
 _LEN = struct.Struct(">i")
@@ -36,11 +37,24 @@ _BIGINT = struct.Struct(">q")
 Op = ast.Operator
 
 
-def needs_general_path(stmt: ast.SelectStatement) -> bool:
+POST_ORDERING_MESSAGE = ("Cannot page queries with both ORDER BY and a IN restriction on the "
+                         "partition key; you must either remove the ORDER BY or the IN and sort "
+                         "client side, or disable paging for this query")
+
+
+def _partition_in(stmt: ast.SelectStatement, table: TableInfo | None) -> bool:
+    names = {c.name for c in table.partition_key} if table is not None else set()
+    return any(isinstance(r, ast.SingleColumnRelation) and r.operator is Op.IN
+               and r.column in names for r in stmt.where)
+
+
+def needs_general_path(stmt: ast.SelectStatement, table: TableInfo | None = None) -> bool:
     """Whether the direct path cannot answer `stmt` (see the module docstring)."""
     if (stmt.is_distinct or stmt.group_by or stmt.per_partition_limit is not None
             or stmt.allow_filtering or stmt.is_json):
         return True
+    if stmt.order_by and _partition_in(stmt, table):
+        return True  # rows of several partitions sorted together (post-query ordering)
     if any(isinstance(rel, (ast.TokenRelation, ast.MultiColumnRelation)) for rel in stmt.where):
         return True
     for sel in stmt.selectors:
@@ -80,6 +94,9 @@ class GeneralSelect(CompiledStatement):
         if self.distinct:
             self._check_distinct(stmt)
         self.reverse = _ordering(table, self.plan, stmt)
+        # ORDER BY over an IN on the partition key: Cassandra sorts the rows of all the
+        # partitions together, which it cannot do while paging.
+        self.post_order = bool(stmt.order_by) and _partition_in(stmt, table)
         self.limit_fn = compile_int(stmt.limit, "[limit]", ks, tb, specs)
         self.ppl_fn = compile_int(stmt.per_partition_limit, "[per_partition_limit]", ks, tb,
                                   specs)
@@ -229,6 +246,11 @@ class GeneralSelect(CompiledStatement):
         want = page if not remaining else (min(page, remaining) if page else remaining)
         source = RowSource(self.info, self.plan, self.projection.items, self.reverse,
                            token_range, ppl if not self.filters else 0)
+        if self.post_order:
+            if page and (limit is None or limit > page):
+                raise InvalidRequest(POST_ORDERING_MESSAGE)
+            rows = await self._post_ordered(ex, source, ppl, limit)
+            return RowsResult(self.result_columns, len(rows), b"".join(rows))
         if self.is_aggregate:
             rows, next_state = await self._aggregate(ex, source, state, want, ppl)
         else:
@@ -278,6 +300,23 @@ class GeneralSelect(CompiledStatement):
         finally:
             await rows.aclose()
         return out, None
+
+    async def _post_ordered(self, ex: Execution, source: RowSource, ppl: int,
+                            limit: int | None) -> list[bytes]:
+        """Every selected row of every partition, sorted by clustering order, then LIMIT."""
+        info = self.info
+        npk, nck = len(info.partition_key), len(info.clustering)
+        keyed = []
+        async for raw in self._rows(ex, source, None, ppl):
+            ck = raw.values[npk:npk + nck]
+            key = (b"" if ck[0] is None else
+                   BC.encode_clustering(info.ck_types, info.ck_reversed, ck))
+            keyed.append((key, raw.values))
+        keyed.sort(key=lambda item: item[0], reverse=self.reverse)
+        if limit:
+            keyed = keyed[:limit]
+        values = ex.values
+        return [self.encode_row([e.fn(values, row) for e in self.exprs]) for _k, row in keyed]
 
     def _emit(self, values: list, first: list, states: list) -> bytes:
         cells = []

@@ -186,7 +186,7 @@ def _compile_select(node: Any, stmt: ast.SelectStatement, keyspace: str | None):
     rows_fn = node.system_rows_fn(table.meta)
     if rows_fn is not None:
         return CompiledSystemSelect(table, stmt, rows_fn)
-    if needs_general_path(stmt):
+    if needs_general_path(stmt, table):
         return GeneralSelect(table, stmt)
     return CompiledSelect(table, stmt)
 

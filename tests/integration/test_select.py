@@ -177,3 +177,16 @@ def test_select_json_and_insert_json(s):
         s.execute("INSERT INTO sel.j JSON '{\"k\": 3, \"nope\": 1}'")
     with pytest.raises(InvalidRequest, match="Invalid null value in condition for column k"):
         s.execute("INSERT INTO sel.j JSON '{\"name\": \"x\"}'")
+
+
+def test_order_by_over_an_in_sorts_partitions_together(s):
+    # SelectStatement: post-query ordering, refused while paging (CASSANDRA-6722).
+    query = "SELECT k, c FROM sel.t WHERE k IN (1, 2) ORDER BY c DESC"
+    unpaged = SimpleStatement(query, fetch_size=None)
+    got = [tuple(r) for r in s.execute(unpaged)]
+    assert sorted(got) == [(k, c) for k in (1, 2) for c in CLUSTERINGS]
+    assert [c for _k, c in got] == [3, 3, 2, 2, 1, 1, 0, 0]
+    limited = [tuple(r) for r in s.execute(query + " LIMIT 3")]
+    assert [c for _k, c in limited] == [3, 3, 2]
+    with pytest.raises(InvalidRequest, match="Cannot page queries with both ORDER BY and a IN"):
+        s.execute(query)
