@@ -9,6 +9,11 @@ Readers therefore raise only these classes (never IndexError, struct.error or a 
   plain ``CorruptSSTable`` only when the file really ends there.
 * ``UnsupportedFormat``: a well-formed file in a format version, compressor or type we do not read.
 * ``MissingComponent``: a component the TOC (or the format) requires is absent.
+* ``SchemaMismatch``: the SSTable's header does not fit the target table (a column it lacks, another
+  type, other key columns); ``Unrepresentable``: data Ferrosa cannot store exactly (the loader's
+  conversion refuses it rather than dropping or bending it). Both name the file, the second also the
+  partition.
+* ``LoadFailed`` (not tied to a file): the node is unreachable or refused a batch.
 
 This module must NOT import anything from the importer (every other module imports it).
 """
@@ -49,6 +54,19 @@ class UnsupportedFormat(SSTableImportError):
 
 class MissingComponent(SSTableImportError):
     """A component required by the TOC or by the format is absent."""
+
+
+class SchemaMismatch(SSTableImportError):
+    """The SSTable's serialization header does not fit the target table's schema."""
+
+
+class Unrepresentable(SSTableImportError):
+    """Data the SSTable holds that Ferrosa cannot store exactly (e.g. an MV's shadowable deletion)."""
+
+
+class LoadFailed(FerrosaError):
+    """The node could not be reached or refused a batch: the import stops (what was sent stays;
+    importing again is idempotent)."""
 
 
 # Where a decoder works on bytes that did not come from a named file (tests, fuzzing).
