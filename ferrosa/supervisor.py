@@ -34,14 +34,20 @@ import subprocess
 import sys
 import time
 
-
 from ferrosa.config import NodeConfig, load_config
 from ferrosa.durable import write_atomically
 from ferrosa.errors import ConfigError, FerrosaError, StartupError
 from ferrosa.ipc.doorbell import Doorbell
 from ferrosa.ipc.shm import RingPair, remove_stale_segments
-from ferrosa.process import (CONFIG_ENV, ControlChannel, ControlMessage, encode_config, node_id,
-                             setup_logging)
+from ferrosa.process import (
+    CONFIG_ENV,
+    ControlChannel,
+    ControlMessage,
+    encode_config,
+    node_id,
+    setup_logging,
+)
+from ferrosa.tier import DurableTier
 
 log = logging.getLogger("ferrosa.supervisor")
 
@@ -82,12 +88,16 @@ class Supervisor:
         self.stopping = False
         self.exit_code = 0
         self._lock_file = None
+        self.tier: DurableTier | None = None
 
     # -- start -------------------------------------------------------------------------------
     def start(self) -> None:
         self.data.mkdir(parents=True, exist_ok=True)
         self._lock_data_dir()
         self._check_layout()
+        self.tier = DurableTier.from_env(os.environ, self.data, self.config.cluster_name)
+        if self.tier is not None:
+            self.tier.prepare(self.config.shard_count)
         removed = remove_stale_segments(self.node_id)
         if removed:
             log.info("removed %d stale shared-memory segments of an earlier run", len(removed))
@@ -135,6 +145,8 @@ class Supervisor:
     def _child_env(self) -> dict[str, str]:
         env = dict(os.environ)
         env[CONFIG_ENV] = encode_config(self.config)
+        if self.tier is not None:
+            self.tier.child_env(env)
         return env
 
     def _start_shard(self, slot: ShardSlot) -> None:
@@ -176,6 +188,8 @@ class Supervisor:
                 key.data()
             self._reap()
             self._restart_due()
+            if self.tier is not None:
+                self.tier.poll(self._child_env())
         self._stop_children()
         return self.exit_code
 
@@ -216,6 +230,8 @@ class Supervisor:
             elif msg.op == "ready":
                 log.info("node ready: CQL on %s:%d, %d shards, data in %s", self.config.cql_host,
                          self.config.cql_port, len(self.slots), self.data)
+                if self.tier is not None and self.tier.proc is None:
+                    self.tier.start_uploader(self._child_env())  # node.json exists now
 
     def _send_control(self, msg: ControlMessage) -> None:
         try:
@@ -225,7 +241,9 @@ class Supervisor:
 
     # -- stop --------------------------------------------------------------------------------
     def _stop_children(self) -> None:
-        procs = [p for p in [self.front] + [s.proc for s in self.slots] if p is not None]
+        uploader = self.tier.stop() if self.tier is not None else None
+        procs = [p for p in [self.front, uploader] + [s.proc for s in self.slots]
+                 if p is not None]
         for proc in procs:
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)

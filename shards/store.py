@@ -81,6 +81,9 @@ class ShardStore:
         # Set by the worker: the commit log position now, and what to do once a flush is durable.
         self.position_fn: Callable[[], object] = lambda: None
         self.on_flushed: Callable[[bytes, object], None] = lambda table_id, position: None
+        # Set by the worker when an object store is configured (see TableStore.on_sealed).
+        self.on_sealed: Callable[[SSTableReader], None] = lambda reader: None
+        self.on_removed: Callable[[list[SSTableReader]], None] = lambda readers: None
         self.handlers: dict[type, Callable[[object], object]] = {
             m.Write: self.on_write,
             m.Read: self.on_read,
@@ -125,6 +128,9 @@ class ShardStore:
         if table is None:
             schema = self.schemas.get(table_id)
             table = self.tables[table_id] = TableStore(table_id, self.directory or "")
+            # Late-bound: the worker sets the store's hooks after SSTables were opened.
+            table.on_sealed = lambda reader: self.on_sealed(reader)
+            table.on_removed = lambda readers: self.on_removed(readers)
             if schema is not None:
                 table.set_schema(schema.dropped or None, schema.gc_grace_seconds,
                                  schema.compression)

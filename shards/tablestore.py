@@ -77,6 +77,10 @@ class TableStore:
         # Off until the front has sent the table's schema (m.TableSchema): SSTables found at start
         # may belong to a table whose options say otherwise, or that no longer exists.
         self.auto_compaction = False
+        # Set by the shard when an object store is configured: told of every SSTable sealed
+        # (before its flush position is recorded) and about to be deleted (before deletion).
+        self.on_sealed: Callable[[SSTableReader], None] = lambda reader: None
+        self.on_removed: Callable[[list[SSTableReader]], None] = lambda readers: None
         self.next_generation = 1
 
     # -- schema ---------------------------------------------------------------------------------
@@ -198,6 +202,7 @@ class TableStore:
         except BaseException:
             writer.abort()
             raise
+        self.on_sealed(reader)
         self.sstables.insert(0, reader)
         self.flushing.remove(frozen)
         log.info("flushed table %s: %d partitions, %d bytes on disk (generation %d)",
@@ -237,6 +242,9 @@ class TableStore:
                 if result is None:
                     yield
             position = min(self.sstables.index(r) for r in inputs)
+            if result is not None:
+                self.on_sealed(result)  # listed before its inputs are retired
+            self.on_removed(list(inputs))
             self.sstables = [r for r in self.sstables if r not in inputs]
             if result is not None:
                 self.sstables.insert(min(position, len(self.sstables)), result)
@@ -254,6 +262,8 @@ class TableStore:
         """TRUNCATE / DROP TABLE: forget the memtables and delete every SSTable."""
         self.memtable = TableData(self.dropped)
         self.flushing = []
+        if self.sstables:
+            self.on_removed(list(self.sstables))
         for reader in self.sstables:
             reader.close()
             delete_sstable(self.directory, self.table_id, reader.generation)

@@ -81,6 +81,15 @@ def _tables(request) -> set[bytes]:
     return {request.table_id}
 
 
+def _notice_writer(config: NodeConfig, shard: int):
+    """The shard's channel to the uploader when an object store is configured, else None."""
+    from ferrosa.objectstore.settings import SETTINGS_ENV
+    if not os.environ.get(SETTINGS_ENV):
+        return None
+    from ferrosa.objectstore import NoticeWriter, uploads_dir
+    return NoticeWriter(uploads_dir(str(config.data_path)), shard)
+
+
 class FlushedPositions:
     """Per table, the commit log position its SSTables cover (DATA/shard-N/flushed.json).
 
@@ -126,6 +135,16 @@ class ShardWorker:
                                                 commitlog_settings(config), self._replay)
         self.store.position_fn = lambda: self.commitlog.written_position
         self.store.on_flushed = self._on_flushed
+        self.notices = _notice_writer(config, shard)
+        if self.notices is not None:
+            directory = str(data_dir(config, shard))
+            self.store.on_sealed = lambda reader: self.notices.sstable_sealed(
+                directory, reader.table_id, reader.generation)
+            self.store.on_removed = lambda readers: self.notices.sstables_removed(
+                readers[0].table_id, [r.generation for r in readers]) if readers else None
+            for table in self.store.tables.values():  # catch up: the uploader skips known ones
+                for reader in table.sstables:
+                    self.store.on_sealed(reader)
         level = logging.INFO if report.clean else logging.ERROR
         log.log(level, "shard %d: %s", shard, report.summary())
         for problem in report.corruptions():

@@ -99,6 +99,12 @@ def format_status(status: NodeStatus) -> str:
         f"Uptime {_uptime(status.uptime_seconds)}  connections {status.connections}  "
         f"auth {'on' if status.auth_enabled else 'off'}  schema {status.schema_version}",
         f"Data {status.data_dir}",
+        *([f"Uploader {status.uploader['state']} to {status.uploader['store']}: backlog "
+           f"{status.uploader['backlog_notices']} notices, {_size(status.uploader['backlog_bytes'])}"
+           f", uploaded {_size(status.uploader['uploaded_bytes'])}"
+           + (f", last error: {status.uploader['last_error']}"
+              if status.uploader.get('last_error') else "")]
+          if status.uploader else []),
         f"Shards {up}/{len(status.shards)} up",
         "",
     ]

@@ -61,3 +61,6 @@ class NodeStatus(msgspec.Struct):
     data_dir: str
     auth_enabled: bool
     shards: list[ShardStatus]
+    # The uploader's own status file (ferrosa/objectstore/status.py) when an object store is
+    # configured: state, backlog, uploaded bytes, last error.
+    uploader: dict | None = None

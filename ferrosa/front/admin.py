@@ -67,6 +67,12 @@ def socket_path(data_dir: Path) -> Path:
     return path
 
 
+def _uploader_status(data_dir: Path) -> dict | None:
+    from ferrosa.objectstore.status import read_status
+    status = read_status(data_dir)
+    return None if status is None else msgspec.to_builtins(status)
+
+
 class AdminServer:
     def __init__(self, front: Any) -> None:
         self.front = front  # FrontServer: node, connections
@@ -138,7 +144,8 @@ class AdminServer:
             release_version=info.release_version, schema_version=str(node.schema.schema_version()),
             uptime_seconds=round(time.monotonic() - self.started, 3), front_pid=os.getpid(),
             connections=len(self.front.connections), data_dir=str(config.data_path.absolute()),
-            auth_enabled=not config.auth_disabled, shards=list(shards))
+            auth_enabled=not config.auth_disabled, shards=list(shards),
+            uploader=_uploader_status(config.data_path))
 
     def _table_ids(self, args: dict) -> tuple[list[bytes], list[str]]:
         """The tables an admin command names: {keyspace[, table]} or every user table."""
