@@ -13,33 +13,42 @@ from __future__ import annotations
 
 import msgspec
 
-from ferrosa.coordinator.ddl import (SchemaStatement, _check_udts, _user_keyspace, table_keyspace,
-                                     type_text)
+from ferrosa.coordinator.ddl import (SchemaStatement, all_tables_resource, check_user_type_field,
+                                     prepare_type, raw_text, schema_keyspace, table_keyspace,
+                                     table_resource)
 from ferrosa.coordinator.execution import Execution, SchemaChangeResult
 from ferrosa.cql import ast
 from ferrosa.schema import model
-from ferrosa.schema.errors import InvalidRequest
+from ferrosa.schema.errors import ConfigurationError, InvalidRequest
 from ferrosa.schema.options import build_table_options
 
 
 def _add(table: model.TableMetadata, ks: model.KeyspaceMetadata,
          stmt: ast.AlterTableAddColumns) -> model.TableMetadata:
+    """AddColumns.addColumn for each column (its type is prepared before anything else), then
+    TableMetadata.validate's counter rule on the result."""
+    if any(column.mask is not None for column in stmt.columns):
+        raise InvalidRequest("Dynamic data masking is not supported yet by Ferrosa")
+    altered = table
     for column in stmt.columns:
-        if column.name in table.column_map and stmt.if_column_not_exists:
+        text = prepare_type(column.type, ks)
+        if column.name in altered.column_map and stmt.if_column_not_exists:
             continue
-        if column.mask is not None:
-            raise InvalidRequest("Dynamic data masking is not supported yet by Ferrosa")
-        _check_udts(ks, column.type)
-        text = type_text(column.type)
-        is_counter = text == "counter"
-        if table.is_counter and not is_counter:
-            raise InvalidRequest(f"Cannot add a non counter column ({column.name}) in a counter "
-                                 f"table")
-        if is_counter and not table.is_counter:
-            raise InvalidRequest(f"Cannot add a counter column ({column.name}) in a non counter "
-                                 f"table")
-        table = table.with_column_added(column.name, text, column.is_static)
-    return table
+        altered = altered.with_column_added(column.name, text, column.is_static, ks.types)
+    _check_counter_mix(altered, table.is_counter)
+    return altered
+
+
+def _check_counter_mix(table: model.TableMetadata, counter_table: bool) -> None:
+    """TableMetadata.validate (its ``except`` prefixes the table's name, unquoted)."""
+    for column in table.static_columns + table.regular_columns:
+        is_counter = model.parse_cql_type(column.type).name == "counter"
+        if counter_table and not is_counter:
+            raise ConfigurationError(f'{table.keyspace}.{table.name}: Cannot have a non counter '
+                                     f'column ("{column.name}") in a counter table')
+        if is_counter and not counter_table:
+            raise ConfigurationError(f'{table.keyspace}.{table.name}: Cannot have a counter '
+                                     f'column ("{column.name}") in a non counter table')
 
 
 def _drop(table: model.TableMetadata, stmt: ast.AlterTableDropColumns,
@@ -84,6 +93,7 @@ class AlterTable(SchemaStatement):
     def plan(self, schema: model.Schema, ex: Execution):
         stmt: ast.AlterTableStatement = self.stmt
         keyspace = table_keyspace(stmt.table, self.session_keyspace)
+        schema_keyspace(schema, keyspace, "ALTER", table_resource(keyspace, stmt.table.name))
         table = schema.table(keyspace, stmt.table.name)
         if table is None:
             if stmt.if_exists:
@@ -91,7 +101,7 @@ class AlterTable(SchemaStatement):
             if schema.keyspace(keyspace) is None:
                 raise InvalidRequest(f"Keyspace '{keyspace}' doesn't exist")
             raise InvalidRequest(f"Table '{keyspace}.{stmt.table.name}' doesn't exist")
-        ks = _user_keyspace(schema, keyspace)
+        ks = schema.get_keyspace(keyspace)
         altered = self._alter(table, ks, stmt, ex)
         if altered == table:
             return None
@@ -140,6 +150,52 @@ def _reachable_udts(ks: model.KeyspaceMetadata, text: str) -> set[str]:
     return found
 
 
+def _cql_type_name(udt: model.UserType) -> str:
+    """``UserType.getCqlTypeName``."""
+    return f"{model.maybe_quote(udt.keyspace)}.{model.maybe_quote(udt.name)}"
+
+
+def _add_field(udt: model.UserType, ks: model.KeyspaceMetadata,
+               stmt: ast.AlterTypeAddField) -> model.UserType:
+    check_user_type_field(stmt.type)
+    if stmt.field in udt.field_names:
+        if stmt.if_field_not_exists:
+            return udt
+        raise InvalidRequest(f"Cannot add field {stmt.field} to type {_cql_type_name(udt)}: a "
+                             f"field with name {stmt.field} already exists")
+    text = prepare_type(stmt.type, ks)
+    written = raw_text(stmt.type, ks.name)  # preparing qualified its UDT names
+    if udt.name in _reachable_udts(ks, text):
+        raise InvalidRequest(f"Cannot add new field {stmt.field} of type {written} to user type "
+                             f"{_cql_type_name(udt)} as it would create a circular reference")
+    # A key's serialized form would change under the stored data, so AddField refuses it.
+    keyed = sorted(str(table) for table in ks.tables.values()
+                   if any(udt.name in _reachable_udts(ks, c.type)
+                          for c in table.partition_key_columns))
+    if keyed:
+        raise InvalidRequest(f"Cannot add new field {stmt.field} of type {written} to user type "
+                             f"{_cql_type_name(udt)} as the type is being used in partition key "
+                             f"by the following tables: {', '.join(keyed)}")
+    return msgspec.structs.replace(udt, field_names=udt.field_names + (stmt.field,),
+                                   field_types=udt.field_types + (text,))
+
+
+def _rename_fields(udt: model.UserType, stmt: ast.AlterTypeRenameFields) -> model.UserType:
+    """RenameFields: each old name is looked up among the type's current fields (so a swap
+    works), then the resulting names must be distinct."""
+    names = list(udt.field_names)
+    for old, new in stmt.renames:
+        if old not in udt.field_names:
+            if stmt.if_field_exists:
+                continue
+            raise InvalidRequest(f"Unkown field {old} in user type {_cql_type_name(udt)}")
+        names[udt.field_names.index(old)] = new
+    for name in names:
+        if names.count(name) > 1:  # Cassandra's format string drops the type, keeps the keyspace
+            raise InvalidRequest(f"Duplicate field name {name} in type {udt.keyspace}")
+    return msgspec.structs.replace(udt, field_names=tuple(names))
+
+
 class AlterType(SchemaStatement):
     """ALTER TYPE ADD / RENAME (AlterTypeStatement): field changes that keep stored values valid:
     an added field reads as null in older values, a rename touches only metadata."""
@@ -147,13 +203,13 @@ class AlterType(SchemaStatement):
     def plan(self, schema: model.Schema, ex: Execution):
         stmt: ast.AlterTypeStatement = self.stmt
         keyspace = table_keyspace(stmt.name, self.session_keyspace)
+        schema_keyspace(schema, keyspace, "ALTER", all_tables_resource(keyspace))
         ks = schema.keyspace(keyspace)
         udt = None if ks is None else ks.types.get(stmt.name.name)
-        if udt is None:
+        if ks is None or udt is None:
             if stmt.if_exists:
                 return None
             raise InvalidRequest(f"Type {keyspace}.{stmt.name.name} doesn't exist")
-        _user_keyspace(schema, keyspace)
         altered = self._alter(udt, ks, stmt)
         if altered == udt:
             return None
@@ -164,34 +220,11 @@ class AlterType(SchemaStatement):
     def _alter(udt: model.UserType, ks: model.KeyspaceMetadata,
                stmt: ast.AlterTypeStatement) -> model.UserType:
         if isinstance(stmt, ast.AlterTypeAddField):
-            if stmt.field in udt.field_names:
-                if stmt.if_field_not_exists:
-                    return udt
-                raise InvalidRequest(f"Cannot add new field {stmt.field} of type "
-                                     f"{type_text(stmt.type)} to user type {udt.keyspace}."
-                                     f"{udt.name} as a field with the same name already exists")
-            _check_udts(ks, stmt.type)
-            if udt.name in _reachable_udts(ks, type_text(stmt.type)):
-                raise InvalidRequest(f"Cannot add new field {stmt.field} of type "
-                                     f"{type_text(stmt.type)} to user type {udt.keyspace}."
-                                     f"{udt.name} as this would create a circular reference")
-            return msgspec.structs.replace(udt, field_names=udt.field_names + (stmt.field,),
-                                           field_types=udt.field_types + (type_text(stmt.type),))
+            return _add_field(udt, ks, stmt)
         if isinstance(stmt, ast.AlterTypeRenameFields):
-            names = list(udt.field_names)
-            for old, new in stmt.renames:
-                if old not in names:
-                    if stmt.if_field_exists:
-                        continue
-                    raise InvalidRequest(f"Unkown field {old} in user type {udt.keyspace}."
-                                         f"{udt.name}")
-                if new in names:
-                    raise InvalidRequest(f"Duplicate field name {new} in type {udt.keyspace}."
-                                         f"{udt.name}")
-                names[names.index(old)] = new
-            return msgspec.structs.replace(udt, field_names=tuple(names))
+            return _rename_fields(udt, stmt)
         if isinstance(stmt, ast.AlterTypeAlterField):
-            raise InvalidRequest("Alter field type is not supported (Cassandra 4+ refuses it too)")
+            raise InvalidRequest("Altering field types is no longer supported")
         raise InvalidRequest(f"{type(stmt).__name__} is not supported yet by Ferrosa")
 
 

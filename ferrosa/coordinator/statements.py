@@ -33,15 +33,10 @@ _NULL = _LEN.pack(-1)
 
 
 def resolve_table(node: Any, name: ast.QualifiedName, session_keyspace: str | None) -> TableInfo:
+    """``Schema.validateTable``: the table, or Cassandra's "keyspace x does not exist" /
+    "table t does not exist"."""
     keyspace = ddl.table_keyspace(name, session_keyspace)
-    schema = node.schema
-    ks = schema.keyspace(keyspace)
-    if ks is None:
-        raise InvalidRequest(f"Keyspace {keyspace} does not exist")
-    meta = ks.tables.get(name.name)
-    if meta is None:
-        raise InvalidRequest(f"table {name.name} does not exist")
-    return node.table_info(meta)
+    return node.table_info(node.schema.get_table(keyspace, name.name))
 
 
 class CompiledUse(CompiledStatement):

@@ -302,13 +302,16 @@ class TableMetadata(msgspec.Struct, frozen=True, dict=True):
     def with_options(self, options: TableOptions) -> TableMetadata:
         return msgspec.structs.replace(self, options=options)
 
-    def with_column_added(self, name: str, type_text: str, static: bool = False) -> TableMetadata:
-        """``ALTER TABLE ADD`` with AlterTableStatement.AddColumns' checks."""
+    def with_column_added(self, name: str, type_text: str, static: bool = False,
+                          user_types: Mapping[str, UserType] | None = None) -> TableMetadata:
+        """``ALTER TABLE ADD`` with AlterTableStatement.AddColumns' checks; ``user_types`` are
+        the keyspace's UDTs (a non-frozen one may not hold non-frozen collections)."""
         if name in self.column_map:
             raise InvalidRequest(f"Column with name '{name}' already exists")
         if static and not self.clustering:
             raise InvalidRequest("Static columns are only useful (and thus allowed) if the "
                                  "table has at least one clustering column")
+        check_nested_multi_cell(type_text, user_types or {}, name)
         dropped = self.dropped_columns.get(name)
         kind: ColumnKind = "static" if static else "regular"
         if dropped is not None:
@@ -352,23 +355,39 @@ def new_table(keyspace: str, name: str, columns: Sequence[tuple[str, str]],
               partition_key: Sequence[str], clustering: Sequence[str] = (),
               clustering_order: Mapping[str, str] | None = None,
               static: Collection[str] = (), options: TableOptions = DEFAULT_TABLE_OPTIONS,
-              table_id: uuid.UUID | None = None) -> TableMetadata:
-    """Build a table from CREATE TABLE parts, checking what CreateTableStatement checks."""
+              table_id: uuid.UUID | None = None,
+              user_types: Mapping[str, UserType] | None = None) -> TableMetadata:
+    """Build a table from CREATE TABLE parts, checking what CreateTableStatement.builder checks,
+    in its order.  Column types are prepared already (the caller ran the type checks of
+    ``CQL3Type.Raw.prepare``); ``user_types`` are the keyspace's UDTs, which the checks on
+    non-frozen UDTs and durations look into."""
     types: dict[str, str] = {}
     for col_name, type_text in columns:
         if col_name in types:
             raise InvalidRequest(f"Multiple definition of identifier {col_name}")
         parse_cql_type(type_text)
         types[col_name] = type_text
+    udts = user_types or {}
     order = {k: v.lower() for k, v in (clustering_order or {}).items()}
-    _check_key_parts(types, partition_key, clustering, order, static)
-    _check_counters(types, set(partition_key) | set(clustering), options)
+    for col_name in sorted(types, key=lambda n: n.encode("utf-8")):  # a TreeMap by name bytes
+        check_nested_multi_cell(types[col_name], udts)
+    if not partition_key:
+        raise InvalidRequest(f"No PRIMARY KEY specifed for table '{name}' (exactly one required)")
+    _check_key_columns(keyspace, name, types, (*partition_key, *clustering), static, udts)
+    _check_clustering_order(clustering, order)
+    if static and not clustering:
+        raise InvalidRequest("Static columns are only useful (and thus allowed) if the table "
+                             "has at least one clustering column")
+    keys = set(partition_key) | set(clustering)
+    for col in static:
+        if col not in types:
+            raise InvalidRequest(f"Unknown static column {col}")
+    _check_counters(types, keys, options)
     built = [_key_column(n, types[n], "partition_key", i, "none")
              for i, n in enumerate(partition_key)]
     built += [_key_column(n, types[n], "clustering", i,
                           order.get(n, "asc"))  # type: ignore[arg-type]
               for i, n in enumerate(clustering)]
-    keys = set(partition_key) | set(clustering)
     built += [ColumnMetadata(n, t, "static" if n in static else "regular")
               for n, t in types.items() if n not in keys]
     by_name = {c.name: c for c in built}
@@ -377,13 +396,44 @@ def new_table(keyspace: str, name: str, columns: Sequence[tuple[str, str]],
                          tuple(clustering), options)
 
 
+def check_nested_multi_cell(type_text: str, user_types: Mapping[str, UserType],
+                            column: str | None = None) -> None:
+    """A non-frozen UDT column may not have a non-frozen collection field (its cells could not
+    be addressed).  ALTER TABLE ADD names the ``column``; CREATE TABLE does not."""
+    node = parse_cql_type(type_text)
+    udt = user_types.get(node.name) if node.is_udt else None
+    if udt is None or not any(is_multi_cell(f) for f in udt.field_types):
+        return
+    suffix = "" if column is None else f" for column {column}"
+    raise InvalidRequest("Non-frozen UDTs with nested non-frozen collections are not "
+                         "supported" + suffix)
+
+
+def references_duration(type_text: str, user_types: Mapping[str, UserType]) -> bool:
+    """``AbstractType.referencesDuration``: a duration anywhere inside, UDT fields included."""
+    return _node_references_duration(parse_cql_type(type_text), user_types, 0)
+
+
+def _node_references_duration(node: CqlType | int, user_types: Mapping[str, UserType],
+                              depth: int) -> bool:
+    if isinstance(node, int) or depth > MAX_TYPE_NESTING:
+        return False
+    if node.name == "duration" and not node.is_udt:
+        return True
+    if any(_node_references_duration(a, user_types, depth + 1) for a in node.args):
+        return True
+    udt = user_types.get(node.name) if node.is_udt else None
+    return udt is not None and any(
+        _node_references_duration(parse_cql_type(f), user_types, depth + 1)
+        for f in udt.field_types)
+
+
 def _check_counters(types: Mapping[str, str], keys: set[str], options: TableOptions) -> None:
-    """CreateTableStatement's counter rules: all regular columns counters, or none."""
+    """CreateTableStatement's counter rules: all regular columns counters, or none (a counter
+    key column was refused already, with the other key checks)."""
     counters = {n for n, t in types.items() if parse_cql_type(t).name == "counter"}
     if not counters:
         return
-    for key in keys & counters:
-        raise InvalidRequest(f"counter type is not supported for PRIMARY KEY column '{key}'")
     if counters != set(types) - keys:
         raise InvalidRequest("Cannot mix counter and non counter columns in the same table")
     if options.default_time_to_live:
@@ -395,38 +445,53 @@ def _key_column(name: str, type_text: str, kind: ColumnKind, position: int,
     return ColumnMetadata(name, type_text, kind, position, order)
 
 
-def _check_key_parts(types: Mapping[str, str], partition_key: Sequence[str],
-                     clustering: Sequence[str], order: Mapping[str, str],
-                     static: Collection[str]) -> None:
-    if not partition_key:
-        raise InvalidRequest("No PRIMARY KEY specifed for table (exactly one required)")
+def _check_key_columns(keyspace: str, table: str, types: Mapping[str, str],
+                       keys: Sequence[str], static: Collection[str],
+                       user_types: Mapping[str, UserType]) -> None:
+    """The PRIMARY KEY loop of CreateTableStatement.builder, one column at a time."""
     seen: set[str] = set()
-    for key in (*partition_key, *clustering):
-        if key not in types:
-            raise InvalidRequest(f"Unknown column '{key}' referenced in PRIMARY KEY")
+    for key in keys:
+        type_text = types.get(key)
+        if type_text is None:
+            raise InvalidRequest(f"Unknown column '{key}' referenced in PRIMARY KEY for table "
+                                 f"'{table}'")
         if key in seen:
-            raise InvalidRequest(f"Duplicate column '{key}' in PRIMARY KEY")
+            raise InvalidRequest(f"Duplicate column '{key}' in PRIMARY KEY clause for table "
+                                 f"'{table}'")
         seen.add(key)
-        if is_multi_cell(types[key]):
-            raise InvalidRequest(f"Invalid non-frozen collection type {types[key]} for PRIMARY "
-                                 f"KEY component {key}")
+        node = parse_cql_type(type_text)
+        if node.name in MULTI_CELL_COLLECTIONS:
+            raise InvalidRequest(f"Invalid non-frozen collection type {type_text} for PRIMARY "
+                                 f"KEY column '{key}'")
+        if node.is_udt:  # CQL3Type.UserDefined prints its keyspace-qualified name, quoted
+            raise InvalidRequest(f"Invalid non-frozen user-defined type "
+                                 f"{maybe_quote(keyspace + '.' + node.name)} for PRIMARY KEY "
+                                 f"column '{key}'")
+        if node.name == "counter":
+            raise InvalidRequest(f"counter type is not supported for PRIMARY KEY column '{key}'")
+        if references_duration(type_text, user_types):
+            raise InvalidRequest(f"duration type is not supported for PRIMARY KEY column "
+                                 f"'{key}'")
+        if key in static:
+            raise InvalidRequest(f"Static column '{key}' cannot be part of the PRIMARY KEY")
+
+
+def _check_clustering_order(clustering: Sequence[str], order: Mapping[str, str]) -> None:
+    outsiders = [col for col in order if col not in clustering]
+    if outsiders:  # Java's List.toString
+        raise InvalidRequest("Only clustering key columns can be defined in CLUSTERING ORDER "
+                             f"directive: [{', '.join(outsiders)}] are not clustering columns")
+    for position, col in enumerate(order):
+        expected = clustering[position]
+        if col != expected:
+            if expected in order:
+                raise InvalidRequest("The order of columns in the CLUSTERING ORDER directive "
+                                     "must match that of the clustering columns "
+                                     f"({expected} must appear before {col})")
+            raise InvalidRequest(f"Missing CLUSTERING ORDER for column {expected}")
     for col, direction in order.items():
-        if col not in clustering:
-            raise InvalidRequest("Only clustering key columns can be defined in CLUSTERING "
-                                 "ORDER directive")
         if direction not in ("asc", "desc"):
             raise InvalidRequest(f"Invalid clustering order {direction} for column {col}")
-    if order and list(order) != list(clustering[:len(order)]):
-        raise InvalidRequest("The order of columns in the CLUSTERING ORDER directive must match "
-                             "that of the clustering columns")
-    for col in static:
-        if col in seen:
-            raise InvalidRequest(f"Static column {col} cannot be part of the PRIMARY KEY")
-        if col not in types:
-            raise InvalidRequest(f"Unknown static column {col}")
-    if static and not clustering:
-        raise InvalidRequest("Static columns are only useful (and thus allowed) if the table "
-                             "has at least one clustering column")
 
 
 class UserType(msgspec.Struct, frozen=True):

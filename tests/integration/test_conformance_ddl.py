@@ -6,7 +6,9 @@ exactly.
 Sources: schema/SchemaKeyspace.addTableParamsToRowBuilder (what system_schema.tables holds: cdc, memtable,
 allow_auto_snapshot and incremental_backups are only written when not at their default), schema/TableParams
 (validate() messages and appendCqlTo(), the DESCRIBE option order), statements/schema/CreateTableStatement,
-CreateTypeStatement, AlterTypeStatement, locator/ReplicationFactor.
+CreateTypeStatement, AlterTypeStatement, AlterTableStatement.AddColumns, cql3/CQL3Type (Raw.prepare),
+db/marshal/VectorType, service/ClientState.preventSystemKSSchemaModification, AlterSchemaStatement.execute,
+schema/Schema.validateTable, schema/TableMetadata.validate, locator/ReplicationFactor.
 
 Must NOT: hold a case where Ferrosa still differs from Cassandra (reported to the lead instead)."""
 
@@ -15,7 +17,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from cassandra import AlreadyExists, InvalidRequest
+from cassandra import AlreadyExists, InvalidRequest, Unauthorized
 from cassandra.protocol import ConfigurationException, SyntaxException
 from cassandra.util import OrderedMapSerializedKey, SortedSet
 
@@ -340,14 +342,154 @@ CREATE_TABLE_ERRORS = [
      "Static columns are only useful (and thus allowed) if the table has at least one clustering column"),
     ("CREATE TABLE {ks}.e4 (k int PRIMARY KEY, c counter, v int)",
      "Cannot mix counter and non counter columns in the same table"),
+    ("CREATE TABLE {ks}.e5 (k duration PRIMARY KEY)",
+     "duration type is not supported for PRIMARY KEY column 'k'"),
+    ("CREATE TABLE {ks}.e6 (k int, c duration, v int, PRIMARY KEY (k, c))",
+     "duration type is not supported for PRIMARY KEY column 'c'"),
+    ("CREATE TABLE {ks}.e7 (k frozen<map<text, list<frozen<tuple<int, duration>>>>> PRIMARY KEY)",
+     "duration type is not supported for PRIMARY KEY column 'k'"),
+    ("CREATE TABLE {ks}.e8 (k int, u frozen<span>, PRIMARY KEY (k, u))",
+     "duration type is not supported for PRIMARY KEY column 'u'"),
+    ("CREATE TABLE {ks}.e9 (k list<int> PRIMARY KEY)",
+     "Invalid non-frozen collection type list<int> for PRIMARY KEY column 'k'"),
+    # CQL3Type.UserDefined prints the keyspace-qualified name, hence quoted (ColumnIdentifier.maybeQuote).
+    ("CREATE TABLE {ks}.e10 (k place PRIMARY KEY)",
+     'Invalid non-frozen user-defined type "{ks}.place" for PRIMARY KEY column \'k\''),
+    ("CREATE TABLE {ks}.e11 (k int, v int, PRIMARY KEY (x))",
+     "Unknown column 'x' referenced in PRIMARY KEY for table 'e11'"),
+    ("CREATE TABLE {ks}.e12 (k int, v int, PRIMARY KEY (k, k))",
+     "Duplicate column 'k' in PRIMARY KEY clause for table 'e12'"),
+    ("CREATE TABLE {ks}.e13 (k int, s int static, PRIMARY KEY (k, s))",
+     "Static column 's' cannot be part of the PRIMARY KEY"),
+    ("CREATE TABLE {ks}.e14 (k int, a int, b int, PRIMARY KEY (k, a, b)) WITH CLUSTERING ORDER BY (b ASC, a DESC)",
+     "The order of columns in the CLUSTERING ORDER directive must match that of the clustering columns "
+     "(a must appear before b)"),
+    ("CREATE TABLE {ks}.e15 (k int, a int, b int, PRIMARY KEY (k, a, b)) WITH CLUSTERING ORDER BY (b ASC)",
+     "Missing CLUSTERING ORDER for column a"),
+    ("CREATE TABLE {ks}.e16 (k int, a int, v int, PRIMARY KEY (k, a)) WITH CLUSTERING ORDER BY (v ASC)",
+     "Only clustering key columns can be defined in CLUSTERING ORDER directive: [v] are not clustering columns"),
+    ("CREATE TABLE {ks}.e17 (k int, v int)",
+     "No PRIMARY KEY specifed for table '{ks}.e17' (exactly one required)"),
+    # CQL3Type.Raw.prepare (RawCollection, RawTuple, RawVector) and VectorType.
+    ("CREATE TABLE {ks}.e18 (k int PRIMARY KEY, v set<duration>)",
+     "Durations are not allowed inside sets: set<duration>"),
+    ("CREATE TABLE {ks}.e19 (k frozen<set<duration>> PRIMARY KEY)",
+     "Durations are not allowed inside sets: frozen<set<duration>>"),
+    ("CREATE TABLE {ks}.e20 (k int PRIMARY KEY, v map<duration, int>)",
+     "Durations are not allowed as map keys: map<duration, int>"),
+    ("CREATE TABLE {ks}.e21 (k int PRIMARY KEY, v list<counter>)",
+     "Counters are not allowed inside collections: list<counter>"),
+    ("CREATE TABLE {ks}.e22 (k int PRIMARY KEY, v frozen<list<list<counter>>>)",
+     "Counters are not allowed inside collections: frozen<list<counter>>"),
+    ("CREATE TABLE {ks}.e23 (k int PRIMARY KEY, v tuple<int, counter>)",
+     "Counters are not allowed inside tuples"),
+    ("CREATE TABLE {ks}.e24 (k int PRIMARY KEY, v list<list<int>>)",
+     "Non-frozen collections are not allowed inside collections: list<list<int>>"),
+    ("CREATE TABLE {ks}.e25 (k int PRIMARY KEY, v map<text, set<int>>)",
+     "Non-frozen collections are not allowed inside collections: map<text, set<int>>"),
+    ("CREATE TABLE {ks}.e26 (k int PRIMARY KEY, v list<place>)",
+     "Non-frozen UDTs are not allowed inside collections: list<place>"),
+    ("CREATE TABLE {ks}.e27 (k int PRIMARY KEY, v vector<float, 0>)",
+     "vectors may only have positive dimensions; given 0"),
+    ("CREATE TABLE {ks}.e28 (k int PRIMARY KEY, v nested)",
+     "Non-frozen UDTs with nested non-frozen collections are not supported"),
 ]
 
 
+@pytest.fixture(scope="module")
+def udts(s):
+    s.execute(f"CREATE TYPE {KS}.place (name text)")
+    s.execute(f"CREATE TYPE {KS}.nested (tags list<text>)")
+    s.execute(f"CREATE TYPE {KS}.span (d duration)")
+    return s
+
+
 @pytest.mark.parametrize("statement,message", CREATE_TABLE_ERRORS, ids=[m[:40] for _, m in CREATE_TABLE_ERRORS])
-def test_create_table_errors(s, statement, message):
+def test_create_table_errors(udts, statement, message):
     with pytest.raises(InvalidRequest) as caught:
-        s.execute(statement.format(ks=KS))
+        udts.execute(statement.format(ks=KS))
     assert server_message(caught.value) == message.format(ks=KS)
+
+
+def test_nested_types_are_frozen_as_cassandra_stores_them(udts):
+    # RawCollection.freeze reaches every nested collection and UDT; RawTuple freezes its elements.
+    udts.execute(f"CREATE TABLE {KS}.frz (k int PRIMARY KEY, a frozen<list<list<int>>>, b tuple<int, list<int>>, "
+                 "c frozen<map<place, set<text>>>, d vector<float, 2>, e map<text, frozen<place>>)")
+    rows = udts.execute("SELECT column_name, type FROM system_schema.columns WHERE keyspace_name = %s "
+                        "AND table_name = 'frz'", (KS,))
+    assert {r.column_name: r.type for r in rows} == {
+        "k": "int", "a": "frozen<list<frozen<list<int>>>>", "b": "frozen<tuple<int, frozen<list<int>>>>",
+        "c": "frozen<map<frozen<place>, frozen<set<text>>>>", "d": "vector<float, 2>",
+        "e": "map<text, frozen<place>>"}
+
+
+ALTER_TABLE_ADD_ERRORS = [
+    # AlterTableStatement.AddColumns: the type is prepared first (CQL3Type.Raw.prepare).
+    ("ALTER TABLE {ks}.adds ADD l list<counter>", InvalidRequest,
+     "Counters are not allowed inside collections: list<counter>"),
+    ("ALTER TABLE {ks}.adds ADD v set<duration>", InvalidRequest,  # before "already exists"
+     "Durations are not allowed inside sets: set<duration>"),
+    ("ALTER TABLE {ks}.adds ADD x list<place>", InvalidRequest,
+     "Non-frozen UDTs are not allowed inside collections: list<place>"),
+    ("ALTER TABLE {ks}.adds ADD x vector<float, 0>", InvalidRequest,
+     "vectors may only have positive dimensions; given 0"),
+    # TableMetadata.validate (its except() prefixes keyspace.table).
+    ("ALTER TABLE {ks}.adds ADD c counter", ConfigurationException,
+     '{ks}.adds: Cannot have a counter column ("c") in a non counter table'),
+    ("ALTER TABLE {ks}.cnt ADD t text", ConfigurationException,
+     '{ks}.cnt: Cannot have a non counter column ("t") in a counter table'),
+]
+
+
+@pytest.mark.parametrize("statement,error,message", ALTER_TABLE_ADD_ERRORS,
+                         ids=[m[:40] for _, _, m in ALTER_TABLE_ADD_ERRORS])
+def test_alter_table_add_errors(udts, statement, error, message):
+    udts.execute(f"CREATE TABLE IF NOT EXISTS {KS}.adds (k int PRIMARY KEY, v int)")
+    udts.execute(f"CREATE TABLE IF NOT EXISTS {KS}.cnt (k text PRIMARY KEY, a counter, b counter)")
+    with pytest.raises(error) as caught:
+        udts.execute(statement.format(ks=KS))
+    assert server_message(caught.value) == message.format(ks=KS)
+
+
+# ---------------------------------------------------------------------------------------------------
+# System keyspaces: ClientState.preventSystemKSSchemaModification (Unauthorized), then
+# AlterSchemaStatement.execute (InvalidRequest); Schema.validateTable for reads and writes.
+# ---------------------------------------------------------------------------------------------------
+
+SYSTEM_KEYSPACE_ERRORS = [
+    ("ALTER KEYSPACE system WITH durable_writes = false", Unauthorized, "system keyspace is not user-modifiable."),
+    ("ALTER KEYSPACE IF EXISTS system WITH durable_writes = false", Unauthorized,
+     "system keyspace is not user-modifiable."),
+    ("DROP KEYSPACE system", Unauthorized, "system keyspace is not user-modifiable."),
+    ("DROP KEYSPACE system_schema", Unauthorized, "system_schema keyspace is not user-modifiable."),
+    ("CREATE TABLE system.x (k int PRIMARY KEY)", Unauthorized, "system keyspace is not user-modifiable."),
+    ("DROP TABLE IF EXISTS system.local", Unauthorized, "system keyspace is not user-modifiable."),
+    ("ALTER TABLE system.local ADD x int", Unauthorized, "system keyspace is not user-modifiable."),
+    ("CREATE TYPE system.t (a int)", Unauthorized, "system keyspace is not user-modifiable."),
+    ("DROP KEYSPACE system_auth", Unauthorized, "Cannot DROP <keyspace system_auth>"),
+    ("CREATE TABLE system_auth.x (k int PRIMARY KEY)", Unauthorized, "Cannot CREATE <all tables in system_auth>"),
+    ("ALTER TABLE system_auth.roles ADD x int", Unauthorized, "Cannot ALTER <table system_auth.roles>"),
+    ("DROP TABLE system_distributed.repair_history", Unauthorized,
+     "Cannot DROP <table system_distributed.repair_history>"),
+    ("CREATE TABLE system_views.x (k int PRIMARY KEY)", InvalidRequest,
+     "Virtual keyspace 'system_views' is not user-modifiable"),
+    ("CREATE KEYSPACE system WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}",
+     InvalidRequest, "System keyspace 'system' is not user-modifiable"),
+    # Schema.validateTable.
+    ("SELECT * FROM nope.t", InvalidRequest, "keyspace nope does not exist"),
+    ("SELECT * FROM system.nope", InvalidRequest, "table nope does not exist"),
+    ("INSERT INTO nope.t (k) VALUES (1)", InvalidRequest, "keyspace nope does not exist"),
+    ("UPDATE nope.t SET v = 1 WHERE k = 1", InvalidRequest, "keyspace nope does not exist"),
+    ("DELETE FROM system.nope WHERE k = 1", InvalidRequest, "table nope does not exist"),
+]
+
+
+@pytest.mark.parametrize("statement,error,message", SYSTEM_KEYSPACE_ERRORS,
+                         ids=[st[:40] for st, _, _ in SYSTEM_KEYSPACE_ERRORS])
+def test_system_keyspaces_and_missing_tables(s, statement, error, message):
+    with pytest.raises(error) as caught:
+        s.execute(statement)
+    assert server_message(caught.value) == message
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -380,6 +522,81 @@ def test_type_in_use_cannot_be_dropped(s):
         s.execute(f"DROP TYPE {KS}.used")
     assert server_message(caught.value) == (
         f"Cannot drop user type {KS}.used as it is still used by table {KS}.user_of_type")
+
+
+def test_alter_type_add_and_rename_fields(s):
+    # statements/schema/AlterTypeStatement (AddField, RenameFields).
+    s.execute(f"CREATE TYPE {KS}.pt2 (x int, y text)")
+    s.execute(f"CREATE TABLE {KS}.pts (k int PRIMARY KEY, f frozen<pt2>, n pt2)")
+    s.execute(f"INSERT INTO {KS}.pts (k, f, n) VALUES (1, {{x: 1, y: 'a'}}, {{x: 2}})")
+    s.execute(f"ALTER TYPE {KS}.pt2 ADD z boolean")
+    s.execute(f"ALTER TYPE {KS}.pt2 ADD IF NOT EXISTS z int")  # a no-op: z stays boolean
+    row = s.execute(f"SELECT f, n FROM {KS}.pts WHERE k = 1").one()
+    assert (row.f.x, row.f.y, row.f.z, row.n.x, row.n.z) == (1, "a", None, 2, None)  # old values: null
+    s.execute(f"UPDATE {KS}.pts SET n.z = true WHERE k = 1")
+    s.execute(f"ALTER TYPE {KS}.pt2 RENAME x TO xx AND y TO yy")
+    fields = s.execute("SELECT field_names, field_types FROM system_schema.types WHERE keyspace_name = %s "
+                       "AND type_name = 'pt2'", (KS,)).one()
+    assert (fields.field_names, fields.field_types) == (["xx", "yy", "z"], ["int", "text", "boolean"])
+    assert tuple(s.execute(f"SELECT f.xx, n.xx, n.z FROM {KS}.pts WHERE k = 1").one()) == (1, 2, True)
+    s.execute(f"ALTER TYPE {KS}.pt2 RENAME IF EXISTS nope TO q")
+    s.execute(f"ALTER TYPE IF EXISTS {KS}.no_such_type ADD q int")
+    with pytest.raises(InvalidRequest) as caught:
+        s.execute(f"ALTER TYPE {KS}.pt2 RENAME nope TO q")
+    assert server_message(caught.value) == f"Unkown field nope in user type {KS}.pt2"  # sic
+
+
+TYPE_ERRORS = [
+    # CreateTypeStatement.apply.
+    ("CREATE TYPE {ks}.tc (c counter)", "A user type cannot contain counters"),
+    ("CREATE TYPE {ks}.tn (a int, p place)", "A user type cannot contain non-frozen UDTs"),
+    ("CREATE TYPE {ks}.tl (a int, p list<place>)", "Non-frozen UDTs are not allowed inside collections: list<place>"),
+    ("CREATE TYPE {ks}.tm (a int, m map<text, counter>)",
+     "Counters are not allowed inside collections: map<text, counter>"),
+    ("CREATE TYPE {ks}.td (a int, a text)", "Duplicate field name 'a' in type 'td'"),
+    # AlterTypeStatement (AddField checks counters and non-frozen UDTs first, then the name).
+    ("ALTER TYPE {ks}.pt4 ADD c counter", "A user type cannot contain counters"),
+    ("ALTER TYPE {ks}.pt4 ADD x counter", "A user type cannot contain counters"),
+    ("ALTER TYPE {ks}.pt4 ADD p place", "A user type cannot contain non-frozen UDTs"),
+    ("ALTER TYPE {ks}.pt4 ADD z int", "Cannot add field z to type {ks}.pt4: a field with name z already exists"),
+    ("ALTER TYPE {ks}.pt4 ADD l list<counter>", "Counters are not allowed inside collections: list<counter>"),
+    # Preparing the field type set the keyspace of its UDT name, which the message then prints.
+    ("ALTER TYPE {ks}.pt4 ADD w frozen<wrap4>",
+     "Cannot add new field w of type frozen<{ks}.wrap4> to user type {ks}.pt4 as it would create a "
+     "circular reference"),
+    ("ALTER TYPE {ks}.keyed ADD b int",
+     "Cannot add new field b of type int to user type {ks}.keyed as the type is being used in partition key "
+     "by the following tables: {ks}.keyed_by"),
+    # RenameFields formats "type %s" with the keyspace name and drops the type's (sic).
+    ("ALTER TYPE {ks}.pt4 RENAME x TO z", "Duplicate field name z in type {ks}"),
+    ("ALTER TYPE {ks}.pt4 RENAME nope TO q", "Unkown field nope in user type {ks}.pt4"),
+    ("ALTER TYPE {ks}.pt4 ALTER x TYPE bigint", "Altering field types is no longer supported"),
+]
+
+
+@pytest.fixture(scope="module")
+def alterable_types(udts):
+    udts.execute(f"CREATE TYPE {KS}.pt4 (x int, z int)")
+    udts.execute(f"CREATE TYPE {KS}.wrap4 (inner frozen<pt4>)")
+    udts.execute(f"CREATE TYPE {KS}.keyed (a int)")
+    udts.execute(f"CREATE TABLE {KS}.keyed_by (k frozen<keyed> PRIMARY KEY, v int)")
+    return udts
+
+
+@pytest.mark.parametrize("statement,message", TYPE_ERRORS, ids=[st[:40] for st, _ in TYPE_ERRORS])
+def test_type_errors(alterable_types, statement, message):
+    with pytest.raises(InvalidRequest) as caught:
+        alterable_types.execute(statement.format(ks=KS))
+    assert server_message(caught.value) == message.format(ks=KS)
+
+
+def test_rename_fields_looks_names_up_in_the_type_before_the_statement(alterable_types):
+    # RenameFields finds each old name among the type's fields, so a swap is valid.
+    alterable_types.execute(f"CREATE TYPE {KS}.swap (a int, b text)")
+    alterable_types.execute(f"ALTER TYPE {KS}.swap RENAME a TO b AND b TO a")
+    row = alterable_types.execute("SELECT field_names, field_types FROM system_schema.types WHERE "
+                                  "keyspace_name = %s AND type_name = 'swap'", (KS,)).one()
+    assert (row.field_names, row.field_types) == (["b", "a"], ["int", "text"])
 
 
 # ---------------------------------------------------------------------------------------------------

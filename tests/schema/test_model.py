@@ -14,7 +14,8 @@ from ferrosa.schema.model import (
     NETWORK_TOPOLOGY_STRATEGY, SIMPLE_STRATEGY, ColumnMetadata, CqlType, KeyspaceMetadata,
     Schema, TableMetadata, UserType, is_multi_cell, is_system_keyspace,
     keyspace_from_properties, maybe_quote, new_table, normalize_replication, parse_cql_type,
-    referenced_udts, replication_factor_of, system_table_id, validate_name, validate_replication_factor)
+    referenced_udts, references_duration, replication_factor_of, system_table_id, validate_name,
+    validate_replication_factor)
 from ferrosa.schema.options import build_table_options
 from ferrosa.schema.system_tables import initial_schema
 
@@ -134,26 +135,89 @@ def test_counter_table_flags() -> None:
     assert t.flags == ["compound", "counter"]
 
 
+ADDR = UserType("ks", "addr", ("street", "tags"), ("text", "list<text>"))
+SPAN = UserType("ks", "span", ("length",), ("duration",))
+UDTS = {"addr": ADDR, "span": SPAN}
+
+
 @pytest.mark.parametrize("kwargs, message", [
+    # CreateTableStatement.builder, in its order.
     ({"columns": [("a", "int"), ("a", "text")], "partition_key": ["a"]},
      "Multiple definition of identifier a"),
+    ({"columns": [("a", "int")], "partition_key": []},
+     "No PRIMARY KEY specifed for table 't' (exactly one required)"),
     ({"columns": [("a", "int")], "partition_key": ["b"]},
-     "Unknown column 'b' referenced in PRIMARY KEY"),
+     "Unknown column 'b' referenced in PRIMARY KEY for table 't'"),
     ({"columns": [("a", "int"), ("b", "int")], "partition_key": ["a"], "clustering": ["a"]},
-     "Duplicate column 'a' in PRIMARY KEY"),
+     "Duplicate column 'a' in PRIMARY KEY clause for table 't'"),
     ({"columns": [("a", "int"), ("s", "int")], "partition_key": ["a"], "static": {"s"}},
      "Static columns are only useful (and thus allowed) if the table has at least one "
      "clustering column"),
+    ({"columns": [("a", "int"), ("s", "int")], "partition_key": ["a"], "clustering": ["s"],
+      "static": {"s"}},
+     "Static column 's' cannot be part of the PRIMARY KEY"),
     ({"columns": [("a", "list<int>")], "partition_key": ["a"]},
-     "Invalid non-frozen collection type list<int> for PRIMARY KEY component a"),
+     "Invalid non-frozen collection type list<int> for PRIMARY KEY column 'a'"),
+    ({"columns": [("a", "int"), ("b", "map<text, frozen<addr>>")], "partition_key": ["a"],
+      "clustering": ["b"]},
+     "Invalid non-frozen collection type map<text, frozen<addr>> for PRIMARY KEY column 'b'"),
+    ({"columns": [("a", "span")], "partition_key": ["a"]},
+     'Invalid non-frozen user-defined type "ks.span" for PRIMARY KEY column \'a\''),
+    ({"columns": [("a", "counter")], "partition_key": ["a"]},
+     "counter type is not supported for PRIMARY KEY column 'a'"),
+    ({"columns": [("a", "int"), ("d", "duration")], "partition_key": ["a"], "clustering": ["d"]},
+     "duration type is not supported for PRIMARY KEY column 'd'"),
+    ({"columns": [("a", "frozen<map<text, list<frozen<tuple<int, duration>>>>>")],
+      "partition_key": ["a"]},
+     "duration type is not supported for PRIMARY KEY column 'a'"),
+    ({"columns": [("a", "int"), ("u", "frozen<span>")], "partition_key": ["a"],
+      "clustering": ["u"]},
+     "duration type is not supported for PRIMARY KEY column 'u'"),
+    ({"columns": [("a", "int"), ("u", "addr")], "partition_key": ["a"]},
+     "Non-frozen UDTs with nested non-frozen collections are not supported"),
     ({"columns": [("a", "int"), ("b", "int"), ("c", "int")], "partition_key": ["a"],
       "clustering": ["b"], "clustering_order": {"c": "asc"}},
-     "Only clustering key columns can be defined in CLUSTERING ORDER directive"),
+     "Only clustering key columns can be defined in CLUSTERING ORDER directive: [c] are not "
+     "clustering columns"),
+    ({"columns": [("a", "int"), ("b", "int"), ("c", "int")], "partition_key": ["a"],
+      "clustering": ["b", "c"], "clustering_order": {"c": "asc", "b": "desc"}},
+     "The order of columns in the CLUSTERING ORDER directive must match that of the "
+     "clustering columns (b must appear before c)"),
+    ({"columns": [("a", "int"), ("b", "int"), ("c", "int")], "partition_key": ["a"],
+      "clustering": ["b", "c"], "clustering_order": {"c": "asc"}},
+     "Missing CLUSTERING ORDER for column b"),
+    ({"columns": [("a", "int"), ("n", "counter"), ("v", "int")], "partition_key": ["a"]},
+     "Cannot mix counter and non counter columns in the same table"),
 ])
 def test_new_table_errors(kwargs: dict, message: str) -> None:
     with pytest.raises(InvalidRequest) as err:
-        new_table("ks", "t", **kwargs)
+        new_table("ks", "t", user_types=UDTS, **kwargs)
     assert err.value.message == message
+
+
+def test_new_table_accepts_what_cassandra_accepts() -> None:
+    t = new_table("ks", "t", [("a", "frozen<addr>"), ("b", "int"), ("u", "frozen<addr>"),
+                              ("s", "span"), ("d", "list<duration>")],
+                  ["a"], ["b"], {"b": "desc"}, user_types=UDTS)
+    assert t.column("b").clustering_order == "desc"
+    assert t.column("s").is_complex
+
+
+def test_duration_references() -> None:
+    assert references_duration("duration", {})
+    assert references_duration("map<text, frozen<tuple<int, duration>>>", {})
+    assert references_duration("frozen<span>", UDTS)
+    assert not references_duration("frozen<addr>", UDTS)
+    assert not references_duration('"duration"', {})  # a UDT that happens to be called so
+
+
+def test_add_column_refuses_nested_multi_cell_udt() -> None:
+    t = new_table("ks", "t", [("k", "int")], ["k"])
+    with pytest.raises(InvalidRequest) as err:
+        t.with_column_added("u", "addr", user_types=UDTS)
+    assert err.value.message == ("Non-frozen UDTs with nested non-frozen collections are not "
+                                 "supported for column u")
+    assert t.with_column_added("u", "frozen<addr>", user_types=UDTS).column("u") is not None
 
 
 def test_table_invariants_are_checked() -> None:
