@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,10 @@ import pytest
 
 from tests.integration.node import REPO, NodeProcess
 
-pytest.importorskip("locust")
+# Only look for it: importing locust here would monkey-patch this whole pytest process with
+# gevent (threads become greenlets), breaking every later test that uses threads.
+if importlib.util.find_spec("locust") is None:
+    pytest.skip("locust is not installed", allow_module_level=True)
 
 
 def test_headless_locust_run_has_requests_and_no_failures(tmp_path: Path) -> None:
