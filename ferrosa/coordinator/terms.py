@@ -62,8 +62,8 @@ def _marker(marker: ast.BindMarker, t: T.CqlType, receiver: str, keyspace: str, 
             return value
         try:
             validate(t, value)
-        except V.InvalidValue as exc:
-            raise InvalidRequest(f"Invalid value for {receiver}: {exc}") from None
+        except V.InvalidValue as exc:  # Constants.Marker.bindAndGet: the serializer's message as is
+            raise InvalidRequest(str(exc)) from None
         return value
     return bound
 

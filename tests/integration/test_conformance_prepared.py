@@ -107,6 +107,31 @@ def test_named_and_positional_values(s):
     assert [r.c for r in s.execute(repeated, {"k": 5, "lo": 1, "hi": 3})] == [1, 2, 3]
 
 
+def test_markers_inside_collection_tuple_and_udt_literals(s):
+    # Lists/Sets/Maps.valueSpecOf ("value(c)"), Maps.keySpecOf ("key(c)"), Lists.indexSpecOf ("idx(c)").
+    s.execute(f"CREATE TYPE {KS}.addr (street text, zip int)")
+    s.execute(f"CREATE TABLE {KS}.lit (k int PRIMARY KEY, l list<int>, st set<text>, m map<text, int>, "
+              "u frozen<addr>, tup tuple<int, text>)")
+    cases = [
+        ("INSERT INTO {t} (k, l) VALUES (?, [?, ?])", ["k", "value(l)", "value(l)"], (1, 5, 6)),
+        ("UPDATE {t} SET m = m + {{?: ?}} WHERE k = ?", ["key(m)", "value(m)", "k"], ("a", 1, 1)),
+        ("UPDATE {t} SET st = st + {{?, ?}} WHERE k = ?", ["value(st)", "value(st)", "k"], ("y", "x", 1)),
+        ("UPDATE {t} SET m[?] = ? WHERE k = ?", ["key(m)", "value(m)", "k"], ("b", 2, 1)),
+        ("UPDATE {t} SET l[?] = ? WHERE k = ?", ["idx(l)", "value(l)", "k"], (0, 50, 1)),
+        ("UPDATE {t} SET u = {{street: ?, zip: ?}}, tup = (?, ?) WHERE k = ?", None, ("s", 9, 3, "z", 1)),
+    ]
+    for query, names, values in cases:
+        prepared = s.prepare(query.format(t=f"{KS}.lit"))
+        if names is not None:
+            assert [m.name for m in prepared.column_metadata] == names
+        s.execute(prepared, values)
+    row = s.execute(f"SELECT l, st, m, u, tup FROM {KS}.lit WHERE k = 1").one()
+    assert row.l == [50, 6] and sorted(row.st) == ["x", "y"] and dict(row.m) == {"a": 1, "b": 2}
+    assert (row.u.street, row.u.zip, row.tup) == ("s", 9, (3, "z"))
+    relation = s.prepare(f"SELECT c FROM {KS}.t WHERE k = ? AND (c) > (?)")
+    assert [r.c for r in s.execute(relation, (5, 2))] == [3, 4]
+
+
 def test_result_metadata_of_a_prepared_select(s):
     prepared = s.prepare(f"SELECT k, c, v, st, writetime(v), ttl(v) FROM {KS}.t WHERE k = ?")
     # The driver keeps result metadata as (keyspace, table, name, type) tuples.
