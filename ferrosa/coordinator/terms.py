@@ -90,6 +90,9 @@ def literal_python(term: ast.Term, t: T.CqlType, receiver: str) -> object:
                              f"of type {T.cql_name(t)}")
     handler = _COLLECTION_LITERALS.get(type(term))
     if handler is None:
+        if isinstance(term, (ast.BinaryOp, ast.Negation)):
+            raise InvalidRequest(f"Arithmetic operations (for \"{receiver}\") are not supported "
+                                 f"yet by Ferrosa")
         raise InvalidRequest(f"Invalid value {type(term).__name__} for \"{receiver}\" of type "
                              f"{T.cql_name(t)}")
     return handler(term, t, receiver)

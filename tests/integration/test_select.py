@@ -123,6 +123,8 @@ ERRORS = [
     ("SELECT k FROM sel.t WHERE v CONTAINS 1 ALLOW FILTERING", "Cannot use CONTAINS on non-"),
     ("SELECT nosuchfn(v) FROM sel.t", "Unknown function 'nosuchfn'"),
     ("SELECT CAST(m AS int) FROM sel.t", "none of its type signatures match"),
+    ("INSERT INTO sel.t (k, c, v) VALUES (1, 1, 1 + 2)", "Arithmetic operations"),
+    ("SELECT v + 1 FROM sel.t", "not supported yet"),
 ]
 
 
