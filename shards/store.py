@@ -140,16 +140,17 @@ class ShardStore:
     # -- writes ---------------------------------------------------------------------------------
     def on_write(self, req: m.Write) -> m.ShardReply:
         # All or nothing: checks that need the current data run before anything is applied.
+        tables = [self._table(mutation.table_id) for mutation in req.mutations]
         try:
-            for mutation in req.mutations:
-                table = self._table(mutation.table_id)
-                if _needs_current_row(mutation):
+            for table, mutation in zip(tables, req.mutations):
+                # Only older sources can hold a row the memtable lacks: skip the scan otherwise.
+                if (table.sstables or table.flushing) and _needs_current_row(mutation):
                     table.pull_row(mutation.token, mutation.pk, mutation.ck)
                 table.memtable.check(mutation)
         except MutationRejected as exc:
             return m.Failure(req.req_id, INVALID, str(exc))
-        for mutation in req.mutations:
-            self._table(mutation.table_id).memtable.apply(mutation)
+        for table, mutation in zip(tables, req.mutations):
+            table.memtable.apply(mutation)
         return m.Ack(req.req_id)
 
     # -- reads ----------------------------------------------------------------------------------

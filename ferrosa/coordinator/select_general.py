@@ -16,13 +16,29 @@ import struct
 from typing import Any
 
 from ferrosa import functions as F
-from ferrosa.coordinator.execution import (CompiledStatement, Execution, ResultColumn,
-                                           RowsResult, ordered_markers)
+from ferrosa.coordinator.execution import (
+    CompiledStatement,
+    Execution,
+    ResultColumn,
+    RowsResult,
+    ordered_markers,
+)
 from ferrosa.coordinator.filters import FilterCompiler
 from ferrosa.coordinator.keys import FILTERING_MESSAGE, analyze_where, pk_indexes
-from ferrosa.coordinator.rowsource import PagingState, RowSource, decode_paging, paging_encoder
-from ferrosa.coordinator.selectors import (Aggregate, Expr, RawProjection, SelectorCompiler,
-                                           count_rows)
+from ferrosa.coordinator.rowsource import (
+    PagingState,
+    RowSource,
+    decode_paging,
+    paging_encoder,
+)
+from ferrosa.coordinator.select import ordering
+from ferrosa.coordinator.selectors import (
+    Aggregate,
+    Expr,
+    RawProjection,
+    SelectorCompiler,
+    count_rows,
+)
 from ferrosa.coordinator.tableinfo import TableInfo
 from ferrosa.coordinator.terms import UNSET, MarkerSpec, compile_int, compile_term
 from ferrosa.cql import ast
@@ -93,7 +109,7 @@ class GeneralSelect(CompiledStatement):
         self.distinct = stmt.is_distinct
         if self.distinct:
             self._check_distinct(stmt)
-        self.reverse = _ordering(table, self.plan, stmt)
+        self.reverse = ordering(table, self.plan, stmt)
         # ORDER BY over an IN on the partition key: Cassandra sorts the rows of all the
         # partitions together, which it cannot do while paging.
         self.post_order = bool(stmt.order_by) and _partition_in(stmt, table)
@@ -359,26 +375,3 @@ class GeneralSelect(CompiledStatement):
             out.append(self.encode_row([a.result(st) if a is not None else None
                                         for a, st in zip(self.aggregates, states)]))
         return out, None
-
-
-def _ordering(table: TableInfo, plan, stmt: ast.SelectStatement) -> bool:
-    if not stmt.order_by:
-        return False
-    if not table.clustering:
-        raise InvalidRequest("Order by is currently only supported on the clustered columns of "
-                             "the PRIMARY KEY, got " + stmt.order_by[0].column)
-    if not plan.has_partition_key:
-        raise InvalidRequest("ORDER BY is only supported when the partition key is restricted by "
-                             "an EQ or an IN.")
-    reverse = None
-    for index, order in enumerate(stmt.order_by):
-        if order.ann_of is not None:
-            raise InvalidRequest("ANN ordering (vector search) is not supported yet by Ferrosa")
-        if index >= len(table.clustering) or table.clustering[index].name != order.column:
-            raise InvalidRequest("Order by currently only supports the ordering of columns "
-                                 "following their declared order in the PRIMARY KEY")
-        this = order.descending != table.clustering[index].reversed
-        if reverse is not None and this != reverse:
-            raise InvalidRequest("Unsupported order by relation")
-        reverse = this
-    return bool(reverse)

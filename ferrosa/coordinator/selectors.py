@@ -67,20 +67,42 @@ class RawProjection:
         return self._add(f"c:{column.name}", projection_item(column))
 
     def meta(self, column: ColumnInfo, kind: ast.WritetimeOrTTLKind) -> int:
-        if column.type.is_multi_cell or kind is ast.WritetimeOrTTLKind.MAX_WRITE_TIME:
-            item_kind = {ast.WritetimeOrTTLKind.WRITE_TIME: m.PROJ_ELEMENT_WRITETIMES,
-                         ast.WritetimeOrTTLKind.TTL: m.PROJ_ELEMENT_TTLS,
-                         ast.WritetimeOrTTLKind.MAX_WRITE_TIME: m.PROJ_MAX_WRITETIME}[kind]
-            extra = ([len(column.type.field_types)] if column.type.kind == "udt"
-                     and column.type.is_multi_cell else [])
-            return self._add(f"{kind.name}:{column.name}",
-                             (item_kind, [column.name, column.is_static, *extra]))
-        if kind is ast.WritetimeOrTTLKind.TTL:
-            item = (m.PROJ_STATIC_TTL if column.is_static else m.PROJ_TTL, column.name)
-        else:
-            item = (m.PROJ_STATIC_WRITETIME if column.is_static else m.PROJ_WRITETIME,
-                    column.name)
-        return self._add(f"{kind.name}:{column.name}", item)
+        return self._add(f"{kind.name}:{column.name}", meta_item(column, kind)[0])
+
+
+_ELEMENT_META_KINDS = {ast.WritetimeOrTTLKind.WRITE_TIME: m.PROJ_ELEMENT_WRITETIMES,
+                       ast.WritetimeOrTTLKind.TTL: m.PROJ_ELEMENT_TTLS,
+                       ast.WritetimeOrTTLKind.MAX_WRITE_TIME: m.PROJ_MAX_WRITETIME}
+
+
+def check_meta(column: ColumnInfo, node: ast.WritetimeOrTTL) -> str:
+    """Cassandra's checks of WRITETIME/TTL/MAXWRITETIME(column); returns the function's name."""
+    name = _META_NAMES[node.kind]
+    if column.is_key:
+        raise InvalidRequest(f"Cannot use selection function {name} on PRIMARY KEY part "
+                             f"{column.name}")
+    if node.selected != ast.ColumnRef(column.name):
+        raise InvalidRequest(f"{name} of a collection element or UDT field is not supported "
+                             f"yet by Ferrosa")
+    return name
+
+
+def meta_item(column: ColumnInfo, kind: ast.WritetimeOrTTLKind) -> tuple[tuple[int, Any],
+                                                                         T.CqlType]:
+    """The shard projection item of WRITETIME/TTL/MAXWRITETIME(column) and its result type:
+    Cassandra 5.0 answers a list per element (per field for UDTs) for multi-cell columns."""
+    t = column.type
+    result_type = T.INT if kind is ast.WritetimeOrTTLKind.TTL else T.BIGINT
+    if t.is_multi_cell or kind is ast.WritetimeOrTTLKind.MAX_WRITE_TIME:
+        extra = [len(t.field_types)] if t.kind == "udt" and t.is_multi_cell else []
+        if t.is_multi_cell and kind is not ast.WritetimeOrTTLKind.MAX_WRITE_TIME:
+            result_type = T.ListType(result_type, frozen=True)
+        return (_ELEMENT_META_KINDS[kind], [column.name, column.is_static, *extra]), result_type
+    if kind is ast.WritetimeOrTTLKind.TTL:
+        item_kind = m.PROJ_STATIC_TTL if column.is_static else m.PROJ_TTL
+    else:
+        item_kind = m.PROJ_STATIC_WRITETIME if column.is_static else m.PROJ_WRITETIME
+    return (item_kind, column.name), result_type
 
 
 @dataclass
@@ -261,17 +283,9 @@ class SelectorCompiler:
 
     def _meta(self, node: ast.WritetimeOrTTL) -> Expr:
         column = self.column(node.column)
-        name = _META_NAMES[node.kind]
-        if column.is_key:
-            raise InvalidRequest(f"Cannot use selection function {name} on PRIMARY KEY part "
-                                 f"{column.name}")
-        if node.selected != ast.ColumnRef(column.name):
-            raise InvalidRequest(f"{name} of a collection element or UDT field is not supported "
-                                 f"yet by Ferrosa")
+        name = check_meta(column, node)
         i = self.projection.meta(column, node.kind)
-        t = T.INT if node.kind is ast.WritetimeOrTTLKind.TTL else T.BIGINT
-        if column.type.is_multi_cell and node.kind is not ast.WritetimeOrTTLKind.MAX_WRITE_TIME:
-            t = T.ListType(t, frozen=True)
+        t = meta_item(column, node.kind)[1]
         return Expr(lambda values, row: row[i], t, f"{name}({column.name})")
 
 
