@@ -3,8 +3,8 @@
 What it is: `DurableTier`, created by the supervisor when FERROSA_S3_* (or FERROSA_LOCAL_STORE_PATH)
 configure an object store (ferrosa/objectstore). At start it checks that the bucket and prefix
 belong to this cluster, and a node whose data directory has no identity yet (a new machine, a lost
-disk) is restored from the bucket: its metadata files, then every shard's SSTables, then each
-shard's flushed positions. Once the node serves, it runs the uploader process and restarts it if
+disk) is restored from the bucket: its metadata files, then every shard's SSTables, flushed
+positions and archived commit log segments (replayed by the shard as at any start). Once the node serves, it runs the uploader process and restarts it if
 it dies (unless it refused the bucket).
 
 What it must not do: block the supervisor's loop after start (restore happens before any child
@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -39,6 +40,7 @@ class DurableTier:
         self.cluster_name = cluster_name
         self.store = open_store(settings)
         self.proc: subprocess.Popen | None = None
+        self.warmup: subprocess.Popen | None = None
         self.restart_at: float | None = None
 
     @classmethod
@@ -82,30 +84,53 @@ class DurableTier:
         host = hosts[0]
         started = time.monotonic()
         names = restore_node_files(self.store, self.settings.prefix, host, self.data)
-        total = 0
+        total = segments = remote = 0
         for shard in range(shard_count):
             directory = self.data / "data" / f"shard-{shard}"
             directory.mkdir(parents=True, exist_ok=True)
-            report = restore(self.store, self.settings.prefix, host, shard, str(directory))
+            report = restore(self.store, self.settings.prefix, host, shard, str(directory),
+                             commitlog_directory=str(self.data / "commitlog" / f"shard-{shard}"),
+                             lazy_data=True)
             total += report.bytes
+            remote += report.remote_bytes
+            segments += len(report.segments)
             if report.flushed:
                 write_atomically(directory / "flushed.json", msgspec.json.encode(
                     {table: list(position) for table, position in report.flushed.items()}))
-        log.info("restored node %s from %s: %s, %d bytes of SSTables in %.2f s", host,
-                 self.settings.describe(), ", ".join(names) or "no metadata files", total,
-                 time.monotonic() - started)
+        log.info("restored node %s from %s: %s, %d bytes of SSTables and %d archived commit log "
+                 "segments in %.2f s; %d bytes of SSTable data stay in the bucket until the "
+                 "warm-up brings them home", host, self.settings.describe(),
+                 ", ".join(names) or "no metadata files", total, segments,
+                 time.monotonic() - started, remote)
 
-    # -- the uploader process -------------------------------------------------------------------
+    # -- the uploader and warm-up processes ------------------------------------------------------
     def start_uploader(self, env: dict[str, str]) -> None:
         from ferrosa.objectstore.uploader import uploader_argv
         argv = uploader_argv(str(self.data), None, self.cluster_name, os.getpid())
         self.proc = subprocess.Popen(argv, env=self.child_env(dict(env)))
         self.restart_at = None
         log.info("uploader started (pid %d) for %s", self.proc.pid, self.settings.describe())
+        if self.warmup is None and self._has_remote_data():
+            self.warmup = subprocess.Popen(
+                [sys.executable, "-m", "ferrosa.objectstore.warmup", "--data-dir",
+                 str(self.data), "--parent-pid", str(os.getpid())],
+                env=self.child_env(dict(env)))
+            log.info("warm-up started (pid %d): SSTable data in the bucket comes home",
+                     self.warmup.pid)
+
+    def _has_remote_data(self) -> bool:
+        """Data only in the bucket (after a lazy restore) with room for it on local disk."""
+        from ferrosa.objectstore.warmup import remote_sstables
+        return any(remote_sstables(d) for d in (self.data / "data").glob("shard-*"))
 
     def poll(self, env: dict[str, str]) -> None:
         """From the supervisor's loop: restart a dead uploader after a short delay."""
         now = time.monotonic()
+        if self.warmup is not None and self.warmup.poll() is not None:
+            if self.warmup.returncode:
+                log.error("warm-up exited with status %s; the data it did not fetch is read from "
+                          "the bucket", self.warmup.returncode)
+            self.warmup = None
         if self.proc is not None and self.proc.poll() is not None:
             code = self.proc.returncode
             self.proc = None
@@ -119,5 +144,9 @@ class DurableTier:
             self.start_uploader(env)
 
     def stop(self) -> subprocess.Popen | None:
+        if self.warmup is not None and self.warmup.poll() is None:
+            self.warmup.kill()  # nothing to finish: a partial download is a .tmp file
+            self.warmup.wait()
+        self.warmup = None
         proc, self.proc, self.restart_at = self.proc, None, None
         return proc

@@ -28,6 +28,11 @@ Theory of operation (docs/commitlog.md has the long form)
 - Discard. Each segment maps table -> end offset of its last record for that table ("dirty
   tables"). mark_flushed(table, p) removes the table from segments wholly at or before p;
   discard_through(p) does so for every table. A non-active segment with no dirty table is deleted.
+- Hooks (the object-store archive): `on_closed(path)` runs once a segment is sealed (synced,
+  trimmed to its last record, closed) and before it can be deleted; `on_discarded(path)` runs
+  after a segment was deleted. A segment is sealed when full, by `seal_active()` (the shard
+  closes a segment that has held writes for the archive interval), and segments found at start
+  are all sealed (`sealed_paths()`): appends after a restart go to a new segment.
 """
 
 from __future__ import annotations
@@ -181,6 +186,9 @@ class CommitLog:
         self._window = self.settings.sync_group_window_ms / 1000
         self._deadline = _DEADLINES[self.settings.sync]
         self._acks_wait = self.settings.sync != "periodic"
+        self._active_since: float | None = None  # monotonic time of the active segment's 1st write
+        self.on_closed: Callable[[str], None] = _ignore
+        self.on_discarded: Callable[[str], None] = _ignore
 
     @classmethod
     def open(cls, directory: str | os.PathLike[str], settings: CommitLogSettings | None,
@@ -266,6 +274,8 @@ class CommitLog:
             dirty[table] = end
         if self._dirty_since is None:
             self._dirty_since = time.monotonic() if now is None else now
+        if self._active_since is None:
+            self._active_since = self._dirty_since
         position = self._written = Position(writer.segment_id, end)
         return position
 
@@ -307,14 +317,47 @@ class CommitLog:
 
     def _rotate(self, now: float | None) -> None:
         """Close the full active segment (synced first: only the newest may hold unsynced bytes)."""
-        writer = self._active
-        if writer is not None:
-            self.sync(now)
-            writer.close()
-            self._active = None
-            self._active_segment = None
-            self._collect()
+        self._seal(now)
         self._open_segment()
+
+    def _seal(self, now: float | None) -> None:
+        writer = self._active
+        if writer is None:
+            return
+        self.sync(now)
+        try:
+            writer.seal()
+        except OSError as exc:
+            raise self._fail("sealing", writer.path, exc) from exc
+        self._active = None
+        self._active_segment = None
+        self._active_since = None
+        self.on_closed(writer.path)
+        self._collect()
+
+    def active_age(self, now: float) -> float | None:
+        """Seconds since the active segment's first write; None when it holds none."""
+        return None if self._active_since is None else now - self._active_since
+
+    def seal_active(self, now: float | None = None) -> None:
+        """Close the active segment early if it holds records (the next append opens a new one).
+        A failed log does nothing: it accepts no writes, and its segments stay for replay."""
+        if self._active_since is not None and self._failed is None:
+            self._seal(now)
+
+    def sealed_paths(self) -> list[str]:
+        """Paths of the live segments that take no more appends, oldest first."""
+        return [s.path for s in self._segments.values() if s is not self._active_segment]
+
+    def oldest_dirty(self) -> tuple[int, list[Hashable]] | None:
+        """(id, unflushed tables) of the oldest live segment; None when there is none."""
+        for segment in self._segments.values():
+            return segment.segment_id, list(segment.dirty)
+        return None
+
+    @property
+    def live_segments(self) -> int:
+        return len(self._segments)
 
     def _open_segment(self) -> SegmentWriter:
         if self._state != "open":
@@ -397,6 +440,8 @@ class CommitLog:
                 fsync_directory(self.directory)
             except OSError as exc:
                 raise self._fail("directory fsync", self.directory, exc) from exc
+            for segment in doomed:
+                self.on_discarded(segment.path)
         return [segment.path for segment in doomed]
 
     # -- replay ----------------------------------------------------------------------------------
@@ -419,6 +464,10 @@ class CommitLog:
         self._next_id = max(result.highest_id + 1, time.time_ns() // 1000)
         self._state = "open"
         return result.report
+
+
+def _ignore(path: str) -> None:
+    pass
 
 
 _DEADLINES: Mapping[str, Callable[[CommitLog], float]] = {

@@ -185,6 +185,13 @@ class SegmentWriter:
     def sync(self) -> None:
         _datasync(self._fd)
 
+    def seal(self) -> None:
+        """This segment takes no more appends: drop the zero-filled tail (so an archived copy holds
+        just the records), make that durable, and close it."""
+        os.ftruncate(self._fd, self.offset)
+        _datasync(self._fd)
+        self.close()
+
     def close(self) -> None:
         if self._fd >= 0:
             os.close(self._fd)

@@ -26,6 +26,7 @@ from shards.errors import MutationRejected, SSTableError
 from shards.memtable import Partition
 from shards.sstable import SSTableReader, cleanup_incomplete, list_sstables
 from shards.sstable.format import COMPONENTS, TOC, component_path
+from shards.sstable.reader import RemoteOpener
 from shards.tablestore import TableStore
 
 log = logging.getLogger(__name__)
@@ -69,9 +70,11 @@ class ShardStore:
     """The tables of one shard, the request handlers and the background work."""
 
     def __init__(self, shard: int, directory: str | None = None,
-                 memtable_bytes: int = DEFAULT_MEMTABLE_BYTES) -> None:
+                 memtable_bytes: int = DEFAULT_MEMTABLE_BYTES,
+                 remote: RemoteOpener | None = None) -> None:
         self.shard = shard
         self.directory = directory
+        self.remote = remote  # opens the Data of SSTables evicted to the bucket (shards/cold.py)
         self.memtable_budget = memtable_bytes
         self.tables: dict[bytes, TableStore] = {}
         self.schemas: dict[bytes, m.TableSchema] = {}
@@ -82,8 +85,9 @@ class ShardStore:
         self.position_fn: Callable[[], object] = lambda: None
         self.on_flushed: Callable[[bytes, object], None] = lambda table_id, position: None
         # Set by the worker when an object store is configured (see TableStore.on_sealed).
-        self.on_sealed: Callable[[SSTableReader], None] = lambda reader: None
-        self.on_removed: Callable[[list[SSTableReader]], None] = lambda readers: None
+        self.on_sealed: Callable[[SSTableReader, object], None] = lambda reader, position: None
+        self.on_removed: Callable[[bytes, list[SSTableReader], object], None] = (
+            lambda table_id, readers, position: None)
         self.handlers: dict[type, Callable[[object], object]] = {
             m.Write: self.on_write,
             m.Read: self.on_read,
@@ -105,7 +109,8 @@ class ShardStore:
             table = self._table(table_id)
             table.next_generation = max(table.next_generation, generation + 1)
             try:
-                table.sstables.append(SSTableReader.open(self.directory, table_id, generation))
+                table.sstables.append(SSTableReader.open(self.directory, table_id, generation,
+                                                         self.remote))
             except SSTableError as exc:
                 moved = set_aside(self.directory, table_id, generation)
                 log.error("shard %d: %s; its files were moved to %s and are not served",
@@ -129,8 +134,9 @@ class ShardStore:
             schema = self.schemas.get(table_id)
             table = self.tables[table_id] = TableStore(table_id, self.directory or "")
             # Late-bound: the worker sets the store's hooks after SSTables were opened.
-            table.on_sealed = lambda reader: self.on_sealed(reader)
-            table.on_removed = lambda readers: self.on_removed(readers)
+            table.on_sealed = lambda reader, position: self.on_sealed(reader, position)
+            table.on_removed = lambda table_id, readers, position: self.on_removed(
+                table_id, readers, position)
             if schema is not None:
                 table.set_schema(schema.dropped or None, schema.gc_grace_seconds,
                                  schema.compression)
@@ -248,8 +254,9 @@ class ShardStore:
         self._cancel_jobs(req.table_id)
         table = self.tables.pop(req.table_id, None)
         if table is not None:
-            table.drop()
-            self.on_flushed(req.table_id, self.position_fn())
+            position = self.position_fn()
+            table.drop(position)
+            self.on_flushed(req.table_id, position)
         return m.Ack(req.req_id)
 
     def on_table_schema(self, req: m.TableSchema) -> m.ShardReply:
@@ -290,7 +297,7 @@ class ShardStore:
         if table is None:
             return None
         position = self.position_fn()
-        steps = table.flush_steps(lambda: self.on_flushed(table_id, position))
+        steps = table.flush_steps(lambda: self.on_flushed(table_id, position), position)
         if steps is None:
             return None
         job = Job(table_id, "flush", steps)

@@ -61,6 +61,14 @@ def _slice(part: Partition, lo: bytes, hi: bytes) -> Partition:
     return view
 
 
+def _ignore_sealed(reader: SSTableReader, position: object) -> None:
+    pass
+
+
+def _ignore_removed(table_id: bytes, readers: list[SSTableReader], position: object) -> None:
+    pass
+
+
 class TableStore:
     def __init__(self, table_id: bytes, directory: str, dropped: dict[str, int] | None = None,
                  gc_grace_seconds: int = DEFAULT_GC_GRACE_SECONDS,
@@ -78,9 +86,10 @@ class TableStore:
         # may belong to a table whose options say otherwise, or that no longer exists.
         self.auto_compaction = False
         # Set by the shard when an object store is configured: told of every SSTable sealed
-        # (before its flush position is recorded) and about to be deleted (before deletion).
-        self.on_sealed: Callable[[SSTableReader], None] = lambda reader: None
-        self.on_removed: Callable[[list[SSTableReader]], None] = lambda readers: None
+        # (with the commit log position a flush covers, before that position is recorded) and of
+        # SSTables about to be deleted (before deletion; with the position TRUNCATE/DROP cover).
+        self.on_sealed: Callable[[SSTableReader, object], None] = _ignore_sealed
+        self.on_removed: Callable[[bytes, list[SSTableReader], object], None] = _ignore_removed
         self.next_generation = 1
 
     # -- schema ---------------------------------------------------------------------------------
@@ -175,22 +184,24 @@ class TableStore:
             merge_into(target, part)
 
     # -- flush ----------------------------------------------------------------------------------
-    def flush_steps(self, on_done: Callable[[], None]) -> Generator[None, None, None] | None:
+    def flush_steps(self, on_done: Callable[[], None],
+                    position: object = None) -> Generator[None, None, None] | None:
         """Freeze the memtable and write it to an SSTable, one bounded step per next().
-        None if there is nothing to flush."""
+        `position`: the commit log position the memtable covers. None if there is nothing to
+        flush."""
         frozen = self.memtable
         if not frozen.partitions:
             return None
         self.memtable = TableData(self.dropped)
         self.flushing.insert(0, frozen)
-        return self._write(frozen, on_done)
+        return self._write(frozen, on_done, position)
 
     def _new_writer(self) -> SSTableWriter:
         generation = self.next_generation
         self.next_generation += 1
         return SSTableWriter(self.directory, self.table_id, generation, self.compression)
 
-    def _write(self, frozen: TableData, on_done: Callable[[], None]):
+    def _write(self, frozen: TableData, on_done: Callable[[], None], position: object):
         writer = self._new_writer()
         try:
             partitions = frozen.partitions
@@ -202,7 +213,7 @@ class TableStore:
         except BaseException:
             writer.abort()
             raise
-        self.on_sealed(reader)
+        self.on_sealed(reader, position)
         self.sstables.insert(0, reader)
         self.flushing.remove(frozen)
         log.info("flushed table %s: %d partitions, %d bytes on disk (generation %d)",
@@ -243,8 +254,8 @@ class TableStore:
                     yield
             position = min(self.sstables.index(r) for r in inputs)
             if result is not None:
-                self.on_sealed(result)  # listed before its inputs are retired
-            self.on_removed(list(inputs))
+                self.on_sealed(result, None)  # listed before its inputs are retired
+            self.on_removed(self.table_id, list(inputs), None)
             self.sstables = [r for r in self.sstables if r not in inputs]
             if result is not None:
                 self.sstables.insert(min(position, len(self.sstables)), result)
@@ -258,12 +269,13 @@ class TableStore:
                 self.compacting.discard(id(reader))
 
     # -- lifecycle ------------------------------------------------------------------------------
-    def drop(self) -> None:
-        """TRUNCATE / DROP TABLE: forget the memtables and delete every SSTable."""
+    def drop(self, position: object = None) -> None:
+        """TRUNCATE / DROP TABLE: forget the memtables and delete every SSTable. `position`: the
+        commit log position the drop covers (nothing at or before it may come back)."""
         self.memtable = TableData(self.dropped)
         self.flushing = []
-        if self.sstables:
-            self.on_removed(list(self.sstables))
+        if self.sstables or position is not None:
+            self.on_removed(self.table_id, list(self.sstables), position)
         for reader in self.sstables:
             reader.close()
             delete_sstable(self.directory, self.table_id, reader.generation)

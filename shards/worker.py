@@ -28,12 +28,12 @@ from pathlib import Path
 import msgspec
 
 from ferrosa.config import NodeConfig
+from ferrosa.durable import write_atomically
 from ferrosa.ipc import messages as m
 from ferrosa.ipc.channel import Channel
 from ferrosa.ipc.doorbell import Doorbell
 from ferrosa.ipc.shm import RingPair
 from ferrosa.process import config_from_env, die_with_parent, setup_logging
-from ferrosa.durable import write_atomically
 from shards.commitlog import AckQueue, CommitLog, CommitLogSettings
 from shards.commitlog_segment import Position
 from shards.store import ShardStore
@@ -56,6 +56,13 @@ COMPACTION_CHECK_SECONDS = 1.0
 # shard's time; they take all of it when the shard is idle, and whatever it takes when memtables
 # are over twice their budget (then writes wait: memory must not grow without bound).
 MAINTENANCE_SHARE = 0.25
+# Past this many live commit log segments, the tables holding the oldest one are flushed so it can
+# be deleted (Cassandra's commitlog_total_space does the same in bytes): it bounds the log's disk
+# use (64 x the segment size) and, with the archive's time-based closing, the number of files.
+MAX_LIVE_SEGMENTS = 64
+# How often the cache tier compares the shard's local SSTable bytes with its budget, and looks
+# for Data the warm-up brought back.
+EVICTION_CHECK_SECONDS = 2.0
 # At most this much unused background time is saved up for later (seconds).
 MAX_MAINTENANCE_CREDIT = 0.02
 
@@ -81,13 +88,22 @@ def _tables(request) -> set[bytes]:
     return {request.table_id}
 
 
-def _notice_writer(config: NodeConfig, shard: int):
-    """The shard's channel to the uploader when an object store is configured, else None."""
-    from ferrosa.objectstore.settings import SETTINGS_ENV
-    if not os.environ.get(SETTINGS_ENV):
+def _object_store(config: NodeConfig, shard: int):
+    """(the shard's channel to the uploader, the object-store settings) when an object store is
+    configured, else None."""
+    from ferrosa.objectstore.settings import SETTINGS_ENV, settings_from_json
+    text = os.environ.get(SETTINGS_ENV)
+    if not text:
         return None
     from ferrosa.objectstore import NoticeWriter, uploads_dir
-    return NoticeWriter(uploads_dir(str(config.data_path)), shard)
+    return NoticeWriter(uploads_dir(str(config.data_path)), shard), settings_from_json(text)
+
+
+def _cold_tier(config: NodeConfig, shard: int, directory: str, settings):
+    """The cache tier: reads of Data that is only in the bucket (evicted, or not yet warmed up
+    after a restore) and, with FERROSA_CACHE_MAX_BYTES, eviction."""
+    from shards.cold import ColdTier
+    return ColdTier(settings, shard, config.shard_count, directory, config.data_path)
 
 
 class FlushedPositions:
@@ -123,7 +139,11 @@ class ShardWorker:
         self.requests = Channel(rings.request.ring, request_bell, m.ShardRequest)
         self.replies = Channel(rings.reply.ring, reply_bell, m.ShardReply)
         directory = data_dir(config, shard)
-        self.store = ShardStore(shard, str(directory), config.memtable_bytes)
+        tier = _object_store(config, shard)
+        self.cold = None if tier is None else _cold_tier(config, shard, str(directory), tier[1])
+        self._next_eviction = 0.0
+        self.store = ShardStore(shard, str(directory), config.memtable_bytes,
+                                None if self.cold is None else self.cold.open_remote)
         self.flushed = FlushedPositions(directory / "flushed.json")
         self.generation = generation
         self.running = True
@@ -135,20 +155,55 @@ class ShardWorker:
                                                 commitlog_settings(config), self._replay)
         self.store.position_fn = lambda: self.commitlog.written_position
         self.store.on_flushed = self._on_flushed
-        self.notices = _notice_writer(config, shard)
-        if self.notices is not None:
-            directory = str(data_dir(config, shard))
-            self.store.on_sealed = lambda reader: self.notices.sstable_sealed(
-                directory, reader.table_id, reader.generation)
-            self.store.on_removed = lambda readers: self.notices.sstables_removed(
-                readers[0].table_id, [r.generation for r in readers]) if readers else None
-            for table in self.store.tables.values():  # catch up: the uploader skips known ones
-                for reader in table.sstables:
-                    self.store.on_sealed(reader)
+        self.notices = None
+        self.archive_seconds = 0.0  # close the active segment once its first write is this old
+        self._pressure_segment = -1  # the oldest segment whose tables were last sent to flush
+        if tier is not None:
+            self._notify_uploader(str(directory), *tier)
         level = logging.INFO if report.clean else logging.ERROR
         log.log(level, "shard %d: %s", shard, report.summary())
         for problem in report.corruptions():
             log.error("shard %d: %s (file kept aside)", shard, problem)
+
+    def _notify_uploader(self, directory: str, notices, settings) -> None:
+        """Tell the uploader of every SSTable sealed or removed and every segment closed or
+        discarded, and catch up with what exists already (the uploader skips what the bucket has)."""
+        self.notices = notices
+        self.store.on_sealed = lambda reader, position: notices.sstable_sealed(
+            directory, reader.table_id, reader.generation, position)
+        self.store.on_removed = lambda table_id, readers, position: notices.sstables_removed(
+            table_id, [r.generation for r in readers], position)
+        for table in self.store.tables.values():
+            for reader in table.sstables:
+                if reader.data_is_local:  # evicted ones are in the bucket by definition
+                    notices.sstable_sealed(directory, reader.table_id, reader.generation)
+        # Segments found at start take no more appends: the one active at a crash or shutdown
+        # was never archived.
+        for path in self.commitlog.sealed_paths():
+            notices.segment_closed(path)
+        self.commitlog.on_closed = notices.segment_closed
+        self.commitlog.on_discarded = notices.segment_discarded
+        if settings.commitlog_archive:
+            self.archive_seconds = float(settings.commitlog_archive_seconds)
+
+    def _commitlog_upkeep(self, now: float) -> None:
+        """Close a segment that has held writes for the archive interval, and flush the tables
+        pinning the oldest segment once too many segments are live."""
+        commitlog = self.commitlog
+        if self.archive_seconds:
+            age = commitlog.active_age(now)
+            if age is not None and age >= self.archive_seconds:
+                commitlog.seal_active(now)
+        if commitlog.live_segments > MAX_LIVE_SEGMENTS:
+            oldest = commitlog.oldest_dirty()
+            if oldest is not None and oldest[0] != self._pressure_segment:
+                self._pressure_segment = oldest[0]
+                log.info("shard %d: %d commit log segments live; flushing the %d tables that "
+                         "keep segment %d", self.shard, commitlog.live_segments,
+                         len(oldest[1]), oldest[0])
+                for table_id in oldest[1]:
+                    if isinstance(table_id, bytes):
+                        self.store.flush(table_id)
 
     def _on_flushed(self, table_id: bytes, position: Position) -> None:
         self.flushed.update(table_id, position)
@@ -222,6 +277,11 @@ class ShardWorker:
         store = self.store
         store.schedule()
         now = time.monotonic()
+        self._commitlog_upkeep(now)
+        if self.cold is not None and now >= self._next_eviction:
+            self._next_eviction = now + EVICTION_CHECK_SECONDS
+            self.cold.adopt_local(store.tables.values())
+            self.cold.evict(store.tables.values())
         self._credit = min(MAX_MAINTENANCE_CREDIT,
                            self._credit + (now - self._credit_at) * MAINTENANCE_SHARE)
         self._credit_at = now

@@ -39,7 +39,7 @@ from ferrosa.objectstore import layout
 from ferrosa.objectstore.errors import LocalDataError, RemoteDataError
 from ferrosa.objectstore.manifest import ManifestStore
 from shards.commitlog_segment import fsync_directory
-from shards.sstable.format import DATA, TOC, component_path, parse_component_name
+from shards.sstable.format import DATA, REMOTE, TOC, component_path, parse_component_name
 
 # One ranged GET fetches whole aligned blocks of this size: a remote first byte costs as much as
 # transferring a few hundred KiB, so small reads are rounded up to it.
@@ -49,8 +49,6 @@ DEFAULT_BLOCK_CACHE_BYTES = 64 * 1024 * 1024
 # A single read larger than this (a compaction scan, a whole-file verify) goes straight to the
 # store and is not cached: it would flush every hot block for bytes read once.
 BYPASS_BYTES = 8 * 1024 * 1024
-# Component name of the eviction marker (a file `<table>-<gen>-Remote.db`).
-REMOTE = "Remote"
 
 
 class BlockCache:

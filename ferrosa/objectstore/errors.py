@@ -9,6 +9,8 @@ What it must NOT do: import other ferrosa modules (except the node-level base er
 
 from __future__ import annotations
 
+import re
+
 from ferrosa.errors import ConfigError, FerrosaError
 
 
@@ -60,11 +62,18 @@ class RestoreError(ObjectStoreError):
 # obstore's messages carry a multi-line debug dump; status lines and logs keep this much of the
 # first line.
 MAX_ERROR_TEXT = 300
+_URL = re.compile(r"https?://\S+")
+
+
+def _object_name(match: re.Match[str]) -> str:
+    return ".../" + match.group(0).rstrip(",.;:").rsplit("/", 1)[-1]
 
 
 def short_error(exc: BaseException) -> str:
-    """`Type: first line` of an exception, bounded: what status files and log lines show."""
-    text = str(exc).strip().split("\n", 1)[0]
+    """`Type: first line` of an exception, bounded: what status files and log lines show. URLs
+    are cut to their last path segment: obstore's messages start with the full object URL, which
+    would otherwise push the status code and S3 error code past the bound."""
+    text = _URL.sub(_object_name, str(exc).strip().split("\n", 1)[0])
     if len(text) > MAX_ERROR_TEXT:
         text = text[:MAX_ERROR_TEXT] + "..."
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -111,9 +111,7 @@ def with_sstable(manifest: Manifest, entry: SSTableEntry, flushed_through: tuple
     """List `entry` (idempotent). A different SSTable listed under the same generation is stale
     (the number was reused after its files were lost) and is retired."""
     current = manifest.live(entry.generation)
-    flushed = manifest.flushed_through
-    if flushed_through is not None and (flushed is None or tuple(flushed_through) > tuple(flushed)):
-        flushed = tuple(flushed_through)
+    flushed = _raised(manifest.flushed_through, flushed_through)
     if current is not None and current.identity == entry.identity:
         if flushed == manifest.flushed_through:
             return manifest
@@ -129,6 +127,23 @@ def with_sstable(manifest: Manifest, entry: SSTableEntry, flushed_through: tuple
     sstables.sort(key=lambda e: e.generation)
     return msgspec.structs.replace(manifest, sstables=sstables, retired=retired,
                                    flushed_through=flushed, revision=manifest.revision + 1)
+
+
+def _raised(flushed: tuple[int, int] | None,
+            position: tuple[int, int] | None) -> tuple[int, int] | None:
+    """The later of two commit log positions (flushed_through only grows)."""
+    if position is not None and (flushed is None or tuple(position) > tuple(flushed)):
+        return tuple(position)  # type: ignore[return-value]
+    return flushed
+
+
+def with_flushed(manifest: Manifest, position: tuple[int, int] | None) -> Manifest:
+    """Raise flushed_through to `position` (TRUNCATE/DROP: nothing at or before it comes back)."""
+    flushed = _raised(manifest.flushed_through, position)
+    if flushed == manifest.flushed_through:
+        return manifest
+    return msgspec.structs.replace(manifest, flushed_through=flushed,
+                                   revision=manifest.revision + 1)
 
 
 def retire(manifest: Manifest, generations: list[int], now: float,

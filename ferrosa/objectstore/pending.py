@@ -88,10 +88,13 @@ class SSTableSealed(msgspec.Struct, tag="sealed", array_like=True, frozen=True):
 
 
 class SSTablesRemoved(msgspec.Struct, tag="removed", array_like=True, frozen=True):
-    """These SSTables left the shard (compaction, TRUNCATE, DROP): retire them in the bucket."""
+    """These SSTables left the shard (compaction, TRUNCATE, DROP): retire them in the bucket.
+    TRUNCATE and DROP also say through which commit log position the table's data is gone, so
+    archived segments replayed at a restore do not bring it back."""
 
     table_id: bytes
     generations: list[int]
+    flushed_through: tuple[int, int] | None = None
 
 
 class SegmentClosed(msgspec.Struct, tag="segment", array_like=True, frozen=True):
@@ -281,8 +284,11 @@ class NoticeWriter:
         return self._append(SSTableSealed(table_id, generation, upload_id, files, position,
                                           time.time()))
 
-    def sstables_removed(self, table_id: bytes, generations: list[int]) -> NoticeId:
-        return self._append(SSTablesRemoved(table_id, sorted(generations)))
+    def sstables_removed(self, table_id: bytes, generations: list[int],
+                         flushed_through: tuple[int, int] | None = None) -> NoticeId:
+        position = None if flushed_through is None else (int(flushed_through[0]),
+                                                           int(flushed_through[1]))
+        return self._append(SSTablesRemoved(table_id, sorted(generations), position))
 
     def segment_closed(self, path: str) -> NoticeId:
         staging = self._staging()

@@ -15,6 +15,9 @@ downloaded to `<name>.tmp`, checked against the manifest's size and CRC32, fsync
 and the TOC comes last, so a restore interrupted anywhere leaves either complete SSTables or
 TOC-less files and `.tmp` files that the shard's `cleanup_incomplete` removes at start; running
 restore again finishes the job (SSTables already present with the same TOC are skipped).
+A lazy restore (what the node does) writes a Remote marker instead of downloading Data: the
+small components make an SSTable servable, so the node answers queries after fetching a few
+percent of its bytes, and the warm-up (warmup.py) downloads Data behind the running node.
 """
 
 from __future__ import annotations
@@ -29,11 +32,19 @@ import obstore
 
 from ferrosa.durable import write_atomically
 from ferrosa.objectstore import layout
+from ferrosa.objectstore.cache import RemoteData
 from ferrosa.objectstore.errors import RestoreError
 from ferrosa.objectstore.manifest import ManifestStore, SSTableEntry
 from ferrosa.objectstore.transfer import NOT_FOUND, get_file
 from shards.commitlog_segment import fsync_directory, parse_segment_name
-from shards.sstable.format import TEMP_SUFFIX, TOC, component_name, component_path
+from shards.sstable.format import (
+    DATA,
+    REMOTE,
+    TEMP_SUFFIX,
+    TOC,
+    component_name,
+    component_path,
+)
 
 # Objects downloaded at the same time by one restore.
 RESTORE_CONCURRENCY = 8
@@ -55,6 +66,8 @@ class RestoreReport(msgspec.Struct, kw_only=True):
     # fetched into the commit log directory.
     segments: list[str] = []
     segments_downloaded: int = 0
+    # Data bytes left in the bucket behind Remote markers (lazy restore).
+    remote_bytes: int = 0
 
 
 def list_hosts(store: object, prefix: str) -> list[str]:
@@ -83,17 +96,19 @@ def restore_node_files(store: object, prefix: str, host_id: str, data_dir: str |
 
 def restore(store: object, prefix: str, host_id: str, shard: int, directory: str,
             commitlog_directory: str | None = None,
-            concurrency: int = RESTORE_CONCURRENCY) -> RestoreReport:
+            concurrency: int = RESTORE_CONCURRENCY, lazy_data: bool = False) -> RestoreReport:
     """Download every SSTable the shard's manifests list into `directory` (and, when
-    `commitlog_directory` is given, every archived segment into it). Synchronous: for callers
-    without an event loop (the supervisor at start-up)."""
+    `commitlog_directory` is given, every archived segment into it). `lazy_data`: leave each
+    Data in the bucket behind a Remote marker (the shard reads it remotely until the warm-up
+    brings it home). Synchronous: for callers without an event loop (the supervisor)."""
     return asyncio.run(restore_async(store, prefix, host_id, shard, directory,
-                                     commitlog_directory, concurrency))
+                                     commitlog_directory, concurrency, lazy_data))
 
 
 async def restore_async(store: object, prefix: str, host_id: str, shard: int, directory: str,
                         commitlog_directory: str | None = None,
-                        concurrency: int = RESTORE_CONCURRENCY) -> RestoreReport:
+                        concurrency: int = RESTORE_CONCURRENCY,
+                        lazy_data: bool = False) -> RestoreReport:
     started = time.monotonic()
     report = RestoreReport(host_id=host_id, shard=shard)
     os.makedirs(directory, exist_ok=True)
@@ -114,7 +129,7 @@ async def restore_async(store: object, prefix: str, host_id: str, shard: int, di
             report.flushed[table_id.hex()] = tuple(manifest.flushed_through)
         await asyncio.gather(*(
             _restore_sstable(store, prefix, host_id, shard, table_id, entry, directory, slots,
-                             report) for entry in manifest.sstables))
+                             report, lazy_data) for entry in manifest.sstables))
     report.segments = _archived_segments(store, prefix, host_id, shard)
     if commitlog_directory is not None and report.segments:
         await _restore_segments(store, prefix, host_id, shard, commitlog_directory, slots, report)
@@ -124,7 +139,8 @@ async def restore_async(store: object, prefix: str, host_id: str, shard: int, di
 
 async def _restore_sstable(store: object, prefix: str, host_id: str, shard: int,
                            table_id: bytes, entry: SSTableEntry, directory: str,
-                           slots: asyncio.Semaphore, report: RestoreReport) -> None:
+                           slots: asyncio.Semaphore, report: RestoreReport,
+                           lazy_data: bool) -> None:
     def key(component: str) -> str:
         return layout.component_key(prefix, host_id, shard, table_id, entry.generation,
                                     entry.upload_id, component)
@@ -149,8 +165,15 @@ async def _restore_sstable(store: object, prefix: str, host_id: str, shard: int,
     toc = [c for c in entry.components if c.name == TOC]
     if len(toc) != 1:
         raise RestoreError(f"manifest entry {table_id.hex()}-{entry.generation} lists no TOC")
+    remote = [c for c in entry.components if c.name == DATA] if lazy_data else []
     await asyncio.gather(*(fetch(c.name, c.size, c.crc32) for c in entry.components
-                           if c.name != TOC))
+                           if c.name != TOC and c not in remote))
+    for component in remote:
+        # The marker takes Data's place; the TOC still comes last.
+        write_atomically(Path(component_path(directory, table_id, entry.generation, REMOTE)),
+                         msgspec.json.encode(RemoteData(key(DATA), component.size,
+                                                        component.crc32)))
+        report.remote_bytes += component.size
     fsync_directory(directory)
     await fetch(TOC, toc[0].size, toc[0].crc32)
     fsync_directory(directory)

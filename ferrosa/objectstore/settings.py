@@ -20,6 +20,9 @@ Variables (empty values count as unset):
   FERROSA_CACHE_MAX_BYTES       local SSTable bytes kept per node before cold ones are evicted
                                 (0 = never evict)
   FERROSA_S3_COMMITLOG_ARCHIVE  archive closed commit log segments (true)
+  FERROSA_S3_COMMITLOG_ARCHIVE_SECONDS
+                                close and archive a segment holding writes this old (60; 0 = only
+                                full segments)
   FERROSA_S3_DELETE_GRACE_SECONDS   superseded SSTables stay in the bucket this long (3600)
   FERROSA_S3_UPLOAD_CONCURRENCY     objects uploaded at once (4)
 """
@@ -53,6 +56,19 @@ REQUEST_TIMEOUT = datetime.timedelta(seconds=120)
 # whole objects with its own backoff, forever, and reports the backlog meanwhile.
 STORE_MAX_RETRIES = 2
 STORE_RETRY_TIMEOUT = datetime.timedelta(seconds=20)
+# With archiving on, a shard closes (and so archives) its active commit log segment once it has
+# held writes this long, even when it is not full: a quiet shard's recovery point is then bounded
+# in time, not only by the segment size. 0 closes segments only when full.
+DEFAULT_COMMITLOG_ARCHIVE_SECONDS = 60
+# Closing segments more often than this would create an object per second per shard.
+MIN_COMMITLOG_ARCHIVE_SECONDS = 1
+# Cold reads (an evicted SSTable's blocks) run in a shard while a client waits, and a shard
+# serves one request at a time: a store that does not answer must fail the read quickly, with a
+# clear error, rather than stall every request of the shard for the upload timeouts above.
+COLD_CONNECT_TIMEOUT = datetime.timedelta(seconds=2)
+COLD_REQUEST_TIMEOUT = datetime.timedelta(seconds=10)
+COLD_MAX_RETRIES = 1
+COLD_RETRY_TIMEOUT = datetime.timedelta(seconds=4)
 # The JSON of ObjectStoreSettings travels to the uploader process in this variable.
 SETTINGS_ENV = "FERROSA_OBJECTSTORE_SETTINGS"
 
@@ -70,6 +86,7 @@ class ObjectStoreSettings(msgspec.Struct, frozen=True, kw_only=True):
     local_store_path: str | None = None
     cache_max_bytes: int = 0
     commitlog_archive: bool = True
+    commitlog_archive_seconds: int = DEFAULT_COMMITLOG_ARCHIVE_SECONDS
     delete_grace_seconds: int = DEFAULT_DELETE_GRACE_SECONDS
     upload_concurrency: int = DEFAULT_UPLOAD_CONCURRENCY
 
@@ -127,6 +144,7 @@ ENV_VARIABLES: Mapping[str, Callable[[str, str], dict[str, Any]]] = {
     "FERROSA_LOCAL_STORE_PATH": _str("local_store_path"),
     "FERROSA_CACHE_MAX_BYTES": _int("cache_max_bytes"),
     "FERROSA_S3_COMMITLOG_ARCHIVE": _bool("commitlog_archive"),
+    "FERROSA_S3_COMMITLOG_ARCHIVE_SECONDS": _int("commitlog_archive_seconds"),
     "FERROSA_S3_DELETE_GRACE_SECONDS": _int("delete_grace_seconds"),
     "FERROSA_S3_UPLOAD_CONCURRENCY": _int("upload_concurrency"),
 }
@@ -170,6 +188,10 @@ def validate(settings: ObjectStoreSettings) -> ObjectStoreSettings:
                                            f"http: set FERROSA_S3_ALLOW_HTTP=true to allow it")
     if settings.cache_max_bytes < 0:
         raise ObjectStoreSettingsError("FERROSA_CACHE_MAX_BYTES must be >= 0 (0 = never evict)")
+    if (settings.commitlog_archive_seconds != 0
+            and settings.commitlog_archive_seconds < MIN_COMMITLOG_ARCHIVE_SECONDS):
+        raise ObjectStoreSettingsError(f"FERROSA_S3_COMMITLOG_ARCHIVE_SECONDS must be 0 (only full "
+                                       f"segments) or >= {MIN_COMMITLOG_ARCHIVE_SECONDS}")
     if settings.delete_grace_seconds < 0:
         raise ObjectStoreSettingsError("FERROSA_S3_DELETE_GRACE_SECONDS must be >= 0")
     if not 1 <= settings.upload_concurrency <= MAX_UPLOAD_CONCURRENCY:
@@ -199,8 +221,10 @@ def settings_from_json(text: str) -> ObjectStoreSettings:
                                        f"{exc}") from None
 
 
-def open_store(settings: ObjectStoreSettings) -> LocalStore | S3Store | None:
-    """The obstore store the settings name, or None when no object store is configured."""
+def open_store(settings: ObjectStoreSettings,
+               foreground: bool = False) -> LocalStore | S3Store | None:
+    """The obstore store the settings name, or None when no object store is configured.
+    `foreground`: for reads a client waits on (cold SSTable reads), with short timeouts."""
     if settings.local_store_path is not None:
         return LocalStore(settings.local_store_path, mkdir=True)
     if settings.bucket is None:
@@ -210,7 +234,12 @@ def open_store(settings: ObjectStoreSettings) -> LocalStore | S3Store | None:
         value = getattr(settings, name)
         if value is not None:
             config[name] = value
-    client = {"allow_http": settings.allow_http, "connect_timeout": CONNECT_TIMEOUT,
-              "timeout": REQUEST_TIMEOUT}
-    retry = {"max_retries": STORE_MAX_RETRIES, "retry_timeout": STORE_RETRY_TIMEOUT}
+    if foreground:
+        client = {"allow_http": settings.allow_http, "connect_timeout": COLD_CONNECT_TIMEOUT,
+                  "timeout": COLD_REQUEST_TIMEOUT}
+        retry = {"max_retries": COLD_MAX_RETRIES, "retry_timeout": COLD_RETRY_TIMEOUT}
+    else:
+        client = {"allow_http": settings.allow_http, "connect_timeout": CONNECT_TIMEOUT,
+                  "timeout": REQUEST_TIMEOUT}
+        retry = {"max_retries": STORE_MAX_RETRIES, "retry_timeout": STORE_RETRY_TIMEOUT}
     return S3Store(settings.bucket, config=config, client_options=client, retry_config=retry)

@@ -68,6 +68,7 @@ from ferrosa.objectstore.manifest import (
     expired,
     purge,
     retire,
+    with_flushed,
     with_sstable,
 )
 from ferrosa.objectstore.marker import check_bucket
@@ -176,6 +177,7 @@ class Uploader:
         self._shard_jobs: dict[int, dict[NoticeId, _Job]] = {}
         self._meta_seen: dict[str, tuple[int, int]] = {}
         self._meta_queued: set[str] = set()
+        self._meta_jobs: set[_Job] = set()
         self._failing = False
         self._last_logged_error: str | None = None
         self.sweep_seconds = min(MAX_SWEEP_SECONDS,
@@ -253,8 +255,10 @@ class Uploader:
             job.queued_at
         if jobs is not None:
             jobs[nid] = job
-            self.status.backlog_notices += 1
-            self.status.backlog_bytes += size
+        else:
+            self._meta_jobs.add(job)  # a metadata file not yet in the bucket is backlog too
+        self.status.backlog_notices += 1
+        self.status.backlog_bytes += size
         key = _lane_key(nid, work)
         lane = self._lanes.get(key)
         if lane is None:
@@ -274,12 +278,13 @@ class Uploader:
         del self._lanes[key]
 
     def _finish(self, job: _Job, ok: bool) -> None:
+        self.status.backlog_notices -= 1
+        self.status.backlog_bytes -= job.bytes
         if job.nid is None:
+            self._meta_jobs.discard(job)
             return
         self.pending.complete(job.nid, ok)
         del self._shard_jobs[job.nid.shard][job.nid]
-        self.status.backlog_notices -= 1
-        self.status.backlog_bytes -= job.bytes
         job.future.set_result(ok)
 
     async def _carry_out(self, job: _Job) -> bool:
@@ -349,7 +354,11 @@ class Uploader:
         listed = current.live(generation) if current is not None else None
         if listed is not None and (listed.upload_id == notice.upload_id
                                    or await self._listed_toc(shard, table_id, listed) == toc_bytes):
-            return  # redone after a crash, or sealed again by a shard reconciling at start
+            # Redone after a crash, or sealed again by a shard reconciling at start.
+            if notice.flushed_through is not None:
+                await self._update(manifest_key, lambda m: with_flushed(
+                    m or empty_manifest(self.host_id, shard, table_id), notice.flushed_through))
+            return
 
         def key(component: str) -> str:
             return layout.component_key(self.prefix, self.host_id, shard, table_id, generation,
@@ -379,8 +388,16 @@ class Uploader:
         notice: SSTablesRemoved = job.work
         key = layout.manifest_key(self.prefix, self.host_id, job.nid.shard, notice.table_id)
         now, grace = time.time(), self.settings.delete_grace_seconds
-        await self._update(key, lambda m: None if m is None else retire(
-            m, notice.generations, now, grace))
+        shard, flushed = job.nid.shard, notice.flushed_through
+
+        def edit(manifest):
+            if manifest is None:
+                if flushed is None:
+                    return None
+                manifest = empty_manifest(self.host_id, shard, notice.table_id)
+            return with_flushed(retire(manifest, notice.generations, now, grace), flushed)
+
+        await self._update(key, edit)
 
     async def _archive_segment(self, job: _Job) -> None:
         if not self.settings.commitlog_archive:
@@ -392,7 +409,9 @@ class Uploader:
         except FileNotFoundError:
             raise LocalDataError(f"{path} is missing: the staged segment is gone") from None
         key = layout.commitlog_key(self.prefix, self.host_id, job.nid.shard, notice.name)
-        await self._put(key, path, size, None, job.recheck)
+        # Always recheck: a restarted shard notices every segment it finds, most of them
+        # archived already, and one HEAD is cheap next to re-sending a segment.
+        await self._put(key, path, size, None, True)
         self.status.archived_segments += 1
 
     async def _discard_segment(self, job: _Job) -> None:
@@ -486,6 +505,7 @@ class Uploader:
         status = self.status
         status.updated_at = time.time()
         pending = [job for jobs in self._shard_jobs.values() for job in jobs.values()]
+        pending += self._meta_jobs
         status.oldest_pending_at = min((job.queued_at for job in pending), default=None)
         if status.state in ("checking", "refused", "stopped"):
             return

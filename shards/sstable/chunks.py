@@ -17,6 +17,9 @@ Theory of operation:
 - Files are read with os.pread, one call per chunk (not mmap): a chunk is read whole anyway, a
   short read (file truncated under us) is an error we can name instead of a SIGBUS, and the
   decompressors want a bytes object.
+- The reader reads through a `DataSource`: `LocalData` (os.pread bound to an fd), or an object in
+  the bucket once the local copy was evicted (shards/cold.py). Either way every chunk is checked
+  against its CRC, so bytes from the store are trusted no more than bytes from disk.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ import zlib
 from array import array
 from collections import OrderedDict
 from collections.abc import Callable
+from functools import partial
+from typing import Protocol
 
 import lz4.block
 import zstandard
@@ -150,25 +155,56 @@ class ChunkWriter:
         return self.offsets[-1]
 
 
+class DataSource(Protocol):
+    """Where a Data file's bytes come from. `pread(size, offset)` has os.pread's argument order
+    and is short only at the end of the data."""
+
+    size: int
+    is_local: bool
+
+    def pread(self, size: int, offset: int) -> bytes: ...
+
+    def close(self) -> None: ...
+
+
+class LocalData:
+    """A Data file on local disk."""
+
+    __slots__ = ("fd", "pread", "size")
+    is_local = True
+
+    def __init__(self, path: str) -> None:
+        self.fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        self.size = os.fstat(self.fd).st_size
+        self.pread = partial(os.pread, self.fd)  # a C call per chunk, no Python frame
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+
 class ChunkReader:
     """Checked, cached access to the chunks of one Data file."""
 
     __slots__ = (
+        "_pread",
         "cache",
         "chunk_bytes",
         "codec",
+        "data",
         "decompress",
-        "fd",
         "length",
         "offsets",
         "path",
         "reads",
     )
 
-    def __init__(self, path: str, fd: int, chunks_path: str, chunks: bytes,
+    def __init__(self, path: str, data: DataSource, chunks_path: str, chunks: bytes,
                  data_size: int) -> None:
         self.path = path
-        self.fd = fd
+        self.data: DataSource | None = data
+        self._pread = data.pread
         self.cache: OrderedDict[int, bytes] = OrderedDict()
         self.reads = 0  # chunks read from the file (cache misses)
         try:
@@ -214,7 +250,7 @@ class ChunkReader:
         if cached is not None:
             self.cache.move_to_end(i)
             return cached
-        if self.fd < 0:
+        if self.data is None:
             raise SSTableStateError(f"SSTable {self.path} is closed")
         raw = self._read(i)
         if cache:
@@ -225,7 +261,7 @@ class ChunkReader:
 
     def _read(self, i: int) -> bytes:
         start, end = self.offsets[i], self.offsets[i + 1]
-        record = os.pread(self.fd, end - start, start)
+        record = self._pread(end - start, start)
         self.reads += 1
         if len(record) != end - start:
             raise CorruptSSTable(self.path, start + len(record),
@@ -248,6 +284,18 @@ class ChunkReader:
             raise CorruptSSTable(self.path, start, f"chunk {i} decompressed to {len(raw)} "
                                                    f"bytes, expected {size}")
         return raw
+
+    def replace_data(self, data: DataSource) -> None:
+        """Read from `data` from now on (the same bytes elsewhere: Data was evicted)."""
+        old, self.data, self._pread = self.data, data, data.pread
+        if old is not None:
+            old.close()
+
+    def close(self) -> None:
+        if self.data is not None:
+            self.data.close()
+            self.data = None
+        self.cache.clear()
 
     def verify(self) -> None:
         """Read and check every chunk (bypassing the cache): a scrub."""

@@ -47,6 +47,9 @@ STATS = "Stats"
 TOC = "TOC"
 # Every component a TOC lists, in the order the writer makes them durable.
 COMPONENTS = (DATA, CHUNKS, INDEX, ROW_INDEX, FILTER, STATS)
+# Not in the TOC: the marker that replaces Data once the cache tier evicted it to the bucket
+# (ferrosa/objectstore/cache.py). Deleted with the SSTable.
+REMOTE = "Remote"
 
 TEMP_SUFFIX = ".tmp"
 _NAME = re.compile(r"^([0-9a-f]+)-(\d+)-([A-Za-z]+)\.db(\.tmp)?$")
@@ -212,7 +215,7 @@ def delete_sstable(directory: str, table_id: bytes, generation: int) -> list[str
         os.unlink(toc)
         deleted.append(toc)
         fsync_directory(directory)
-    for component in COMPONENTS:
+    for component in COMPONENTS + (REMOTE,):
         path = component_path(directory, table_id, generation, component)
         try:
             os.unlink(path)

@@ -30,7 +30,7 @@ import os
 import struct
 import zlib
 from bisect import bisect_left
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import lru_cache
 from types import TracebackType
 
@@ -40,7 +40,7 @@ import numpy as np
 from shards.errors import CorruptSSTable, SSTableError, SSTableStateError
 from shards.memtable import Partition
 from shards.sstable.bloom import HASH_SEED, MAX_HASHES, BloomFilter
-from shards.sstable.chunks import ChunkReader
+from shards.sstable.chunks import ChunkReader, DataSource, LocalData
 from shards.sstable.codec import U32, DecodeError, PartitionDecoder, row_key, row_map
 from shards.sstable.format import (
     CHUNKS,
@@ -66,6 +66,8 @@ from shards.sstable.format import (
 # summary at ~1/64 of the partition count (a Python int each) and the window unpack at ~1 us.
 SUMMARY_INTERVAL = 64
 _ENTRY = INDEX_ENTRY.size
+# (directory, table_id, generation) -> the Data of an evicted SSTable, None when it is not evicted.
+RemoteOpener = Callable[[str, bytes, int], "DataSource | None"]
 _INDEX_DTYPE = np.dtype([("token", "<i8"), ("data", "<u8"), ("rows", "<u8")])
 
 
@@ -141,12 +143,17 @@ class SSTableReader:
         self._count = stats.partitions
         self._decoder = PartitionDecoder(stats.columns)
         self._data_path = self.path(DATA)
+        # Point lookups that passed the bloom filter: the cache tier's measure of "hot".
+        self.lookups = 0
         tokens = np.frombuffer(index, dtype=_INDEX_DTYPE, count=self._count)["token"]
         self._summary: list[int] = tokens[::SUMMARY_INTERVAL].tolist()
         del tokens  # releases the buffer export, so the mmap can be closed
 
     @classmethod
-    def open(cls, directory: str, table_id: bytes, generation: int) -> SSTableReader:
+    def open(cls, directory: str, table_id: bytes, generation: int,
+             remote: RemoteOpener | None = None) -> SSTableReader:
+        """Open and check an SSTable. `remote(directory, table_id, generation)` gives the Data
+        of an SSTable whose local Data was evicted (None: not evicted)."""
         toc_path = component_path(directory, table_id, generation, TOC)
         try:
             with open(toc_path, "rb") as f:
@@ -160,7 +167,7 @@ class SSTableReader:
         if [entry.name for entry in toc.components] != list(COMPONENTS):
             raise CorruptSSTable(toc_path, -1, f"TOC lists {[e.name for e in toc.components]}, "
                                                f"expected {list(COMPONENTS)}")
-        files = _OpenFiles(directory, table_id, generation, toc)
+        files = _OpenFiles(directory, table_id, generation, toc, remote)
         try:
             return files.reader(cls)
         except BaseException:
@@ -207,12 +214,20 @@ class SSTableReader:
                  tb: TracebackType | None) -> None:
         self.close()
 
+    @property
+    def data_is_local(self) -> bool:
+        data = self._chunks.data
+        return data is not None and data.is_local
+
+    def replace_data(self, data: DataSource) -> None:
+        """Serve Data from `data` from now on (its local file was evicted to the bucket)."""
+        if data.size != self.data_size:
+            raise CorruptSSTable(self._data_path, -1, f"replacement Data has {data.size} bytes, "
+                                                      f"the TOC says {self.data_size}")
+        self._chunks.replace_data(data)
+
     def close(self) -> None:
-        chunks = self._chunks
-        if chunks.fd >= 0:
-            os.close(chunks.fd)
-            chunks.fd = -1
-        chunks.cache.clear()
+        self._chunks.close()
         for mm in (self._index, self._row_index):
             if mm is not None and not mm.closed:
                 mm.close()
@@ -241,7 +256,7 @@ class SSTableReader:
         return lo + bisect_left(window, token)
 
     def _check_open(self) -> None:
-        if self._chunks.fd < 0:
+        if self._chunks.data is None:
             raise SSTableStateError(f"SSTable {self._data_path} is closed")
 
     def get(self, token: int, pk: bytes, lo: bytes = b"", hi: bytes = b"") -> Partition | None:
@@ -251,6 +266,7 @@ class SSTableReader:
         stats = self.stats
         if token < stats.min_token or token > stats.max_token or not self.bloom.may_contain(pk):
             return None
+        self.lookups += 1
         i = self._find(token)
         while i < self._count:
             entry_token, offset, rows = self._entry(i)
@@ -363,10 +379,12 @@ class SSTableReader:
         """Scrub: the whole Data file against the TOC checksum and every chunk against its own."""
         entry = self.toc.components[0]
         crc = 0
-        fd = self._chunks.fd
+        data = self._chunks.data
+        if data is None:
+            raise SSTableStateError(f"SSTable {self._data_path} is closed")
         offset = 0
         while offset < entry.size:
-            block = os.pread(fd, min(1 << 20, entry.size - offset), offset)
+            block = data.pread(min(1 << 20, entry.size - offset), offset)
             if not block:
                 break
             crc = zlib.crc32(block, crc)
@@ -379,18 +397,20 @@ class SSTableReader:
 class _OpenFiles:
     """The checks and file handles of `SSTableReader.open` (closed again if a check fails)."""
 
-    def __init__(self, directory: str, table_id: bytes, generation: int, toc: Toc) -> None:
+    def __init__(self, directory: str, table_id: bytes, generation: int, toc: Toc,
+                 remote: RemoteOpener | None) -> None:
         self.directory, self.table_id, self.generation, self.toc = (directory, table_id,
                                                                     generation, toc)
-        self.fd = -1
+        self.remote = remote
+        self.data: DataSource | None = None
         self.maps: list[mmap.mmap] = []
 
     def path(self, component: str) -> str:
         return component_path(self.directory, self.table_id, self.generation, component)
 
     def close(self) -> None:
-        if self.fd >= 0:
-            os.close(self.fd)
+        if self.data is not None:
+            self.data.close()
         for mm in self.maps:
             mm.close()
 
@@ -427,7 +447,19 @@ class _OpenFiles:
 
     def reader(self, cls: type[SSTableReader]) -> SSTableReader:
         position = {name: i for i, name in enumerate(COMPONENTS)}
-        data_path, _crc = self._checked(position[DATA])
+        data_path = self.path(DATA)
+        remote = None
+        if self.remote is not None and not os.path.exists(data_path):
+            remote = self.remote(self.directory, self.table_id, self.generation)
+        if remote is None:
+            self._checked(position[DATA])
+            self.data = LocalData(data_path)
+        else:
+            self.data = remote
+            expected = self.toc.components[position[DATA]].size
+            if remote.size != expected:
+                raise CorruptSSTable(data_path, -1, f"evicted Data has {remote.size} bytes, the "
+                                                    f"TOC says {expected}")
         stats_path = self.path(STATS)
         try:
             stats = msgspec.msgpack.decode(self._small(position[STATS]), type=SSTableStats)
@@ -440,8 +472,7 @@ class _OpenFiles:
                                                        f"{stats.partitions} partitions of Stats")
         row_index = self._mapped(position[ROW_INDEX])
         bloom = _bloom(self.path(FILTER), self._small(position[FILTER]))
-        self.fd = os.open(data_path, os.O_RDONLY | os.O_CLOEXEC)
-        chunks = ChunkReader(data_path, self.fd, self.path(CHUNKS), self._small(position[CHUNKS]),
+        chunks = ChunkReader(data_path, self.data, self.path(CHUNKS), self._small(position[CHUNKS]),
                              self.toc.components[position[DATA]].size)
         if chunks.length != stats.uncompressed_bytes:
             raise CorruptSSTable(self.path(CHUNKS), 8, "data length disagrees with Stats")

@@ -166,3 +166,30 @@ def test_changing_the_shard_count_of_existing_data_is_refused(tmp_path: Path, sp
     other = spawn(tmp_path / "data", host="127.0.0.35", shards=3)
     with pytest.raises(RuntimeError, match="resharding"):
         other.start()
+
+
+def test_too_many_live_segments_flush_the_tables_holding_the_oldest(tmp_path: Path,
+                                                                    spawn) -> None:
+    """Nothing else would flush (a large memtable budget), yet the commit log stays bounded:
+    past MAX_LIVE_SEGMENTS the tables pinning the oldest segment are flushed."""
+    from shards.worker import MAX_LIVE_SEGMENTS
+    node = spawn(tmp_path / "data", host="127.0.0.36", shards=1,
+                 extra_env={"FERROSA_COMMITLOG_SEGMENT_BYTES": str(1 << 20),
+                            "FERROSA_MEMTABLE_BYTES": str(1 << 30)}).start()
+    cluster, s = _session(node)
+    for statement in SCHEMA:
+        s.execute(statement)
+    insert = s.prepare("INSERT INTO d.t (k, v) VALUES (?, ?)")
+    value = "x" * 8000
+    rows = (MAX_LIVE_SEGMENTS + 8) * (1 << 20) // len(value)  # more segments than the limit
+    execute_concurrent_with_args(s, insert, [(k, value) for k in range(rows)], concurrency=32)
+    segments = tmp_path / "data" / "commitlog" / "shard-0"
+    deadline = time.monotonic() + 30
+    while len(os.listdir(segments)) > MAX_LIVE_SEGMENTS + 1:
+        assert time.monotonic() < deadline, len(os.listdir(segments))
+        time.sleep(0.2)
+    assert "commit log segments live; flushing" in node.log()
+    assert any(p.endswith("-Data.db") for p in os.listdir(tmp_path / "data" / "data" / "shard-0"))
+    assert s.execute("SELECT count(*) FROM d.t").one()[0] == rows
+    cluster.shutdown()
+    assert node.stop() == 0

@@ -1,6 +1,7 @@
 """A real S3-compatible server for the object-store tests: moto's S3 served over HTTP from this
 process, restartable on the same address (its state lives in moto's in-process backend), with a
-request log and an optional per-request delay.
+request log, an optional per-request delay and a failure switch (`failing`: every request is
+answered with that S3 error, as a throttled or broken S3 answers, until it is set back to None).
 
 One fault of moto is corrected, and only that one: it checks If-Match / If-None-Match and then
 stores the object in two steps without a lock, so two concurrent conditional PUTs can both pass
@@ -15,6 +16,7 @@ import os
 import socket
 import threading
 import time
+import urllib.parse
 import urllib.request
 import uuid
 import zlib
@@ -36,6 +38,31 @@ S3_HOST = "127.0.0.41"
 TABLE = bytes.fromhex("0b1ec7000000000000000000000000a1")
 
 
+# The S3 error codes `S3Server.failing` can be set to, with the HTTP status S3 sends them with:
+# throttling and the server-side faults a client must retry.
+FAULTS = {"SlowDown": 503, "ServiceUnavailable": 503, "InternalError": 500}
+_FAULT_REASONS = {500: "Internal Server Error", 503: "Service Unavailable"}
+_FAULT_MESSAGES = {"SlowDown": "Please reduce your request rate.",
+                   "ServiceUnavailable": "Service is unable to handle request.",
+                   "InternalError": "We encountered an internal error. Please try again."}
+
+
+def _error_body(code: str, resource: str) -> bytes:
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>%s</Code><Message>%s</Message>'
+            '<Resource>%s</Resource><RequestId>%s</RequestId></Error>' % (
+                code, _FAULT_MESSAGES[code], resource, uuid.uuid4().hex[:16].upper())).encode()
+
+
+def _drain(environ) -> None:
+    """Read a request body the fault answer ignores, so the client sees the answer rather than a
+    connection reset in the middle of its upload."""
+    length = environ.get("CONTENT_LENGTH")
+    if length:
+        environ["wsgi.input"].read(int(length))
+    elif environ.get("wsgi.input_terminated"):
+        environ["wsgi.input"].read()
+
+
 def _free_port(host: str) -> int:
     with socket.socket() as sock:
         sock.bind((host, 0))
@@ -47,11 +74,23 @@ class S3Server:
         self.host = host
         self.port = _free_port(host)
         self.delay = 0.0
+        self._failing: str | None = None
         self.requests: list[tuple[str, str, int]] = []  # method, path?query, status
         self._cas = threading.Lock()
         self._server = None
         self._thread: threading.Thread | None = None
         self._app = DomainDispatcherApplication(create_backend_app)
+
+    @property
+    def failing(self) -> str | None:
+        """None (serve normally) or a FAULTS code every request is answered with."""
+        return self._failing
+
+    @failing.setter
+    def failing(self, code: str | None) -> None:
+        if code is not None and code not in FAULTS:
+            raise ValueError(f"unknown S3 fault {code!r}; one of {sorted(FAULTS)}")
+        self._failing = code
 
     @property
     def endpoint(self) -> str:
@@ -64,6 +103,9 @@ class S3Server:
         target = environ.get("PATH_INFO", "") + ("?" + environ["QUERY_STRING"]
                                                  if environ.get("QUERY_STRING") else "")
         record: list = [method, target, 0]
+        fault = self.failing
+        if fault is not None:
+            return self._fault(environ, start_response, fault, record)
 
         def recording_start(status, headers, exc_info=None):
             record[2] = int(status.split()[0])
@@ -78,6 +120,16 @@ class S3Server:
             body = self._app(environ, recording_start)
         self.requests.append(tuple(record))
         return body
+
+    def _fault(self, environ, start_response, code: str, record: list) -> list[bytes]:
+        status = FAULTS[code]
+        _drain(environ)
+        body = _error_body(code, urllib.parse.quote(environ.get("PATH_INFO", "")))
+        start_response(f"{status} {_FAULT_REASONS[status]}",
+                       [("Content-Type", "application/xml"), ("Content-Length", str(len(body)))])
+        record[2] = status
+        self.requests.append(tuple(record))
+        return [body]
 
     def start(self) -> S3Server:
         self._server = make_server(self.host, self.port, self._wsgi, threaded=True,

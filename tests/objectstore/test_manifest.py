@@ -18,6 +18,7 @@ from ferrosa.objectstore.manifest import (
     expired,
     purge,
     retire,
+    with_flushed,
     with_sstable,
 )
 from ferrosa.objectstore.settings import ObjectStoreSettings, open_store
@@ -57,6 +58,14 @@ def test_edits_are_idempotent() -> None:
     assert expired(m3, 24) == [] and [r.sstable.generation for r in expired(m3, 25)] == [1]
     m4 = purge(m3, {(1, 0x1234)})
     assert m4.retired == [] and purge(m4, {(1, 0x1234)}) is m4
+
+
+def test_truncate_position_only_grows() -> None:
+    m = with_sstable(empty_manifest(HOST, 0, TABLE), entry(1), (3, 100), 0, 60)
+    truncated = with_flushed(retire(m, [1], 5, 60), (4, 20))
+    assert truncated.sstables == [] and truncated.flushed_through == (4, 20)
+    assert truncated.revision == m.revision + 2
+    assert with_flushed(truncated, (4, 19)) is truncated and with_flushed(truncated, None) is truncated
 
 
 def test_reused_generation_retires_the_stale_entry() -> None:

@@ -302,6 +302,58 @@ def test_replayed_segments_carry_the_tables_apply_returned(tmp_path) -> None:
     assert log.segment_ids == []
 
 
+# -- archive hooks --------------------------------------------------------------------------------
+
+def test_hooks_see_each_segment_sealed_then_discarded(tmp_path) -> None:
+    log = open_log(tmp_path, segment_bytes=SMALL)
+    events: list[tuple[str, str, int]] = []
+    log.on_closed = lambda path: events.append(("closed", path, os.path.getsize(path)))
+    log.on_discarded = lambda path: events.append(("discarded", path, os.path.exists(path)))
+    log.append([b"x" * 1500], tables=("t1",))
+    first = log.append([b"x" * 1500], tables=("t1",))
+    log.append([b"x" * 1500], tables=("t1",))  # rotates: the first segment is sealed
+    closed = [e for e in events if e[0] == "closed"]
+    assert len(closed) == 1 and str(first.segment_id) in closed[0][1]
+    # Sealed: trimmed to its last record, so an archived copy carries no zero tail.
+    assert closed[0][2] == first.offset
+    assert not [e for e in events if e[0] == "discarded"]
+    log.mark_flushed("t1", first)
+    assert events[-1] == ("discarded", closed[0][1], False)  # told after the file is gone
+
+
+def test_seal_active_closes_a_segment_early_and_appends_go_on(tmp_path) -> None:
+    log = open_log(tmp_path, sync="batch")
+    closed: list[str] = []
+    log.on_closed = closed.append
+    log.seal_active()
+    assert closed == [] and log.active_age(0.0) is None  # nothing written: nothing to seal
+    first = log.append(records(3), tables=("t1",), now=10.0)
+    assert log.active_age(12.5) == 2.5
+    log.seal_active(now=13.0)
+    assert len(closed) == 1 and log.active_age(20.0) is None
+    assert os.path.getsize(closed[0]) == first.offset
+    assert log.synced_position == first  # sealing synced it
+    second = log.append(records(2, tag="s"), tables=("t1",))
+    assert second.segment_id > first.segment_id
+    log.close()
+    assert [b for _, b in replay(tmp_path)] == records(3) + records(2, tag="s")
+
+
+def test_segments_found_at_start_are_all_sealed(tmp_path) -> None:
+    log = open_log(tmp_path, segment_bytes=SMALL)
+    fill(log, 3, ("t1",))
+    ids = log.segment_ids
+    log.close()
+    log, _ = CommitLog.open(tmp_path, CommitLogSettings(segment_bytes=SMALL),
+                            lambda p, b: ("t1",))
+    assert [os.path.basename(p) for p in log.sealed_paths()] == [
+        f"CommitLog-1-{i}.log" for i in ids]
+    assert log.oldest_dirty() == (ids[0], ["t1"])
+    assert log.live_segments == len(ids)
+    log.append([b"y" * 100], tables=("t1",))
+    assert len(log.sealed_paths()) == len(ids)  # the new active segment is not sealed
+
+
 # -- failures -------------------------------------------------------------------------------------
 
 def test_failed_fsync_poisons_the_log(tmp_path, monkeypatch) -> None:
