@@ -9,6 +9,7 @@ What it must not do: start processes (the supervisor does) or touch data.
 
 from __future__ import annotations
 
+import argparse
 import ctypes
 import hashlib
 import logging
@@ -96,3 +97,18 @@ class ControlChannel:
         self._buffer += chunk
         *lines, self._buffer = self._buffer.split(b"\n")
         return [msgspec.json.decode(line, type=ControlMessage) for line in lines]
+
+
+def add_helper_arguments(parser: argparse.ArgumentParser) -> None:
+    """--parent-pid and --log-level, shared by the node's helper processes (uploader, warm-up)."""
+    parser.add_argument("--parent-pid", type=int, help="exit when this process dies")
+    parser.add_argument("--log-level", default=os.environ.get("FERROSA_LOG_LEVEL", "INFO"))
+
+
+def start_helper(args: argparse.Namespace, role: str) -> None:
+    """Log to stderr tagged with `role` and die with the parent named by --parent-pid."""
+    logging.basicConfig(level=getattr(logging, args.log_level.upper(), logging.INFO),
+                        format=f"%(asctime)s %(levelname)s [{role}] %(name)s: %(message)s",
+                        stream=sys.stderr)
+    if args.parent_pid is not None:
+        die_with_parent(args.parent_pid)

@@ -102,6 +102,7 @@ from ferrosa.objectstore.transfer import (
     object_size,
     put_file,
 )
+from ferrosa.process import add_helper_arguments, start_helper
 from shards.errors import SSTableError
 from shards.sstable.format import TOC, component_name, unpack_toc
 
@@ -593,17 +594,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host-id", help="default: the host_id in DATA_DIR/node.json")
     parser.add_argument("--cluster-name",
                         default=os.environ.get("FERROSA_CLUSTER_NAME") or "Test Cluster")
-    parser.add_argument("--parent-pid", type=int, help="exit when this process dies")
     parser.add_argument("--max-backoff", type=float, default=MAX_BACKOFF,
                         help="longest wait between retries of a failing upload (seconds)")
-    parser.add_argument("--log-level", default=os.environ.get("FERROSA_LOG_LEVEL", "INFO"))
+    add_helper_arguments(parser)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=getattr(logging, args.log_level.upper(), logging.INFO),
-                        format="%(asctime)s %(levelname)s [uploader] %(name)s: %(message)s",
-                        stream=sys.stderr)
-    if args.parent_pid is not None:
-        from ferrosa.process import die_with_parent
-        die_with_parent(args.parent_pid)
+    start_helper(args, "uploader")
     try:
         text = os.environ.get(SETTINGS_ENV)
         settings = settings_from_json(text) if text else settings_from_env(os.environ)

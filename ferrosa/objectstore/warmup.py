@@ -32,7 +32,12 @@ from pathlib import Path
 import msgspec
 import obstore.exceptions as obstore_errors
 
-from ferrosa.objectstore.cache import REMOTE, RemoteData, local_sstable_bytes, read_remote_marker
+from ferrosa.objectstore.cache import (
+    REMOTE,
+    RemoteData,
+    local_sstable_bytes,
+    read_remote_marker,
+)
 from ferrosa.objectstore.errors import ObjectStoreError, short_error
 from ferrosa.objectstore.settings import (
     SETTINGS_ENV,
@@ -41,7 +46,14 @@ from ferrosa.objectstore.settings import (
     settings_from_json,
 )
 from ferrosa.objectstore.transfer import get_file
-from shards.sstable.format import DATA, TEMP_SUFFIX, TOC, component_path, parse_component_name
+from ferrosa.process import add_helper_arguments, start_helper
+from shards.sstable.format import (
+    DATA,
+    TEMP_SUFFIX,
+    TOC,
+    component_path,
+    parse_component_name,
+)
 
 log = logging.getLogger("ferrosa.objectstore.warmup")
 
@@ -114,15 +126,9 @@ async def warm(store: object, data_dir: Path, cache_max_bytes: int = 0,
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ferrosa.objectstore.warmup")
     parser.add_argument("--data-dir", required=True)
-    parser.add_argument("--parent-pid", type=int, help="exit when this process dies")
-    parser.add_argument("--log-level", default=os.environ.get("FERROSA_LOG_LEVEL", "INFO"))
+    add_helper_arguments(parser)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=getattr(logging, args.log_level.upper(), logging.INFO),
-                        format="%(asctime)s %(levelname)s [warmup] %(name)s: %(message)s",
-                        stream=sys.stderr)
-    if args.parent_pid is not None:
-        from ferrosa.process import die_with_parent
-        die_with_parent(args.parent_pid)
+    start_helper(args, "warmup")
     text = os.environ.get(SETTINGS_ENV)
     if not text:
         log.error("%s is not set: no object store to warm up from", SETTINGS_ENV)

@@ -32,14 +32,20 @@ def _ctl(node: NodeProcess, *args: str) -> None:
                     *args], cwd=REPO, check=True, capture_output=True, timeout=120)
 
 
-def _wait_uploaded(node: NodeProcess, timeout: float = 60) -> dict:
+def _wait_uploader(node: NodeProcess, done, what: str, timeout: float = 60) -> dict:
+    """Poll `ferrosa-ctl status` until done(uploader section) holds; returns that section."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         uploader = _status(node).get("uploader")
-        if uploader and uploader["backlog_notices"] == 0 and uploader["manifest_updates"] > 0:
+        if uploader and done(uploader):
             return uploader
         time.sleep(0.3)
-    raise AssertionError(f"uploads did not finish: {_status(node).get('uploader')}")
+    raise AssertionError(f"{what}: {_status(node).get('uploader')}")
+
+
+def _wait_uploaded(node: NodeProcess, timeout: float = 60) -> dict:
+    return _wait_uploader(node, lambda u: u["backlog_notices"] == 0 and u["manifest_updates"] > 0,
+                          "uploads did not finish", timeout)
 
 
 def test_lost_disk_is_restored_from_the_bucket(tmp_path: Path, settings) -> None:
@@ -104,15 +110,9 @@ def test_a_bucket_of_another_cluster_is_refused(tmp_path: Path, settings) -> Non
 
 
 def _wait_archived(node: NodeProcess, since: int, timeout: float = 60) -> dict:
-    """Wait until a segment sealed after `since` archived segments is in the bucket and nothing
-    is pending."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        uploader = _status(node).get("uploader") or {}
-        if uploader.get("archived_segments", 0) > since and uploader["backlog_notices"] == 0:
-            return uploader
-        time.sleep(0.3)
-    raise AssertionError(f"no segment was archived: {_status(node).get('uploader')}")
+    """Wait until more than `since` segments are archived and nothing is pending."""
+    return _wait_uploader(node, lambda u: u["archived_segments"] > since
+                          and u["backlog_notices"] == 0, "no segment was archived", timeout)
 
 
 def test_unflushed_writes_come_back_from_archived_segments(tmp_path: Path, settings) -> None:
