@@ -192,21 +192,35 @@ class CqlConnection(asyncio.Protocol):
             if self._in_flight > MAX_IN_FLIGHT_PER_CONNECTION and not self._paused:
                 self._paused = True
                 self.transport.pause_reading()
-            task = asyncio.ensure_future(self._run(result, frame.stream))
-            task.add_done_callback(self._request_done)
+            self._step(result, frame.stream)
 
-    def _request_done(self, _task) -> None:
+    def _request_done(self) -> None:
         self._in_flight -= 1
         if self._paused and self._in_flight < MAX_IN_FLIGHT_PER_CONNECTION // 2:
             self._paused = False
             if not self._closing:
                 self.transport.resume_reading()
 
-    async def _run(self, coro, stream: int) -> None:
+    def _step(self, coro, stream: int) -> None:
+        """Run a request coroutine until it waits, and resume it from the awaited future's
+        callback: what an asyncio.Task does, without a Task object and its extra trips through
+        the loop per request (measured: the Task was ~4% of the front's CPU). The first step
+        runs at once, inside data_received."""
         try:
-            await coro
+            waiting = coro.send(None)
+        except StopIteration:
+            self._request_done()
+            return
         except Exception as exc:  # every failure becomes an ERROR on this stream
             self.send(error_response(exc), stream)
+            self._request_done()
+            return
+        if waiting is None:  # a bare yield (asyncio.sleep(0)): go round the loop once
+            asyncio.get_running_loop().call_soon(self._step, coro, stream)
+            return
+        # An awaited asyncio future; Future.__await__ takes its result when resumed.
+        waiting._asyncio_future_blocking = False
+        waiting.add_done_callback(lambda _future: self._step(coro, stream))
 
     # -- handshake ----------------------------------------------------------------------------
     def on_options(self, request: Q.Options, frame: Frame) -> None:
