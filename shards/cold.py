@@ -8,7 +8,7 @@ manifest lists (so the bucket has every byte that leaves the disk).
 
 What it must NOT do: evict an SSTable being compacted, or one its manifest does not list; decide
 what is uploaded (the uploader does); run on the hot path (`evict` runs from the worker's
-background step every shards.worker.EVICTION_CHECK_SECONDS).
+background step every shards.worker.UPKEEP_SECONDS).
 
 Theory of operation
 - Recency costs the hot path one counter: `SSTableReader.lookups` counts point lookups that
@@ -45,7 +45,7 @@ from ferrosa.objectstore.cache import (
     read_remote_marker,
     uploaded_data,
 )
-from ferrosa.objectstore.errors import ObjectStoreError, short_error
+from ferrosa.objectstore.errors import ColdReadError, ObjectStoreError, short_error
 from ferrosa.objectstore.settings import ObjectStoreSettings, open_store
 from shards.errors import CorruptSSTable
 from shards.sstable.chunks import LocalData
@@ -80,10 +80,6 @@ class RemoteSource:
         self.file.close()
 
 
-class ColdReadError(ObjectStoreError):
-    """A read of evicted data could not be served by the object store."""
-
-
 class ColdTier:
     def __init__(self, settings: ObjectStoreSettings, shard: int, shards: int, directory: str,
                  data_dir: Path) -> None:
@@ -96,10 +92,8 @@ class ColdTier:
         self.cache = BlockCache()
         self._node_json = data_dir / "node.json"
         self._host_id: str | None = None
-        self._lookups: dict[tuple[bytes, int], int] = {}
-        self._last_used: dict[tuple[bytes, int], float] = {}
-        self.evicted = 0
-        self.evicted_bytes = 0
+        # (table id, generation) -> (its lookup counter at the last pass, when it last moved)
+        self._seen: dict[tuple[bytes, int], tuple[int, float]] = {}
 
     def open_remote(self, directory: str, table_id: bytes, generation: int) -> RemoteSource | None:
         """The Data of an evicted SSTable (None when it has no Remote marker)."""
@@ -147,17 +141,13 @@ class ColdTier:
 
     # -- eviction -------------------------------------------------------------------------------
     def _stamp(self, readers: list[tuple[TableStore, SSTableReader]], now: float) -> None:
-        seen, used = self._lookups, self._last_used
-        live = set()
+        old, seen = self._seen, {}
         for _table, reader in readers:
             key = (reader.table_id, reader.generation)
-            live.add(key)
-            if seen.get(key) != reader.lookups:
-                seen[key] = reader.lookups
-                used[key] = now
-        for key in [k for k in seen if k not in live]:
-            del seen[key]
-            used.pop(key, None)
+            before = old.get(key)
+            seen[key] = (before if before is not None and before[0] == reader.lookups
+                         else (reader.lookups, now))
+        self._seen = seen  # SSTables gone since the last pass drop out
 
     def local_bytes(self, tables: Iterable[TableStore]) -> int:
         return sum(r.disk_size - (0 if r.data_is_local else r.data_size)
@@ -188,19 +178,17 @@ class ColdTier:
                                                  table_id)
             by_key = {(r.table_id, r.generation): r for _, r in local
                       if r.generation in listed[r.table_id]}
-            candidates = [CachedSSTable(tid, gen, r.data_size, self._last_used[(tid, gen)])
+            candidates = [CachedSSTable(tid, gen, r.data_size, self._seen[(tid, gen)][1])
                           for (tid, gen), r in by_key.items()]
             for candidate in choose_evictions(candidates, used, self.max_bytes):
                 reader = by_key[(candidate.table_id, candidate.generation)]
                 remote = listed[candidate.table_id][candidate.generation]
                 freed += evict_data(self.directory, reader.table_id, reader.generation, remote)
                 reader.replace_data(self._source(remote))
-                self.evicted += 1
         except (ObjectStoreError, *STORE_ERRORS) as exc:
             log.warning("shard %d: eviction paused, the object store failed: %s", self.shard,
                         short_error(exc))
         if freed:
-            self.evicted_bytes += freed
             log.info("shard %d: evicted %d bytes of cold SSTable data to the object store "
                      "(%d bytes local, budget %d)", self.shard, freed, used - freed,
                      self.max_bytes)

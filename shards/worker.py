@@ -60,9 +60,9 @@ MAINTENANCE_SHARE = 0.25
 # be deleted (Cassandra's commitlog_total_space does the same in bytes): it bounds the log's disk
 # use (64 x the segment size) and, with the archive's time-based closing, the number of files.
 MAX_LIVE_SEGMENTS = 64
-# How often the cache tier compares the shard's local SSTable bytes with its budget, and looks
-# for Data the warm-up brought back.
-EVICTION_CHECK_SECONDS = 2.0
+# How often a shard looks at its commit log (archive interval, segment count) and its cache tier
+# (local SSTable bytes against the budget, Data the warm-up brought back).
+UPKEEP_SECONDS = 1.0
 # At most this much unused background time is saved up for later (seconds).
 MAX_MAINTENANCE_CREDIT = 0.02
 
@@ -141,7 +141,7 @@ class ShardWorker:
         directory = data_dir(config, shard)
         tier = _object_store(config, shard)
         self.cold = None if tier is None else _cold_tier(config, shard, str(directory), tier[1])
-        self._next_eviction = 0.0
+        self._next_upkeep = 0.0
         self.store = ShardStore(shard, str(directory), config.memtable_bytes,
                                 None if self.cold is None else self.cold.open_remote)
         self.flushed = FlushedPositions(directory / "flushed.json")
@@ -277,11 +277,12 @@ class ShardWorker:
         store = self.store
         store.schedule()
         now = time.monotonic()
-        self._commitlog_upkeep(now)
-        if self.cold is not None and now >= self._next_eviction:
-            self._next_eviction = now + EVICTION_CHECK_SECONDS
-            self.cold.adopt_local(store.tables.values())
-            self.cold.evict(store.tables.values())
+        if now >= self._next_upkeep:  # not per loop pass: none of it is urgent
+            self._next_upkeep = now + UPKEEP_SECONDS
+            self._commitlog_upkeep(now)
+            if self.cold is not None:
+                self.cold.adopt_local(store.tables.values())
+                self.cold.evict(store.tables.values())
         self._credit = min(MAX_MAINTENANCE_CREDIT,
                            self._credit + (now - self._credit_at) * MAINTENANCE_SHARE)
         self._credit_at = now

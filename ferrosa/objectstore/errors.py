@@ -55,6 +55,10 @@ class RemoteDataError(ObjectStoreError):
     ranged read came back short."""
 
 
+class ColdReadError(ObjectStoreError):
+    """A read of evicted SSTable data could not be served by the object store."""
+
+
 class RestoreError(ObjectStoreError):
     """Restoring a shard from the bucket cannot proceed (a different file is in the way, ...)."""
 
