@@ -64,6 +64,10 @@ def _parser() -> argparse.ArgumentParser:
     load.add_argument("--compression", choices=COMPRESSIONS, default="none")
     load.add_argument("--protocol", type=int, choices=(3, 4, 5), default=4,
                       help="native protocol version (v4: the driver's cheapest framing)")
+    load.add_argument("--rate", type=float, default=0.0,
+                      help="a fixed offered load in operations per second, in all (default: as "
+                           "fast as --concurrency allows); latency counts from each request's "
+                           "scheduled start")
     load.add_argument("--seed", type=int, default=1)
     run.add_argument("--results-dir", type=Path, default=report.RESULTS_DIR)
     return parser
@@ -81,6 +85,8 @@ def _check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
     for name in ("duration", "concurrency", "clients", "keys", "row_size", "shards", "slice_rows"):
         if getattr(args, name) <= 0:
             parser.error(f"--{name.replace('_', '-')} must be positive")
+    if args.rate < 0:
+        parser.error("--rate must be >= 0")
     if args.warmup < 0:
         parser.error("--warmup must be >= 0")
 
@@ -95,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         workload=args.workload, settings=settings, duration=args.duration, warmup=args.warmup,
         concurrency=args.concurrency, clients=args.clients, protocol=args.protocol,
         compression=args.compression, consistency=args.cl, shards=args.shards, host=args.host,
-        port=args.port, server_pid=args.server_pid)
+        port=args.port, server_pid=args.server_pid, rate=args.rate)
     null_result = None
     if args.host:
         result = harness.run(opts, "external")

@@ -13,6 +13,11 @@ no event-loop threads inherited from the parent). Each process:
   3. keeps ``in_flight`` requests outstanding: every completion callback (on the driver's
      event-loop thread) records its latency and issues the next request -- the pattern of
      ``cassandra.concurrent`` without its bookkeeping;
+     With ``rate`` set (``--rate``: a fixed offered load, wrk2's and cassandra-stress's
+     ``fixed=`` mode) a pacing thread issues requests on a schedule instead, at most
+     ``in_flight`` outstanding, and each latency is measured from the request's scheduled
+     instant: a server that falls behind shows as latency, not as a generator that quietly
+     slows down (coordinated omission);
   4. after ``end`` issues nothing more, waits for the outstanding requests, and sends its
      ``ClientReport``. Only completions inside [measure, end) count; warm-up ones are tallied
      apart. The process's own CPU time over that window tells whether the generator saturated.
@@ -59,6 +64,7 @@ class ClientConfig(msgspec.Struct, frozen=True):
     compression: str = "none"
     consistency: str = "ONE"
     preload: bool = True
+    rate: float = 0.0  # operations per second of this process; 0: as fast as in_flight allows
 
 
 class Phases(msgspec.Struct, frozen=True):
@@ -171,6 +177,68 @@ class Pipeline:
         self._issue(now)
 
 
+class PacedPipeline:
+    """Issues one request every ``1 / rate`` seconds, at most ``in_flight`` outstanding, until
+    ``next_op`` says stop; ``on_done`` gets the scheduled instant as the request's start.
+
+    A late schedule (the limit reached, or the pacing thread descheduled) is caught up at once:
+    the requests keep their scheduled instants, so the wait shows in their latency.
+    """
+
+    def __init__(self, session: Any, statements: list[Any], batch_of: Callable[[list], Any],
+                 next_op: Callable[[int], tuple[int, Any] | None],
+                 on_done: Callable[[int, int, Any], None], rate: float, in_flight: int) -> None:
+        self._execute = session.execute_async
+        self._statements = statements
+        self._batch_of = batch_of
+        self._next_op = next_op
+        self._on_done = on_done
+        self._interval_ns = max(1, int(NS / rate))
+        self._limit = in_flight
+        self._active = 0
+        self._room = threading.Condition()
+        self._stopped = False
+        self.finished = threading.Event()
+
+    @property
+    def outstanding(self) -> int:
+        return self._active
+
+    def start(self, in_flight: int) -> None:
+        threading.Thread(target=self._pace, name="bench-pacer", daemon=True).start()
+
+    def _pace(self) -> None:
+        due = time.monotonic_ns()
+        while True:
+            with self._room:
+                while self._active >= self._limit:
+                    self._room.wait()
+                op = self._next_op(due)
+                if op is None:
+                    self._stopped = True
+                    if self._active == 0:
+                        self.finished.set()
+                    return
+                self._active += 1
+            kind, params = op
+            request = self._batch_of(params) if kind == BATCH else self._statements[kind]
+            future = self._execute(request, None if kind == BATCH else params)
+            future.add_callbacks(self._done, self._done, callback_args=(due,),
+                                 errback_args=(due,))
+            due += self._interval_ns
+            delay = due - time.monotonic_ns()
+            if delay > 0:
+                time.sleep(delay / NS)
+
+    def _done(self, result: Any, scheduled: int) -> None:
+        self._on_done(scheduled, time.monotonic_ns(), result)
+        with self._room:
+            self._active -= 1
+            self._room.notify()
+            if self._stopped and self._active == 0:
+                self.finished.set()
+
+
 class Recorder:
     """Per-second tallies of the measured window, filled from completion callbacks."""
 
@@ -254,7 +322,13 @@ class _Client:
         def next_op(now: int) -> tuple[int, Any] | None:
             return source() if allowed(now) else None
 
-        pipeline = Pipeline(self.session, self.statements, self.batch_of, next_op, recorder.done)
+        if c.rate > 0:
+            pipeline: Pipeline | PacedPipeline = PacedPipeline(
+                self.session, self.statements, self.batch_of, next_op, recorder.done, c.rate,
+                c.in_flight)
+        else:
+            pipeline = Pipeline(self.session, self.statements, self.batch_of, next_op,
+                                recorder.done)
         _sleep_until(phases.start)
         pipeline.start(c.in_flight)
         _sleep_until(phases.measure)

@@ -58,6 +58,7 @@ class RunOptions(msgspec.Struct, frozen=True):
     host: str | None = None  # an external server; None: the harness starts one
     port: int = 9042
     server_pid: int | None = None
+    rate: float = 0.0  # a fixed offered load in operations per second, in all; 0: closed loop
 
 
 class Second(msgspec.Struct, array_like=True):
@@ -161,7 +162,7 @@ def _drive_clients(opts: RunOptions, host: str, port: int,
     for part, in_flight in enumerate(shares):
         config = C.ClientConfig(host, port, opts.workload, opts.settings, part, len(shares),
                                 in_flight, opts.protocol, opts.compression, opts.consistency,
-                                preload=True)
+                                preload=True, rate=opts.rate / len(shares))
         proc = ctx.Process(target=C.client_main, args=(config, results, go),
                            name=f"bench-client-{part}", daemon=True)
         proc.start()
@@ -249,7 +250,7 @@ def _result(opts: RunOptions, target: str, address: str, reports: list[C.ClientR
     samples = list(dict.fromkeys(s for r in reports for s in r.error_samples))
     return RunResult(
         target=target, address=address, workload=opts.workload,
-        label=workload.label(opts.settings), options=opts, ops=ops, errors=errors,
+        label=run_label(workload, opts), options=opts, ops=ops, errors=errors,
         late=sum(r.late for r in reports), seconds=opts.duration,
         throughput=ops / opts.duration,
         rows_per_second=_rows(workload, opts, ops, reports) / opts.duration,
@@ -260,6 +261,12 @@ def _result(opts: RunOptions, target: str, address: str, reports: list[C.ClientR
         cores=psutil.cpu_count() or 1, error_samples=samples,
         preload_ops=sum(r.preload_ops for r in reports),
         preload_errors=sum(r.preload_errors for r in reports), preload_seconds=preload_seconds)
+
+
+def run_label(workload: Any, opts: RunOptions) -> str:
+    """The results name: fixed-rate runs get their own row (``write@5000ops``)."""
+    label = workload.label(opts.settings)
+    return f"{label}@{opts.rate:g}ops" if opts.rate else label
 
 
 def _rows(workload: Any, opts: RunOptions, ops: int, reports: list[C.ClientReport]) -> int:

@@ -61,6 +61,18 @@ def set_aside(directory: str, table_id: bytes, generation: int) -> str:
     return target
 
 
+def _only_puts(mutation: m.Mutation) -> bool:
+    """True when every cell write is a plain put (CELL_SET == 0): such a mutation neither reads
+    the current row nor can be refused by TableData.check."""
+    for write in mutation.cells:
+        if write.op:
+            return False
+    for write in mutation.static_cells:
+        if write.op:
+            return False
+    return True
+
+
 def _needs_current_row(mutation: m.Mutation) -> bool:
     return any(w.op in _READ_BEFORE_WRITE for w in mutation.cells) or any(
         w.op in _READ_BEFORE_WRITE for w in mutation.static_cells)
@@ -145,10 +157,17 @@ class ShardStore:
 
     # -- writes ---------------------------------------------------------------------------------
     def on_write(self, req: m.Write) -> m.ShardReply:
+        mutations = req.mutations
+        if len(mutations) == 1 and _only_puts(mutations[0]):
+            # The common case: nothing to check against the current data.
+            mutation = mutations[0]
+            table = self.tables.get(mutation.table_id) or self._table(mutation.table_id)
+            table.memtable.apply(mutation)
+            return m.Ack(req.req_id)
         # All or nothing: checks that need the current data run before anything is applied.
-        tables = [self._table(mutation.table_id) for mutation in req.mutations]
+        tables = [self._table(mutation.table_id) for mutation in mutations]
         try:
-            for table, mutation in zip(tables, req.mutations):
+            for table, mutation in zip(tables, mutations):
                 # Only older sources can hold a row the memtable lacks: skip the scan otherwise.
                 if (table.sstables or table.flushing) and _needs_current_row(mutation):
                     table.pull_row(mutation.token, mutation.pk, mutation.ck)

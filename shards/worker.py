@@ -29,6 +29,7 @@ import msgspec
 
 from ferrosa.config import NodeConfig
 from ferrosa.durable import write_atomically
+from ferrosa.heap import tune_collector
 from ferrosa.ipc import messages as m
 from ferrosa.ipc.channel import Channel
 from ferrosa.ipc.doorbell import Doorbell
@@ -248,7 +249,11 @@ class ShardWorker:
             if type(reply) is m.Ack and type(request) in LOGGED_REQUESTS:
                 records.append(encode(request))
                 held.append(reply)
-                tables |= _tables(request)
+                if type(request) is m.Write:
+                    for mutation in request.mutations:
+                        tables.add(mutation.table_id)
+                else:
+                    tables.add(request.table_id)
             else:
                 ready.append(reply)
         self._log(records, held, tables)
@@ -347,6 +352,7 @@ def main(argv: list[str] | None = None) -> int:
     rings = RingPair.attach(args.node_id, 0, args.shard)
     worker = ShardWorker(args.shard, rings, Doorbell(args.request_doorbell),
                          Doorbell(args.reply_doorbell), args.generation, config)
+    tune_collector()
     signal.signal(signal.SIGTERM, worker.stop)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the supervisor decides when shards stop
     log.info("shard %d serving (pid %d)", args.shard, os.getpid())

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 from ferrosa.coordinator.cells import CellFn, OperationCompiler, whole_value
 from ferrosa.coordinator.execution import (CompiledStatement, Execution, VoidResult,
-                                           group_by_shard, ordered_markers, send_to_shards)
+                                           group_by_shard, ordered_markers, send_to_shard,
+                                           send_to_shards)
 from ferrosa.coordinator.keys import KeyPlan, analyze_where, pk_indexes, slice_bounds
 from ferrosa.coordinator.tableinfo import ColumnInfo, TableInfo
 from ferrosa.coordinator.terms import UNSET, MarkerSpec, compile_term
 from ferrosa.cql import ast
 from ferrosa.ipc import messages as m
+from ferrosa.partitioner import shard_of
 from ferrosa.partitioner import token as token_of
 from ferrosa.protocol import types as T
 from ferrosa.schema.errors import InvalidRequest
@@ -143,7 +145,12 @@ class CompiledWrite(CompiledStatement):
         return out
 
     async def execute(self, ex: Execution) -> VoidResult:
-        await send_to_shards(ex, group_by_shard(ex.node, self.mutations(ex)))
+        mutations = self.mutations(ex)
+        if len(mutations) == 1:
+            await send_to_shard(ex, shard_of(mutations[0].token, ex.node.router.shard_count),
+                                m.Write(0, mutations))
+        else:
+            await send_to_shards(ex, group_by_shard(ex.node, mutations))
         return VoidResult()
 
 

@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from ferrosa.coordinator.router import ShardUnavailable
 from ferrosa.coordinator.terms import MarkerSpec
 from ferrosa.ipc import messages as m
 from ferrosa.partitioner import shard_of
@@ -133,28 +134,41 @@ def ordered_markers(specs: dict[int, MarkerSpec], count: int) -> list[MarkerSpec
 
 async def send_to_shards(ex: Execution, per_shard: dict[int, Any]) -> list:
     """Submit one request per shard and wait for all replies; shard failures become errors."""
-    router = ex.node.router
-    futures = [router.submit(shard, msg) for shard, msg in per_shard.items()]
+    call = ex.node.router.call
+    calls = [call(shard, msg) for shard, msg in per_shard.items()]
     replies = []
-    for future in futures:
-        replies.append(await _reply(ex, future))
+    for pending in calls:
+        try:
+            reply = await pending
+        except ShardUnavailable as exc:
+            raise _unavailable(ex, exc) from None
+        if type(reply) is m.Failure:
+            raise _failure(reply)
+        replies.append(reply)
     return replies
 
 
-async def _reply(ex: Execution, future) -> Any:
-    from ferrosa.coordinator.router import ShardUnavailable
+async def send_to_shard(ex: Execution, shard: int, msg: Any) -> Any:
+    """send_to_shards for one request (the common single-partition case, without the dict)."""
     try:
-        reply = await future
+        reply = await ex.node.router.call(shard, msg)
     except ShardUnavailable as exc:
-        if exc.in_flight:
-            raise ServerError(str(exc)) from None
-        raise Unavailable(f"Cannot achieve consistency level: {exc}", ex.consistency, 1,
-                          0) from None
+        raise _unavailable(ex, exc) from None
     if type(reply) is m.Failure:
-        error = ServerError(reply.message)
-        error.error_code = reply.code
-        raise error
+        raise _failure(reply)
     return reply
+
+
+def _unavailable(ex: Execution, exc: ShardUnavailable) -> SchemaError:
+    if exc.in_flight:
+        return ServerError(str(exc))
+    return Unavailable(f"Cannot achieve consistency level: {exc}", ex.consistency, 1, 0)
+
+
+def _failure(reply: m.Failure) -> ServerError:
+    error = ServerError(reply.message)
+    error.error_code = reply.code
+    return error
 
 
 def group_by_shard(node: Any, mutations: list[m.Mutation]) -> dict[int, m.Write]:

@@ -98,7 +98,13 @@ class KeyPlan:
                 and self.tuple_slice is None)
 
     def partition_keys(self, values: list) -> list[bytes]:
-        parts = [r.resolve(values) for r in self.partition]
+        partition = self.partition
+        if len(partition) == 1 and partition[0].in_marker is None and len(partition[0].values) == 1:
+            # One key column, one value: the common case, without the product of IN lists.
+            value = partition[0].values[0](values)
+            if type(value) is bytes and value:
+                return [value]  # anything else takes the general path and its errors
+        parts = [r.resolve(values) for r in partition]
         count = 1
         for p in parts:
             count *= len(p)

@@ -54,6 +54,89 @@ class ShardUnavailable(Exception):
         super().__init__(f"shard {shard} {what}")
 
 
+class ShardCall:
+    """The pending reply to one request: what `ShardRouter.call` returns, awaited once.
+
+    A request coroutine that CqlConnection drives itself (connection.py `_step`) sets `resume`;
+    the reply then resumes it at once, inside the router's reply handler, instead of through a
+    Future's done callback scheduled on the event loop (a Handle and a loop pass per request).
+    Awaited from an asyncio Task, it is a Future as far as the Task can tell: done callbacks are
+    scheduled with call_soon and cancellation works.
+    """
+
+    __slots__ = ("_loop", "_reply", "_error", "_done", "_callbacks", "resume",
+                 "_asyncio_future_blocking")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._reply = None
+        self._error: BaseException | None = None
+        self._done = False
+        self._callbacks: list | None = None
+        self.resume: Callable[[], None] | None = None
+        self._asyncio_future_blocking = False
+
+    def __await__(self):
+        if not self._done:
+            self._asyncio_future_blocking = True
+            yield self
+        return self.result()
+
+    def done(self) -> bool:
+        return self._done
+
+    def cancelled(self) -> bool:
+        return isinstance(self._error, asyncio.CancelledError)
+
+    def result(self):
+        if self._error is not None:
+            raise self._error
+        return self._reply
+
+    def exception(self) -> BaseException | None:
+        return self._error
+
+    def get_loop(self) -> asyncio.AbstractEventLoop:
+        return self._loop
+
+    def add_done_callback(self, fn: Callable, *, context=None) -> None:
+        if self._done:
+            self._loop.call_soon(fn, self, context=context)
+        elif self._callbacks is None:
+            self._callbacks = [(fn, context)]
+        else:
+            self._callbacks.append((fn, context))
+
+    def remove_done_callback(self, fn: Callable) -> int:
+        before = len(self._callbacks or ())
+        self._callbacks = [c for c in self._callbacks or () if c[0] != fn] or None
+        return before - len(self._callbacks or ())
+
+    def cancel(self, msg=None) -> bool:
+        if self._done:
+            return False
+        self._finish(None, asyncio.CancelledError(msg) if msg is not None
+                     else asyncio.CancelledError())
+        return True
+
+    def set_result(self, reply) -> None:
+        if not self._done:
+            self._finish(reply, None)
+
+    def set_exception(self, error: BaseException) -> None:
+        if not self._done:
+            self._finish(None, error)
+
+    def _finish(self, reply, error: BaseException | None) -> None:
+        self._reply, self._error, self._done = reply, error, True
+        resume, self.resume = self.resume, None
+        if resume is not None:
+            resume()
+        callbacks, self._callbacks = self._callbacks, None
+        for fn, context in callbacks or ():
+            self._loop.call_soon(fn, self, context=context)
+
+
 class ShardLink:
     __slots__ = ("index", "rings", "requests", "replies", "doorbell", "up", "in_flight", "parked",
                  "queued", "generation", "pid")
@@ -66,7 +149,7 @@ class ShardLink:
         self.requests = Channel(rings.request.ring, doorbell, m.ShardRequest)
         self.replies = Channel(rings.reply.ring, reply_doorbell, m.ShardReply)
         self.up = False
-        self.in_flight: dict[int, asyncio.Future] = {}
+        self.in_flight: dict[int, asyncio.Future | ShardCall] = {}
         self.parked: deque = deque()
         self.queued: list = []
         self.generation = 0
@@ -96,8 +179,15 @@ class ShardRouter:
 
     def submit(self, shard: int, msg) -> asyncio.Future:
         """Send `msg` (its req_id is assigned here) to `shard`; the Future gets the reply."""
+        return self._send(shard, msg, self.loop.create_future())
+
+    def call(self, shard: int, msg) -> ShardCall:
+        """As `submit`, for a caller that awaits the reply at once: the reply resumes it
+        directly (see ShardCall)."""
+        return self._send(shard, msg, ShardCall(self.loop))
+
+    def _send(self, shard: int, msg, future):
         link = self.links[shard]
-        future = self.loop.create_future()
         if not link.up:
             future.set_exception(ShardUnavailable(shard, in_flight=False))
             return future
@@ -177,10 +267,11 @@ class ShardRouter:
             for reply in batch:
                 self._deliver(link, reply)
         error = ShardUnavailable(shard, in_flight=True)
-        for future in link.in_flight.values():
+        # A failed call resumes its request at once, and that may submit again: detach first.
+        in_flight, link.in_flight = link.in_flight, {}
+        for future in in_flight.values():
             if not future.done():
                 future.set_exception(error)
-        link.in_flight.clear()
         link.parked.clear()
         link.queued.clear()
         link.rings.reset()

@@ -25,7 +25,7 @@ from typing import AsyncIterator
 
 import msgspec
 
-from ferrosa.coordinator.execution import Execution, send_to_shards
+from ferrosa.coordinator.execution import Execution, send_to_shard
 from ferrosa.coordinator.keys import KeyPlan, slice_bounds
 from ferrosa.coordinator.tableinfo import TableInfo
 from ferrosa.ipc import messages as m
@@ -145,7 +145,7 @@ class RowSource:
                 start, end = bounds[prefix_index]
                 read = m.Read(0, info.id_bytes, token, key, self.projection, now, self.npk, start,
                               end, CHUNK_ROWS, self.reverse, after)
-                (reply,) = await send_to_shards(ex, {shard_of(token, n): read})
+                reply = await send_to_shard(ex, shard_of(token, n), read)
                 for values in split_rows(reply.rows, reply.count, self.width):
                     ck = self._ck_bytes(values)
                     resume = (PagingState(key_index, prefix_index, ck=ck) if ck is not None
@@ -173,7 +173,7 @@ class RowSource:
         while shard <= last_shard:
             scan = m.Scan(0, self.info.id_bytes, self.projection, now, self.npk, CHUNK_ROWS, token,
                           pk, ck, high, ppl, ppl - partition_rows if ppl and partition_rows else 0)
-            (reply,) = await send_to_shards(ex, {shard: scan})
+            reply = await send_to_shard(ex, shard, scan)
             for values in split_rows(reply.rows, reply.count, self.width):
                 key = self._pk_bytes(values)
                 yield RawRow(values, key, PagingState(token=token_of(key), pk=key,

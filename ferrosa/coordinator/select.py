@@ -21,7 +21,7 @@ from ferrosa.coordinator.execution import (
     ResultColumn,
     RowsResult,
     ordered_markers,
-    send_to_shards,
+    send_to_shard,
 )
 from ferrosa.coordinator.keys import (
     FILTERING_MESSAGE,
@@ -154,7 +154,7 @@ class CompiledSelect(CompiledStatement):
                 read = m.Read(0, self.info.id_bytes, token, key, self.projection, now,
                               len(self.info.partition_key), start, end, budget, self.reverse,
                               after)
-                (reply,) = await send_to_shards(ex, {shard_of(token, n): read})
+                reply = await send_to_shard(ex, shard_of(token, n), read)
                 chunks.append(reply.rows)
                 count += reply.count
                 if reply.more:
@@ -186,7 +186,7 @@ class CompiledSelect(CompiledStatement):
             budget = (want - count) if want else INTERNAL_PAGE_ROWS
             scan = m.Scan(0, self.info.id_bytes, self.projection, now,
                           len(self.info.partition_key), budget, token, pk, ck)
-            (reply,) = await send_to_shards(ex, {shard: scan})
+            reply = await send_to_shard(ex, shard, scan)
             chunks.append(reply.rows)
             count += reply.count
             if reply.more:

@@ -26,6 +26,7 @@ import logging
 from typing import Any, Callable
 
 from ferrosa.coordinator import execution as X
+from ferrosa.coordinator.router import ShardCall
 from ferrosa.cql.errors import CqlError, CqlSyntaxError
 from ferrosa.front.auth import AUTHENTICATOR_CLASS, AuthenticationFailed
 from ferrosa.protocol import messages as P
@@ -215,6 +216,10 @@ class CqlConnection(asyncio.Protocol):
             self.send(error_response(exc), stream)
             self._request_done()
             return
+        if type(waiting) is ShardCall:  # a shard's reply: it resumes us itself, at once
+            waiting._asyncio_future_blocking = False
+            waiting.resume = lambda: self._step(coro, stream)
+            return
         if waiting is None:  # a bare yield (asyncio.sleep(0)): go round the loop once
             asyncio.get_running_loop().call_soon(self._step, coro, stream)
             return
@@ -347,19 +352,38 @@ class CqlConnection(asyncio.Protocol):
         return [RS.ColumnSpec(c.keyspace, c.table, c.name, T.option_bytes(c.type, version))
                 for c in columns]
 
+    def _rows_metadata(self, result: X.RowsResult, compiled, skip_metadata: bool,
+                       new_metadata_id: bytes | None) -> bytes:
+        """The Rows <metadata>, encoded once per statement, protocol version and skip flag when
+        the result has the statement's own columns and no paging state (every page but the
+        last of a paged read carries its own state, so those are encoded each time)."""
+        version = self.version
+        cacheable = (result.paging_state is None and new_metadata_id is None
+                     and result.columns is compiled.result_columns)
+        if cacheable:
+            cache = compiled.__dict__.setdefault("encoded_rows_metadata", {})
+            cached = cache.get((version, skip_metadata))
+            if cached is not None and cached[0] is result.columns:
+                return cached[1]
+        metadata = RS.encode_rows_metadata(
+            self._column_specs(result.columns), version=version,
+            paging_state=result.paging_state, no_metadata=skip_metadata,
+            column_count=len(result.columns), new_metadata_id=new_metadata_id)
+        if cacheable:
+            cache[(version, skip_metadata)] = (result.columns, metadata)
+        return metadata
+
     def send_result(self, result: X.Result, compiled, stream: int, skip_metadata: bool,
                     new_metadata_id: bytes | None = None) -> None:
         version = self.version
         kind = type(result)
         if kind is X.RowsResult:
-            metadata = RS.encode_rows_metadata(
-                self._column_specs(result.columns), version=version,
-                paging_state=result.paging_state, no_metadata=skip_metadata,
-                column_count=len(result.columns), new_metadata_id=new_metadata_id)
-            body = RS.encode_rows_result(metadata, result.count, result.rows)
+            body = RS.encode_rows_result(
+                self._rows_metadata(result, compiled, skip_metadata, new_metadata_id),
+                result.count, result.rows)
             self.send_frame(Frame(version, 0, stream, Opcode.RESULT, body))
         elif kind is X.VoidResult:
-            self.send(RS.VoidResult(), stream)
+            self.send_frame(Frame(version, 0, stream, Opcode.RESULT, VOID_RESULT_BODY))
         elif kind is X.SetKeyspaceResult:
             self.send(RS.SetKeyspaceResult(keyspace=result.keyspace), stream)
         elif kind is X.SchemaChangeResult:
@@ -368,6 +392,10 @@ class CqlConnection(asyncio.Protocol):
                                             arg_types=result.arg_types or None), stream)
         else:
             raise TypeError(f"unknown result {kind.__name__}")
+
+
+# RESULT Void: just its kind, [int] 1, whatever the protocol version.
+VOID_RESULT_BODY = P.encode_response_body(RS.VoidResult(), 4)[2]
 
 
 def positional(compiled, values: list, names: list[str] | None) -> list:

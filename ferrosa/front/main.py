@@ -16,12 +16,12 @@ import signal
 import socket
 import sys
 
-
 from ferrosa.coordinator.router import ShardLink, ShardRouter
+from ferrosa.errors import FerrosaError
 from ferrosa.front.admin import AdminServer
 from ferrosa.front.connection import CqlConnection
-from ferrosa.errors import FerrosaError
 from ferrosa.front.node import Node
+from ferrosa.heap import tune_collector
 from ferrosa.ipc.doorbell import Doorbell
 from ferrosa.ipc.shm import RingPair
 from ferrosa.process import (ControlChannel, ControlMessage, config_from_env, die_with_parent,
@@ -104,6 +104,7 @@ async def serve(args: argparse.Namespace) -> None:
         loop.add_signal_handler(signum, server.stopped.set)
     try:
         await server.start()
+        tune_collector()
         await server.stopped.wait()
         await server.stop()
     finally:

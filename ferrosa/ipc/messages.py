@@ -6,6 +6,9 @@ an encoded message is a compact msgpack array whose first element names its type
 
 What it must not do: carry Python objects the other side cannot rebuild (everything is bytes, ints,
 strings and lists), or depend on the CQL front-end: shards never import ferrosa.front or ferrosa.cql.
+Messages must not be put in reference cycles: every struct is `gc=False` (untracked by the cyclic
+garbage collector), because both sides create them per request and tracked ones made the young
+generation fill up and be collected several times as often (see ferrosa/heap.py).
 
 Theory of operation:
 - Every request carries a `req_id` chosen by the front, unique among its in-flight requests to that
@@ -62,7 +65,7 @@ CELL_LIST_SET_INDEX = 4  # key: 4-byte index; value: the new element (None delet
 CELL_LIST_REMOVE = 5  # value: an element; every live element equal to it is deleted
 
 
-class CellWrite(msgspec.Struct, array_like=True):
+class CellWrite(msgspec.Struct, array_like=True, gc=False):
     """One cell (or collection element, or whole-column operation) of a mutation."""
 
     column: str
@@ -72,7 +75,7 @@ class CellWrite(msgspec.Struct, array_like=True):
     key: bytes | None = None
 
 
-class Mutation(msgspec.Struct, array_like=True):
+class Mutation(msgspec.Struct, array_like=True, gc=False):
     """A write to one partition of one table. Applied atomically by the owning shard.
 
     kind: ROW_UPSERT (regular cells at ck, optional row liveness marker, and/or static cells),
@@ -106,14 +109,14 @@ MUTATION_PARTITION_DELETE = 2
 MUTATION_RANGE_DELETE = 3
 
 
-class Write(msgspec.Struct, tag=True, array_like=True):
+class Write(msgspec.Struct, tag=True, array_like=True, gc=False):
     """Apply mutations (one statement or the part of a batch owned by this shard)."""
 
     req_id: int
     mutations: list[Mutation]
 
 
-class Read(msgspec.Struct, tag=True, array_like=True):
+class Read(msgspec.Struct, tag=True, array_like=True, gc=False):
     """Read one partition: rows whose byte-comparable clustering key is within [start, end).
 
     `start`/`end` empty mean unbounded. `after` (paging) resumes strictly after that clustering key
@@ -135,7 +138,7 @@ class Read(msgspec.Struct, tag=True, array_like=True):
     after: bytes | None = None
 
 
-class Scan(msgspec.Struct, tag=True, array_like=True):
+class Scan(msgspec.Struct, tag=True, array_like=True, gc=False):
     """Read rows of many partitions in token order, resuming after (token, pk, ck) when paging."""
 
     req_id: int
@@ -157,14 +160,14 @@ class Scan(msgspec.Struct, tag=True, array_like=True):
     resume_partition_limit: int = 0
 
 
-class DropTable(msgspec.Struct, tag=True, array_like=True):
+class DropTable(msgspec.Struct, tag=True, array_like=True, gc=False):
     """Forget a table's data (DROP TABLE, DROP KEYSPACE, TRUNCATE)."""
 
     req_id: int
     table_id: bytes
 
 
-class TableSchema(msgspec.Struct, tag=True, array_like=True):
+class TableSchema(msgspec.Struct, tag=True, array_like=True, gc=False):
     """What a shard must know of a table's schema (sent at each Hello and schema change).
 
     `dropped`: column name -> drop time (microseconds); cells of that name written at or before
@@ -182,7 +185,7 @@ class TableSchema(msgspec.Struct, tag=True, array_like=True):
     auto_compaction: bool = True
 
 
-class KnownTables(msgspec.Struct, tag=True, array_like=True):
+class KnownTables(msgspec.Struct, tag=True, array_like=True, gc=False):
     """Every user table that exists (sent after the TableSchemas at each Hello and schema change):
     a shard drops the data of any other table, e.g. one dropped while the shard was down."""
 
@@ -190,7 +193,7 @@ class KnownTables(msgspec.Struct, tag=True, array_like=True):
     table_ids: list[bytes]
 
 
-class Flush(msgspec.Struct, tag=True, array_like=True):
+class Flush(msgspec.Struct, tag=True, array_like=True, gc=False):
     """ferrosa-ctl flush: write the memtables (of one table, or all when empty) to SSTables;
     answered with Ack once done."""
 
@@ -198,7 +201,7 @@ class Flush(msgspec.Struct, tag=True, array_like=True):
     table_id: bytes = b""
 
 
-class Compact(msgspec.Struct, tag=True, array_like=True):
+class Compact(msgspec.Struct, tag=True, array_like=True, gc=False):
     """ferrosa-ctl compact: merge all SSTables of a table (or of every table when empty) into one;
     answered with Ack once done."""
 
@@ -206,7 +209,7 @@ class Compact(msgspec.Struct, tag=True, array_like=True):
     table_id: bytes = b""
 
 
-class Ping(msgspec.Struct, tag=True, array_like=True):
+class Ping(msgspec.Struct, tag=True, array_like=True, gc=False):
     """Liveness and statistics probe (ferrosa-ctl status)."""
 
     req_id: int
@@ -216,11 +219,11 @@ ShardRequest = (Write | Read | Scan | DropTable | TableSchema | KnownTables | Fl
                 | Ping)
 
 
-class Ack(msgspec.Struct, tag=True, array_like=True):
+class Ack(msgspec.Struct, tag=True, array_like=True, gc=False):
     req_id: int
 
 
-class RowsReply(msgspec.Struct, tag=True, array_like=True):
+class RowsReply(msgspec.Struct, tag=True, array_like=True, gc=False):
     """Rows already encoded as a RESULT body's rows part (each value a protocol [bytes]).
 
     `more` is set when the limit cut the result; `last_*` locate the last row returned so the
@@ -236,7 +239,7 @@ class RowsReply(msgspec.Struct, tag=True, array_like=True):
     last_ck: bytes | None = None
 
 
-class Failure(msgspec.Struct, tag=True, array_like=True):
+class Failure(msgspec.Struct, tag=True, array_like=True, gc=False):
     """A request the shard could not serve; `code` is a protocol ErrorCode."""
 
     req_id: int
@@ -244,7 +247,7 @@ class Failure(msgspec.Struct, tag=True, array_like=True):
     message: str
 
 
-class Stats(msgspec.Struct, tag=True, array_like=True):
+class Stats(msgspec.Struct, tag=True, array_like=True, gc=False):
     req_id: int
     shard: int
     pid: int
@@ -256,7 +259,7 @@ class Stats(msgspec.Struct, tag=True, array_like=True):
     pending_jobs: int = 0
 
 
-class Hello(msgspec.Struct, tag=True, array_like=True):
+class Hello(msgspec.Struct, tag=True, array_like=True, gc=False):
     """First message of a (re)started shard: the front may route to it from now on."""
 
     shard: int

@@ -41,3 +41,13 @@ def test_write_against_the_null_server(tmp_path: Path) -> None:
                  "write-null")
     assert "against null at 127.0.0.42:9042" in out
     assert "write (null server)" in (tmp_path / "README.md").read_text()
+
+
+def test_fixed_rate_run_paces_its_requests(tmp_path: Path) -> None:
+    # 300 ops/s for 2 s: the pacer must not run ahead of the schedule (far below what any
+    # machine sustains, so falling short would mean a broken pacer, not a slow machine).
+    out = _check(_bench(tmp_path, "--null", "--null-bind", "127.0.0.42:9042", "--rate", "300"),
+                 tmp_path, "write@300ops-null")
+    assert "fixed rate 300 ops/s" in out
+    ops = int(out.split("throughput")[1].split("ops/s")[0].replace(",", ""))
+    assert 150 <= ops <= 330, out

@@ -75,3 +75,29 @@ def test_counter_adds_and_stays_deleted() -> None:
     table.apply(_mut(20, [m.CellWrite("c", None)]))
     table.apply(_mut(30, [m.CellWrite("c", (1).to_bytes(8, "big"), m.CELL_COUNTER_ADD)]))
     assert table.partitions[b"pk"].rows[b"\x40\x01"].cells["c"][1] is None
+
+
+def _put(token: int, pk: bytes) -> m.Mutation:
+    return m.Mutation(b"t", token, pk, b"", [], 10, m.MUTATION_ROW_UPSERT,
+                      [m.CellWrite("v", b"x")], [], 0, 0, True, 100)
+
+
+def test_partitions_come_back_in_token_order_between_writes() -> None:
+    # New partitions join the token-order index lazily: every ordered read must still see all of
+    # them, in (token, pk) order, however writes and reads interleave.
+    import random
+    rng = random.Random(7)
+    table, expected = TableData(), set()
+    for round_ in range(20):
+        for _ in range(rng.randrange(0, 40)):
+            token = rng.randrange(-2**63, 2**63)
+            pk = token.to_bytes(8, "big", signed=True)
+            table.apply(_put(token, pk))
+            expected.add((token, pk))
+        got = [(p.token, p.pk) for p in table.partitions_after(None, b"")]
+        assert got == sorted(expected)
+        if expected:
+            middle = sorted(expected)[len(expected) // 2]
+            tail = [(p.token, p.pk) for p in table.partitions_after(*middle)]
+            assert tail == [k for k in sorted(expected) if k >= middle]
+    assert list(table.order) == sorted(expected)
