@@ -91,6 +91,7 @@ class ShardStore:
         self.tables: dict[bytes, TableStore] = {}
         self.schemas: dict[bytes, m.TableSchema] = {}
         self.requests = 0
+        self.written = True  # writes since schedule() last compared memtables with the budget
         # Background work (flushes, compactions), run one step at a time, oldest first.
         self.jobs: deque[Job] = deque()
         # Set by the worker: the commit log position now, and what to do once a flush is durable.
@@ -157,6 +158,7 @@ class ShardStore:
 
     # -- writes ---------------------------------------------------------------------------------
     def on_write(self, req: m.Write) -> m.ShardReply:
+        self.written = True
         mutations = req.mutations
         if len(mutations) == 1 and _only_puts(mutations[0]):
             # The common case: nothing to check against the current data.
@@ -349,6 +351,9 @@ class ShardStore:
 
     def schedule(self) -> None:
         """After writes: flush the largest memtable when the shard is over its budget."""
+        if not self.written:  # nothing grew since the last look
+            return
+        self.written = False
         if self.memtable_bytes() <= self.memtable_budget:
             return
         flushing = {j.table_id for j in self.jobs if j.kind == "flush"}

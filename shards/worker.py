@@ -234,11 +234,13 @@ class ShardWorker:
                 time.sleep(delay)
                 delay = min(delay * 2, MAX_FULL_RING_SLEEP)
 
-    def serve(self, batch: list) -> list:
-        """Handle one drained batch; log the accepted writes; return the replies to send now."""
+    def serve(self, batch: list, raw: list[bytes] | None = None) -> list:
+        """Handle one drained batch; log the accepted writes; return the replies to send now.
+
+        ``raw``: the batch's messages as received, logged as they are (else encoded again)."""
         handle, encode = self.store.handle, self._encode
         ready, records, held, tables = [], [], [], set()
-        for request in batch:
+        for index, request in enumerate(batch):
             if type(request) in ADMIN_REQUESTS:
                 # Log what came before, so a flush's commit log position covers it.
                 self._log(records, held, tables)
@@ -247,7 +249,7 @@ class ShardWorker:
                 continue
             reply = handle(request)
             if type(reply) is m.Ack and type(request) in LOGGED_REQUESTS:
-                records.append(encode(request))
+                records.append(raw[index] if raw is not None else encode(request))
                 held.append(reply)
                 if type(request) is m.Write:
                     for mutation in request.mutations:
@@ -308,8 +310,9 @@ class ShardWorker:
         self._next_compaction_check = 0.0
         self._credit, self._credit_at = 0.0, time.monotonic()
         while self.running:
-            batch = self.requests.recv_all(MAX_BATCH)  # clears the doorbell, then drains
-            ready = self.serve(batch) if batch else []
+            raw: list[bytes] = []
+            batch = self.requests.recv_all(MAX_BATCH, raw)  # clears the doorbell, then drains
+            ready = self.serve(batch, raw) if batch else []
             self.background(idle=not batch)
             now = time.monotonic()
             commitlog.maybe_sync(now)

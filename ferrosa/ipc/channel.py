@@ -103,18 +103,30 @@ class Channel(Generic[M]):
 
     # -- consumer ----------------------------------------------------------------------------
 
-    def _drain(self, max_records: int) -> list[M]:
+    def _drain(self, max_records: int, raw: list[bytes] | None = None) -> list[M]:
         out: list[M] = []
+        decode = self._decode
+        if raw is not None:
+            keep = raw.append
+
+            def decode(view: memoryview, _decode=decode) -> M:
+                payload = view.tobytes()
+                keep(payload)
+                return _decode(payload)
         try:
-            self.ring.drain_into(out, self._decode, max_records)
+            self.ring.drain_into(out, decode, max_records)
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             raise ChannelDecodeError(f"undecodable record in channel ring: {exc}", list(out)) from exc
         return out
 
-    def recv_all(self, max_records: int = RECV_BATCH) -> list[M]:
-        """Clear the doorbell, then decode up to ``max_records`` messages (see the wake-up rule)."""
+    def recv_all(self, max_records: int = RECV_BATCH, raw: list[bytes] | None = None) -> list[M]:
+        """Clear the doorbell, then decode up to ``max_records`` messages (see the wake-up rule).
+
+        ``raw``: also append each message's encoded bytes to it (a shard logs the writes it
+        received as they came, instead of encoding them again).
+        """
         self.doorbell.clear()
-        out = self._drain(max_records)
+        out = self._drain(max_records, raw)
         if len(out) >= max_records and not self.ring.is_empty():
             self.doorbell.ring()
         return out

@@ -366,6 +366,17 @@ def test_channel_send_many_rings_once_and_recv_all_decodes_in_order() -> None:
         assert receiver.poll() == [Stop()]
 
 
+def test_recv_all_can_hand_back_each_message_as_received() -> None:
+    sender, receiver, bell = _local_channels()
+    with bell:
+        sent = [Ping(i, body_for(i)) for i in range(5)]
+        sender.send_many(sent)
+        raw: list[bytes] = []
+        assert receiver.recv_all(raw=raw) == sent
+        assert raw == [msgspec.msgpack.encode(p) for p in sent]
+        assert all(type(r) is bytes for r in raw)  # copies: the ring's views die on return
+
+
 def test_channel_back_pressure_and_oversize() -> None:
     sender, receiver, bell = _local_channels(256)
     with bell:
