@@ -234,7 +234,7 @@ class ShardWorker:
                 time.sleep(delay)
                 delay = min(delay * 2, MAX_FULL_RING_SLEEP)
 
-    def serve(self, batch: list, raw: list[bytes] | None = None) -> list:
+    def serve(self, batch: list, raw: list[bytes | None] | None = None) -> list:
         """Handle one drained batch; log the accepted writes; return the replies to send now.
 
         ``raw``: the batch's messages as received, logged as they are (else encoded again)."""
@@ -249,7 +249,8 @@ class ShardWorker:
                 continue
             reply = handle(request)
             if type(reply) is m.Ack and type(request) in LOGGED_REQUESTS:
-                records.append(raw[index] if raw is not None else encode(request))
+                record = raw[index] if raw is not None else None
+                records.append(record if record is not None else encode(request))
                 held.append(reply)
                 if type(request) is m.Write:
                     for mutation in request.mutations:
@@ -310,8 +311,9 @@ class ShardWorker:
         self._next_compaction_check = 0.0
         self._credit, self._credit_at = 0.0, time.monotonic()
         while self.running:
-            raw: list[bytes] = []
-            batch = self.requests.recv_all(MAX_BATCH, raw)  # clears the doorbell, then drains
+            raw: list[bytes | None] = []
+            # Clears the doorbell, then drains.
+            batch = self.requests.recv_all(MAX_BATCH, raw, LOGGED_REQUESTS)
             ready = self.serve(batch, raw) if batch else []
             self.background(idle=not batch)
             now = time.monotonic()

@@ -103,30 +103,33 @@ class Channel(Generic[M]):
 
     # -- consumer ----------------------------------------------------------------------------
 
-    def _drain(self, max_records: int, raw: list[bytes] | None = None) -> list[M]:
+    def _drain(self, max_records: int, raw: list[bytes | None] | None = None,
+               raw_types: tuple[type, ...] = ()) -> list[M]:
         out: list[M] = []
         decode = self._decode
         if raw is not None:
             keep = raw.append
 
             def decode(view: memoryview, _decode=decode) -> M:
-                payload = view.tobytes()
-                keep(payload)
-                return _decode(payload)
+                msg = _decode(view)
+                keep(view.tobytes() if type(msg) in raw_types else None)
+                return msg
         try:
             self.ring.drain_into(out, decode, max_records)
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             raise ChannelDecodeError(f"undecodable record in channel ring: {exc}", list(out)) from exc
         return out
 
-    def recv_all(self, max_records: int = RECV_BATCH, raw: list[bytes] | None = None) -> list[M]:
+    def recv_all(self, max_records: int = RECV_BATCH, raw: list[bytes | None] | None = None,
+                 raw_types: tuple[type, ...] = ()) -> list[M]:
         """Clear the doorbell, then decode up to ``max_records`` messages (see the wake-up rule).
 
-        ``raw``: also append each message's encoded bytes to it (a shard logs the writes it
-        received as they came, instead of encoding them again).
+        ``raw``: also append, per message, its encoded bytes when it is one of ``raw_types``
+        and None otherwise (a shard logs the writes it received as they came, instead of
+        encoding them again).
         """
         self.doorbell.clear()
-        out = self._drain(max_records, raw)
+        out = self._drain(max_records, raw, raw_types)
         if len(out) >= max_records and not self.ring.is_empty():
             self.doorbell.ring()
         return out

@@ -369,12 +369,12 @@ def test_channel_send_many_rings_once_and_recv_all_decodes_in_order() -> None:
 def test_recv_all_can_hand_back_each_message_as_received() -> None:
     sender, receiver, bell = _local_channels()
     with bell:
-        sent = [Ping(i, body_for(i)) for i in range(5)]
+        sent = [Ping(i, body_for(i)) for i in range(5)] + [Stop()]
         sender.send_many(sent)
-        raw: list[bytes] = []
-        assert receiver.recv_all(raw=raw) == sent
-        assert raw == [msgspec.msgpack.encode(p) for p in sent]
-        assert all(type(r) is bytes for r in raw)  # copies: the ring's views die on return
+        raw: list[bytes | None] = []
+        assert receiver.recv_all(raw=raw, raw_types=(Ping,)) == sent
+        assert raw == [msgspec.msgpack.encode(p) for p in sent[:5]] + [None]
+        assert all(type(r) is bytes for r in raw[:5])  # copies: the ring's views die on return
 
 
 def test_channel_back_pressure_and_oversize() -> None:
