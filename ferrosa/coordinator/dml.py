@@ -16,6 +16,7 @@ from ferrosa.coordinator.cells import CellFn, OperationCompiler, whole_value
 from ferrosa.coordinator.execution import (CompiledStatement, Execution, VoidResult,
                                            group_by_shard, ordered_markers, send_to_shard,
                                            send_to_shards)
+from ferrosa.coordinator.router import ShardCall
 from ferrosa.coordinator.keys import KeyPlan, analyze_where, pk_indexes, slice_bounds
 from ferrosa.coordinator.tableinfo import ColumnInfo, TableInfo
 from ferrosa.coordinator.terms import UNSET, MarkerSpec, compile_term
@@ -144,8 +145,19 @@ class CompiledWrite(CompiledStatement):
                                       static, ttl, expires, self.row_marker, now))
         return out
 
-    async def execute(self, ex: Execution) -> VoidResult:
+    def start(self, ex: Execution) -> ShardCall | None:
         mutations = self.mutations(ex)
+        if len(mutations) != 1:
+            ex.prepared_mutations = mutations  # execute() sends them: built once, one timestamp
+            return None
+        router = ex.node.router
+        return router.call(shard_of(mutations[0].token, router.shard_count),
+                           m.Write(0, mutations))
+
+    async def execute(self, ex: Execution) -> VoidResult:
+        mutations = ex.prepared_mutations
+        if mutations is None:
+            mutations = self.mutations(ex)
         if len(mutations) == 1:
             await send_to_shard(ex, shard_of(mutations[0].token, ex.node.router.shard_count),
                                 m.Write(0, mutations))

@@ -102,6 +102,8 @@ class Execution:
     timestamp: int | None = None  # the client's default timestamp (protocol option)
     now_in_seconds: int | None = None
     protocol_version: int = 5
+    # A write's mutations when CompiledWrite.start built them but left the sending to execute().
+    prepared_mutations: list | None = None
 
     def write_timestamp(self) -> int:
         return self.timestamp if self.timestamp is not None else self.session.next_timestamp()
@@ -119,6 +121,12 @@ class CompiledStatement:
     pk_indexes: list[int] = []
     result_columns: list[ResultColumn] = []
     is_write = False
+
+    def start(self, ex: Execution) -> Any:
+        """Writes: send a statement that touches one shard and return its pending ShardCall
+        (answered with VOID once the shard acknowledges); None when the statement needs
+        `execute`, which then does everything."""
+        return None
 
     async def execute(self, ex: Execution) -> Result:
         raise InvalidRequest(f"{type(self).__name__} cannot be executed")
@@ -152,6 +160,17 @@ async def send_to_shard(ex: Execution, shard: int, msg: Any) -> Any:
     """send_to_shards for one request (the common single-partition case, without the dict)."""
     try:
         reply = await ex.node.router.call(shard, msg)
+    except ShardUnavailable as exc:
+        raise _unavailable(ex, exc) from None
+    if type(reply) is m.Failure:
+        raise _failure(reply)
+    return reply
+
+
+def checked_reply(ex: Execution, call: Any) -> Any:
+    """The reply of an answered ShardCall; shard failures raised as send_to_shard raises them."""
+    try:
+        reply = call.result()
     except ShardUnavailable as exc:
         raise _unavailable(ex, exc) from None
     if type(reply) is m.Failure:

@@ -189,11 +189,14 @@ class CqlConnection(asyncio.Protocol):
             return
         result = handler(request, frame)
         if asyncio.iscoroutine(result):
-            self._in_flight += 1
-            if self._in_flight > MAX_IN_FLIGHT_PER_CONNECTION and not self._paused:
-                self._paused = True
-                self.transport.pause_reading()
+            self._request_started()
             self._step(result, frame.stream)
+
+    def _request_started(self) -> None:
+        self._in_flight += 1
+        if self._in_flight > MAX_IN_FLIGHT_PER_CONNECTION and not self._paused:
+            self._paused = True
+            self.transport.pause_reading()
 
     def _request_done(self) -> None:
         self._in_flight -= 1
@@ -308,13 +311,44 @@ class CqlConnection(asyncio.Protocol):
                                          result_metadata_id=prepared.result_metadata_id)
         self.send_frame(Frame(version, 0, frame.stream, Opcode.RESULT, body))
 
-    async def on_execute(self, request: Q.Execute, frame: Frame) -> None:
-        prepared = self.node.lookup_prepared(request.query_id)
-        if prepared is None:
-            raise Unprepared(request.query_id)
-        compiled = prepared.compiled
-        values = bind_values(compiled, request.params)
-        result = await compiled.execute(self._execution(request.params, values))
+    def on_execute(self, request: Q.Execute, frame: Frame):
+        """EXECUTE. A write to one partition takes the short path: no coroutine, the shard's
+        reply answers the client from ShardCall.resume. Anything else runs `_execute`."""
+        try:
+            prepared = self.node.lookup_prepared(request.query_id)
+            if prepared is None:
+                raise Unprepared(request.query_id)
+            compiled = prepared.compiled
+            ex = self._execution(request.params, bind_values(compiled, request.params))
+            if compiled.is_write and (self.version < 5 or request.result_metadata_id is None
+                                      or request.result_metadata_id
+                                      == prepared.result_metadata_id):
+                call = compiled.start(ex)
+                if call is not None:
+                    self._request_started()
+                    stream = frame.stream
+                    if call.done():
+                        self._write_done(ex, call, stream)
+                    else:
+                        call.resume = lambda: self._write_done(ex, call, stream)
+                    return None
+        except Exception as exc:  # every failure becomes an ERROR on this stream
+            self.send(error_response(exc), frame.stream)
+            return None
+        return self._execute(request, frame, prepared, compiled, ex)
+
+    def _write_done(self, ex: X.Execution, call: ShardCall, stream: int) -> None:
+        self._request_done()
+        try:
+            X.checked_reply(ex, call)
+        except Exception as exc:
+            self.send(error_response(exc), stream)
+            return
+        self.send_frame(Frame(self.version, 0, stream, Opcode.RESULT, VOID_RESULT_BODY))
+
+    async def _execute(self, request: Q.Execute, frame: Frame, prepared, compiled,
+                       ex: X.Execution) -> None:
+        result = await compiled.execute(ex)
         if (self.version >= 5 and request.result_metadata_id is not None
                 and request.result_metadata_id != prepared.result_metadata_id):
             # The table changed since the client prepared (ALTER): v5's METADATA_CHANGED hands it

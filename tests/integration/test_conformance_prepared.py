@@ -239,6 +239,24 @@ def test_prepared_paging_and_resuming_from_a_paging_state(s):
     assert page_one + rest == full
 
 
+def test_prepared_writes_to_one_and_to_several_partitions(s):
+    # One partition takes the front's short path (no coroutine); IN over partition keys spans
+    # shards and goes through execute(), with the mutations built once (one timestamp).
+    one = s.prepare(f"UPDATE {KS}.t SET v = ? WHERE k = ? AND c = ?")
+    several = s.prepare(f"UPDATE {KS}.t SET v = ? WHERE k IN ? AND c = ?")
+    s.execute(one, ("single", 900, 1))
+    s.execute(several, ("fanned", list(range(901, 921)), 2))
+    rows = s.execute(f"SELECT k, c, v, WRITETIME(v) AS w FROM {KS}.t WHERE k IN ({', '.join(map(str, range(900, 921)))})")
+    got = {(r.k, r.c): (r.v, r.w) for r in rows}
+    assert got[(900, 1)][0] == "single"
+    fanned = [got[(k, 2)] for k in range(901, 921)]
+    assert {v for v, _w in fanned} == {"fanned"}
+    assert len({w for _v, w in fanned}) == 1  # one statement, one timestamp
+    bad = s.prepare(f"UPDATE {KS}.t SET v = ? WHERE k = ? AND c = ?")
+    with pytest.raises(Exception, match="Invalid null value|null"):
+        s.execute(bad, ("x", None, 1))
+
+
 # ---------------------------------------------------------------------------------------------------
 # Syntax errors carry ANTLR's "line L:C" position.
 # ---------------------------------------------------------------------------------------------------
