@@ -1,6 +1,7 @@
 """Command line of the benchmark harness:
 
     python -m bench run <write|read|mixed|slice|batch> [options]
+    python -m bench ab --baseline REV <workload> [options]   # REV and this checkout, alternately
 
 By default the harness starts a fresh Ferrosa node (FERROSA_SHARDS=--shards, auth off, data in
 a temporary directory) at --bind; --host/--port target a running server instead (CPU measured
@@ -19,7 +20,7 @@ import os
 import sys
 from pathlib import Path
 
-from bench import harness, report
+from bench import ab, harness, report
 from bench.server import parse_bind
 from bench.workloads import DISTRIBUTIONS, WORKLOADS, Settings
 
@@ -37,6 +38,20 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run one workload")
     run.add_argument("workload", choices=sorted(WORKLOADS))
+    _add_target_options(run)
+    _add_load_options(run)
+    run.add_argument("--results-dir", type=Path, default=report.RESULTS_DIR)
+    ab = sub.add_parser("ab", help="compare a git revision with this checkout, alternately")
+    ab.add_argument("workload", choices=sorted(WORKLOADS))
+    ab.add_argument("--baseline", required=True, help="git revision to compare with (e.g. HEAD)")
+    ab.add_argument("--rounds", type=int, default=3, help="runs of each version")
+    ab.add_argument("--bind", default="127.0.0.1:0", help="HOST[:PORT] of the started nodes")
+    ab.add_argument("--shards", type=int, default=2, help="shards of the started nodes")
+    _add_load_options(ab)
+    return parser
+
+
+def _add_target_options(run: argparse.ArgumentParser) -> None:
     target = run.add_argument_group("target")
     target.add_argument("--host", help="a running server (default: start a fresh node)")
     target.add_argument("--port", type=int, default=9042)
@@ -49,6 +64,9 @@ def _parser() -> argparse.ArgumentParser:
     target.add_argument("--compare-null", action="store_true",
                         help="also run against the null server and print the ratio")
     target.add_argument("--null-bind", default="127.0.0.2:0", help="HOST[:PORT] of the null server")
+
+
+def _add_load_options(run: argparse.ArgumentParser) -> None:
     load = run.add_argument_group("load")
     load.add_argument("--duration", type=float, default=10.0, help="measured seconds")
     load.add_argument("--warmup", type=float, default=1.0, help="seconds before measuring")
@@ -69,16 +87,17 @@ def _parser() -> argparse.ArgumentParser:
                            "fast as --concurrency allows); latency counts from each request's "
                            "scheduled start")
     load.add_argument("--seed", type=int, default=1)
-    run.add_argument("--results-dir", type=Path, default=report.RESULTS_DIR)
-    return parser
 
 
 def _check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
-    if args.null and args.compare_null:
+    if args.command == "ab":
+        if args.rounds <= 0:
+            parser.error("--rounds must be positive")
+    elif args.null and args.compare_null:
         parser.error("--null and --compare-null exclude each other")
-    if args.host and (args.null or args.compare_null):
+    if args.command == "run" and args.host and (args.null or args.compare_null):
         parser.error("--null/--compare-null start their own servers; drop --host")
-    if args.server_pid and not args.host:
+    if args.command == "run" and args.server_pid and not args.host:
         parser.error("--server-pid goes with --host (a started node's pid is known)")
     if args.compression == "snappy" and args.protocol >= 5:
         parser.error("protocol v5 compresses with lz4 only; use --protocol 4 for snappy")
@@ -100,8 +119,13 @@ def main(argv: list[str] | None = None) -> int:
     opts = harness.RunOptions(
         workload=args.workload, settings=settings, duration=args.duration, warmup=args.warmup,
         concurrency=args.concurrency, clients=args.clients, protocol=args.protocol,
-        compression=args.compression, consistency=args.cl, shards=args.shards, host=args.host,
-        port=args.port, server_pid=args.server_pid, rate=args.rate)
+        compression=args.compression, consistency=args.cl, shards=args.shards,
+        host=getattr(args, "host", None), port=getattr(args, "port", 9042),
+        server_pid=getattr(args, "server_pid", None), rate=args.rate)
+    if args.command == "ab":
+        sides = ab.compare(opts, args.baseline, args.rounds, parse_bind(args.bind), harness.run)
+        print(ab.summary(sides))
+        return 0 if all(r.errors == 0 for side in sides for r in side.results) else 1
     null_result = None
     if args.host:
         result = harness.run(opts, "external")

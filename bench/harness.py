@@ -21,6 +21,7 @@ from __future__ import annotations
 import multiprocessing
 import queue
 import time
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -128,7 +129,8 @@ def create_schema(opts: RunOptions, host: str, port: int) -> None:
         cluster.shutdown()
 
 
-def run(opts: RunOptions, target: str, bind: tuple[str, int] | None = None) -> RunResult:
+def run(opts: RunOptions, target: str, bind: tuple[str, int] | None = None,
+        source: Path | None = None) -> RunResult:
     """One run against ``target``: 'ferrosa' or 'null' (started here at ``bind``) or
     'external' (``opts.host``/``opts.port``, CPU measured only with ``opts.server_pid``)."""
     server: ServerProcess | None = None
@@ -137,7 +139,7 @@ def run(opts: RunOptions, target: str, bind: tuple[str, int] | None = None) -> R
     else:
         assert bind is not None
         host, port = bind
-        server = (FerrosaNode(host, port, opts.shards) if target == "ferrosa"
+        server = (FerrosaNode(host, port, opts.shards, source) if target == "ferrosa"
                   else NullServer(host, port)).start()
         pid = server.pid
     sampler = ProcessSampler(pid).start() if pid is not None else None

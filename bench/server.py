@@ -99,7 +99,8 @@ class ServerProcess:
 
     def start(self) -> ServerProcess:
         with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(self.command(), env=self.env(), cwd=REPO, stdout=log,
+            self.proc = subprocess.Popen(self.command(), env=self.env(),
+                                         cwd=getattr(self, "source", None) or REPO, stdout=log,
                                          stderr=subprocess.STDOUT, start_new_session=True)
         try:
             wait_for_port(self.host, self.port, START_TIMEOUT, self.proc)
@@ -138,15 +139,19 @@ class ServerProcess:
 class FerrosaNode(ServerProcess):
     name = "ferrosa"
 
-    def __init__(self, host: str, port: int, shards: int) -> None:
+    def __init__(self, host: str, port: int, shards: int, source: Path | None = None) -> None:
         super().__init__(host, port)
         self.shards = shards
+        # Another checkout's code (`python -m bench ab`): its processes import from there.
+        self.source = source
 
     def command(self) -> list[str]:
         return [sys.executable, "-m", "ferrosa.supervisor"]
 
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
+        if self.source is not None:
+            env["PYTHONPATH"] = str(self.source)
         env.update({"FERROSA_DATA_DIR": str(self.workdir / "data"),
                     "FERROSA_CQL_BIND": f"{self.host}:{self.port}",
                     "FERROSA_SHARDS": str(self.shards),

@@ -51,3 +51,17 @@ def test_fixed_rate_run_paces_its_requests(tmp_path: Path) -> None:
     assert "fixed rate 300 ops/s" in out
     ops = int(out.split("throughput")[1].split("ops/s")[0].replace(",", ""))
     assert 150 <= ops <= 330, out
+
+
+def test_ab_runs_a_revision_and_this_checkout_alternately(tmp_path: Path) -> None:
+    cmd = [sys.executable, "-m", "bench", "ab", "write", "--baseline", "HEAD", "--rounds", "1",
+           "--duration", "1", "--warmup", "0.5", "--concurrency", "4", "--clients", "1",
+           "--keys", "500", "--bind", "127.0.0.44:0"]
+    done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=RUN_TIMEOUT * 2)
+    out = done.stdout + done.stderr
+    assert done.returncode == 0, out
+    assert "round 1  baseline HEAD" in out and "round 1  this checkout" in out, out
+    assert out.count("median ") == 2 and "change  throughput" in out, out
+    listed = subprocess.run(["git", "worktree", "list"], cwd=REPO, capture_output=True,
+                            text=True).stdout
+    assert "bench-ab-" not in listed  # the baseline worktree is gone

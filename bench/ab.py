@@ -1,0 +1,91 @@
+"""A/B comparison of two versions of Ferrosa on one workload, run alternately.
+
+What it is: ``python -m bench ab --baseline REV <workload> [load options]``. It checks REV out
+into a temporary git worktree, then runs the workload ``--rounds`` times against a fresh node of
+each version in turn (baseline, then this checkout), and prints every run's figures and the
+medians.
+
+Why alternate: on a shared machine the same build's figures drift by 10-25% over minutes (other
+tenants, CPU frequency). Runs made one after the other, in alternation, see the same drift, so
+their difference is the change's; comparing today's run with last week's README row is not.
+
+What it must not do: write bench/results/ (its figures compare two builds; they are no
+workload's latest), or touch the working tree (the baseline lives in its own worktree, removed
+at the end).
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import msgspec
+
+from bench.harness import RunOptions, RunResult
+from bench.server import REPO
+
+
+class Side(msgspec.Struct):
+    name: str
+    source: Path | None  # None: this checkout
+    results: list[RunResult] = []
+
+
+def add_worktree(revision: str) -> Path:
+    """A detached worktree of ``revision`` in a new temporary directory."""
+    where = Path(tempfile.mkdtemp(prefix="bench-ab-")) / "baseline"
+    done = subprocess.run(["git", "worktree", "add", "--detach", str(where), revision], cwd=REPO,
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"git worktree add {revision} failed: {done.stderr.strip()}")
+    return where
+
+
+def remove_worktree(where: Path) -> None:
+    subprocess.run(["git", "worktree", "remove", "--force", str(where)], cwd=REPO,
+                   capture_output=True)
+
+
+def compare(opts: RunOptions, revision: str, rounds: int, bind: tuple[str, int],
+            run: Callable[..., RunResult], say: Callable[[str], None] = print) -> list[Side]:
+    """Run baseline and candidate alternately; returns both sides with their results."""
+    baseline = add_worktree(revision)
+    sides = [Side(f"baseline {revision}", baseline), Side("this checkout", None)]
+    try:
+        for round_ in range(1, rounds + 1):
+            for side in sides:
+                result = run(opts, "ferrosa", bind, source=side.source)
+                side.results.append(result)
+                say(f"round {round_}  {side.name:<24} {line(result)}")
+    finally:
+        remove_worktree(baseline)
+    return sides
+
+
+def line(r: RunResult) -> str:
+    cpu = "-" if r.cpu_us_per_op is None else f"{r.cpu_us_per_op:.0f}"
+    p99 = r.latency_us.get("p99")
+    return (f"{r.throughput:>9,.0f} ops/s  {cpu:>4} µs/op  "
+            f"p99 {'-' if p99 is None else f'{p99 / 1000:.2f}'} ms  errors {r.errors}")
+
+
+def summary(sides: list[Side]) -> str:
+    """Medians per side and the candidate's change against the baseline."""
+    rows = []
+    medians = []
+    for side in sides:
+        cpus = [r.cpu_us_per_op for r in side.results if r.cpu_us_per_op is not None]
+        ops = statistics.median(r.throughput for r in side.results)
+        cpu = statistics.median(cpus) if cpus else None
+        medians.append((ops, cpu))
+        rows.append(f"median  {side.name:<24} {ops:>9,.0f} ops/s  "
+                    f"{'-' if cpu is None else f'{cpu:.0f}':>4} µs/op")
+    (base_ops, base_cpu), (new_ops, new_cpu) = medians
+    change = [f"throughput {new_ops / base_ops - 1:+.0%}"] if base_ops else []
+    if base_cpu and new_cpu:
+        change.append(f"CPU per op {new_cpu / base_cpu - 1:+.0%}")
+    rows.append("change  " + ", ".join(change))
+    return "\n".join(rows)
