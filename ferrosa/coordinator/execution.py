@@ -123,10 +123,14 @@ class CompiledStatement:
     is_write = False
 
     def start(self, ex: Execution) -> Any:
-        """Writes: send a statement that touches one shard and return its pending ShardCall
-        (answered with VOID once the shard acknowledges); None when the statement needs
-        `execute`, which then does everything."""
+        """The front's short path: send a statement that needs one shard request and return
+        its pending ShardCall, whose reply `finish` turns into the result; None when the
+        statement needs `execute`, which then does everything."""
         return None
+
+    def finish(self, ex: Execution, reply: Any) -> Result:
+        """The result of a statement `start` sent, from its shard's reply."""
+        return VoidResult()
 
     async def execute(self, ex: Execution) -> Result:
         raise InvalidRequest(f"{type(self).__name__} cannot be executed")

@@ -20,6 +20,7 @@ from ferrosa.coordinator.execution import (
     Execution,
     ResultColumn,
     RowsResult,
+    ServerError,
     ordered_markers,
     send_to_shard,
 )
@@ -35,6 +36,7 @@ from ferrosa.coordinator.rowsource import (
     first_token,
     paging_encoder,
 )
+from ferrosa.coordinator.router import ShardCall
 from ferrosa.coordinator.selectors import check_meta, meta_item, projection_item
 from ferrosa.coordinator.tableinfo import TableInfo
 from ferrosa.coordinator.terms import MarkerSpec, compile_int
@@ -86,6 +88,33 @@ class CompiledSelect(CompiledStatement):
         self.limit_fn = compile_int(stmt.limit, "[limit]", ks, tb, specs)
         self.markers = ordered_markers(specs, len(stmt.bind_markers))
         self.pk_indexes = pk_indexes(table, self.markers)
+        # A read of at most one row (every key column restricted by =, no aggregate) can take
+        # the front's short path (start/finish): one Read, one reply, never a second page.
+        self.point_read = (self.plan.has_partition_key and not self.count_rows
+                           and (not table.clustering or self.plan.full_clustering))
+
+    def start(self, ex: Execution) -> ShardCall | None:
+        if (not self.point_read or ex.paging_state is not None
+                or self.limit_fn(ex.values) is not None):
+            return None
+        plan, values = self.plan, ex.values
+        keys = plan.partition_keys(values)
+        prefixes = plan.clustering_prefixes(values) if plan.clustering else [[]]
+        if len(keys) != 1 or len(prefixes) != 1:
+            return None  # IN lists: execute() reads them in order
+        key = keys[0]
+        token = token_of(key)
+        start, end = slice_bounds(plan, prefixes[0], values)
+        budget = ex.page_size if ex.page_size and ex.page_size > 0 else INTERNAL_PAGE_ROWS
+        read = m.Read(0, self.info.id_bytes, token, key, self.projection, ex.now(),
+                      len(self.info.partition_key), start, end, budget, self.reverse, None)
+        router = ex.node.router
+        return router.call(shard_of(token, router.shard_count), read)
+
+    def finish(self, ex: Execution, reply: m.RowsReply) -> RowsResult:
+        if reply.more:  # cannot happen for one row and a budget of at least one
+            raise ServerError("a point read came back cut short")
+        return RowsResult(self.result_columns, reply.count, reply.rows)
 
     def _selection(self, table: TableInfo, stmt: ast.SelectStatement):
         ks, tb = table.keyspace, table.name

@@ -312,39 +312,40 @@ class CqlConnection(asyncio.Protocol):
         self.send_frame(Frame(version, 0, frame.stream, Opcode.RESULT, body))
 
     def on_execute(self, request: Q.Execute, frame: Frame):
-        """EXECUTE. A write to one partition takes the short path: no coroutine, the shard's
-        reply answers the client from ShardCall.resume. Anything else runs `_execute`."""
+        """EXECUTE. A statement that needs one shard request (a write to one partition, a read
+        of one row) takes the short path: no coroutine, the shard's reply answers the client from
+        ShardCall.resume (CompiledStatement.start/finish). Anything else runs `_execute`."""
         try:
             prepared = self.node.lookup_prepared(request.query_id)
             if prepared is None:
                 raise Unprepared(request.query_id)
             compiled = prepared.compiled
             ex = self._execution(request.params, bind_values(compiled, request.params))
-            if compiled.is_write and (self.version < 5 or request.result_metadata_id is None
-                                      or request.result_metadata_id
-                                      == prepared.result_metadata_id):
+            if (self.version < 5 or request.result_metadata_id is None
+                    or request.result_metadata_id == prepared.result_metadata_id):
                 call = compiled.start(ex)
                 if call is not None:
                     self._request_started()
-                    stream = frame.stream
+                    stream, skip = frame.stream, request.params.skip_metadata
                     if call.done():
-                        self._write_done(ex, call, stream)
+                        self._call_done(ex, compiled, call, stream, skip)
                     else:
-                        call.resume = lambda: self._write_done(ex, call, stream)
+                        call.resume = lambda: self._call_done(ex, compiled, call, stream, skip)
                     return None
         except Exception as exc:  # every failure becomes an ERROR on this stream
             self.send(error_response(exc), frame.stream)
             return None
         return self._execute(request, frame, prepared, compiled, ex)
 
-    def _write_done(self, ex: X.Execution, call: ShardCall, stream: int) -> None:
+    def _call_done(self, ex: X.Execution, compiled, call: ShardCall, stream: int,
+                   skip_metadata: bool) -> None:
         self._request_done()
         try:
-            X.checked_reply(ex, call)
+            result = compiled.finish(ex, X.checked_reply(ex, call))
         except Exception as exc:
             self.send(error_response(exc), stream)
             return
-        self.send_frame(Frame(self.version, 0, stream, Opcode.RESULT, VOID_RESULT_BODY))
+        self.send_result(result, compiled, stream, skip_metadata)
 
     async def _execute(self, request: Q.Execute, frame: Frame, prepared, compiled,
                        ex: X.Execution) -> None:

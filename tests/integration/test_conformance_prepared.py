@@ -257,6 +257,24 @@ def test_prepared_writes_to_one_and_to_several_partitions(s):
         s.execute(bad, ("x", None, 1))
 
 
+def test_prepared_point_reads(s):
+    # A full primary key reads at most one row: the front answers it from the shard's reply
+    # (CompiledSelect.start/finish); paging, LIMIT and IN take execute() and must agree.
+    point = s.prepare(f"SELECT k, c, v FROM {KS}.pg WHERE k = ? AND c = ?")
+    point.fetch_size = 1
+    found = s.execute(point, (5, 3))
+    assert [tuple(r) for r in found.current_rows] == [(5, 3, "5:3")]
+    assert not found.has_more_pages
+    assert list(s.execute(point, (5, 5))) == []  # k=5 has c in 0..4
+    assert list(s.execute(point, (PARTITIONS, 0))) == []  # a static-only partition has no row c=0
+    limited = s.prepare(f"SELECT k, c, v FROM {KS}.pg WHERE k = ? AND c = ? LIMIT 1")
+    assert [tuple(r) for r in s.execute(limited, (5, 3))] == [(5, 3, "5:3")]
+    many = s.prepare(f"SELECT k, c FROM {KS}.pg WHERE k IN ? AND c = ?")
+    assert sorted(tuple(r) for r in s.execute(many, ([5, 11, 3], 2))) == [(3, 2), (5, 2), (11, 2)]
+    with pytest.raises(Exception, match="null"):
+        s.execute(point, (None, 1))
+
+
 # ---------------------------------------------------------------------------------------------------
 # Syntax errors carry ANTLR's "line L:C" position.
 # ---------------------------------------------------------------------------------------------------
