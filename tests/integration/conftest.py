@@ -2,6 +2,9 @@ from __future__ import annotations
 
 import pytest
 
+from ferrosa.config import NodeConfig
+from ferrosa.ipc.shm import remove_stale_segments
+from ferrosa.process import node_id
 from tests.integration.node import NodeProcess
 
 
@@ -49,3 +52,6 @@ def spawn():
     yield make
     for node in made:
         node.kill()
+        # A node killed with SIGKILL leaves its rings in /dev/shm (RAM) for the next start from
+        # the same directory to remove; test directories are never started again.
+        remove_stale_segments(node_id(NodeConfig(data_dir=str(node.data_dir))))

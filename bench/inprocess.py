@@ -1,0 +1,250 @@
+"""In-process micro-benchmarks: the CPU of the front's and a shard's code per request, without
+processes, sockets or wake-ups.
+
+    python -m bench.inprocess shard [--ops 40000] [--batch 11] [--repeat 5]
+    python -m bench.inprocess front [--ops 50000] [--per-read 16] [--repeat 3]
+
+Theory of operation
+-------------------
+``shard``: a ShardStore and a CommitLog in a temporary directory, fed encoded single-row Write
+messages of the standard1 shape (a 10-byte key over 100000 keys, five 34-byte columns) in
+batches of ``--batch`` (about what a shard drains per wake-up at saturation): decode, apply,
+one commit-log append per batch, release the acks: ShardWorker.serve's path.
+
+``front``: a CqlConnection with an in-memory transport, the real Node and ShardRouter over real
+shared-memory rings, and a stand-in shard inside the same event loop that answers every request
+with Ack (its own CPU time is measured and subtracted). It prepares the workload's INSERT and
+feeds EXECUTE frames ``--per-read`` at a time, as a socket read would deliver them.
+
+Both print the CPU per request, best of ``--repeat`` runs (each in a fresh interpreter would be
+cleaner; the best of several in one is steadier on a shared machine). The node's own figures
+(`python -m bench run`) are two to three times these: the difference is wake-ups, system calls
+and cold caches (docs/performance.md). This module must NOT be imported by ferrosa.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import shutil
+import sys
+import tempfile
+import time
+import uuid
+
+import msgspec
+
+from ferrosa.ipc import messages as m
+
+KEYS = 100_000
+COLUMNS = 5
+VALUE_BYTES = 34
+TABLE_DDL = ('CREATE TABLE ks.standard1 (key blob PRIMARY KEY, "C0" blob, "C1" blob, "C2" blob, '
+             '"C3" blob, "C4" blob)')
+INSERT = 'INSERT INTO ks.standard1 (key, "C0", "C1", "C2", "C3", "C4") VALUES (?, ?, ?, ?, ?, ?)'
+
+
+def _writes(count: int, table_id: bytes) -> list[bytes]:
+    from ferrosa.partitioner import token
+    rng = random.Random(1)
+    encode = msgspec.msgpack.Encoder().encode
+    values = [os.urandom(VALUE_BYTES) for _ in range(COLUMNS)]
+    out = []
+    for i in range(count):
+        pk = b"%010d" % rng.randrange(KEYS)
+        cells = [m.CellWrite(f"C{j}", values[j]) for j in range(COLUMNS)]
+        mutation = m.Mutation(table_id, token(pk), pk, b"", [], 1_700_000_000_000_000 + i,
+                              m.MUTATION_ROW_UPSERT, cells, [], 0, 0, True, 1_700_000_000)
+        out.append(encode(m.Write(i, [mutation])))
+    return out
+
+
+def shard_us_per_write(ops: int, batch: int) -> float:
+    from ferrosa.heap import tune_collector
+    from shards.commitlog import AckQueue, CommitLog, CommitLogSettings
+    from shards.store import ShardStore
+    from shards.worker import LOGGED_REQUESTS, ShardWorker
+
+    directory = tempfile.mkdtemp(prefix="bench-inprocess-")
+    try:
+        store = ShardStore(0, os.path.join(directory, "data"), 1 << 30, None)
+        settings = CommitLogSettings(sync="periodic", sync_period_ms=10_000,
+                                     sync_group_window_ms=1, segment_bytes=32 << 20)
+        commitlog, _report = CommitLog.open(os.path.join(directory, "commitlog"), settings,
+                                            lambda position, payload: set())
+        table_id = uuid.uuid4().bytes
+        store.handle(m.TableSchema(0, table_id))
+        messages = _writes(ops, table_id)
+
+        class Worker(ShardWorker):
+            def __init__(self) -> None:  # the serving half only: no rings, no process
+                self.store, self.commitlog, self.acks, self.later = store, commitlog, AckQueue(), []
+                self._encode = msgspec.msgpack.Encoder().encode
+
+        worker = Worker()
+        decode = msgspec.msgpack.Decoder(m.ShardRequest).decode
+        tune_collector()
+        start = time.process_time()
+        for i in range(0, ops, batch):
+            raw = messages[i:i + batch]
+            requests = [decode(payload) for payload in raw]
+            kept = [payload if type(r) in LOGGED_REQUESTS else None
+                    for payload, r in zip(raw, requests)]
+            ready = worker.serve(requests, kept)
+            ready.extend(worker.acks.release(commitlog.ack_position))
+        elapsed = time.process_time() - start
+        commitlog.close()
+        return elapsed / ops * 1e6
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+class _Transport:
+    """What CqlConnection writes to: kept in memory, never a socket."""
+
+    def __init__(self) -> None:
+        self.out: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        self.out.append(data)
+
+    def is_closing(self) -> bool:
+        return False
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    def get_extra_info(self, *_args, **_kwargs):
+        return ("127.0.0.1", 0)
+
+
+class _Server:
+    def __init__(self) -> None:
+        self.connections: set = set()
+
+
+async def _front(ops: int, per_read: int) -> float:
+    from ferrosa.config import NodeConfig
+    from ferrosa.coordinator.router import ShardLink, ShardRouter
+    from ferrosa.front.connection import CqlConnection
+    from ferrosa.front.node import Node
+    from ferrosa.heap import tune_collector
+    from ferrosa.ipc.channel import Channel
+    from ferrosa.ipc.doorbell import Doorbell
+    from ferrosa.ipc.errors import SegmentError
+    from ferrosa.ipc.shm import RingPair
+    from ferrosa.protocol import messages as P
+    from ferrosa.protocol import requests as Q
+    from ferrosa.protocol.frame import FrameDecoder
+
+    loop = asyncio.get_running_loop()
+    directory = tempfile.mkdtemp(prefix="bench-inprocess-")
+    config = msgspec.convert({"data_dir": directory, "shard_count": 2}, NodeConfig)
+    reply_bell = Doorbell()
+    node_id = "bip" + uuid.uuid4().hex[:7]
+    links, rings = [], []
+    shard_cpu = [0.0]
+    for index in range(2):
+        pair = RingPair.create(node_id, 0, index, 1 << 20)
+        rings.append(pair)
+        bell = Doorbell()
+        links.append(ShardLink(index, pair, bell, reply_bell))
+        requests = Channel(pair.request.ring, bell, m.ShardRequest)
+        replies = Channel(pair.reply.ring, reply_bell, m.ShardReply)
+
+        def answer(requests=requests, replies=replies) -> None:
+            started = time.process_time()
+            out = [m.Ack(r.req_id) for r in requests.recv_all(100_000)]
+            if out:
+                replies.send_many(out)
+            shard_cpu[0] += time.process_time() - started
+        loop.add_reader(requests.fileno(), answer)
+        replies.send_many([m.Hello(index, os.getpid(), 1)])
+    try:
+        router = ShardRouter(loop, links, reply_bell)
+        await asyncio.sleep(0.05)
+        connection = CqlConnection(Node(config, router), _Server())
+        transport = _Transport()
+        connection.connection_made(transport)
+
+        async def send(msg, stream: int = 1) -> None:
+            connection.data_received(P.encode_request(msg, 4, stream))
+            for _ in range(50):
+                await asyncio.sleep(0.001)
+
+        params = Q.QueryParameters(consistency=1)
+        await send(Q.Startup(options={"CQL_VERSION": "3.0.0"}))
+        await send(Q.Query("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', "
+                           "'replication_factor': 1}", params))
+        await send(Q.Query(TABLE_DDL, params))
+        transport.out.clear()
+        await send(Q.Prepare(INSERT))
+        frames = FrameDecoder(requests=False).feed(b"".join(transport.out))
+        query_id = P.decode_response(frames[-1]).query_id
+        transport.out.clear()
+        values = [os.urandom(VALUE_BYTES) for _ in range(COLUMNS)]
+        frames_in = [P.encode_request(Q.Execute(query_id=query_id, params=Q.QueryParameters(
+            consistency=1, values=[b"%010d" % (i * 7919 % KEYS), *values],
+            skip_metadata=True)), 4, i % 30_000) for i in range(ops)]
+        reads = [b"".join(frames_in[i:i + per_read]) for i in range(0, ops, per_read)]
+        tune_collector()
+        shard_cpu[0] = 0.0
+        start = time.process_time()
+        for data in reads:
+            connection.data_received(data)
+            await asyncio.sleep(0)
+            await asyncio.sleep(0)
+        while connection._in_flight:
+            await asyncio.sleep(0)
+        return (time.process_time() - start - shard_cpu[0]) / ops * 1e6
+    finally:
+        for link in links:
+            loop.remove_reader(link.doorbell.fileno())
+        for pair in rings:
+            pair.unlink()
+            try:
+                pair.close()
+            except SegmentError:
+                pass  # views still held by the connection's objects: unmapped at exit
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def front_us_per_write(ops: int, per_read: int) -> float:
+    try:
+        import uvloop
+        uvloop.install()
+    except ImportError:
+        pass
+    return asyncio.run(_front(ops, per_read))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.inprocess",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("part", choices=("shard", "front"))
+    parser.add_argument("--ops", type=int, default=None)
+    parser.add_argument("--batch", type=int, default=11, help="shard: requests per drained batch")
+    parser.add_argument("--per-read", type=int, default=16, help="front: EXECUTEs per socket read")
+    parser.add_argument("--repeat", type=int, default=None)
+    args = parser.parse_args(argv)
+    if args.part == "shard":
+        ops, repeat = args.ops or 40_000, args.repeat or 5
+        runs = [shard_us_per_write(ops, args.batch) for _ in range(repeat)]
+    else:
+        ops, repeat = args.ops or 50_000, args.repeat or 3
+        runs = [front_us_per_write(ops, args.per_read) for _ in range(repeat)]
+    print(f"{args.part}: {min(runs):.2f} µs of CPU per write (best of {repeat}; all: "
+          f"{', '.join(f'{r:.2f}' for r in runs)})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
