@@ -9,7 +9,8 @@ other writes (what a shard does on its doorbell, and the front in epoll). The ch
 piece of Python work per wake-up (``WORK``: 200 dict inserts). Printed per round trip: the wall
 time, and the child's user and system CPU per wake-up, against the same work with no sleeping.
 Run with both processes on one core and on two: a cross-core wake-up needs an inter-processor
-interrupt, and in a virtual machine that is an exit to the hypervisor.
+interrupt, and in a virtual machine that is an exit to the hypervisor. The last rows leave the
+machine idle before each ping, as a lightly loaded server is: the same work then costs more.
 
 The difference between "work alone" and the child's CPU per wake-up is what one sleep and wake-up
 costs: the kernel's part, and what cold caches add to code that runs right after it. (Linux may
@@ -28,6 +29,8 @@ import sys
 import time
 
 WORK_INSERTS = 200
+# Idle time before each ping in the last rows: a server at a few hundred requests a second.
+IDLE_GAPS = (0.0005, 0.003)
 
 
 def work() -> int:
@@ -49,8 +52,10 @@ def _child(ping: int, pong: int, count: int, cpu: int | None, report: int) -> No
     os._exit(0)
 
 
-def ping_pong(count: int, cpus: tuple[int, int] | None) -> tuple[float, float, float]:
-    """(wall µs per round trip, child user µs per wake-up, child system µs per wake-up)."""
+def ping_pong(count: int, cpus: tuple[int, int] | None,
+              gap: float = 0.0) -> tuple[float, float, float]:
+    """(wall µs per round trip, child user µs per wake-up, child system µs per wake-up);
+    ``gap``: seconds the parent sleeps before each ping (a lightly loaded server)."""
     ping, pong = os.eventfd(0), os.eventfd(0)
     read_end, write_end = os.pipe()
     pid = os.fork()
@@ -60,9 +65,11 @@ def ping_pong(count: int, cpus: tuple[int, int] | None) -> tuple[float, float, f
         os.sched_setaffinity(0, {cpus[0]})
     started = time.perf_counter()
     for _ in range(count):
+        if gap:
+            time.sleep(gap)
         os.eventfd_write(ping, 1)
         os.eventfd_read(pong)
-    wall = time.perf_counter() - started
+    wall = time.perf_counter() - started - gap * count
     os.waitpid(pid, 0)
     user, system = map(float, os.read(read_end, 100).split())
     for fd in (ping, pong, read_end, write_end):
@@ -86,8 +93,11 @@ def main(argv: list[str] | None = None) -> int:
     if (os.cpu_count() or 1) > 1:
         layouts.append(("two cores", (0, 1)))
     layouts.append(("as the scheduler likes", None))
-    for name, cpus in layouts:
-        wall, user, system = ping_pong(args.count, cpus)
+    runs = [(name, cpus, 0.0) for name, cpus in layouts]
+    runs += [(f"idle {gap * 1000:g} ms before each", None, gap) for gap in IDLE_GAPS]
+    for name, cpus, gap in runs:
+        wall, user, system = ping_pong(args.count if not gap else min(args.count, 2000), cpus,
+                                       gap)
         total = user + system
         print(f"{name:<24} round trip {wall:6.1f} µs; per wake-up the child spends "
               f"{total:5.1f} µs of CPU ({total - alone:+5.1f} over the work alone; "

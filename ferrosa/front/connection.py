@@ -98,6 +98,8 @@ class CqlConnection(asyncio.Protocol):
 
     # -- transport ----------------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # Kept: get_running_loop() costs a getpid() system call per use.
+        self._loop = asyncio.get_running_loop()
         self.transport = transport  # type: ignore[assignment]
         self.server.connections.add(self)
 
@@ -151,7 +153,7 @@ class CqlConnection(asyncio.Protocol):
     def _schedule_flush(self) -> None:
         if not self._flush_scheduled:
             self._flush_scheduled = True
-            asyncio.get_running_loop().call_soon(self._flush)
+            self._loop.call_soon(self._flush)
 
     def _flush(self) -> None:
         self._flush_scheduled = False
@@ -224,7 +226,7 @@ class CqlConnection(asyncio.Protocol):
             waiting.resume = lambda: self._step(coro, stream)
             return
         if waiting is None:  # a bare yield (asyncio.sleep(0)): go round the loop once
-            asyncio.get_running_loop().call_soon(self._step, coro, stream)
+            self._loop.call_soon(self._step, coro, stream)
             return
         # An awaited asyncio future; Future.__await__ takes its result when resumed.
         waiting._asyncio_future_blocking = False
