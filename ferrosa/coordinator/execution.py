@@ -148,27 +148,20 @@ async def send_to_shards(ex: Execution, per_shard: dict[int, Any]) -> list:
     """Submit one request per shard and wait for all replies; shard failures become errors."""
     call = ex.node.router.call
     calls = [call(shard, msg) for shard, msg in per_shard.items()]
-    replies = []
-    for pending in calls:
-        try:
-            reply = await pending
-        except ShardUnavailable as exc:
-            raise _unavailable(ex, exc) from None
-        if type(reply) is m.Failure:
-            raise _failure(reply)
-        replies.append(reply)
-    return replies
+    return [await _settled(ex, pending) for pending in calls]
 
 
 async def send_to_shard(ex: Execution, shard: int, msg: Any) -> Any:
     """send_to_shards for one request (the common single-partition case, without the dict)."""
+    return await _settled(ex, ex.node.router.call(shard, msg))
+
+
+async def _settled(ex: Execution, call: Any) -> Any:
     try:
-        reply = await ex.node.router.call(shard, msg)
-    except ShardUnavailable as exc:
-        raise _unavailable(ex, exc) from None
-    if type(reply) is m.Failure:
-        raise _failure(reply)
-    return reply
+        await call
+    except ShardUnavailable:
+        pass  # checked_reply raises what the client is told
+    return checked_reply(ex, call)
 
 
 def checked_reply(ex: Execution, call: Any) -> Any:
