@@ -54,14 +54,16 @@ def _marker(marker: ast.BindMarker, t: T.CqlType, receiver: str, keyspace: str, 
             specs: dict[int, MarkerSpec]) -> ValueFn:
     index = marker.index
     specs[index] = MarkerSpec(index, marker.name or receiver, t, keyspace, table)
-    validate = V.validate
+    check = V.validator(t)
+    if check is None:  # a blob: any bytes will do
+        return lambda values: values[index]
 
     def bound(values: list) -> bytes | None | _Unset:
         value = values[index]
         if value is None or value is UNSET:
             return value
         try:
-            validate(t, value)
+            check(value)
         except V.InvalidValue as exc:  # Constants.Marker.bindAndGet: the serializer's message as is
             raise InvalidRequest(str(exc)) from None
         return value

@@ -45,14 +45,14 @@ from ferrosa.protocol.scalar_values import (  # re-exported: this module is the 
     encode_uvint, encode_vint, int_text, read_uvint, read_vint, varint_bytes,
 )
 from ferrosa.protocol.types import (
-    BIGINT, BOOLEAN, COUNTER, DOUBLE, FLOAT, INT, TIMESTAMP, UUID, CqlType, CustomType, ListType,
+    BIGINT, BLOB, BOOLEAN, COUNTER, DOUBLE, FLOAT, INT, TIMESTAMP, UUID, CqlType, CustomType, ListType,
     MapType, NativeType, SetType, TupleType, UserType, VectorType, cql_name, quote_identifier,
 )
 
 __all__ = [
     "EMPTY", "Duration", "InvalidValue", "deserialize", "encode_uvint", "encode_vint", "fixed_length",
     "int_text", "read_uvint", "read_vint", "serialize", "split_collection", "split_fields",
-    "to_cql_literal", "validate", "varint_bytes",
+    "to_cql_literal", "validate", "validator", "varint_bytes",
 ]
 
 _I32 = struct.Struct(">i")
@@ -76,6 +76,15 @@ def validate(t: CqlType, data: Bytes) -> None:
     if check is None:
         check = _codec(t).validate
     check(data)
+
+
+def validator(t: CqlType) -> Callable[[Bytes], None] | None:
+    """The check `validate` runs for ``t``, or None when every byte string is a valid value (a
+    blob): callers that validate per request can then skip the call altogether."""
+    if t is BLOB:
+        return None
+    check = _VALIDATORS.get(t)
+    return check if check is not None else _codec(t).validate
 
 
 def serialize(t: CqlType, value: Any) -> bytes:

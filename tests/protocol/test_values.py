@@ -345,3 +345,18 @@ def test_nested_parsed_types() -> None:
     t = parse_cql_type("map<text, frozen<list<frozen<tuple<int, text>>>>>")
     value = {"k": [(1, "a"), (2, None)]}
     assert deserialize(t, serialize(t, value)) == value
+
+
+def test_validator_is_none_only_where_every_byte_string_is_valid() -> None:
+    from ferrosa.protocol.values import validator
+    assert validator(T.BLOB) is None
+    check = validator(T.INT)
+    check(b"\x00\x00\x00\x01")
+    with pytest.raises(InvalidValue):
+        check(b"\x00\x01\x02")
+    text = validator(T.TEXT)
+    with pytest.raises(InvalidValue):
+        text(b"\xff\xfe")
+    nested = validator(T.ListType(T.INT))
+    with pytest.raises(InvalidValue):
+        nested(b"\x00\x00\x00\x01\x00\x00\x00\x02\x00")
