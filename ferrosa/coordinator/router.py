@@ -131,7 +131,10 @@ class ShardCall:
         self._reply, self._error, self._done = reply, error, True
         resume, self.resume = self.resume, None
         if resume is not None:
-            resume()
+            try:
+                resume()
+            except Exception:  # the router is delivering a batch: the others must still go
+                log.exception("resuming a request after its shard reply failed")
         callbacks, self._callbacks = self._callbacks, None
         for fn, context in callbacks or ():
             self._loop.call_soon(fn, self, context=context)

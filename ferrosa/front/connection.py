@@ -344,10 +344,9 @@ class CqlConnection(asyncio.Protocol):
         self._request_done()
         try:
             result = compiled.finish(ex, X.checked_reply(ex, call))
-        except Exception as exc:
+            self.send_result(result, compiled, stream, skip_metadata)
+        except Exception as exc:  # every failure becomes an ERROR on this stream
             self.send(error_response(exc), stream)
-            return
-        self.send_result(result, compiled, stream, skip_metadata)
 
     async def _execute(self, request: Q.Execute, frame: Frame, prepared, compiled,
                        ex: X.Execution) -> None:

@@ -88,3 +88,19 @@ def test_resume_runs_synchronously_inside_set_result() -> None:
     call.set_result("now")
     assert resumed == ["now"]  # no loop iteration was needed
     loop.close()
+
+
+def test_a_failing_resume_does_not_stop_the_delivery(caplog) -> None:
+    loop = asyncio.new_event_loop()
+    first, second = ShardCall(loop), ShardCall(loop)
+    seen = []
+
+    def broken():
+        raise RuntimeError("boom")
+    first.resume = broken
+    second.resume = lambda: seen.append(second.result())
+    first.set_result("a")  # must not raise into the router's reply loop
+    second.set_result("b")
+    assert seen == ["b"] and first.done()
+    assert "resuming a request" in caplog.text
+    loop.close()
