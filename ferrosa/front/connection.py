@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Coroutine
 from typing import Any, Callable
 
 from ferrosa.coordinator import execution as X
@@ -313,7 +314,7 @@ class CqlConnection(asyncio.Protocol):
                                          result_metadata_id=prepared.result_metadata_id)
         self.send_frame(Frame(version, 0, frame.stream, Opcode.RESULT, body))
 
-    def on_execute(self, request: Q.Execute, frame: Frame):
+    def on_execute(self, request: Q.Execute, frame: Frame) -> Coroutine[Any, Any, None] | None:
         """EXECUTE. A statement that needs one shard request (a write to one partition, a read
         of one row) takes the short path: no coroutine, the shard's reply answers the client from
         ShardCall.resume (CompiledStatement.start/finish). Anything else runs `_execute`."""
