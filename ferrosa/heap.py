@@ -1,7 +1,7 @@
 """How the front and the shards use CPython's cyclic garbage collector.
 
-What it is: `tune_collector()`, called once by the front and by each shard when start-up is done
-(schema loaded, SSTables opened, commit log replayed).
+What it is: `tune_collector()`, called once by the front and by each shard after their imports,
+before they load any data (schema, SSTables, commit log).
 
 What it must not do: switch the collector off. Request handling does make reference cycles
 (asyncio futures and their callbacks, exceptions and their tracebacks); the young generations
@@ -23,9 +23,10 @@ each walks the whole memtable.
     a full collection stops the shard for tens of milliseconds.
 
 The fix keeps the young generations as they are and makes full collections rare:
-  - Objects that exist when start-up is done (modules, classes, the schema, SSTable indexes) move
-    to the permanent generation (`gc.freeze()`). Full collections never walk them again; what
-    was already garbage is collected first.
+  - Objects that exist once the imports are done (modules, classes, functions) move to the
+    permanent generation (`gc.freeze()`); full collections never walk them again. Data is not
+    frozen: a frozen object that later became cyclic garbage (a schema replaced, an SSTable
+    compacted away) would never be collected. What was already garbage is collected first.
   - A full collection runs at most once every OLD_GENERATION_THRESHOLD collections of the middle
     generation, i.e. once per 700 x 10 x 1000 = 7 million container allocations: tens of seconds
     for a busy shard, seconds for the front. The default's quarter rule still applies on top.

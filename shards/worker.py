@@ -354,10 +354,11 @@ def main(argv: list[str] | None = None) -> int:
     die_with_parent(args.parent)
     config = config_from_env()
     setup_logging(config, f"shard-{args.shard}")
+    # Before any data is loaded: only code objects are frozen, nothing that can be dropped later.
+    tune_collector()
     rings = RingPair.attach(args.node_id, 0, args.shard)
     worker = ShardWorker(args.shard, rings, Doorbell(args.request_doorbell),
                          Doorbell(args.reply_doorbell), args.generation, config)
-    tune_collector()
     signal.signal(signal.SIGTERM, worker.stop)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the supervisor decides when shards stop
     log.info("shard %d serving (pid %d)", args.shard, os.getpid())

@@ -104,7 +104,6 @@ async def serve(args: argparse.Namespace) -> None:
         loop.add_signal_handler(signum, server.stopped.set)
     try:
         await server.start()
-        tune_collector()
         await server.stopped.wait()
         await server.stop()
     finally:
@@ -129,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
         uvloop.install()
     except ImportError:
         pass
+    # Before the schema is loaded: only code objects are frozen, nothing that can be dropped later.
+    tune_collector()
     try:
         asyncio.run(serve(args))
     except (OSError, FerrosaError) as exc:
