@@ -160,23 +160,19 @@ class ShardStore:
     def on_write(self, req: m.Write) -> m.ShardReply:
         self.written = True
         mutations = req.mutations
-        if len(mutations) == 1 and _only_puts(mutations[0]):
-            # The common case: nothing to check against the current data.
-            mutation = mutations[0]
-            table = self.tables.get(mutation.table_id) or self._table(mutation.table_id)
-            table.memtable.apply(mutation)
-            return m.Ack(req.req_id)
         # All or nothing: checks that need the current data run before anything is applied.
         tables = [self._table(mutation.table_id) for mutation in mutations]
         try:
             for table, mutation in zip(tables, mutations):
+                if _only_puts(mutation):
+                    continue  # the common case: nothing to check against the current data
                 # Only older sources can hold a row the memtable lacks: skip the scan otherwise.
                 if (table.sstables or table.flushing) and _needs_current_row(mutation):
                     table.pull_row(mutation.token, mutation.pk, mutation.ck)
                 table.memtable.check(mutation)
         except MutationRejected as exc:
             return m.Failure(req.req_id, INVALID, str(exc))
-        for table, mutation in zip(tables, req.mutations):
+        for table, mutation in zip(tables, mutations):
             table.memtable.apply(mutation)
         return m.Ack(req.req_id)
 

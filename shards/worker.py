@@ -83,10 +83,10 @@ def data_dir(config: NodeConfig, shard: int) -> Path:
     return config.data_path / "data" / f"shard-{shard}"
 
 
-def _tables(request) -> set[bytes]:
+def _table_ids(request) -> list[bytes]:
     if type(request) is m.Write:
-        return {mutation.table_id for mutation in request.mutations}
-    return {request.table_id}
+        return [mutation.table_id for mutation in request.mutations]
+    return [request.table_id]
 
 
 def _object_store(config: NodeConfig, shard: int):
@@ -222,7 +222,7 @@ class ShardWorker:
         reply = self.store.handle(request)
         if type(reply) is m.Failure:
             log.error("shard %d: replayed write failed: %s", self.shard, reply.message)
-        return _tables(request)
+        return set(_table_ids(request))
 
     def publish(self, replies: list) -> None:
         """Write every reply, waiting for room when the front is behind (never drop one)."""
@@ -252,11 +252,7 @@ class ShardWorker:
                 record = raw[index] if raw is not None else None
                 records.append(record if record is not None else encode(request))
                 held.append(reply)
-                if type(request) is m.Write:
-                    for mutation in request.mutations:
-                        tables.add(mutation.table_id)
-                else:
-                    tables.add(request.table_id)
+                tables.update(_table_ids(request))
             else:
                 ready.append(reply)
         self._log(records, held, tables)

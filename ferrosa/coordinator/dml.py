@@ -14,8 +14,7 @@ from __future__ import annotations
 
 from ferrosa.coordinator.cells import CellFn, OperationCompiler, whole_value
 from ferrosa.coordinator.execution import (CompiledStatement, Execution, VoidResult,
-                                           group_by_shard, ordered_markers, send_to_shard,
-                                           send_to_shards)
+                                           group_by_shard, ordered_markers, send_to_shards)
 from ferrosa.coordinator.router import ShardCall
 from ferrosa.coordinator.keys import KeyPlan, analyze_where, pk_indexes, slice_bounds
 from ferrosa.coordinator.tableinfo import ColumnInfo, TableInfo
@@ -98,6 +97,7 @@ class CompiledWrite(CompiledStatement):
         self.is_counter = table.is_counter
         self.markers = ordered_markers(specs, marker_count)
         self.pk_indexes = pk_indexes(table, self.markers)
+        self.one_mutation = plan.without_in  # then the statement writes exactly one mutation
 
     def _ttl(self, values: list) -> int:
         ttl = self.ttl_fn(values)
@@ -146,23 +146,15 @@ class CompiledWrite(CompiledStatement):
         return out
 
     def start(self, ex: Execution) -> ShardCall | None:
+        if not self.one_mutation:
+            return None  # IN lists: execute() groups the mutations by shard
         mutations = self.mutations(ex)
-        if len(mutations) != 1:
-            ex.prepared_mutations = mutations  # execute() sends them: built once, one timestamp
-            return None
         router = ex.node.router
         return router.call(shard_of(mutations[0].token, router.shard_count),
                            m.Write(0, mutations))
 
     async def execute(self, ex: Execution) -> VoidResult:
-        mutations = ex.prepared_mutations
-        if mutations is None:
-            mutations = self.mutations(ex)
-        if len(mutations) == 1:
-            await send_to_shard(ex, shard_of(mutations[0].token, ex.node.router.shard_count),
-                                m.Write(0, mutations))
-        else:
-            await send_to_shards(ex, group_by_shard(ex.node, mutations))
+        await send_to_shards(ex, group_by_shard(ex.node, self.mutations(ex)))
         return VoidResult()
 
 

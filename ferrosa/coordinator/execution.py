@@ -102,8 +102,6 @@ class Execution:
     timestamp: int | None = None  # the client's default timestamp (protocol option)
     now_in_seconds: int | None = None
     protocol_version: int = 5
-    # A write's mutations when CompiledWrite.start built them but left the sending to execute().
-    prepared_mutations: list | None = None
 
     def write_timestamp(self) -> int:
         return self.timestamp if self.timestamp is not None else self.session.next_timestamp()

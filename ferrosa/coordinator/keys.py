@@ -97,6 +97,12 @@ class KeyPlan:
         return (len(self.clustering) == len(self.table.clustering) and self.slice is None
                 and self.tuple_slice is None)
 
+    @property
+    def without_in(self) -> bool:
+        """Every key restriction is one value (no IN): one partition key, one clustering prefix."""
+        return all(r.in_marker is None and len(r.values) == 1
+                   for r in (*self.partition, *self.clustering))
+
     def partition_keys(self, values: list) -> list[bytes]:
         partition = self.partition
         if len(partition) == 1 and partition[0].in_marker is None and len(partition[0].values) == 1:

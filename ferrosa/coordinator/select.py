@@ -91,25 +91,27 @@ class CompiledSelect(CompiledStatement):
         # A read of at most one row (every key column restricted by =, no aggregate) can take
         # the front's short path (start/finish): one Read, one reply, never a second page.
         self.point_read = (self.plan.has_partition_key and not self.count_rows
-                           and (not table.clustering or self.plan.full_clustering))
+                           and (not table.clustering or self.plan.full_clustering)
+                           and self.plan.without_in)
 
     def start(self, ex: Execution) -> ShardCall | None:
         if (not self.point_read or ex.paging_state is not None
                 or self.limit_fn(ex.values) is not None):
             return None
         plan, values = self.plan, ex.values
-        keys = plan.partition_keys(values)
-        prefixes = plan.clustering_prefixes(values) if plan.clustering else [[]]
-        if len(keys) != 1 or len(prefixes) != 1:
-            return None  # IN lists: execute() reads them in order
-        key = keys[0]
+        (key,) = plan.partition_keys(values)
+        (prefix,) = plan.clustering_prefixes(values) if plan.clustering else [[]]
         token = token_of(key)
-        start, end = slice_bounds(plan, prefixes[0], values)
         budget = ex.page_size if ex.page_size and ex.page_size > 0 else INTERNAL_PAGE_ROWS
-        read = m.Read(0, self.info.id_bytes, token, key, self.projection, ex.now(),
-                      len(self.info.partition_key), start, end, budget, self.reverse, None)
+        read = self._read(token, key, ex.now(), slice_bounds(plan, prefix, values), budget, None)
         router = ex.node.router
         return router.call(shard_of(token, router.shard_count), read)
+
+    def _read(self, token: int, key: bytes, now: int, bounds: tuple[bytes, bytes], budget: int,
+              after: bytes | None) -> m.Read:
+        start, end = bounds
+        return m.Read(0, self.info.id_bytes, token, key, self.projection, now,
+                      len(self.info.partition_key), start, end, budget, self.reverse, after)
 
     def finish(self, ex: Execution, reply: m.RowsReply) -> RowsResult:
         if reply.more:  # cannot happen for one row and a budget of at least one
@@ -178,11 +180,8 @@ class CompiledSelect(CompiledStatement):
             key = keys[key_index]
             token = token_of(key)
             while prefix_index < len(bounds):
-                start, end = bounds[prefix_index]
                 budget = (want - count) if want else INTERNAL_PAGE_ROWS
-                read = m.Read(0, self.info.id_bytes, token, key, self.projection, now,
-                              len(self.info.partition_key), start, end, budget, self.reverse,
-                              after)
+                read = self._read(token, key, now, bounds[prefix_index], budget, after)
                 reply = await send_to_shard(ex, shard_of(token, n), read)
                 chunks.append(reply.rows)
                 count += reply.count
