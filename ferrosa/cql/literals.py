@@ -40,7 +40,7 @@ import zoneinfo
 from collections.abc import Callable
 
 from ferrosa.cql.ast import Constant, ConstantType
-from ferrosa.protocol.values import EMPTY, Duration
+from ferrosa.protocol.values import EMPTY, Duration, parse_time_of_day
 
 K = ConstantType
 
@@ -83,8 +83,6 @@ MAX_RAW_DAY = (1 << 32) - 1
 DATE_EPOCH_OFFSET = 1 << 31
 # The dates SimpleDateSerializer names as its limits (day numbers Integer.MIN_VALUE/MAX_VALUE).
 _MIN_DATE_TEXT, _MAX_DATE_TEXT = "-5877641-06-23T00:00Z", "+5881580-07-11T00:00Z"
-# String.trim() strips every character up to and including the space.
-_JAVA_WHITESPACE = "".join(map(chr, range(0x21)))
 
 _F32, _U32 = struct.Struct(">f"), struct.Struct(">I")
 _FLOAT_MAX = _F32.unpack(b"\x7f\x7f\xff\xff")[0]
@@ -444,46 +442,6 @@ def _date(text: str) -> int:
     return days
 
 
-def _java_int(text: str) -> int:
-    """Integer.parseInt: an optional sign, decimal digits, an int's range."""
-    body = text[1:] if text[:1] in ("+", "-") else text
-    if not body or not body.isdecimal() or max(body) > "\uffff":
-        raise ValueError(text)
-    value = int(text)
-    if not INT32_MIN <= value <= INT32_MAX:
-        raise ValueError(text)
-    return value
-
-
-def _bounded(text: str, limit: int) -> int:
-    value = _java_int(text)
-    if not 0 <= value < limit:
-        raise ValueError(text)
-    return value
-
-
-def _time_of_day(text: str) -> int:
-    """TimeSerializer.parseTimeStrictly: hh:mm:ss[.fffffffff], trimmed; ValueError otherwise."""
-    s = text.strip(_JAVA_WHITESPACE)
-    first = s.find(":")
-    second = s.find(":", first + 1)
-    if not (first > 0 and second > 0 and second < len(s) - 1):
-        raise ValueError(text)
-    period = s.find(".", second + 1)
-    hours, minutes = _bounded(s[:first], 24), _bounded(s[first + 1:second], 60)
-    nanos = 0
-    if 0 < period < len(s) - 1:
-        seconds, fraction = _bounded(s[second + 1:period], 60), s[period + 1:]
-        if len(fraction) > 9 or not fraction[0].isdecimal():
-            raise ValueError(text)
-        nanos = _java_int(fraction.ljust(9, "0"))
-    elif period > 0:
-        raise ValueError(text)
-    else:
-        seconds = _bounded(s[second + 1:], 60)
-    return ((hours * 60 + minutes) * 60 + seconds) * 1_000_000_000 + nanos
-
-
 def _time(text: str) -> int:
     if _RAW_NUMBER.match(text):
         nanos = _long(text)
@@ -491,7 +449,7 @@ def _time(text: str) -> int:
             raise LiteralError(f"Unable to make long (for time) from: '{text}'")
         return nanos
     try:
-        return _time_of_day(text)
+        return parse_time_of_day(text)
     except ValueError:
         raise LiteralError(f"(TimeType) Unable to coerce '{text}' to a formatted time (long)") from None
 

@@ -395,43 +395,9 @@ def time_string_to_nanos(text: str) -> int:
             raise _marshal(f"Unable to make long (for time) from: '{text}'")
         return value
     try:
-        return _parse_time_strictly(text)
+        return V.parse_time_of_day(text)
     except ValueError:
         raise _marshal(f"(TimeType) Unable to coerce '{text}' to a formatted time (long)") from None
-
-
-def _java_int(text: str) -> int:
-    return java.parse_integer(text, java.INT32_MIN, java.INT32_MAX)
-
-
-_JAVA_BLANKS = "".join(chr(c) for c in range(33))  # String.trim() strips every char <= ' '
-
-
-def _parse_time_strictly(source: str) -> int:
-    s = source.strip(_JAVA_BLANKS)
-    first = s.find(":")
-    second = s.find(":", first + 1)
-    if not (first > 0 and second > 0 and second < len(s) - 1):
-        raise ValueError(source)
-    hour = _java_int(s[:first])
-    minute = _java_int(s[first + 1:second])
-    if not 0 <= hour < 24 or not 0 <= minute < 60:
-        raise ValueError(source)
-    period = s.find(".", second + 1)
-    nanos = 0
-    if 0 < period < len(s) - 1:
-        sec = _java_int(s[second + 1:period])
-        fraction = s[period + 1:]
-        if len(fraction) > 9 or not fraction[0].isdigit():
-            raise ValueError(source)
-        nanos = _java_int(fraction.ljust(9, "0"))
-    elif period > 0:
-        raise ValueError(source)
-    else:
-        sec = _java_int(s[second + 1:])
-    if not 0 <= sec < 60:
-        raise ValueError(source)
-    return ((hour * 60 + minute) * 60 + sec) * 1_000_000_000 + nanos
 
 
 # Timestamps: the formats of TimestampSerializer, as one pattern per family.

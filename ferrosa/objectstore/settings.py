@@ -234,12 +234,10 @@ def open_store(settings: ObjectStoreSettings,
         value = getattr(settings, name)
         if value is not None:
             config[name] = value
-    if foreground:
-        client = {"allow_http": settings.allow_http, "connect_timeout": COLD_CONNECT_TIMEOUT,
-                  "timeout": COLD_REQUEST_TIMEOUT}
-        retry = {"max_retries": COLD_MAX_RETRIES, "retry_timeout": COLD_RETRY_TIMEOUT}
-    else:
-        client = {"allow_http": settings.allow_http, "connect_timeout": CONNECT_TIMEOUT,
-                  "timeout": REQUEST_TIMEOUT}
-        retry = {"max_retries": STORE_MAX_RETRIES, "retry_timeout": STORE_RETRY_TIMEOUT}
+    connect, request, retries, retry_timeout = (
+        (COLD_CONNECT_TIMEOUT, COLD_REQUEST_TIMEOUT, COLD_MAX_RETRIES, COLD_RETRY_TIMEOUT)
+        if foreground else
+        (CONNECT_TIMEOUT, REQUEST_TIMEOUT, STORE_MAX_RETRIES, STORE_RETRY_TIMEOUT))
+    client = {"allow_http": settings.allow_http, "connect_timeout": connect, "timeout": request}
+    retry = {"max_retries": retries, "retry_timeout": retry_timeout}
     return S3Store(settings.bucket, config=config, client_options=client, retry_config=retry)

@@ -271,6 +271,51 @@ def _time_from_py(value: Any) -> int:
     raise TypeError(value)
 
 
+# String.trim() strips every char <= ' '.
+_JAVA_WHITESPACE = "".join(map(chr, range(0x21)))
+
+
+def _java_int(text: str) -> int:
+    """Integer.parseInt: an optional sign, decimal digits, an int's range."""
+    body = text[1:] if text[:1] in ("+", "-") else text
+    if not body or not body.isdecimal() or max(body) > "\uffff":
+        raise ValueError(text)
+    value = int(text)
+    if not INT32_MIN <= value <= INT32_MAX:
+        raise ValueError(text)
+    return value
+
+
+def _bounded(text: str, limit: int) -> int:
+    value = _java_int(text)
+    if not 0 <= value < limit:
+        raise ValueError(text)
+    return value
+
+
+def parse_time_of_day(text: str) -> int:
+    """TimeSerializer.parseTimeStrictly (CQL time literals, CAST and JSON text): nanoseconds of
+    hh:mm:ss[.fffffffff], trimmed as String.trim() does; ValueError otherwise."""
+    s = text.strip(_JAVA_WHITESPACE)
+    first = s.find(":")
+    second = s.find(":", first + 1)
+    if not (first > 0 and second > 0 and second < len(s) - 1):
+        raise ValueError(text)
+    period = s.find(".", second + 1)
+    hours, minutes = _bounded(s[:first], 24), _bounded(s[first + 1:second], 60)
+    nanos = 0
+    if 0 < period < len(s) - 1:
+        seconds, fraction = _bounded(s[second + 1:period], 60), s[period + 1:]
+        if len(fraction) > 9 or not fraction[0].isdecimal():
+            raise ValueError(text)
+        nanos = _java_int(fraction.ljust(9, "0"))
+    elif period > 0:
+        raise ValueError(text)
+    else:
+        seconds = _bounded(s[second + 1:], 60)
+    return ((hours * 60 + minutes) * 60 + seconds) * 1_000_000_000 + nanos
+
+
 def _time_literal(nanos: int) -> str:
     if not 0 <= nanos < NANOS_PER_DAY:
         return str(nanos)  # Cassandra accepts out-of-range times on the wire; keep them exact

@@ -42,7 +42,7 @@ from typing import Any, Callable
 
 from ferrosa.protocol.scalar_values import (  # re-exported: this module is the public entry point
     EMPTY, NATIVE_CODECS, Bytes, Codec, Duration, InvalidValue, bad_value, custom_codec,
-    encode_uvint, encode_vint, int_text, read_uvint, read_vint, varint_bytes,
+    encode_uvint, encode_vint, int_text, parse_time_of_day, read_uvint, read_vint, varint_bytes,
 )
 from ferrosa.protocol.types import (
     BIGINT, BLOB, BOOLEAN, COUNTER, DOUBLE, FLOAT, INT, TIMESTAMP, UUID, CqlType, CustomType, ListType,
@@ -51,8 +51,8 @@ from ferrosa.protocol.types import (
 
 __all__ = [
     "EMPTY", "Duration", "InvalidValue", "deserialize", "encode_uvint", "encode_vint", "fixed_length",
-    "int_text", "read_uvint", "read_vint", "serialize", "split_collection", "split_fields",
-    "to_cql_literal", "validate", "validator", "varint_bytes",
+    "int_text", "parse_time_of_day", "read_uvint", "read_vint", "serialize", "split_collection",
+    "split_fields", "to_cql_literal", "validate", "validator", "varint_bytes",
 ]
 
 _I32 = struct.Struct(">i")
