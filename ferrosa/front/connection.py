@@ -398,7 +398,9 @@ class CqlConnection(asyncio.Protocol):
         cacheable = (result.paging_state is None and new_metadata_id is None
                      and result.columns is compiled.result_columns)
         if cacheable:
-            cache = compiled.__dict__.setdefault("encoded_rows_metadata", {})
+            cache = compiled.encoded_rows_metadata
+            if cache is None:
+                cache = compiled.encoded_rows_metadata = {}
             cached = cache.get((version, skip_metadata))
             if cached is not None and cached[0] is result.columns:
                 return cached[1]
