@@ -3,6 +3,8 @@ processes, sockets or wake-ups.
 
     python -m bench.inprocess shard [--ops 40000] [--batch 11] [--repeat 5]
     python -m bench.inprocess front [--ops 50000] [--per-read 16] [--repeat 3]
+    python -m bench.inprocess flush [--ops 100000] [--repeat 3]
+    python -m bench.inprocess compact [--ops 100000] [--repeat 3]
 
 Theory of operation
 -------------------
@@ -16,7 +18,11 @@ shared-memory rings, and a stand-in shard inside the same event loop that answer
 with Ack (its own CPU time is measured and subtracted). It prepares the workload's INSERT and
 feeds EXECUTE frames ``--per-read`` at a time, as a socket read would deliver them.
 
-Both print the CPU per request, best of ``--repeat`` runs (each in a fresh interpreter would be
+``flush``: a ShardStore's memtable filled with ``--ops`` such writes (about 63% distinct keys),
+then one flush to an SSTable: the CPU per partition written, fsyncs included. ``compact``: four
+such SSTables (overlapping keys) merged by a major compaction: the CPU per partition read.
+
+All print the CPU per request, best of ``--repeat`` runs (each in a fresh interpreter would be
 cleaner; the best of several in one is steadier on a shared machine). The node's own figures
 (`python -m bench run`) are two to three times these: the difference is wake-ups, system calls
 and cold caches (docs/performance.md). This module must NOT be imported by ferrosa.
@@ -46,9 +52,9 @@ TABLE_DDL = ('CREATE TABLE ks.standard1 (key blob PRIMARY KEY, "C0" blob, "C1" b
 INSERT = 'INSERT INTO ks.standard1 (key, "C0", "C1", "C2", "C3", "C4") VALUES (?, ?, ?, ?, ?, ?)'
 
 
-def _writes(count: int, table_id: bytes) -> list[bytes]:
+def _writes(count: int, table_id: bytes, seed: int = 1) -> list[bytes]:
     from ferrosa.partitioner import token
-    rng = random.Random(1)
+    rng = random.Random(seed)
     encode = msgspec.msgpack.Encoder().encode
     values = [os.urandom(VALUE_BYTES) for _ in range(COLUMNS)]
     out = []
@@ -97,6 +103,68 @@ def shard_us_per_write(ops: int, batch: int) -> float:
         elapsed = time.process_time() - start
         commitlog.close()
         return elapsed / ops * 1e6
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def _filled_store(directory: str, ops: int, seed: int = 1):
+    from shards.store import ShardStore
+    store = ShardStore(0, os.path.join(directory, "data"), 1 << 30, None)
+    table_id = uuid.uuid4().bytes
+    store.handle(m.TableSchema(0, table_id))
+    decode = msgspec.msgpack.Decoder(m.ShardRequest).decode
+    for payload in _writes(ops, table_id, seed):
+        store.handle(decode(payload))
+    return store, table_id
+
+
+def _run_jobs(store) -> None:
+    while store.maintenance_step():
+        pass
+
+
+def flush_us_per_partition(ops: int) -> float:
+    from ferrosa.heap import tune_collector
+    directory = tempfile.mkdtemp(prefix="bench-inprocess-")
+    try:
+        store, table_id = _filled_store(directory, ops)
+        table = store.tables[table_id]
+        partitions = len(table.memtable.partitions)
+        tune_collector()
+        start = time.process_time()
+        store.flush(table_id)
+        _run_jobs(store)
+        elapsed = time.process_time() - start
+        assert table.sstables, "the flush wrote no SSTable"
+        return elapsed / partitions * 1e6
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def compact_us_per_partition(ops: int, inputs: int = 4) -> float:
+    from ferrosa.heap import tune_collector
+    directory = tempfile.mkdtemp(prefix="bench-inprocess-")
+    try:
+        store, table_id = _filled_store(directory, ops // inputs)
+        table = store.tables[table_id]
+        decode = msgspec.msgpack.Decoder(m.ShardRequest).decode
+        read = 0
+        for seed in range(2, inputs + 2):
+            read += len(table.memtable.partitions)
+            store.flush(table_id)
+            _run_jobs(store)
+            for payload in _writes(ops // inputs, table_id, seed):
+                store.handle(decode(payload))
+        read += len(table.memtable.partitions)
+        store.flush(table_id)
+        _run_jobs(store)
+        tune_collector()
+        start = time.process_time()
+        store.compact(table_id, major=True)
+        _run_jobs(store)
+        elapsed = time.process_time() - start
+        assert len(table.sstables) == 1, "the major compaction left several SSTables"
+        return elapsed / read * 1e6
     finally:
         shutil.rmtree(directory, ignore_errors=True)
 
@@ -229,7 +297,7 @@ def front_us_per_write(ops: int, per_read: int) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.inprocess",
                                      description=__doc__.split("\n\n")[0])
-    parser.add_argument("part", choices=("shard", "front"))
+    parser.add_argument("part", choices=("shard", "front", "flush", "compact"))
     parser.add_argument("--ops", type=int, default=None)
     parser.add_argument("--batch", type=int, default=11, help="shard: requests per drained batch")
     parser.add_argument("--per-read", type=int, default=16, help="front: EXECUTEs per socket read")
@@ -238,10 +306,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.part == "shard":
         ops, repeat = args.ops or 40_000, args.repeat or 5
         runs = [shard_us_per_write(ops, args.batch) for _ in range(repeat)]
-    else:
+    elif args.part == "front":
         ops, repeat = args.ops or 50_000, args.repeat or 3
         runs = [front_us_per_write(ops, args.per_read) for _ in range(repeat)]
-    print(f"{args.part}: {min(runs):.2f} µs of CPU per write (best of {repeat}; all: "
+    else:
+        measure = flush_us_per_partition if args.part == "flush" else compact_us_per_partition
+        ops, repeat = args.ops or 100_000, args.repeat or 3
+        runs = [measure(ops) for _ in range(repeat)]
+    unit = "write" if args.part in ("shard", "front") else "partition"
+    print(f"{args.part}: {min(runs):.2f} µs of CPU per {unit} (best of {repeat}; all: "
           f"{', '.join(f'{r:.2f}' for r in runs)})")
     return 0
 

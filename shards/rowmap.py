@@ -81,6 +81,11 @@ class RowMap:
     def keys(self) -> Iterator[bytes]:
         return iter(self._keys)
 
+    def first_item(self) -> tuple[bytes, Any]:
+        """(key, row) of the lowest key; IndexError when empty."""
+        key = self._keys[0]
+        return key, self._rows[key]
+
     def items(self) -> Iterator[tuple[bytes, Any]]:
         rows = self._rows
         return ((key, rows[key]) for key in self._keys)

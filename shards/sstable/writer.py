@@ -57,6 +57,7 @@ from shards.sstable.format import (
     pack_toc,
 )
 from shards.sstable.reader import SSTableReader
+from shards.tombstones import NO_DELETION
 
 DEFAULT_CHUNK_BYTES = 64 * 1024
 # Rows between two row-index samples. A slice read decodes (or skips by length) at most this many
@@ -169,6 +170,15 @@ class SSTableWriter:
         self.partitions += 1
 
     def _add(self, part: Partition) -> None:
+        rows = part.rows
+        if (len(rows) == 1 and part.deletion == NO_DELETION and part.ranges is None
+                and not part.static):
+            ck, row = rows.first_item()
+            start = self._data.position
+            self._data.write(self._encoder.plain_partition(part, ck, row))
+            self._index.write(INDEX_ENTRY.pack(part.token, start, NO_ROW_INDEX))
+            self._bloom.add(part.pk)
+            return
         data = self._data
         encoder = self._encoder
         start = data.position
