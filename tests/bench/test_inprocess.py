@@ -1,4 +1,4 @@
-"""bench.inprocess runs both parts for real (a few thousand requests) and reports a figure."""
+"""bench.inprocess runs every part for real (a few thousand requests) and reports a figure."""
 
 from __future__ import annotations
 
@@ -7,26 +7,20 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[2]
 
 
-def test_shard_and_front_report_cpu_per_write() -> None:
-    for part, ops in (("shard", "3000"), ("front", "2000")):
-        done = subprocess.run([sys.executable, "-m", "bench.inprocess", part, "--ops", ops,
-                               "--repeat", "1"], cwd=REPO, capture_output=True, text=True,
-                              timeout=120)
-        out = done.stdout + done.stderr
-        assert done.returncode == 0, out
-        found = re.search(rf"^{part}: ([0-9.]+) µs of CPU per write", done.stdout, re.M)
-        assert found and float(found.group(1)) > 0, out
-
-
-def test_flush_and_compact_report_cpu_per_partition() -> None:
-    for part in ("flush", "compact"):
-        done = subprocess.run([sys.executable, "-m", "bench.inprocess", part, "--ops", "4000",
-                               "--repeat", "1"], cwd=REPO, capture_output=True, text=True,
-                              timeout=120)
-        out = done.stdout + done.stderr
-        assert done.returncode == 0, out
-        found = re.search(rf"^{part}: ([0-9.]+) µs of CPU per partition", done.stdout, re.M)
-        assert found and float(found.group(1)) > 0, out
+@pytest.mark.parametrize(("part", "ops", "unit"), [
+    ("shard", "3000", "write"), ("front", "2000", "write"),
+    ("flush", "4000", "partition"), ("compact", "4000", "partition"),
+])
+def test_each_part_reports_its_cpu(part: str, ops: str, unit: str) -> None:
+    done = subprocess.run([sys.executable, "-m", "bench.inprocess", part, "--ops", ops,
+                           "--repeat", "1"], cwd=REPO, capture_output=True, text=True,
+                          timeout=120)
+    out = done.stdout + done.stderr
+    assert done.returncode == 0, out
+    found = re.search(rf"^{part}: ([0-9.]+) µs of CPU per {unit}", done.stdout, re.M)
+    assert found and float(found.group(1)) > 0, out
