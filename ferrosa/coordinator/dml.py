@@ -21,7 +21,6 @@ from ferrosa.coordinator.tableinfo import ColumnInfo, TableInfo
 from ferrosa.coordinator.terms import UNSET, MarkerSpec, compile_term
 from ferrosa.cql import ast
 from ferrosa.ipc import messages as m
-from ferrosa.partitioner import shard_of
 from ferrosa.partitioner import token as token_of
 from ferrosa.protocol import types as T
 from ferrosa.schema.errors import InvalidRequest
@@ -149,9 +148,7 @@ class CompiledWrite(CompiledStatement):
         if not self.one_mutation:
             return None  # IN lists: execute() groups the mutations by shard
         mutations = self.mutations(ex)
-        router = ex.node.router
-        return router.call(shard_of(mutations[0].token, router.shard_count),
-                           m.Write(0, mutations))
+        return ex.node.router.call_owner(mutations[0].token, m.Write(0, mutations))
 
     async def execute(self, ex: Execution) -> VoidResult:
         await send_to_shards(ex, group_by_shard(ex.node, self.mutations(ex)))

@@ -119,9 +119,9 @@ class CompiledStatement:
     pk_indexes: list[int] = []
     result_columns: list[ResultColumn] = []
     is_write = False
-    # The front's cache of this statement's encoded Rows metadata: (protocol version, skip
-    # metadata) -> (the result_columns it encodes, the bytes). Set per instance on first use.
-    encoded_rows_metadata: dict[tuple[int, bool], tuple[list, bytes]] | None = None
+    # The front's cache of this statement's encoded Rows metadata (of result_columns, fixed at
+    # compilation): (protocol version, skip metadata) -> the bytes. Set per instance on first use.
+    encoded_rows_metadata: dict[tuple[int, bool], bytes] | None = None
 
     def start(self, ex: Execution) -> Any:
         """The front's short path: send a statement that needs one shard request and return

@@ -34,6 +34,7 @@ from ferrosa.ipc import messages as m
 from ferrosa.ipc.channel import Channel
 from ferrosa.ipc.doorbell import Doorbell
 from ferrosa.ipc.shm import RingPair
+from ferrosa.partitioner import shard_of
 
 log = logging.getLogger(__name__)
 
@@ -188,6 +189,10 @@ class ShardRouter:
         """As `submit`, for a caller that awaits the reply at once: the reply resumes it
         directly (see ShardCall)."""
         return self._send(shard, msg, ShardCall(self.loop))
+
+    def call_owner(self, token: int, msg) -> ShardCall:
+        """`call` to the shard that owns ``token``."""
+        return self._send(shard_of(token, len(self.links)), msg, ShardCall(self.loop))
 
     def _send(self, shard: int, msg, future):
         link = self.links[shard]

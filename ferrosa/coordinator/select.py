@@ -104,8 +104,7 @@ class CompiledSelect(CompiledStatement):
         token = token_of(key)
         budget = ex.page_size if ex.page_size and ex.page_size > 0 else INTERNAL_PAGE_ROWS
         read = self._read(token, key, ex.now(), slice_bounds(plan, prefix, values), budget, None)
-        router = ex.node.router
-        return router.call(shard_of(token, router.shard_count), read)
+        return ex.node.router.call_owner(token, read)
 
     def _read(self, token: int, key: bytes, now: int, bounds: tuple[bytes, bytes], budget: int,
               after: bytes | None) -> m.Read:

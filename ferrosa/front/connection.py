@@ -402,14 +402,14 @@ class CqlConnection(asyncio.Protocol):
             if cache is None:
                 cache = compiled.encoded_rows_metadata = {}
             cached = cache.get((version, skip_metadata))
-            if cached is not None and cached[0] is result.columns:
-                return cached[1]
+            if cached is not None:
+                return cached
         metadata = RS.encode_rows_metadata(
             self._column_specs(result.columns), version=version,
             paging_state=result.paging_state, no_metadata=skip_metadata,
             column_count=len(result.columns), new_metadata_id=new_metadata_id)
         if cacheable:
-            cache[(version, skip_metadata)] = (result.columns, metadata)
+            cache[(version, skip_metadata)] = metadata
         return metadata
 
     def send_result(self, result: X.Result, compiled, stream: int, skip_metadata: bool,
