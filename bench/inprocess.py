@@ -3,6 +3,8 @@ processes, sockets or wake-ups.
 
     python -m bench.inprocess shard [--ops 40000] [--batch 11] [--repeat 5]
     python -m bench.inprocess front [--ops 50000] [--per-read 16] [--repeat 3]
+    python -m bench.inprocess shard-read [--ops 40000] [--batch 11] [--repeat 5]
+    python -m bench.inprocess front-read [--ops 50000] [--per-read 16] [--repeat 3]
     python -m bench.inprocess flush [--ops 100000] [--repeat 3]
     python -m bench.inprocess compact [--ops 100000] [--repeat 3]
 
@@ -17,6 +19,10 @@ one commit-log append per batch, release the acks: ShardWorker.serve's path.
 shared-memory rings, and a stand-in shard inside the same event loop that answers every request
 with Ack (its own CPU time is measured and subtracted). It prepares the workload's INSERT and
 feeds EXECUTE frames ``--per-read`` at a time, as a socket read would deliver them.
+
+``shard-read`` and ``front-read``: the same for the read workload's point SELECT (``SELECT *``
+by key): the shard serves Read messages from a memtable holding every key (ShardWorker.serve
+and the encoding of the RowsReply); the front's stand-in shard answers with one encoded row.
 
 ``flush``: a ShardStore's memtable filled with ``--ops`` such writes (about 63% distinct keys),
 then one flush to an SSTable: the CPU per partition written, fsyncs included. ``compact``: four
@@ -50,6 +56,7 @@ VALUE_BYTES = 34
 TABLE_DDL = ('CREATE TABLE ks.standard1 (key blob PRIMARY KEY, "C0" blob, "C1" blob, "C2" blob, '
              '"C3" blob, "C4" blob)')
 INSERT = 'INSERT INTO ks.standard1 (key, "C0", "C1", "C2", "C3", "C4") VALUES (?, ?, ?, ?, ?, ?)'
+SELECT = "SELECT * FROM ks.standard1 WHERE key = ?"
 
 
 def _writes(count: int, table_id: bytes, seed: int = 1) -> list[bytes]:
@@ -102,6 +109,49 @@ def shard_us_per_write(ops: int, batch: int) -> float:
             ready.extend(worker.acks.release(commitlog.ack_position))
         elapsed = time.process_time() - start
         commitlog.close()
+        return elapsed / ops * 1e6
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def _point_reads(count: int, table_id: bytes, seed: int = 2) -> list[bytes]:
+    from ferrosa.partitioner import token
+    rng = random.Random(seed)
+    encode = msgspec.msgpack.Encoder().encode
+    projection = [(m.PROJ_PK, 0), *((m.PROJ_CELL, f"C{j}") for j in range(COLUMNS))]
+    out = []
+    for i in range(count):
+        pk = b"%010d" % rng.randrange(KEYS)
+        out.append(encode(m.Read(i, table_id, token(pk), pk, projection, 1_700_000_100)))
+    return out
+
+
+def shard_us_per_read(ops: int, batch: int) -> float:
+    from ferrosa.heap import tune_collector
+    from shards.worker import ShardWorker
+
+    directory = tempfile.mkdtemp(prefix="bench-inprocess-")
+    try:
+        store, table_id = _filled_store(directory, 3 * KEYS)  # about 95% of the keys
+        messages = _point_reads(ops, table_id)
+        encode_reply = msgspec.msgpack.Encoder().encode
+
+        class Worker(ShardWorker):
+            def __init__(self) -> None:  # the serving half only: no rings, no process
+                self.store, self.later, self._encode = store, [], None
+
+        worker = Worker()
+        decode = msgspec.msgpack.Decoder(m.ShardRequest).decode
+        found = 0
+        tune_collector()
+        start = time.process_time()
+        for i in range(0, ops, batch):
+            ready = worker.serve([decode(payload) for payload in messages[i:i + batch]])
+            for reply in ready:
+                encode_reply(reply)
+                found += reply.count
+        elapsed = time.process_time() - start
+        assert found > ops // 2, f"only {found} of {ops} reads found their row"
         return elapsed / ops * 1e6
     finally:
         shutil.rmtree(directory, ignore_errors=True)
@@ -199,7 +249,14 @@ class _Server:
         self.connections: set = set()
 
 
-async def _front(ops: int, per_read: int) -> float:
+def _stand_in_reply(request, row: bytes):
+    """What the front's stand-in shard answers: Ack to a write, one found row to a read."""
+    if type(request) is m.Read:
+        return m.RowsReply(request.req_id, 1, row, False, request.token, request.pk)
+    return m.Ack(request.req_id)
+
+
+async def _front(ops: int, per_read: int, read: bool = False) -> float:
     from ferrosa.config import NodeConfig
     from ferrosa.coordinator.router import ShardLink, ShardRouter
     from ferrosa.front.connection import CqlConnection
@@ -220,6 +277,8 @@ async def _front(ops: int, per_read: int) -> float:
     node_id = "bip" + uuid.uuid4().hex[:7]
     links, rings = [], []
     shard_cpu = [0.0]
+    values = [os.urandom(VALUE_BYTES) for _ in range(COLUMNS)]
+    row = b"".join(len(v).to_bytes(4, "big") + v for v in [b"%010d" % 1, *values])
     for index in range(2):
         pair = RingPair.create(node_id, 0, index, 1 << 20)
         rings.append(pair)
@@ -230,7 +289,7 @@ async def _front(ops: int, per_read: int) -> float:
 
         def answer(requests=requests, replies=replies) -> None:
             started = time.process_time()
-            out = [m.Ack(r.req_id) for r in requests.recv_all(100_000)]
+            out = [_stand_in_reply(r, row) for r in requests.recv_all(100_000)]
             if out:
                 replies.send_many(out)
             shard_cpu[0] += time.process_time() - started
@@ -254,13 +313,12 @@ async def _front(ops: int, per_read: int) -> float:
                            "'replication_factor': 1}", params))
         await send(Q.Query(TABLE_DDL, params))
         transport.out.clear()
-        await send(Q.Prepare(INSERT))
+        await send(Q.Prepare(SELECT if read else INSERT))
         frames = FrameDecoder(requests=False).feed(b"".join(transport.out))
         query_id = P.decode_response(frames[-1]).query_id
         transport.out.clear()
-        values = [os.urandom(VALUE_BYTES) for _ in range(COLUMNS)]
         frames_in = [P.encode_request(Q.Execute(query_id=query_id, params=Q.QueryParameters(
-            consistency=1, values=[b"%010d" % (i * 7919 % KEYS), *values],
+            consistency=1, values=[b"%010d" % (i * 7919 % KEYS), *([] if read else values)],
             skip_metadata=True)), 4, i % 30_000) for i in range(ops)]
         reads = [b"".join(frames_in[i:i + per_read]) for i in range(0, ops, per_read)]
         tune_collector()
@@ -285,35 +343,39 @@ async def _front(ops: int, per_read: int) -> float:
         shutil.rmtree(directory, ignore_errors=True)
 
 
-def front_us_per_write(ops: int, per_read: int) -> float:
+def front_us_per_request(ops: int, per_read: int, read: bool = False) -> float:
     try:
         import uvloop
         uvloop.install()
     except ImportError:
         pass
-    return asyncio.run(_front(ops, per_read))
+    return asyncio.run(_front(ops, per_read, read))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.inprocess",
                                      description=__doc__.split("\n\n")[0])
-    parser.add_argument("part", choices=("shard", "front", "flush", "compact"))
+    parser.add_argument("part", choices=("shard", "front", "shard-read", "front-read", "flush",
+                                         "compact"))
     parser.add_argument("--ops", type=int, default=None)
     parser.add_argument("--batch", type=int, default=11, help="shard: requests per drained batch")
     parser.add_argument("--per-read", type=int, default=16, help="front: EXECUTEs per socket read")
     parser.add_argument("--repeat", type=int, default=None)
     args = parser.parse_args(argv)
-    if args.part == "shard":
+    if args.part in ("shard", "shard-read"):
+        measure = shard_us_per_write if args.part == "shard" else shard_us_per_read
         ops, repeat = args.ops or 40_000, args.repeat or 5
-        runs = [shard_us_per_write(ops, args.batch) for _ in range(repeat)]
-    elif args.part == "front":
+        runs = [measure(ops, args.batch) for _ in range(repeat)]
+    elif args.part in ("front", "front-read"):
         ops, repeat = args.ops or 50_000, args.repeat or 3
-        runs = [front_us_per_write(ops, args.per_read) for _ in range(repeat)]
+        runs = [front_us_per_request(ops, args.per_read, args.part == "front-read")
+                for _ in range(repeat)]
     else:
         measure = flush_us_per_partition if args.part == "flush" else compact_us_per_partition
         ops, repeat = args.ops or 100_000, args.repeat or 3
         runs = [measure(ops) for _ in range(repeat)]
-    unit = "write" if args.part in ("shard", "front") else "partition"
+    unit = {"shard": "write", "front": "write", "shard-read": "read",
+            "front-read": "read"}.get(args.part, "partition")
     print(f"{args.part}: {min(runs):.2f} µs of CPU per {unit} (best of {repeat}; all: "
           f"{', '.join(f'{r:.2f}' for r in runs)})")
     return 0

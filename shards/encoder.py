@@ -111,6 +111,16 @@ class RowEncoder:
         dropped = self.dropped
         pk_parts = None
         for kind, arg in self.projection:
+            if kind == m.PROJ_CELL and dropped is None:
+                # _value inlined: most of a read's columns take this branch.
+                cell = cells.get(arg)
+                if (type(cell) is tuple and cell[1] is not None and cell[0] > shadow
+                        and (cell[2] == 0 or now < cell[3])):
+                    value = cell[1]
+                    out.append(_LEN.pack(len(value)) + value)
+                else:
+                    out.append(_NULL)
+                continue
             if kind == m.PROJ_PK:
                 if pk_parts is None:
                     pk_parts = self.pk_components(part.pk)

@@ -191,7 +191,9 @@ class CqlConnection(asyncio.Protocol):
                       frame.stream)
             return
         result = handler(request, frame)
-        if asyncio.iscoroutine(result):
+        # A handler answers at once (None) or returns the coroutine of its request.
+        # (asyncio.iscoroutine(None) walks the abc machinery: a few percent of an EXECUTE's CPU.)
+        if result is not None:
             self._request_started()
             self._step(result, frame.stream)
 
