@@ -29,6 +29,9 @@ DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024
 DEFAULT_RING_BYTES = 8 * 1024 * 1024
 # The upper bound on shards a node runs: each shard is a process with its own rings and files.
 MAX_SHARDS = 256
+# The longest wake-up coalescing nap accepted: every request may wait this long twice in the
+# front, so beyond 10 ms it would be a latency floor, not a batching aid.
+MAX_COALESCE_US = 10_000
 # Commit log sync modes, as Cassandra's commitlog_sync.
 COMMITLOG_SYNC_MODES = ("periodic", "batch", "group")
 
@@ -56,6 +59,11 @@ class NodeConfig(msgspec.Struct, frozen=True):
     # Memtable bytes per shard (all tables) before the largest memtable is flushed to an SSTable;
     # writes slow down when flushing lets memtables reach twice this.
     memtable_bytes: int = 64 * 1024 * 1024
+    # Wake-up coalescing (ferrosa/front/coalescer.py): above coalesce_min_rate requests a second
+    # the front sleeps coalesce_us after each busy loop pass to gather requests and replies into
+    # bigger batches; 0 turns it off.
+    coalesce_us: int = 200
+    coalesce_min_rate: int = 2500
 
     @property
     def shard_count(self) -> int:
@@ -113,6 +121,8 @@ ENV_OVERRIDES: Mapping[str, Callable[[str], dict[str, Any]]] = {
     "FERROSA_COMMITLOG_SYNC_GROUP_WINDOW_MS": _int("commitlog_sync_group_window_ms"),
     "FERROSA_COMMITLOG_SEGMENT_BYTES": _int("commitlog_segment_bytes"),
     "FERROSA_MEMTABLE_BYTES": _int("memtable_bytes"),
+    "FERROSA_COALESCE_US": _int("coalesce_us"),
+    "FERROSA_COALESCE_MIN_RATE": _int("coalesce_min_rate"),
 }
 
 # TOML layout: [node] and [cql] tables; keys map onto NodeConfig fields.
@@ -138,6 +148,8 @@ _FILE_KEYS: Mapping[str, Mapping[str, Callable[[Any], dict[str, Any]]]] = {
         "bind": lambda v: _parse_bind(str(v)),
         "auth_disabled": lambda v: {"auth_disabled": bool(v)},
         "max_frame_bytes": lambda v: {"max_frame_bytes": int(v)},
+        "coalesce_us": lambda v: {"coalesce_us": int(v)},
+        "coalesce_min_rate": lambda v: {"coalesce_min_rate": int(v)},
     },
 }
 
@@ -196,6 +208,10 @@ def _validate(config: NodeConfig) -> None:
     for name in ("commitlog_sync_period_ms", "commitlog_sync_group_window_ms"):
         if getattr(config, name) < 1:
             raise ConfigError(f"{name} must be at least 1")
+    if not 0 <= config.coalesce_us <= MAX_COALESCE_US:
+        raise ConfigError(f"coalesce_us must be between 0 and {MAX_COALESCE_US}")
+    if config.coalesce_min_rate < 0:
+        raise ConfigError("coalesce_min_rate must not be negative")
     if config.commitlog_segment_bytes < 1 << 20:
         raise ConfigError("commitlog_segment_bytes must be at least 1 MiB")
     if config.memtable_bytes < 1 << 16:

@@ -172,6 +172,8 @@ class ShardRouter:
         self.on_shard_up: Callable[[int], None] | None = None
         self.saturated = False
         self.on_saturation_change: Callable[[bool], None] | None = None
+        # Called after each drain of the reply rings (the front's wake-up coalescing).
+        self.on_replies: Callable[[int], None] | None = None
         loop.add_reader(reply_doorbell.fileno(), self._on_replies)
 
     @property
@@ -251,6 +253,8 @@ class ShardRouter:
                 self._drain_parked(link)
         if self.saturated:
             self._update_saturation()
+        if self.on_replies is not None:
+            self.on_replies(0)
 
     def _deliver(self, link: ShardLink, reply) -> None:
         if type(reply) is m.Hello:

@@ -119,6 +119,9 @@ class CqlConnection(asyncio.Protocol):
             return
         for frame in frames:
             self.dispatch(frame)
+        coalescer = self.node.coalescer
+        if coalescer is not None:
+            coalescer.activity(len(frames))
 
     def _protocol_error(self, err: ProtocolError) -> None:
         log.debug("protocol error: %s", err)

@@ -20,6 +20,7 @@ from ferrosa.coordinator.router import ShardLink, ShardRouter
 from ferrosa.errors import FerrosaError
 from ferrosa.front.admin import AdminServer
 from ferrosa.front.connection import CqlConnection
+from ferrosa.front.coalescer import WakeCoalescer
 from ferrosa.front.node import Node
 from ferrosa.heap import tune_collector
 from ferrosa.ipc.doorbell import Doorbell
@@ -99,6 +100,9 @@ async def serve(args: argparse.Namespace) -> None:
     router = ShardRouter(loop, links, reply_bell)
     control = ControlChannel(socket.socket(fileno=args.control))
     node = Node(config, router)
+    if config.coalesce_us:
+        node.coalescer = WakeCoalescer.from_config(loop, config)
+        router.on_replies = node.coalescer.activity
     server = FrontServer(node, control)
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, server.stopped.set)

@@ -27,6 +27,7 @@ from ferrosa.coordinator.tableinfo import TableInfo, TableInfoCache
 from ferrosa.cql.parser import parse_statement
 from ferrosa.front import roles as role_statements
 from ferrosa.front.auth import RoleStore
+from ferrosa.front.coalescer import WakeCoalescer
 from ferrosa.durable import write_atomically
 from ferrosa.ipc import messages as m
 from ferrosa.partitioner import MAX_TOKEN, MIN_TOKEN
@@ -82,6 +83,8 @@ class Node:
         self.identity = self._load_identity()
         role_statements.register()
         router.on_shard_up = self._on_shard_up
+        # Set by the front process (ferrosa/front/coalescer.py); None: every pass polls at once.
+        self.coalescer: WakeCoalescer | None = None
         self.roles = RoleStore(self.data / "system_auth_roles.json")
         self.roles.load(create_default_superuser=True)
         self._schema = self._load_schema()

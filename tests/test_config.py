@@ -1,0 +1,32 @@
+"""NodeConfig: the wake-up coalescing settings from the environment and the file, and their bounds."""
+
+from __future__ import annotations
+
+import pytest
+
+from ferrosa.config import MAX_COALESCE_US, NodeConfig, load_config
+from ferrosa.errors import ConfigError
+
+
+def test_coalescing_defaults_and_environment() -> None:
+    assert load_config(environ={}).coalesce_us == NodeConfig().coalesce_us > 0
+    config = load_config(environ={"FERROSA_COALESCE_US": "0", "FERROSA_COALESCE_MIN_RATE": "9"})
+    assert (config.coalesce_us, config.coalesce_min_rate) == (0, 9)
+
+
+def test_coalescing_from_the_file(tmp_path) -> None:
+    path = tmp_path / "ferrosa.toml"
+    path.write_text("[cql]\ncoalesce_us = 150\ncoalesce_min_rate = 4000\n")
+    config = load_config(str(path), environ={})
+    assert (config.coalesce_us, config.coalesce_min_rate) == (150, 4000)
+
+
+@pytest.mark.parametrize("env", [
+    {"FERROSA_COALESCE_US": str(MAX_COALESCE_US + 1)},
+    {"FERROSA_COALESCE_US": "-1"},
+    {"FERROSA_COALESCE_MIN_RATE": "-5"},
+    {"FERROSA_COALESCE_US": "soon"},
+])
+def test_coalescing_bounds(env) -> None:
+    with pytest.raises(ConfigError):
+        load_config(environ=env)
