@@ -172,24 +172,24 @@ class _CellApplier:
     def apply(self, target: dict[str, Cell | Complex], writes: Iterable[m.CellWrite],
               shadow: int) -> int:
         added = 0
-        ts, ttl, expires = self.ts, self.ttl, self.expires
         for write in writes:
             op = write.op
             if op == m.CELL_SET and write.path is None:
-                # A simple cell, inline (two calls fewer per cell): most writes are nothing else.
-                value, column = write.value, write.column
-                cell = (ts, value, ttl, expires) if value is not None else (ts, None, 0, self.now)
-                old = target.get(column)
-                if type(old) is tuple:
-                    target[column] = reconcile(old, cell)
-                else:
-                    target[column] = cell
-                    added += _CELL_OVERHEAD + len(column) + len(value or b"")
+                added += self._simple(target, write.column, self.cell(write.value))
             elif op == m.CELL_COUNTER_ADD:
                 added += self._counter(target, write, shadow)
             else:
                 added += self._complex(target, write, shadow)
         return added
+
+    @staticmethod
+    def _simple(target: dict, column: str, cell: Cell) -> int:
+        old = target.get(column)
+        if type(old) is tuple:
+            target[column] = reconcile(old, cell)
+            return 0
+        target[column] = cell
+        return _CELL_OVERHEAD + len(column) + len(cell[1] or b"")
 
     def _counter(self, target: dict, write: m.CellWrite, shadow: int) -> int:
         # Single-replica counters: the shard owns the only copy, so an increment is applied here

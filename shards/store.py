@@ -23,7 +23,7 @@ from ferrosa.ipc import messages as m
 from ferrosa.partitioner import decompose_partition_key
 from shards.encoder import RowEncoder
 from shards.errors import MutationRejected, SSTableError
-from shards.memtable import Partition
+from shards.memtable import Partition, Row
 from shards.sstable import SSTableReader, cleanup_incomplete, list_sstables
 from shards.sstable.format import COMPONENTS, TOC, component_path
 from shards.sstable.reader import RemoteOpener
@@ -193,22 +193,22 @@ class ShardStore:
         encoder = RowEncoder(req.projection, req.now, _pk_splitter(req.pk_components),
                              table.dropped)
         out: list[bytes] = []
-        if (len(part.rows) == 1 and part.ranges is None and req.after is None
-                and not (lo or hi) and self._single_row(part, req.now, encoder, out)):
-            return m.RowsReply(req.req_id, 1, b"".join(out), False, part.token, part.pk,
-                               part.rows.first_item()[0])
+        if len(part.rows) == 1 and part.ranges is None and req.after is None and not (lo or hi):
+            ck, row = part.rows.first_item()
+            if self._single_row(part, ck, row, req.now, encoder, out):
+                return m.RowsReply(req.req_id, 1, b"".join(out), False, part.token, part.pk, ck)
         count, more, last_ck = self._read_partition(part, req, encoder, out, req.limit)
         return m.RowsReply(req.req_id, count, b"".join(out), more, part.token, part.pk, last_ck)
 
     @staticmethod
-    def _single_row(part: Partition, now: int, encoder: RowEncoder, out: list[bytes]) -> bool:
-        """Encode the only row of an unbounded read when it is live; False leaves it to the
-        general loop (a dead row may still leave a static row to return).
+    def _single_row(part: Partition, ck: bytes, row: Row, now: int, encoder: RowEncoder,
+                    out: list[bytes]) -> bool:
+        """Encode `row`, the only one of an unbounded read, when it is live; False leaves it to
+        the general loop (a dead row may still leave a static row to return).
 
         Most reads are point reads of a table without clustering columns: this is
         _read_partition's answer for them without its bounds, range iterator and byte count."""
-        row = part.rows.first_item()[1]
-        shadow = part.deletion if part.deletion > row.deletion else row.deletion
+        shadow = part.row_shadow(ck, row)
         if not row.live(shadow, now, encoder.dropped):
             return False
         encoder.encode(part, row, shadow, out)
