@@ -1,0 +1,49 @@
+"""The load generator against a real null server: what a stuck server looks like.
+
+The load runs without the driver's per-request timer (bench/client.py), so a request the server
+never answers must still show, as unanswered once DRAIN_TIMEOUT has passed, and must not hang
+the client.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+
+from bench import client as C
+from bench.harness import RunOptions, create_schema
+from bench.server import NullServer, free_port
+from bench.workloads import Settings
+
+HOST = "127.0.0.64"
+IN_FLIGHT = 4
+
+
+@pytest.fixture
+def null_server():
+    server = NullServer(HOST, free_port(HOST)).start()
+    yield server
+    os.kill(server.pid, signal.SIGCONT)
+    server.stop()
+
+
+def test_a_stuck_server_shows_as_unanswered_requests(null_server: NullServer,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = Settings(keys=100)
+    create_schema(RunOptions(workload="write", settings=settings), HOST, null_server.port)
+    client = C._Client(C.ClientConfig(HOST, null_server.port, "write", settings, part=0, parts=1,
+                                      in_flight=IN_FLIGHT, preload=False))
+    try:
+        monkeypatch.setattr(C, "DRAIN_TIMEOUT", 1.0)
+        os.kill(null_server.pid, signal.SIGSTOP)
+        now = time.monotonic()
+        report = client.measure(C.Phases(start=now, measure=now + 0.1, end=now + 0.3))
+        assert time.monotonic() - now < C.REQUEST_TIMEOUT  # the drain gave up, no hang
+        assert report.late == IN_FLIGHT
+        assert sum(report.ok) == 0 and sum(report.errors) == 0
+    finally:
+        os.kill(null_server.pid, signal.SIGCONT)
+        client.close()
