@@ -41,6 +41,9 @@ MACHINE_SATURATED = 0.90
 # Waiting for clients to connect and preload: this floor, plus PRELOAD_SECONDS_PER_KEY per key.
 READY_TIMEOUT = 120.0
 PRELOAD_SECONDS_PER_KEY = 0.002
+# A fixed-rate run that completed this share of its offered operations kept up with it (the
+# first and last requests of the window may fall just outside it).
+KEPT_UP_SHARE = 0.99
 REPORT_TIMEOUT = C.DRAIN_TIMEOUT + 30.0
 PERCENTILES = (50.0, 95.0, 99.0, 99.9)
 
@@ -259,7 +262,8 @@ def _result(opts: RunOptions, target: str, address: str, reports: list[C.ClientR
         latency_us=latency, per_second=per_second, client_cpu=client_cpu,
         server_cpu_seconds=cpu_seconds, server_cpu_by_role=by_role, lost_processes=lost,
         peak_rss=peak, machine_busy=busy,
-        verdict=verdict(client_cpu, by_role, opts.duration, psutil.cpu_count() or 1, busy),
+        verdict=verdict(client_cpu, by_role, opts.duration, psutil.cpu_count() or 1, busy,
+                        kept_up=bool(opts.rate) and ops >= KEPT_UP_SHARE * opts.rate * opts.duration),
         cores=psutil.cpu_count() or 1, error_samples=samples,
         preload_ops=sum(r.preload_ops for r in reports),
         preload_errors=sum(r.preload_errors for r in reports), preload_seconds=preload_seconds)
@@ -281,11 +285,17 @@ def _pct_name(p: float) -> str:
 
 
 def verdict(client_cpu: list[float], server_by_role: dict[str, float], seconds: float,
-            cores: int, machine_busy: float | None) -> str:
-    """Which side limited the run, from CPU utilisations over the measured phase."""
+            cores: int, machine_busy: float | None, kept_up: bool = False) -> str:
+    """Which side limited the run, from CPU utilisations over the measured phase.
+
+    ``kept_up``: a fixed-rate run completed its offered load, so nothing limited it."""
     hottest_client = max(client_cpu, default=0.0)
     server_util = {role: cpu / seconds for role, cpu in server_by_role.items()} if seconds else {}
     hot_role, hot_util = max(server_util.items(), key=lambda kv: kv[1], default=("", 0.0))
+    if kept_up:
+        return (f"offered load: the fixed rate was served (busiest server process: {hot_role} "
+                f"{hot_util:.0%}, client {hottest_client:.0%}"
+                + ("" if machine_busy is None else f"; cores {machine_busy:.0%} busy") + ")")
     if hottest_client >= SATURATED and hottest_client >= hot_util:
         return (f"generator: a client process at {hottest_client:.0%} of a core "
                 f"(add --clients if cores are free)")

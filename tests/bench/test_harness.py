@@ -22,6 +22,8 @@ def test_verdicts() -> None:
     assert verdict([0.6, 0.6], {"front": 6.0}, 10, 2, 0.95).startswith("machine")
     assert verdict([0.4], {"front": 4.0}, 10, 4, 0.3).startswith("round trips")
     assert verdict([0.4], {}, 10, 4, None).startswith("unknown")
+    assert verdict([0.4], {"front": 4.0}, 10, 4, 0.3, kept_up=True).startswith("offered load")
+    assert verdict([0.97], {"front": 4.0}, 10, 4, 0.5, kept_up=True).startswith("offered load")
 
 
 def _result(label: str, ops: int, target: str = "ferrosa") -> RunResult:
