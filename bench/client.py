@@ -6,8 +6,9 @@ Theory of operation
 The harness starts ``parts`` processes (``multiprocessing`` spawn context: a fresh interpreter,
 no event-loop threads inherited from the parent). Each process:
 
-  1. connects (libev reactor, tuple rows, no schema or token metadata, round-robin policy,
-     one connection), prepares the workload's statements, runs its share of the preload;
+  1. connects (libev reactor with coalesced socket writes, tuple rows, no schema or token
+     metadata, round-robin policy, one connection), prepares the workload's statements, runs
+     its share of the preload;
   2. reports READY and waits for the harness's ``Phases`` (absolute ``time.monotonic`` instants,
      a clock shared by every process on Linux): start, measure (end of warm-up) and end;
   3. keeps ``in_flight`` requests outstanding: every completion callback (on the driver's
@@ -92,6 +93,26 @@ class ClientReport(msgspec.Struct):
     preload_errors: int = 0
 
 
+def _coalescing(libev_connection: type) -> type:
+    """The driver's libev connection, writing every queued request in one send.
+
+    The stock one sends each queued request with its own system call; the requests a pass of
+    completion callbacks issued go out together here, as the Java driver's write coalescing
+    sends them (measured: generator CPU 60 -> 49 us per write against a node, and the node's
+    CPU per write 44-51 -> 41-43 us, since its socket reads get bigger too)."""
+
+    class CoalescingLibevConnection(libev_connection):  # type: ignore[misc, valid-type]
+        def handle_write(self, watcher: Any, revents: int, errno: int | None = None) -> None:
+            with self._deque_lock:
+                if len(self.deque) > 1:
+                    joined = b"".join(self.deque)
+                    self.deque.clear()
+                    self.deque.append(joined)
+            super().handle_write(watcher, revents, errno)
+
+    return CoalescingLibevConnection
+
+
 class ClientFailure(msgspec.Struct):
     part: int
     message: str
@@ -117,7 +138,7 @@ def connect(host: str, port: int, *, protocol: int = 4, compression: str = "none
                                request_timeout=request_timeout, row_factory=tuple_factory)
     cluster = Cluster([host], port=port, protocol_version=protocol, sockopts=_SOCKOPTS,
                       compression=False if compression == "none" else compression,
-                      connection_class=LibevConnection,
+                      connection_class=_coalescing(LibevConnection),
                       execution_profiles={EXEC_PROFILE_DEFAULT: profile},
                       schema_metadata_enabled=False, token_metadata_enabled=False,
                       connect_timeout=CONNECT_TIMEOUT, control_connection_timeout=CONNECT_TIMEOUT)

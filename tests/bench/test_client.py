@@ -1,4 +1,4 @@
-"""The load generator against a real null server: what a stuck server looks like.
+"""The load generator: what a stuck server looks like, and its coalesced socket writes.
 
 The load runs without the driver's per-request timer (bench/client.py), so a request the server
 never answers must still show, as unanswered once DRAIN_TIMEOUT has passed, and must not hang
@@ -7,8 +7,11 @@ the client.
 
 from __future__ import annotations
 
+import collections
 import os
 import signal
+import socket
+import threading
 import time
 
 import pytest
@@ -47,3 +50,32 @@ def test_a_stuck_server_shows_as_unanswered_requests(null_server: NullServer,
     finally:
         os.kill(null_server.pid, signal.SIGCONT)
         client.close()
+
+
+class _CountingSocket(socket.socket):
+    """A real socket that counts its send calls."""
+
+    sends = 0
+
+    def send(self, data, *flags):  # type: ignore[override]
+        type(self).sends += 1
+        return super().send(data, *flags)
+
+
+def test_queued_requests_leave_in_one_send() -> None:
+    from cassandra.io.libevreactor import LibevConnection
+
+    left, right = socket.socketpair()
+    sender = _CountingSocket(fileno=left.detach())
+    try:
+        conn = object.__new__(C._coalescing(LibevConnection))
+        conn._deque_lock = threading.Lock()
+        conn.deque = collections.deque([b"one|", b"two|", b"three"])
+        conn._socket = sender
+        conn._socket_writable = True
+        conn.handle_write(None, 0)
+        assert _CountingSocket.sends == 1 and not conn.deque
+        assert right.recv(100) == b"one|two|three"
+    finally:
+        sender.close()
+        right.close()
