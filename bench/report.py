@@ -36,12 +36,16 @@ _COLUMNS = ("workload", "ops/s", "p50 ms", "p99 ms", "p99.9 ms", "errors", "CPU 
 
 
 def git_commit() -> str:
-    """Short hash of HEAD, with '+dirty' when tracked files differ from it."""
+    """Short hash of HEAD, with '+dirty' when tracked files differ from it.
+
+    bench/results/ is left out: the runs themselves rewrite it, so a series of runs would
+    otherwise call every run after the first dirty."""
     try:
         head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
                               capture_output=True, text=True, check=True).stdout.strip()
         dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain",
-                                "--untracked-files=no"], capture_output=True, text=True).stdout
+                                "--untracked-files=no", "--", ".", ":(exclude)bench/results"],
+                               capture_output=True, text=True).stdout
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return head + ("+dirty" if dirty.strip() else "")

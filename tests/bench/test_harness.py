@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 from bench import report
@@ -59,3 +60,22 @@ def test_summary_files(tmp_path: Path) -> None:
     assert "| ferrosa / null throughput | 0.50 |" in text and "commit" in text
     assert "0.50" in (tmp_path / "README.md").read_text()
     assert "vs null server 0.50" in report.console(r, null)
+
+
+def test_commit_label_ignores_the_results_directory(tmp_path: Path, monkeypatch) -> None:
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True)
+
+    git("init", "-q")
+    (tmp_path / "bench" / "results").mkdir(parents=True)
+    (tmp_path / "bench" / "results" / "README.md").write_text("old\n")
+    (tmp_path / "code.py").write_text("x = 1\n")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "c")
+    monkeypatch.setattr(report, "REPO", tmp_path)
+    clean = report.git_commit()
+    assert clean and "+dirty" not in clean and clean != "unknown"
+    (tmp_path / "bench" / "results" / "README.md").write_text("new\n")
+    assert report.git_commit() == clean  # a run rewriting the results is not a code change
+    (tmp_path / "code.py").write_text("x = 2\n")
+    assert report.git_commit() == clean + "+dirty"
