@@ -5,6 +5,7 @@ processes, sockets or wake-ups.
     python -m bench.inprocess front [--ops 50000] [--per-read 16] [--repeat 3]
     python -m bench.inprocess shard-read [--ops 40000] [--batch 11] [--repeat 5]
     python -m bench.inprocess front-read [--ops 50000] [--per-read 16] [--repeat 3]
+    python -m bench.inprocess shard-slice [--ops 2000] [--batch 11] [--repeat 5]
     python -m bench.inprocess flush [--ops 100000] [--repeat 3]
     python -m bench.inprocess compact [--ops 100000] [--repeat 3]
 
@@ -23,6 +24,9 @@ feeds EXECUTE frames ``--per-read`` at a time, as a socket read would deliver th
 ``shard-read`` and ``front-read``: the same for the read workload's point SELECT (``SELECT *``
 by key): the shard serves Read messages from a memtable holding every key (ShardWorker.serve
 and the encoding of the RowsReply); the front's stand-in shard answers with one encoded row.
+
+``shard-slice``: the slice workload's read (``SELECT * ... WHERE key = ? AND ck >= ? LIMIT 100``)
+from a memtable of SLICE_PARTITIONS partitions of CLUSTER_ROWS rows: the CPU per row read.
 
 ``flush``: a ShardStore's memtable filled with ``--ops`` such writes (about 63% distinct keys),
 then one flush to an SSTable: the CPU per partition written, fsyncs included. ``compact``: four
@@ -48,9 +52,12 @@ import uuid
 
 import msgspec
 
+from bench.workloads import CLUSTER_ROWS
 from ferrosa.ipc import messages as m
 
 KEYS = 100_000
+# shard-slice: partitions of CLUSTER_ROWS rows (bench.workloads' clustered1 shape).
+SLICE_PARTITIONS = 20
 COLUMNS = 5
 VALUE_BYTES = 34
 TABLE_DDL = ('CREATE TABLE ks.standard1 (key blob PRIMARY KEY, "C0" blob, "C1" blob, "C2" blob, '
@@ -153,6 +160,77 @@ def shard_us_per_read(ops: int, batch: int) -> float:
         elapsed = time.process_time() - start
         assert found > ops // 2, f"only {found} of {ops} reads found their row"
         return elapsed / ops * 1e6
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def _clustered_store(directory: str, partitions: int, rows: int):
+    """A store whose table has an int clustering column: ``partitions`` of ``rows`` rows each."""
+    from ferrosa.partitioner import token
+    from ferrosa.protocol.types import INT
+    from ferrosa.schema.bytecomparable import encode_clustering
+    from shards.store import ShardStore
+    store = ShardStore(0, os.path.join(directory, "data"), 1 << 30, None)
+    table_id = uuid.uuid4().bytes
+    store.handle(m.TableSchema(0, table_id))
+    values = [os.urandom(VALUE_BYTES) for _ in range(COLUMNS)]
+    request = 0
+    for p in range(partitions):
+        pk = b"%010d" % p
+        for ck in range(rows):
+            raw = ck.to_bytes(4, "big")
+            cells = [m.CellWrite(f"C{j}", values[j]) for j in range(COLUMNS)]
+            request += 1
+            store.handle(m.Write(request, [m.Mutation(
+                table_id, token(pk), pk, encode_clustering([INT], [False], [raw]), [raw],
+                1_700_000_000_000_000 + request, m.MUTATION_ROW_UPSERT, cells, [], 0, 0, True,
+                1_700_000_000)]))
+    return store, table_id
+
+
+def shard_us_per_slice_row(ops: int, batch: int, rows: int = 100,
+                           partitions: int = SLICE_PARTITIONS) -> float:
+    """CPU per row of `ops` slice reads of `rows` rows (`SELECT * ... WHERE key = ? AND
+    ck >= ? LIMIT ?`), from a memtable of `partitions` partitions of CLUSTER_ROWS rows."""
+    from ferrosa.heap import tune_collector
+    from ferrosa.partitioner import token
+    from ferrosa.protocol.types import INT
+    from ferrosa.schema.bytecomparable import encode_clustering
+    from shards.worker import ShardWorker
+
+    directory = tempfile.mkdtemp(prefix="bench-inprocess-")
+    try:
+        store, table_id = _clustered_store(directory, partitions, CLUSTER_ROWS)
+        rng = random.Random(3)
+        encode = msgspec.msgpack.Encoder().encode
+        projection = [(m.PROJ_PK, 0), (m.PROJ_CK, 0),
+                      *((m.PROJ_CELL, f"C{j}") for j in range(COLUMNS))]
+        messages = []
+        for i in range(ops):
+            pk = b"%010d" % rng.randrange(partitions)
+            start = rng.randrange(CLUSTER_ROWS - rows).to_bytes(4, "big")
+            messages.append(encode(m.Read(i, table_id, token(pk), pk, projection, 1_700_000_100,
+                                          start=encode_clustering([INT], [False], [start]),
+                                          limit=rows)))
+        encode_reply = msgspec.msgpack.Encoder().encode
+
+        class Worker(ShardWorker):
+            def __init__(self) -> None:  # the serving half only: no rings, no process
+                self.store, self.later, self._encode = store, [], None
+
+        worker = Worker()
+        decode = msgspec.msgpack.Decoder(m.ShardRequest).decode
+        found = 0
+        tune_collector()
+        start_cpu = time.process_time()
+        for i in range(0, ops, batch):
+            ready = worker.serve([decode(payload) for payload in messages[i:i + batch]])
+            for reply in ready:
+                encode_reply(reply)
+                found += reply.count
+        elapsed = time.process_time() - start_cpu
+        assert found == ops * rows, f"{found} rows read, {ops * rows} expected"
+        return elapsed / found * 1e6
     finally:
         shutil.rmtree(directory, ignore_errors=True)
 
@@ -355,8 +433,8 @@ def front_us_per_request(ops: int, per_read: int, read: bool = False) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.inprocess",
                                      description=__doc__.split("\n\n")[0])
-    parser.add_argument("part", choices=("shard", "front", "shard-read", "front-read", "flush",
-                                         "compact"))
+    parser.add_argument("part", choices=("shard", "front", "shard-read", "front-read",
+                                         "shard-slice", "flush", "compact"))
     parser.add_argument("--ops", type=int, default=None)
     parser.add_argument("--batch", type=int, default=11, help="shard: requests per drained batch")
     parser.add_argument("--per-read", type=int, default=16, help="front: EXECUTEs per socket read")
@@ -366,6 +444,9 @@ def main(argv: list[str] | None = None) -> int:
         measure = shard_us_per_write if args.part == "shard" else shard_us_per_read
         ops, repeat = args.ops or 40_000, args.repeat or 5
         runs = [measure(ops, args.batch) for _ in range(repeat)]
+    elif args.part == "shard-slice":
+        ops, repeat = args.ops or 2_000, args.repeat or 5
+        runs = [shard_us_per_slice_row(ops, args.batch) for _ in range(repeat)]
     elif args.part in ("front", "front-read"):
         ops, repeat = args.ops or 50_000, args.repeat or 3
         runs = [front_us_per_request(ops, args.per_read, args.part == "front-read")
@@ -374,8 +455,8 @@ def main(argv: list[str] | None = None) -> int:
         measure = flush_us_per_partition if args.part == "flush" else compact_us_per_partition
         ops, repeat = args.ops or 100_000, args.repeat or 3
         runs = [measure(ops) for _ in range(repeat)]
-    unit = {"shard": "write", "front": "write", "shard-read": "read",
-            "front-read": "read"}.get(args.part, "partition")
+    unit = {"shard": "write", "front": "write", "shard-read": "read", "front-read": "read",
+            "shard-slice": "row read"}.get(args.part, "partition")
     print(f"{args.part}: {min(runs):.2f} µs of CPU per {unit} (best of {repeat}; all: "
           f"{', '.join(f'{r:.2f}' for r in runs)})")
     return 0
