@@ -18,6 +18,10 @@ from shards.memtable import Complex, Partition, Row, cell_live
 from shards.tombstones import NO_DELETION
 
 _LEN = struct.Struct(">i")
+# The [bytes] length prefixes of short values, built once: a tuple index instead of a pack call
+# for most cells (a prefix table of this many entries is 8 KiB).
+_SHORT_VALUE = 256
+_PREFIX = tuple(_LEN.pack(n) for n in range(_SHORT_VALUE))
 _NULL = _LEN.pack(-1)
 _BIGINT = struct.Struct(">q")
 _INT = struct.Struct(">i")
@@ -90,7 +94,7 @@ class RowEncoder:
     several); it is given by the caller because only the schema knows how many there are.
     """
 
-    __slots__ = ("projection", "now", "pk_components", "dropped")
+    __slots__ = ("projection", "now", "pk_components", "dropped", "_pk_part", "_pk_values")
 
     def __init__(self, projection: list, now: int,
                  pk_components: Callable[[bytes], list[bytes]],
@@ -100,16 +104,21 @@ class RowEncoder:
         self.pk_components = pk_components
         # Dropped columns -> drop time: a selected column's cells at or before it stay hidden.
         self.dropped = dropped
+        # The partition whose key components _pk_values holds, encoded: every row of a slice
+        # repeats them.
+        self._pk_part: Partition | None = None
+        self._pk_values: list[bytes] = []
 
-    def encode(self, part: Partition, row: Row | None, shadow: int, out: list[bytes]) -> None:
+    def encode(self, part: Partition, row: Row | None, shadow: int, out: list[bytes]) -> int:
         """Append one result row; `row` None is a static-only row (clustering values null).
-        `shadow` is the newest deletion covering the row (Partition.row_shadow)."""
+        `shadow` is the newest deletion covering the row (Partition.row_shadow). Returns the
+        bytes appended."""
         now = self.now
         pdel = part.deletion
         cells = {} if row is None else row.cells
         static = part.static
         dropped = self.dropped
-        pk_parts = None
+        size = 0
         for kind, arg in self.projection:
             if kind == m.PROJ_CELL and dropped is None:
                 # _value inlined: most of a read's columns take this branch.
@@ -117,38 +126,48 @@ class RowEncoder:
                 if (type(cell) is tuple and cell[1] is not None and cell[0] > shadow
                         and (cell[2] == 0 or now < cell[3])):
                     value = cell[1]
-                    out.append(_LEN.pack(len(value)) + value)
+                    n = len(value)
+                    out.append(_PREFIX[n] + value if n < _SHORT_VALUE else _LEN.pack(n) + value)
+                    size += 4 + n
                 else:
                     out.append(_NULL)
+                    size += 4
                 continue
             if kind == m.PROJ_PK:
-                if pk_parts is None:
-                    pk_parts = self.pk_components(part.pk)
-                out.append(_raw(pk_parts[arg]))
-                continue
-            if kind == m.PROJ_CK:
-                out.append(_NULL if row is None else _raw(row.ck_values[arg]))
-                continue
-            cell_shadow, static_shadow = shadow, pdel
-            if dropped is not None:
-                drop = dropped.get(arg[0] if kind >= m.PROJ_LIST else arg, NO_DELETION)
-                cell_shadow, static_shadow = max(shadow, drop), max(pdel, drop)
-            if kind == m.PROJ_CELL:
-                out.append(_value(cells.get(arg), cell_shadow, now))
-            elif kind == m.PROJ_STATIC:
-                out.append(_value(static.get(arg), static_shadow, now))
-            elif kind >= m.PROJ_LIST:
-                name, is_static = arg[0], arg[1]
-                source, base = (static, static_shadow) if is_static else (cells, cell_shadow)
-                if kind == m.PROJ_UDT:
-                    out.append(_udt(source.get(name), arg[2], base, now))
-                elif kind >= m.PROJ_ELEMENT_WRITETIMES:
-                    fields = arg[2] if len(arg) > 2 else 0
-                    out.append(_ELEMENT_META[kind](source.get(name), base, now, fields))
-                else:
-                    out.append(_collection(kind, source.get(name), base, now))
+                if part is not self._pk_part:
+                    self._pk_values = [_raw(v) for v in self.pk_components(part.pk)]
+                    self._pk_part = part
+                piece = self._pk_values[arg]
+            elif kind == m.PROJ_CK:
+                piece = _NULL if row is None else _raw(row.ck_values[arg])
             else:
-                out.append(_META[kind](cells, static, arg, cell_shadow, static_shadow, now))
+                piece = self._other(kind, arg, cells, static, shadow, pdel, now)
+            out.append(piece)
+            size += len(piece)
+        return size
+
+    def _other(self, kind: int, arg, cells: dict, static: dict, shadow: int, pdel: int,
+               now: int) -> bytes:
+        """A selected value other than a key component or a plain cell of a live table."""
+        dropped = self.dropped
+        cell_shadow, static_shadow = shadow, pdel
+        if dropped is not None:
+            drop = dropped.get(arg[0] if kind >= m.PROJ_LIST else arg, NO_DELETION)
+            cell_shadow, static_shadow = max(shadow, drop), max(pdel, drop)
+        if kind == m.PROJ_CELL:
+            return _value(cells.get(arg), cell_shadow, now)
+        if kind == m.PROJ_STATIC:
+            return _value(static.get(arg), static_shadow, now)
+        if kind >= m.PROJ_LIST:
+            name, is_static = arg[0], arg[1]
+            source, base = (static, static_shadow) if is_static else (cells, cell_shadow)
+            if kind == m.PROJ_UDT:
+                return _udt(source.get(name), arg[2], base, now)
+            if kind >= m.PROJ_ELEMENT_WRITETIMES:
+                fields = arg[2] if len(arg) > 2 else 0
+                return _ELEMENT_META[kind](source.get(name), base, now, fields)
+            return _collection(kind, source.get(name), base, now)
+        return _META[kind](cells, static, arg, cell_shadow, static_shadow, now)
 
 
 _META = {

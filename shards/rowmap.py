@@ -100,6 +100,23 @@ class RowMap:
         keys = self._keys
         if type(keys) is not list:
             return keys.irange(minimum, maximum, inclusive, reverse)
+        return map(keys.__getitem__, self._positions(keys, minimum, maximum, inclusive, reverse))
+
+    def irange_items(self, minimum: bytes | None = None, maximum: bytes | None = None,
+                     inclusive: tuple[bool, bool] = (True, True),
+                     reverse: bool = False) -> Iterator[tuple[bytes, Any]]:
+        """(key, row) pairs of irange's keys, in its order, with no Python call per row."""
+        keys, rows = self._keys, self._rows
+        if type(keys) is not list:
+            return ((key, rows[key]) for key in keys.irange(minimum, maximum, inclusive, reverse))
+        positions = self._positions(keys, minimum, maximum, inclusive, reverse)
+        at = keys.__getitem__
+        return zip(map(at, positions), map(rows.__getitem__, map(at, positions)))
+
+    @staticmethod
+    def _positions(keys: list[bytes], minimum: bytes | None, maximum: bytes | None,
+                   inclusive: tuple[bool, bool], reverse: bool) -> range:
+        """The indexes of irange's keys in the (plain list) key order, lazily."""
         if minimum is None:
             start = 0
         else:
@@ -109,7 +126,5 @@ class RowMap:
         else:
             stop = (bisect_right if inclusive[1] else bisect_left)(keys, maximum)
         if start >= stop:
-            return iter(())
-        if reverse:
-            return (keys[i] for i in range(stop - 1, start - 1, -1))
-        return (keys[i] for i in range(start, stop))
+            return range(0)
+        return range(stop - 1, start - 1, -1) if reverse else range(start, stop)

@@ -225,20 +225,16 @@ class ShardStore:
             else:
                 lo = req.after
         inclusive = (req.after is None or req.reverse, False)
-        keys = rows.irange(lo, hi, inclusive=inclusive, reverse=req.reverse)
         count, size, last_ck = 0, 0, None
-        row_shadow = part.row_shadow
+        row_shadow, encode = part.row_shadow, encoder.encode
         dropped = encoder.dropped
-        for ck in keys:
-            row = rows[ck]
+        for ck, row in rows.irange_items(lo, hi, inclusive=inclusive, reverse=req.reverse):
             shadow = row_shadow(ck, row)
             if not row.live(shadow, now, dropped):
                 continue
             if (limit and count >= limit) or size > MAX_REPLY_ROW_BYTES:
                 return count, True, last_ck
-            before = len(out)
-            encoder.encode(part, row, shadow, out)
-            size += sum(len(b) for b in out[before:])
+            size += encode(part, row, shadow, out)
             count += 1
             last_ck = ck
         if (count == 0 and req.after is None and not req.start and not req.end

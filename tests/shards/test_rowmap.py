@@ -24,8 +24,10 @@ def test_matches_sorted_dict(items, lo, hi, inclusive, reverse, open_lo, open_hi
     assert list(ours.items()) == list(reference.items())
     lo_bound = None if open_lo else lo
     hi_bound = None if open_hi else hi
-    assert list(ours.irange(lo_bound, hi_bound, inclusive, reverse)) == list(
-        reference.irange(lo_bound, hi_bound, inclusive, reverse))
+    expected = list(reference.irange(lo_bound, hi_bound, inclusive, reverse))
+    assert list(ours.irange(lo_bound, hi_bound, inclusive, reverse)) == expected
+    assert list(ours.irange_items(lo_bound, hi_bound, inclusive, reverse)) == [
+        (key, reference[key]) for key in expected]
 
 
 def test_large_partitions_switch_to_a_sorted_list(monkeypatch) -> None:
@@ -36,3 +38,5 @@ def test_large_partitions_switch_to_a_sorted_list(monkeypatch) -> None:
     assert list(ours.values()) == list(range(20))
     assert list(ours.irange(bytes([3]), bytes([6]), (True, False), True)) == [
         bytes([5]), bytes([4]), bytes([3])]
+    assert list(ours.irange_items(bytes([3]), bytes([6]), (False, True))) == [
+        (bytes([4]), 4), (bytes([5]), 5), (bytes([6]), 6)]
