@@ -3,9 +3,9 @@ processes, sockets or wake-ups.
 
     python -m bench.inprocess shard [--ops 40000] [--batch 11] [--repeat 5]
     python -m bench.inprocess front [--ops 50000] [--per-read 16] [--repeat 3]
-    python -m bench.inprocess shard-read [--ops 40000] [--batch 11] [--repeat 5]
+    python -m bench.inprocess shard-read [--ops 40000] [--batch 11] [--repeat 5] [--flushed]
     python -m bench.inprocess front-read [--ops 50000] [--per-read 16] [--repeat 3]
-    python -m bench.inprocess shard-slice [--ops 2000] [--batch 11] [--repeat 5]
+    python -m bench.inprocess shard-slice [--ops 2000] [--batch 11] [--repeat 5] [--flushed]
     python -m bench.inprocess flush [--ops 100000] [--repeat 3]
     python -m bench.inprocess compact [--ops 100000] [--repeat 3]
 
@@ -27,6 +27,8 @@ and the encoding of the RowsReply); the front's stand-in shard answers with one 
 
 ``shard-slice``: the slice workload's read (``SELECT * ... WHERE key = ? AND ck >= ? LIMIT 100``)
 from a memtable of SLICE_PARTITIONS partitions of CLUSTER_ROWS rows: the CPU per row read.
+``--flushed`` (shard-read, shard-slice): the same reads from an SSTable (the memtable flushed
+first), the state of most of a real node's data.
 
 ``flush``: a ShardStore's memtable filled with ``--ops`` such writes (about 63% distinct keys),
 then one flush to an SSTable: the CPU per partition written, fsyncs included. ``compact``: four
@@ -133,13 +135,16 @@ def _point_reads(count: int, table_id: bytes, seed: int = 2) -> list[bytes]:
     return out
 
 
-def shard_us_per_read(ops: int, batch: int) -> float:
+def shard_us_per_read(ops: int, batch: int, flushed: bool = False) -> float:
     from ferrosa.heap import tune_collector
     from shards.worker import ShardWorker
 
     directory = tempfile.mkdtemp(prefix="bench-inprocess-")
     try:
         store, table_id = _filled_store(directory, 3 * KEYS)  # about 95% of the keys
+        if flushed:
+            store.flush(table_id)
+            _run_jobs(store)
         messages = _point_reads(ops, table_id)
         encode_reply = msgspec.msgpack.Encoder().encode
 
@@ -189,7 +194,7 @@ def _clustered_store(directory: str, partitions: int, rows: int):
 
 
 def shard_us_per_slice_row(ops: int, batch: int, rows: int = 100,
-                           partitions: int = SLICE_PARTITIONS) -> float:
+                           partitions: int = SLICE_PARTITIONS, flushed: bool = False) -> float:
     """CPU per row of `ops` slice reads of `rows` rows (`SELECT * ... WHERE key = ? AND
     ck >= ? LIMIT ?`), from a memtable of `partitions` partitions of CLUSTER_ROWS rows."""
     from ferrosa.heap import tune_collector
@@ -201,6 +206,9 @@ def shard_us_per_slice_row(ops: int, batch: int, rows: int = 100,
     directory = tempfile.mkdtemp(prefix="bench-inprocess-")
     try:
         store, table_id = _clustered_store(directory, partitions, CLUSTER_ROWS)
+        if flushed:
+            store.flush(table_id)
+            _run_jobs(store)
         rng = random.Random(3)
         encode = msgspec.msgpack.Encoder().encode
         projection = [(m.PROJ_PK, 0), (m.PROJ_CK, 0),
@@ -439,14 +447,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=11, help="shard: requests per drained batch")
     parser.add_argument("--per-read", type=int, default=16, help="front: EXECUTEs per socket read")
     parser.add_argument("--repeat", type=int, default=None)
+    parser.add_argument("--flushed", action="store_true",
+                        help="shard-read, shard-slice: read from an SSTable, not the memtable")
     args = parser.parse_args(argv)
     if args.part in ("shard", "shard-read"):
         measure = shard_us_per_write if args.part == "shard" else shard_us_per_read
         ops, repeat = args.ops or 40_000, args.repeat or 5
-        runs = [measure(ops, args.batch) for _ in range(repeat)]
+        runs = [measure(ops, args.batch, flushed=args.flushed) if args.part == "shard-read"
+                else measure(ops, args.batch) for _ in range(repeat)]
     elif args.part == "shard-slice":
         ops, repeat = args.ops or 2_000, args.repeat or 5
-        runs = [shard_us_per_slice_row(ops, args.batch) for _ in range(repeat)]
+        runs = [shard_us_per_slice_row(ops, args.batch, flushed=args.flushed)
+                for _ in range(repeat)]
     elif args.part in ("front", "front-read"):
         ops, repeat = args.ops or 50_000, args.repeat or 3
         runs = [front_us_per_request(ops, args.per_read, args.part == "front-read")

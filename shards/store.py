@@ -152,7 +152,7 @@ class ShardStore:
                 table_id, readers, position)
             if schema is not None:
                 table.set_schema(schema.dropped or None, schema.gc_grace_seconds,
-                                 schema.compression)
+                                 schema.compression, schema.chunk_bytes)
                 table.auto_compaction = schema.auto_compaction
         return table
 
@@ -187,17 +187,29 @@ class ShardStore:
                 hi = req.after if not hi else min(hi, req.after)
             else:
                 lo = req.after
-        part = table.partition(req.token, req.pk, lo, hi)
+        # A forward read with a limit decodes only a prefix of each SSTable's rows: one row
+        # more than the limit shows whether the read has more (RowsReply.more).
+        whole = True
+        if req.limit and not req.reverse:
+            part, whole = table.partition_prefix(req.token, req.pk, lo, hi, req.limit + 1)
+        else:
+            part = table.partition(req.token, req.pk, lo, hi)
         if part is None:
             return m.RowsReply(req.req_id, 0, b"")
         encoder = RowEncoder(req.projection, req.now, _pk_splitter(req.pk_components),
                              table.dropped)
         out: list[bytes] = []
-        if len(part.rows) == 1 and part.ranges is None and req.after is None and not (lo or hi):
+        if (whole and len(part.rows) == 1 and part.ranges is None and req.after is None
+                and not (lo or hi)):
             ck, row = part.rows.first_item()
             if self._single_row(part, ck, row, req.now, encoder, out):
                 return m.RowsReply(req.req_id, 1, b"".join(out), False, part.token, part.pk, ck)
         count, more, last_ck = self._read_partition(part, req, encoder, out, req.limit)
+        if not whole and not more:
+            # The prefix ran out before the limit (rows deleted in newer sources): read it all.
+            part = table.partition(req.token, req.pk, lo, hi)
+            out.clear()
+            count, more, last_ck = self._read_partition(part, req, encoder, out, req.limit)
         return m.RowsReply(req.req_id, count, b"".join(out), more, part.token, part.pk, last_ck)
 
     @staticmethod
@@ -293,7 +305,8 @@ class ShardStore:
     def on_table_schema(self, req: m.TableSchema) -> m.ShardReply:
         self.schemas[req.table_id] = req
         table = self._table(req.table_id)
-        table.set_schema(req.dropped or None, req.gc_grace_seconds, req.compression)
+        table.set_schema(req.dropped or None, req.gc_grace_seconds, req.compression,
+                         req.chunk_bytes)
         table.auto_compaction = req.auto_compaction
         return m.Ack(req.req_id)
 

@@ -35,6 +35,8 @@ from shards.sstable import (
     size_tiered_buckets,
 )
 from shards.sstable.bloom import key_hash
+from shards.sstable.chunks import MAX_CHUNK_BYTES, MIN_CHUNK_BYTES
+from shards.sstable.writer import DEFAULT_CHUNK_BYTES
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +80,7 @@ class TableStore:
         self.dropped = dropped
         self.gc_grace_seconds = gc_grace_seconds
         self.compression = compression
+        self.chunk_bytes = DEFAULT_CHUNK_BYTES
         self.memtable = TableData(dropped)
         self.flushing: list[TableData] = []  # newest first
         self.sstables: list[SSTableReader] = []  # newest first
@@ -94,13 +97,16 @@ class TableStore:
 
     # -- schema ---------------------------------------------------------------------------------
     def set_schema(self, dropped: dict[str, int] | None, gc_grace_seconds: int,
-                   compression: str) -> None:
+                   compression: str, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> None:
         self.dropped = dropped
         self.memtable.dropped = dropped
         for frozen in self.flushing:
             frozen.dropped = dropped
         self.gc_grace_seconds = gc_grace_seconds
         self.compression = compression
+        # chunk_length_in_kb accepts any power of two; chunks outside the range the SSTable
+        # format takes (4 KiB to 16 MiB) are written at its nearest end.
+        self.chunk_bytes = min(max(chunk_bytes, MIN_CHUNK_BYTES), MAX_CHUNK_BYTES)
 
     @property
     def memtable_bytes(self) -> int:
@@ -110,13 +116,18 @@ class TableStore:
         return len(self.memtable.partitions) + sum(r.stats.partitions for r in self.sstables)
 
     # -- reads ----------------------------------------------------------------------------------
-    def _older_sources(self, token: int, pk: bytes, lo: bytes, hi: bytes) -> list[Partition]:
+    def _older_sources(self, token: int, pk: bytes, lo: bytes, hi: bytes,
+                       limit: int = 0) -> tuple[list[Partition], bytes | None]:
+        """The partition's rows lo <= ck < hi in the flushing memtables and the SSTables, each
+        SSTable decoding at most `limit` rows (0: all); and the lowest last key of an SSTable
+        that left rows of the range undecoded (None: every source is whole)."""
         found = []
         for frozen in self.flushing:
             part = frozen.partitions.get(pk)
             if part is not None:
                 found.append(_slice(part, lo, hi))
         hashed = None
+        horizon: bytes | None = None
         for reader in self.sstables:
             low, high = reader.token_range
             if not low <= token <= high:
@@ -124,23 +135,45 @@ class TableStore:
             if hashed is None:
                 hashed = key_hash(pk)
             if reader.may_contain_hash(*hashed):
-                part = reader.get(token, pk, lo, hi)
+                part, cut = reader.get_prefix(token, pk, lo, hi, limit)
                 if part is not None:
                     found.append(part)
-        return found
+                if cut is not None and (horizon is None or cut < horizon):
+                    horizon = cut
+        return found, horizon
 
     def partition(self, token: int, pk: bytes, lo: bytes = b"", hi: bytes = b"") -> Partition | None:
         """The merged partition with at least the rows lo <= ck < hi (b"" = unbounded)."""
+        return self.partition_prefix(token, pk, lo, hi, 0)[0]
+
+    def partition_prefix(self, token: int, pk: bytes, lo: bytes, hi: bytes,
+                         rows: int) -> tuple[Partition | None, bool]:
+        """As `partition`, decoding at most `rows` rows of [lo, hi) from each SSTable (0: all):
+        (the merged partition, whether it holds every row of the range).
+
+        A forward read with a LIMIT needs its first rows only, and an SSTable decodes every row
+        it returns: without the bound, a 100-row slice of a 1,000-row partition decoded the rest
+        of the partition. An SSTable cut after `rows` rows is exact only up to its last
+        decoded key (the horizon), so the merged partition keeps the rows up to the lowest
+        horizon, from every source. When that prefix holds too few live rows the caller reads
+        the whole range."""
         current = self.memtable.partitions.get(pk)
-        older = self._older_sources(token, pk, lo, hi) if (self.flushing or self.sstables) else []
+        if not (self.flushing or self.sstables):
+            return current, True
+        older, horizon = self._older_sources(token, pk, lo, hi, rows)
+        if horizon is not None:
+            hi = horizon + b"\x00"  # the lowest key after the horizon: keys up to it are exact
+            older = [_slice(part, lo, hi) for part in older]
         if not older:
-            return current
+            return current, True
+        if current is None and len(older) == 1 and not self.flushing:
+            return older[0], horizon is None  # decoded from an SSTable for this read alone
         merged = Partition(token, pk)
         for part in older:
             merge_into(merged, part)
         if current is not None:
             merge_into(merged, _slice(current, lo, hi))
-        return merged
+        return merged, horizon is None
 
     def partitions_after(self, after_token: int | None, after_pk: bytes) -> Iterator[Partition]:
         """Merged partitions in (token, pk) order from (after_token, after_pk) inclusive."""
@@ -176,7 +209,7 @@ class TableStore:
         """Bring the current state of one row (and the partition's statics) into the memtable."""
         if not self.flushing and not self.sstables:
             return
-        older = self._older_sources(token, pk, ck, ck + b"\x00")
+        older = self._older_sources(token, pk, ck, ck + b"\x00")[0]
         if not older:
             return
         target = self.memtable._partition(token, pk)
@@ -199,7 +232,8 @@ class TableStore:
     def _new_writer(self) -> SSTableWriter:
         generation = self.next_generation
         self.next_generation += 1
-        return SSTableWriter(self.directory, self.table_id, generation, self.compression)
+        return SSTableWriter(self.directory, self.table_id, generation, self.compression,
+                             self.chunk_bytes)
 
     def _write(self, frozen: TableData, on_done: Callable[[], None], position: object):
         writer = self._new_writer()

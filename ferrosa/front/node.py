@@ -33,6 +33,7 @@ from ferrosa.ipc import messages as m
 from ferrosa.partitioner import MAX_TOKEN, MIN_TOKEN
 from ferrosa.schema import system_tables
 from ferrosa.schema.model import KeyspaceMetadata, Schema, TableMetadata, is_system_keyspace
+from ferrosa.schema.options import chunk_bytes
 from ferrosa.schema.system_tables import NodeInfo
 
 log = logging.getLogger(__name__)
@@ -162,7 +163,8 @@ class Node:
                     0, table.id.bytes,
                     {col: d.dropped_time for col, d in table.dropped_columns.items()},
                     table.options.gc_grace_seconds, _storage_compression(table),
-                    table.options.compaction.get("enabled", "true").lower() != "false"))
+                    table.options.compaction.get("enabled", "true").lower() != "false",
+                    chunk_bytes(table.options.compression)))
         out.append(m.KnownTables(0, [msg.table_id for msg in out]))
         return out
 

@@ -183,6 +183,9 @@ class TableSchema(msgspec.Struct, tag=True, array_like=True, gc=False):
     # The table's compaction option 'enabled' (Cassandra: 'enabled': 'false' stops automatic
     # compactions; ferrosa-ctl compact still runs).
     auto_compaction: bool = True
+    # The table's compression option chunk_length_in_kb, in bytes: the SSTable Data chunk that
+    # one read decompresses (Cassandra's default, 16 KiB).
+    chunk_bytes: int = 16 * 1024
 
 
 class KnownTables(msgspec.Struct, tag=True, array_like=True, gc=False):

@@ -356,6 +356,14 @@ def normalize_compression(options: Mapping[str, str]) -> dict[str, str]:
     return dict(sorted(result.items()))
 
 
+def chunk_bytes(compression: Mapping[str, str]) -> int:
+    """The SSTable chunk size, in bytes, of a table's normalised `compression` option (its
+    chunk_length_in_kb; the default when compression is disabled)."""
+    text = compression.get("chunk_length_in_kb")
+    value = parse_java_int(text) if text is not None else None
+    return (value if value is not None and value > 0 else DEFAULT_CHUNK_LENGTH_IN_KB) * 1024
+
+
 def _chunk_length(rest: dict[str, str]) -> int:
     text = rest.pop("chunk_length_in_kb", None)
     legacy = rest.pop("chunk_length_kb", None)

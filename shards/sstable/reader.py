@@ -262,16 +262,22 @@ class SSTableReader:
     def get(self, token: int, pk: bytes, lo: bytes = b"", hi: bytes = b"") -> Partition | None:
         """The partition (token, pk) with its partition-level data and the rows lo <= ck < hi
         (hi b"" = unbounded), or None if this SSTable does not hold it."""
+        return self.get_prefix(token, pk, lo, hi)[0]
+
+    def get_prefix(self, token: int, pk: bytes, lo: bytes = b"", hi: bytes = b"",
+                   limit: int = 0) -> tuple[Partition | None, bytes | None]:
+        """As `get`, decoding at most `limit` rows (0: all): (partition, the clustering key of
+        its last row when rows of [lo, hi) were left undecoded, else None)."""
         self._check_open()
         stats = self.stats
         if token < stats.min_token or token > stats.max_token or not self.bloom.may_contain(pk):
-            return None
+            return None, None
         self.lookups += 1
         i = self._find(token)
         while i < self._count:
             entry_token, offset, rows = self._entry(i)
             if entry_token != token:
-                return None
+                return None, None
             cursor = _Cursor(self._chunks, offset, True)
             part = self._header(cursor)
             if part.pk == pk:
@@ -279,10 +285,9 @@ class SSTableReader:
                     start = self._row_index_start(rows, lo)
                     if start > cursor.position:
                         cursor = _Cursor(self._chunks, start, True)
-                self._rows(part, cursor, lo, hi, False)
-                return part
+                return part, self._rows(part, cursor, lo, hi, False, limit)
             i += 1
-        return None
+        return None, None
 
     def scan(self, after_token: int | None = None, after_pk: bytes = b"") -> Iterator[Partition]:
         """Every partition with (token, pk) >= (after_token, after_pk), in that order (all of
@@ -315,12 +320,16 @@ class SSTableReader:
         except DecodeError as exc:
             raise self._corrupt(cursor, str(exc)) from None
 
-    def _rows(self, part: Partition, cursor: _Cursor, lo: bytes, hi: bytes, whole: bool) -> None:
+    def _rows(self, part: Partition, cursor: _Cursor, lo: bytes, hi: bytes, whole: bool,
+              limit: int = 0) -> bytes | None:
         """Decode rows from `cursor` into `part` (lo <= ck < hi); `whole` consumes the rest of
-        the partition (a scan), otherwise reading stops at the first key >= hi."""
+        the partition (a scan), otherwise reading stops at the first key >= hi, or once `limit`
+        rows are decoded (not with `whole`). Returns the last decoded row's key when a row of
+        the range was left undecoded, else None."""
         decode = self._decoder.row
         record = cursor.record
         rows = []
+        cut = None
         try:
             while True:
                 buf, start, size = record()
@@ -334,6 +343,9 @@ class SSTableReader:
                         if not whole:
                             break
                         continue
+                if limit and len(rows) == limit and not whole:
+                    cut = rows[-1][0]
+                    break
                 rows.append(decode(buf, start, start + size))
         except DecodeError as exc:
             raise self._corrupt(cursor, str(exc)) from None
@@ -341,6 +353,7 @@ class SSTableReader:
             part.rows = row_map(rows)
             if len(part.rows) != len(rows):
                 raise self._corrupt(cursor, "a partition repeats a clustering key")
+        return cut
 
     def _row_index_start(self, offset: int, lo: bytes) -> int:
         """Logical Data offset of the last row-index sample whose key is <= lo."""

@@ -59,7 +59,9 @@ from shards.sstable.format import (
 from shards.sstable.reader import SSTableReader
 from shards.tombstones import NO_DELETION
 
-DEFAULT_CHUNK_BYTES = 64 * 1024
+# Cassandra's default chunk_length_in_kb (16 since 4.0): the Data a point read decompresses.
+# (64 KiB chunks made a point read from an SSTable cost 37 us in process, 16 KiB 31 us.)
+DEFAULT_CHUNK_BYTES = 16 * 1024
 # Rows between two row-index samples. A slice read decodes (or skips by length) at most this many
 # bytes of rows before its first wanted row; each sample costs its clustering key + 16 bytes.
 ROW_INDEX_BLOCK_BYTES = 8 * 1024

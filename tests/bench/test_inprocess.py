@@ -26,3 +26,11 @@ def test_each_part_reports_its_cpu(part: str, ops: str, unit: str) -> None:
     assert done.returncode == 0, out
     found = re.search(rf"^{part}: ([0-9.]+) µs of CPU per {unit}", done.stdout, re.M)
     assert found and float(found.group(1)) > 0, out
+
+
+def test_slices_read_from_an_sstable() -> None:
+    done = subprocess.run([sys.executable, "-m", "bench.inprocess", "shard-slice", "--flushed",
+                           "--ops", "200", "--repeat", "1"], cwd=REPO, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert re.search(r"^shard-slice: [0-9.]+ µs of CPU per row read", done.stdout, re.M)

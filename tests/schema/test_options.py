@@ -10,8 +10,8 @@ from hypothesis import given, settings, strategies as st
 from ferrosa.schema.errors import ConfigurationError, CqlSyntaxError, SchemaError
 from ferrosa.schema.options import (
     DEFAULT_TABLE_OPTIONS, LCS, STCS, TWCS, UCS, TableOptions, build_table_options,
-    java_double_str, normalize_caching, normalize_compaction, normalize_compression,
-    normalize_retry_policy, parse_java_double, table_id_option)
+    chunk_bytes, java_double_str, normalize_caching, normalize_compaction,
+    normalize_compression, normalize_retry_policy, parse_java_double, table_id_option)
 
 
 def test_defaults_match_cassandra_5() -> None:
@@ -252,3 +252,10 @@ def test_build_returns_or_raises_schema_error(props: dict) -> None:
     except SchemaError:
         return
     assert isinstance(options, TableOptions)
+
+
+def test_chunk_bytes_follow_chunk_length_in_kb() -> None:
+    assert chunk_bytes(TableOptions().compression) == 16 * 1024
+    assert chunk_bytes(normalize_compression({"class": "LZ4Compressor",
+                                              "chunk_length_in_kb": "4"})) == 4 * 1024
+    assert chunk_bytes(normalize_compression({"enabled": "false"})) == 16 * 1024
