@@ -87,6 +87,9 @@ def _add_load_options(run: argparse.ArgumentParser) -> None:
                            "fast as --concurrency allows); latency counts from each request's "
                            "scheduled start")
     load.add_argument("--seed", type=int, default=1)
+    load.add_argument("--flush", action="store_true",
+                      help="flush the started node's memtables after the preload, so that reads "
+                           "come from SSTables")
 
 
 def _check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
@@ -104,6 +107,8 @@ def _check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
     for name in ("duration", "concurrency", "clients", "keys", "row_size", "shards", "slice_rows"):
         if getattr(args, name) <= 0:
             parser.error(f"--{name.replace('_', '-')} must be positive")
+    if args.command == "run" and args.host and args.flush:
+        parser.error("--flush needs a node the harness starts (run ferrosa-ctl flush yourself)")
     if args.rate < 0:
         parser.error("--rate must be >= 0")
     if args.warmup < 0:
@@ -121,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         concurrency=args.concurrency, clients=args.clients, protocol=args.protocol,
         compression=args.compression, consistency=args.cl, shards=args.shards,
         host=getattr(args, "host", None), port=getattr(args, "port", 9042),
-        server_pid=getattr(args, "server_pid", None), rate=args.rate)
+        server_pid=getattr(args, "server_pid", None), rate=args.rate, flush=args.flush)
     if args.command == "ab":
         sides = ab.compare(opts, args.baseline, args.rounds, parse_bind(args.bind), harness.run)
         print(ab.summary(sides))

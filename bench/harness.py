@@ -22,7 +22,7 @@ import multiprocessing
 import queue
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import msgspec
 import psutil
@@ -63,6 +63,9 @@ class RunOptions(msgspec.Struct, frozen=True):
     port: int = 9042
     server_pid: int | None = None
     rate: float = 0.0  # a fixed offered load in operations per second, in all; 0: closed loop
+    # Flush the node's memtables after the preload (`ferrosa-ctl flush`): reads then come from
+    # SSTables, as most of a long-running node's data does.
+    flush: bool = False
 
 
 class Second(msgspec.Struct, array_like=True):
@@ -148,7 +151,9 @@ def run(opts: RunOptions, target: str, bind: tuple[str, int] | None = None,
     sampler = ProcessSampler(pid).start() if pid is not None else None
     try:
         create_schema(opts, host, port)
-        reports, preload_seconds = _drive_clients(opts, host, port, sampler)
+        after_preload = (server.flush if opts.flush and isinstance(server, FerrosaNode)
+                         else None)
+        reports, preload_seconds = _drive_clients(opts, host, port, sampler, after_preload)
     finally:
         if sampler is not None:
             sampler.stop()
@@ -157,8 +162,9 @@ def run(opts: RunOptions, target: str, bind: tuple[str, int] | None = None,
     return _result(opts, target, f"{host}:{port}", reports, sampler, preload_seconds)
 
 
-def _drive_clients(opts: RunOptions, host: str, port: int,
-                   sampler: ProcessSampler | None) -> tuple[list[C.ClientReport], float]:
+def _drive_clients(opts: RunOptions, host: str, port: int, sampler: ProcessSampler | None,
+                   after_preload: Callable[[], None] | None = None,
+                   ) -> tuple[list[C.ClientReport], float]:
     ctx = multiprocessing.get_context("spawn")
     results: Any = ctx.Queue()
     go: Any = ctx.Queue()
@@ -176,6 +182,8 @@ def _drive_clients(opts: RunOptions, host: str, port: int,
         t0 = time.monotonic()
         ready_timeout = READY_TIMEOUT + PRELOAD_SECONDS_PER_KEY * opts.settings.keys
         _collect(results, procs, "ready", ready_timeout)
+        if after_preload is not None:
+            after_preload()
         preload_seconds = time.monotonic() - t0  # connecting and preparing included
         start = time.monotonic() + GO_DELAY
         phases = C.Phases(start, start + opts.warmup, start + opts.warmup + opts.duration)
@@ -270,8 +278,9 @@ def _result(opts: RunOptions, target: str, address: str, reports: list[C.ClientR
 
 
 def run_label(workload: Any, opts: RunOptions) -> str:
-    """The results name: fixed-rate runs get their own row (``write@5000ops``)."""
-    label = workload.label(opts.settings)
+    """The results name: fixed-rate and flushed runs get their own rows (``write@5000ops``,
+    ``read-uniform-flushed``)."""
+    label = workload.label(opts.settings) + ("-flushed" if opts.flush else "")
     return f"{label}@{opts.rate:g}ops" if opts.rate else label
 
 

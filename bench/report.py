@@ -67,6 +67,8 @@ def settings_text(r: RunResult) -> str:
              f"CL {o.consistency}", f"{s.keys} keys", f"{s.row_size} B columns"]
     if r.target == "ferrosa":
         parts.append(f"{o.shards} shards")
+        if o.flush:
+            parts.append("memtables flushed after the preload")
     if o.rate:
         parts.insert(1, f"fixed rate {o.rate:,.0f} ops/s (latency from each scheduled start)")
     return ", ".join(parts)

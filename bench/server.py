@@ -44,6 +44,8 @@ SAMPLE_INTERVAL = 0.5
 # How long a fresh server may take to listen (a node spawns a front and its shards).
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 30.0
+# Flushing a preloaded node (100k rows: seconds; far more keys: minutes).
+FLUSH_TIMEOUT = 600.0
 _PORT_POLL = 0.05
 
 
@@ -157,6 +159,16 @@ class FerrosaNode(ServerProcess):
                     "FERROSA_SHARDS": str(self.shards),
                     "FERROSA_AUTH_DISABLED": "true"})
         return env
+
+
+    def flush(self) -> None:
+        """`ferrosa-ctl flush`: every memtable written to SSTables; returns once done."""
+        done = subprocess.run([sys.executable, "-m", "ferrosa.ctl.main", "--data-dir",
+                               str(self.workdir / "data"), "flush"], env=self.env(),
+                              cwd=self.source or REPO, capture_output=True, text=True,
+                              timeout=FLUSH_TIMEOUT)
+        if done.returncode != 0:
+            raise RuntimeError(f"ferrosa-ctl flush failed: {done.stdout}{done.stderr}")
 
 
 class NullServer(ServerProcess):

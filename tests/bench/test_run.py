@@ -65,3 +65,12 @@ def test_ab_runs_a_revision_and_this_checkout_alternately(tmp_path: Path) -> Non
     listed = subprocess.run(["git", "worktree", "list"], cwd=REPO, capture_output=True,
                             text=True).stdout
     assert "bench-ab-" not in listed  # the baseline worktree is gone
+
+
+def test_flushed_reads_against_a_started_node(tmp_path: Path) -> None:
+    cmd = [sys.executable, "-m", "bench", "run", "read", "--flush", "--duration", "2",
+           "--concurrency", "8", "--clients", "1", "--keys", "1000", "--bind",
+           "127.0.0.65:9042", "--results-dir", str(tmp_path)]
+    done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=RUN_TIMEOUT)
+    out = _check(done, tmp_path, "read-uniform-flushed")
+    assert "memtables flushed after the preload" in out
