@@ -136,8 +136,6 @@ def _point_reads(count: int, table_id: bytes, seed: int = 2) -> list[bytes]:
 
 
 def shard_us_per_read(ops: int, batch: int, flushed: bool = False) -> float:
-    from ferrosa.heap import tune_collector
-    from shards.worker import ShardWorker
 
     directory = tempfile.mkdtemp(prefix="bench-inprocess-")
     try:
@@ -145,24 +143,7 @@ def shard_us_per_read(ops: int, batch: int, flushed: bool = False) -> float:
         if flushed:
             store.flush(table_id)
             _run_jobs(store)
-        messages = _point_reads(ops, table_id)
-        encode_reply = msgspec.msgpack.Encoder().encode
-
-        class Worker(ShardWorker):
-            def __init__(self) -> None:  # the serving half only: no rings, no process
-                self.store, self.later, self._encode = store, [], None
-
-        worker = Worker()
-        decode = msgspec.msgpack.Decoder(m.ShardRequest).decode
-        found = 0
-        tune_collector()
-        start = time.process_time()
-        for i in range(0, ops, batch):
-            ready = worker.serve([decode(payload) for payload in messages[i:i + batch]])
-            for reply in ready:
-                encode_reply(reply)
-                found += reply.count
-        elapsed = time.process_time() - start
+        elapsed, found = _serve_reads(store, _point_reads(ops, table_id), batch)
         assert found > ops // 2, f"only {found} of {ops} reads found their row"
         return elapsed / ops * 1e6
     finally:
@@ -197,11 +178,9 @@ def shard_us_per_slice_row(ops: int, batch: int, rows: int = 100,
                            partitions: int = SLICE_PARTITIONS, flushed: bool = False) -> float:
     """CPU per row of `ops` slice reads of `rows` rows (`SELECT * ... WHERE key = ? AND
     ck >= ? LIMIT ?`), from a memtable of `partitions` partitions of CLUSTER_ROWS rows."""
-    from ferrosa.heap import tune_collector
     from ferrosa.partitioner import token
     from ferrosa.protocol.types import INT
     from ferrosa.schema.bytecomparable import encode_clustering
-    from shards.worker import ShardWorker
 
     directory = tempfile.mkdtemp(prefix="bench-inprocess-")
     try:
@@ -220,27 +199,34 @@ def shard_us_per_slice_row(ops: int, batch: int, rows: int = 100,
             messages.append(encode(m.Read(i, table_id, token(pk), pk, projection, 1_700_000_100,
                                           start=encode_clustering([INT], [False], [start]),
                                           limit=rows)))
-        encode_reply = msgspec.msgpack.Encoder().encode
-
-        class Worker(ShardWorker):
-            def __init__(self) -> None:  # the serving half only: no rings, no process
-                self.store, self.later, self._encode = store, [], None
-
-        worker = Worker()
-        decode = msgspec.msgpack.Decoder(m.ShardRequest).decode
-        found = 0
-        tune_collector()
-        start_cpu = time.process_time()
-        for i in range(0, ops, batch):
-            ready = worker.serve([decode(payload) for payload in messages[i:i + batch]])
-            for reply in ready:
-                encode_reply(reply)
-                found += reply.count
-        elapsed = time.process_time() - start_cpu
+        elapsed, found = _serve_reads(store, messages, batch)
         assert found == ops * rows, f"{found} rows read, {ops * rows} expected"
         return elapsed / found * 1e6
     finally:
         shutil.rmtree(directory, ignore_errors=True)
+
+
+def _serve_reads(store, messages: list[bytes], batch: int) -> tuple[float, int]:
+    """(CPU seconds, rows found) of ShardWorker.serve on the encoded Read `messages`, `batch`
+    at a time, the replies encoded as for the ring."""
+    from ferrosa.heap import tune_collector
+    from shards.worker import ShardWorker
+
+    class Worker(ShardWorker):
+        def __init__(self) -> None:  # the serving half only: no rings, no process
+            self.store, self.later, self._encode = store, [], None
+
+    worker = Worker()
+    decode = msgspec.msgpack.Decoder(m.ShardRequest).decode
+    encode_reply = msgspec.msgpack.Encoder().encode
+    found = 0
+    tune_collector()
+    start = time.process_time()
+    for i in range(0, len(messages), batch):
+        for reply in worker.serve([decode(payload) for payload in messages[i:i + batch]]):
+            encode_reply(reply)
+            found += reply.count
+    return time.process_time() - start, found
 
 
 def _filled_store(directory: str, ops: int, seed: int = 1):
