@@ -435,7 +435,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=None)
     parser.add_argument("--flushed", action="store_true",
                         help="shard-read, shard-slice: read from an SSTable, not the memtable")
+    parser.add_argument("--chunk-cache", type=int, default=None,
+                        help="shard-read, shard-slice: the shard's ChunkCache bytes (default: "
+                             "a node's, NodeConfig.chunk_cache_bytes; 0: none)")
     args = parser.parse_args(argv)
+    from ferrosa.config import NodeConfig
+    from shards.sstable.chunks import set_chunk_cache
+    set_chunk_cache(NodeConfig().chunk_cache_bytes if args.chunk_cache is None
+                    else args.chunk_cache)
     if args.part in ("shard", "shard-read"):
         measure = shard_us_per_write if args.part == "shard" else shard_us_per_read
         ops, repeat = args.ops or 40_000, args.repeat or 5

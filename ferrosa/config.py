@@ -59,6 +59,9 @@ class NodeConfig(msgspec.Struct, frozen=True):
     # Memtable bytes per shard (all tables) before the largest memtable is flushed to an SSTable;
     # writes slow down when flushing lets memtables reach twice this.
     memtable_bytes: int = 64 * 1024 * 1024
+    # Decompressed SSTable chunks kept per shard for reads (Cassandra's file_cache_size, which
+    # defaults to 512 MiB per node); 0 turns the cache off.
+    chunk_cache_bytes: int = 32 * 1024 * 1024
     # Wake-up coalescing (ferrosa/front/coalescer.py): above coalesce_min_rate requests a second
     # the front sleeps coalesce_us after each busy loop pass to gather requests and replies into
     # bigger batches; 0 turns it off.
@@ -121,6 +124,7 @@ ENV_OVERRIDES: Mapping[str, Callable[[str], dict[str, Any]]] = {
     "FERROSA_COMMITLOG_SYNC_GROUP_WINDOW_MS": _int("commitlog_sync_group_window_ms"),
     "FERROSA_COMMITLOG_SEGMENT_BYTES": _int("commitlog_segment_bytes"),
     "FERROSA_MEMTABLE_BYTES": _int("memtable_bytes"),
+    "FERROSA_CHUNK_CACHE_BYTES": _int("chunk_cache_bytes"),
     "FERROSA_COALESCE_US": _int("coalesce_us"),
     "FERROSA_COALESCE_MIN_RATE": _int("coalesce_min_rate"),
 }
@@ -143,6 +147,7 @@ _FILE_KEYS: Mapping[str, Mapping[str, Callable[[Any], dict[str, Any]]]] = {
         "commitlog_sync_group_window_ms": lambda v: {"commitlog_sync_group_window_ms": int(v)},
         "commitlog_segment_bytes": lambda v: {"commitlog_segment_bytes": int(v)},
         "memtable_bytes": lambda v: {"memtable_bytes": int(v)},
+        "chunk_cache_bytes": lambda v: {"chunk_cache_bytes": int(v)},
     },
     "cql": {
         "bind": lambda v: _parse_bind(str(v)),
@@ -216,3 +221,5 @@ def _validate(config: NodeConfig) -> None:
         raise ConfigError("commitlog_segment_bytes must be at least 1 MiB")
     if config.memtable_bytes < 1 << 16:
         raise ConfigError("memtable_bytes must be at least 64 KiB")
+    if config.chunk_cache_bytes < 0:
+        raise ConfigError("chunk_cache_bytes must not be negative")

@@ -1,4 +1,4 @@
-"""NodeConfig: the wake-up coalescing settings from the environment and the file, and their bounds."""
+"""NodeConfig: the wake-up coalescing and chunk cache settings from the environment and the file, and their bounds."""
 
 from __future__ import annotations
 
@@ -30,3 +30,16 @@ def test_coalescing_from_the_file(tmp_path) -> None:
 def test_coalescing_bounds(env) -> None:
     with pytest.raises(ConfigError):
         load_config(environ=env)
+
+
+def test_chunk_cache_setting() -> None:
+    assert load_config(environ={}).chunk_cache_bytes == NodeConfig().chunk_cache_bytes > 0
+    assert load_config(environ={"FERROSA_CHUNK_CACHE_BYTES": "0"}).chunk_cache_bytes == 0
+    with pytest.raises(ConfigError):
+        load_config(environ={"FERROSA_CHUNK_CACHE_BYTES": "-1"})
+
+
+def test_chunk_cache_from_the_file(tmp_path) -> None:
+    path = tmp_path / "ferrosa.toml"
+    path.write_text("[storage]\nchunk_cache_bytes = 1048576\n")
+    assert load_config(str(path), environ={}).chunk_cache_bytes == 1 << 20

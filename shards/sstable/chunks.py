@@ -5,8 +5,9 @@ The stream is cut into chunks of exactly `chunk_bytes` (the last one shorter); e
 compressed on its own and stored as `payload | crc32(payload) u32`. The Chunks component records
 where each chunk starts in the file, so logical offset X lives in chunk X // chunk_bytes.
 
-What it must NOT do: interpret the stream (codec.py does), or cache more than a handful of chunks
-(the shard's memory belongs to its memtables; the page cache keeps the compressed file).
+What it must NOT do: interpret the stream (codec.py does), or cache more decompressed chunks than
+a handful per reader plus the shard's ChunkCache budget (`set_chunk_cache`; the rest of the shard's
+memory belongs to its memtables, and the page cache keeps the compressed file).
 
 Theory of operation:
 - A chunk whose compressed form is not smaller than the raw bytes is stored raw; the reader knows
@@ -24,6 +25,7 @@ Theory of operation:
 
 from __future__ import annotations
 
+import itertools
 import os
 import sys
 import zlib
@@ -51,6 +53,69 @@ MAX_CHUNK_BYTES = 16 * 1024 * 1024
 # Decompressed chunks kept per reader: enough for the header chunk, a row-index target chunk and
 # a few neighbours of a hot partition, small enough that hundreds of SSTables stay cheap.
 CHUNK_CACHE_CHUNKS = 16
+
+
+class ChunkCache:
+    """Decompressed chunks of every SSTable of one shard, within a byte budget, least recently
+    used out first (Cassandra's ChunkCache). A random point read from an SSTable otherwise
+    reads, checks and decompresses a whole chunk for one small partition.
+
+    Keys are (reader, chunk index); a reader's number is never reused, so a new SSTable cannot
+    see an old one's chunks, and a closed reader drops its own."""
+
+    __slots__ = ("budget", "bytes", "hits", "misses", "_chunks", "_owned")
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self.bytes = 0
+        self.hits = 0
+        self.misses = 0
+        self._chunks: OrderedDict[tuple[int, int], bytes] = OrderedDict()
+        self._owned: dict[int, set[int]] = {}
+
+    def __len__(self) -> int:
+        return len(self._chunks)
+
+    def get(self, owner: int, index: int) -> bytes | None:
+        raw = self._chunks.get((owner, index))
+        if raw is None:
+            self.misses += 1
+            return None
+        self.hits += 1
+        self._chunks.move_to_end((owner, index))
+        return raw
+
+    def put(self, owner: int, index: int, raw: bytes) -> None:
+        if len(raw) > self.budget or (owner, index) in self._chunks:
+            return
+        self._chunks[(owner, index)] = raw
+        self._owned.setdefault(owner, set()).add(index)
+        self.bytes += len(raw)
+        while self.bytes > self.budget:
+            (old_owner, old_index), old = self._chunks.popitem(last=False)
+            self.bytes -= len(old)
+            owned = self._owned[old_owner]
+            owned.discard(old_index)
+            if not owned:
+                del self._owned[old_owner]
+
+    def drop(self, owner: int) -> None:
+        """Forget every chunk of one reader (it was closed)."""
+        for index in self._owned.pop(owner, ()):
+            self.bytes -= len(self._chunks.pop((owner, index)))
+
+
+# This process's ChunkCache (a shard sets it up at start; None: no shared cache), and the
+# numbers given to readers for its keys.
+_shared_cache: ChunkCache | None = None
+_reader_numbers = itertools.count()
+
+
+def set_chunk_cache(budget: int) -> ChunkCache | None:
+    """Give this process's SSTable readers a shared ChunkCache of `budget` bytes (0: none)."""
+    global _shared_cache
+    _shared_cache = ChunkCache(budget) if budget > 0 else None
+    return _shared_cache
 
 
 def _compressor(codec: int) -> Callable[[bytes], bytes] | None:
@@ -190,6 +255,7 @@ class ChunkReader:
     __slots__ = (
         "_pread",
         "cache",
+        "number",
         "chunk_bytes",
         "codec",
         "data",
@@ -206,6 +272,7 @@ class ChunkReader:
         self.data: DataSource | None = data
         self._pread = data.pread
         self.cache: OrderedDict[int, bytes] = OrderedDict()
+        self.number = next(_reader_numbers)  # its key in the shared ChunkCache
         self.reads = 0  # chunks read from the file (cache misses)
         try:
             codec, self.chunk_bytes, self.length, count = CHUNKS_HEADER.unpack_from(chunks, 0)
@@ -252,7 +319,14 @@ class ChunkReader:
             return cached
         if self.data is None:
             raise SSTableStateError(f"SSTable {self.path} is closed")
-        raw = self._read(i)
+        shared = _shared_cache if cache else None
+        if shared is not None:
+            raw = shared.get(self.number, i)
+            if raw is None:
+                raw = self._read(i)
+                shared.put(self.number, i, raw)
+        else:
+            raw = self._read(i)
         if cache:
             self.cache[i] = raw
             if len(self.cache) > CHUNK_CACHE_CHUNKS:
@@ -296,6 +370,8 @@ class ChunkReader:
             self.data.close()
             self.data = None
         self.cache.clear()
+        if _shared_cache is not None:
+            _shared_cache.drop(self.number)
 
     def verify(self) -> None:
         """Read and check every chunk (bypassing the cache): a scrub."""
