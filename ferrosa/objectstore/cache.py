@@ -26,7 +26,6 @@ block: they are for the shard's synchronous reader), or be shared between thread
 from __future__ import annotations
 
 import os
-from collections import OrderedDict
 from collections.abc import Iterable
 from pathlib import Path
 from typing import NamedTuple
@@ -35,6 +34,7 @@ import msgspec
 import obstore
 
 from ferrosa.durable import write_atomically
+from ferrosa.lru import BytesLRU
 from ferrosa.objectstore import layout
 from ferrosa.objectstore.errors import LocalDataError, RemoteDataError
 from ferrosa.objectstore.manifest import ManifestStore
@@ -51,47 +51,23 @@ DEFAULT_BLOCK_CACHE_BYTES = 64 * 1024 * 1024
 BYPASS_BYTES = 8 * 1024 * 1024
 
 
-class BlockCache:
-    """LRU of (object key, block index) -> bytes, bounded by `capacity_bytes`."""
+class BlockCache(BytesLRU):
+    """LRU of (object key, block index) -> bytes, bounded by `capacity_bytes`; `drop(key)`
+    forgets every block of one object (its SSTable was deleted)."""
+
+    __slots__ = ("block_bytes",)
 
     def __init__(self, capacity_bytes: int = DEFAULT_BLOCK_CACHE_BYTES,
                  block_bytes: int = BLOCK_BYTES) -> None:
         if block_bytes <= 0 or capacity_bytes < block_bytes:
             raise ValueError(f"a block cache of {capacity_bytes} bytes cannot hold a block of "
                              f"{block_bytes}")
-        self.capacity_bytes = capacity_bytes
+        super().__init__(capacity_bytes)
         self.block_bytes = block_bytes
-        self.bytes = 0
-        self.hits = 0
-        self.misses = 0
-        self._blocks: OrderedDict[tuple[str, int], bytes] = OrderedDict()
 
-    def __len__(self) -> int:
-        return len(self._blocks)
-
-    def get(self, key: str, index: int) -> bytes | None:
-        block = self._blocks.get((key, index))
-        if block is None:
-            self.misses += 1
-            return None
-        self._blocks.move_to_end((key, index))
-        self.hits += 1
-        return block
-
-    def put(self, key: str, index: int, block: bytes) -> None:
-        old = self._blocks.pop((key, index), None)
-        if old is not None:
-            self.bytes -= len(old)
-        self._blocks[(key, index)] = block
-        self.bytes += len(block)
-        while self.bytes > self.capacity_bytes:
-            _, evicted = self._blocks.popitem(last=False)
-            self.bytes -= len(evicted)
-
-    def drop(self, key: str) -> None:
-        """Forget every block of `key` (its SSTable was deleted)."""
-        for entry in [k for k in self._blocks if k[0] == key]:
-            self.bytes -= len(self._blocks.pop(entry))
+    @property
+    def capacity_bytes(self) -> int:
+        return self.budget
 
 
 class LocalFile:

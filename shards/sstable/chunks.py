@@ -38,6 +38,7 @@ from typing import Protocol
 import lz4.block
 import zstandard
 
+from ferrosa.lru import BytesLRU
 from shards.errors import CorruptSSTable, SSTableOptionError, SSTableStateError
 from shards.sstable.format import CHUNKS_HEADER, CRC
 
@@ -55,54 +56,15 @@ MAX_CHUNK_BYTES = 16 * 1024 * 1024
 CHUNK_CACHE_CHUNKS = 16
 
 
-class ChunkCache:
+class ChunkCache(BytesLRU):
     """Decompressed chunks of every SSTable of one shard, within a byte budget, least recently
     used out first (Cassandra's ChunkCache). A random point read from an SSTable otherwise
     reads, checks and decompresses a whole chunk for one small partition.
 
-    Keys are (reader, chunk index); a reader's number is never reused, so a new SSTable cannot
-    see an old one's chunks, and a closed reader drops its own."""
+    Keys are (reader number, chunk index); a reader's number is never reused, so a new SSTable
+    cannot see an old one's chunks, and a closed reader drops its own."""
 
-    __slots__ = ("budget", "bytes", "hits", "misses", "_chunks", "_owned")
-
-    def __init__(self, budget: int) -> None:
-        self.budget = budget
-        self.bytes = 0
-        self.hits = 0
-        self.misses = 0
-        self._chunks: OrderedDict[tuple[int, int], bytes] = OrderedDict()
-        self._owned: dict[int, set[int]] = {}
-
-    def __len__(self) -> int:
-        return len(self._chunks)
-
-    def get(self, owner: int, index: int) -> bytes | None:
-        raw = self._chunks.get((owner, index))
-        if raw is None:
-            self.misses += 1
-            return None
-        self.hits += 1
-        self._chunks.move_to_end((owner, index))
-        return raw
-
-    def put(self, owner: int, index: int, raw: bytes) -> None:
-        if len(raw) > self.budget or (owner, index) in self._chunks:
-            return
-        self._chunks[(owner, index)] = raw
-        self._owned.setdefault(owner, set()).add(index)
-        self.bytes += len(raw)
-        while self.bytes > self.budget:
-            (old_owner, old_index), old = self._chunks.popitem(last=False)
-            self.bytes -= len(old)
-            owned = self._owned[old_owner]
-            owned.discard(old_index)
-            if not owned:
-                del self._owned[old_owner]
-
-    def drop(self, owner: int) -> None:
-        """Forget every chunk of one reader (it was closed)."""
-        for index in self._owned.pop(owner, ()):
-            self.bytes -= len(self._chunks.pop((owner, index)))
+    __slots__ = ()
 
 
 # This process's ChunkCache (a shard sets it up at start; None: no shared cache), and the

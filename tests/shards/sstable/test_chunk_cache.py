@@ -1,4 +1,4 @@
-"""ChunkCache: the shard's decompressed SSTable chunks within a byte budget, and readers using it."""
+"""The shard's ChunkCache: SSTable readers share it, bypass it for scans, drop their chunks on close."""
 
 from __future__ import annotations
 
@@ -7,23 +7,9 @@ import pytest
 from shards.memtable import Partition, Row
 from shards.rowmap import RowMap
 from shards.sstable import SSTableReader, SSTableWriter, chunks
-from shards.sstable.chunks import ChunkCache, set_chunk_cache
+from shards.sstable.chunks import set_chunk_cache
 
 TABLE = bytes.fromhex("c4c4e000000000000000000000000001")
-
-
-def test_least_recently_used_out_within_the_budget() -> None:
-    cache = ChunkCache(budget=10)
-    cache.put(1, 0, b"aaaa")
-    cache.put(1, 1, b"bbbb")
-    assert cache.get(1, 0) == b"aaaa"  # now the most recent
-    cache.put(2, 0, b"cccc")  # 12 bytes: the least recent (1, 1) goes
-    assert cache.get(1, 1) is None and cache.get(1, 0) == b"aaaa"
-    assert cache.bytes == 8 and len(cache) == 2
-    cache.put(3, 0, b"x" * 11)  # larger than the budget: not kept
-    assert cache.get(3, 0) is None and cache.bytes == 8
-    cache.drop(1)
-    assert cache.get(1, 0) is None and cache.get(2, 0) == b"cccc" and cache.bytes == 4
 
 
 @pytest.fixture
