@@ -78,6 +78,18 @@ def _needs_current_row(mutation: m.Mutation) -> bool:
         w.op in _READ_BEFORE_WRITE for w in mutation.static_cells)
 
 
+def _read_range(req: m.Read) -> tuple[bytes | None, bytes | None]:
+    """The clustering range (lo, hi) of a Read's rows, None where unbounded: its start and end,
+    narrowed by `after` when paging (exclusive of `after`, which may be the empty key)."""
+    lo, hi = req.start or None, req.end or None
+    if req.after is not None:
+        if req.reverse:
+            hi = req.after if hi is None else min(hi, req.after)
+        else:
+            lo = req.after
+    return lo, hi
+
+
 class ShardStore:
     """The tables of one shard, the request handlers and the background work."""
 
@@ -181,17 +193,15 @@ class ShardStore:
         table = self.tables.get(req.table_id)
         if table is None:
             return m.RowsReply(req.req_id, 0, b"")
-        lo, hi = req.start, req.end
-        if req.after is not None:
-            if req.reverse:
-                hi = req.after if not hi else min(hi, req.after)
-            else:
-                lo = req.after
+        lo, hi = _read_range(req)
+        lo, hi = lo or b"", hi or b""  # the sources take b"" for unbounded
         # A forward read with a limit decodes only a prefix of each SSTable's rows: one row
-        # more than the limit shows whether the read has more (RowsReply.more).
+        # more than the limit shows whether the read has more (RowsReply.more), and a page
+        # also decodes the row it resumes after (lo is that row's key; the page skips it).
         whole = True
         if req.limit and not req.reverse:
-            part, whole = table.partition_prefix(req.token, req.pk, lo, hi, req.limit + 1)
+            rows = req.limit + (1 if req.after is None else 2)
+            part, whole = table.partition_prefix(req.token, req.pk, lo, hi, rows)
         else:
             part = table.partition(req.token, req.pk, lo, hi)
         if part is None:
@@ -230,12 +240,7 @@ class ShardStore:
                         out: list[bytes], limit: int) -> tuple[int, bool, bytes | None]:
         now = req.now
         rows = part.rows
-        lo, hi = req.start or None, req.end or None
-        if req.after is not None:
-            if req.reverse:
-                hi = req.after if hi is None else min(hi, req.after)
-            else:
-                lo = req.after
+        lo, hi = _read_range(req)
         inclusive = (req.after is None or req.reverse, False)
         count, size, last_ck = 0, 0, None
         row_shadow, encode = part.row_shadow, encoder.encode

@@ -57,8 +57,8 @@ def _slice(part: Partition, lo: bytes, hi: bytes) -> Partition:
     view.deletion, view.ldt, view.static, view.ranges = (part.deletion, part.ldt, part.static,
                                                          part.ranges)
     rows = RowMap()
-    for ck in part.rows.irange(lo or None, hi or None, (True, False)):
-        rows[ck] = part.rows[ck]
+    for ck, row in part.rows.irange_items(lo or None, hi or None, (True, False)):
+        rows[ck] = row
     view.rows = rows
     return view
 
@@ -166,8 +166,8 @@ class TableStore:
             older = [_slice(part, lo, hi) for part in older]
         if not older:
             return current, True
-        if current is None and len(older) == 1 and not self.flushing:
-            return older[0], horizon is None  # decoded from an SSTable for this read alone
+        if current is None and len(older) == 1:
+            return older[0], horizon is None  # a fresh view or decode: no merge copy needed
         merged = Partition(token, pk)
         for part in older:
             merge_into(merged, part)

@@ -274,21 +274,25 @@ class ChunkReader:
         return len(self.offsets) - 1
 
     def chunk(self, i: int, cache: bool = True) -> bytes:
-        """Chunk `i` decompressed (checked against its CRC when read from the file)."""
-        cached = self.cache.get(i)
-        if cached is not None:
-            self.cache.move_to_end(i)
-            return cached
+        """Chunk `i` decompressed (checked against its CRC when read from the file). Cached
+        reads go through the shard's ChunkCache when it is set, else through this reader's own
+        few chunks; `cache` False (scans, compactions) keeps the chunk out of both."""
         if self.data is None:
             raise SSTableStateError(f"SSTable {self.path} is closed")
-        shared = _shared_cache if cache else None
+        shared = _shared_cache
         if shared is not None:
+            if not cache:
+                return self._read(i)
             raw = shared.get(self.number, i)
             if raw is None:
                 raw = self._read(i)
                 shared.put(self.number, i, raw)
-        else:
-            raw = self._read(i)
+            return raw
+        cached = self.cache.get(i)
+        if cached is not None:
+            self.cache.move_to_end(i)
+            return cached
+        raw = self._read(i)
         if cache:
             self.cache[i] = raw
             if len(self.cache) > CHUNK_CACHE_CHUNKS:
