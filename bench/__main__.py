@@ -86,6 +86,10 @@ def _add_load_options(run: argparse.ArgumentParser) -> None:
                       help="a fixed offered load in operations per second, in all (default: as "
                            "fast as --concurrency allows); latency counts from each request's "
                            "scheduled start")
+    load.add_argument("--generator", choices=("driver", "raw"), default="driver",
+                      help="driver: python-driver processes (what users run); raw: lean "
+                           "native-protocol clients (v3/v4) that use a fraction of the "
+                           "driver's CPU, so the server is what limits the run")
     load.add_argument("--seed", type=int, default=1)
     load.add_argument("--flush", action="store_true",
                       help="flush the started node's memtables after the preload, so that reads "
@@ -109,6 +113,8 @@ def _check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
             parser.error(f"--{name.replace('_', '-')} must be positive")
     if args.command == "run" and args.host and args.flush:
         parser.error("--flush needs a node the harness starts (run ferrosa-ctl flush yourself)")
+    if args.generator == "raw" and args.protocol >= 5:
+        parser.error("the raw generator speaks protocol v3 and v4; use --generator driver for v5")
     if args.rate < 0:
         parser.error("--rate must be >= 0")
     if args.warmup < 0:
@@ -126,7 +132,8 @@ def main(argv: list[str] | None = None) -> int:
         concurrency=args.concurrency, clients=args.clients, protocol=args.protocol,
         compression=args.compression, consistency=args.cl, shards=args.shards,
         host=getattr(args, "host", None), port=getattr(args, "port", 9042),
-        server_pid=getattr(args, "server_pid", None), rate=args.rate, flush=args.flush)
+        server_pid=getattr(args, "server_pid", None), rate=args.rate, flush=args.flush,
+        generator=args.generator)
     if args.command == "ab":
         sides = ab.compare(opts, args.baseline, args.rounds, parse_bind(args.bind), harness.run)
         print(ab.summary(sides))

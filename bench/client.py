@@ -306,6 +306,14 @@ class Recorder:
         return now < self.end_ns
 
     def done(self, t0: int, now: int, result: Any) -> None:
+        """A driver completion: its rows, or the exception of a failure."""
+        if isinstance(result, BaseException):
+            self.record(t0, now, f"{type(result).__name__}: {result}")
+        else:
+            self.record(t0, now, len(result) if result else 0)
+
+    def record(self, t0: int, now: int, result: int | str) -> None:
+        """A completion: the rows it returned, or the text of its error."""
         report = self.report
         if now < self.measure_ns:
             report.warmup_ops += 1
@@ -313,16 +321,14 @@ class Recorder:
         if now >= self.end_ns:
             return
         second = (now - self.measure_ns) // NS
-        if not isinstance(result, BaseException):
+        if result.__class__ is int:
             report.ok[second] += 1
             report.latency[second].record((now - t0) // 1000)
-            if result:
-                report.rows_read += len(result)
+            report.rows_read += result  # type: ignore[operator]
             return
         report.errors[second] += 1
-        text = f"{type(result).__name__}: {result}"
-        if len(report.error_samples) < MAX_ERROR_SAMPLES and text not in report.error_samples:
-            report.error_samples.append(text)
+        if len(report.error_samples) < MAX_ERROR_SAMPLES and result not in report.error_samples:
+            report.error_samples.append(result)  # type: ignore[arg-type]
 
 
 class _Client:
@@ -384,20 +390,26 @@ class _Client:
         else:
             pipeline = Pipeline(self.session, self.statements, self.batch_of, next_op,
                                 recorder.done)
-        _sleep_until(phases.start)
-        pipeline.start(c.in_flight)
-        _sleep_until(phases.measure)
-        cpu0, wall0 = time.process_time(), time.monotonic()
-        _sleep_until(phases.end)
-        report = recorder.report
-        report.cpu_seconds = time.process_time() - cpu0
-        report.wall_seconds = time.monotonic() - wall0
-        if not pipeline.finished.wait(DRAIN_TIMEOUT):
-            report.late = pipeline.outstanding
-        return report
+        return measured(pipeline, recorder, phases, c.in_flight)
 
     def close(self) -> None:
         self.cluster.shutdown()
+
+
+def measured(pipeline: Any, recorder: Recorder, phases: Phases, in_flight: int) -> ClientReport:
+    """Runs ``pipeline`` (``start``, ``finished``, ``outstanding``) through the phases; the
+    report of ``recorder`` with this process's CPU time over the measured window."""
+    _sleep_until(phases.start)
+    pipeline.start(in_flight)
+    _sleep_until(phases.measure)
+    cpu0, wall0 = time.process_time(), time.monotonic()
+    _sleep_until(phases.end)
+    report = recorder.report
+    report.cpu_seconds = time.process_time() - cpu0
+    report.wall_seconds = time.monotonic() - wall0
+    if not pipeline.finished.wait(DRAIN_TIMEOUT):
+        report.late = pipeline.outstanding
+    return report
 
 
 def _sleep_until(instant: float) -> None:
@@ -407,11 +419,20 @@ def _sleep_until(instant: float) -> None:
 
 
 def client_main(config: ClientConfig, results: Any, go: Any) -> None:
-    """Process entry point: READY (with preload counts) on ``results``, then the report."""
+    """Process entry point of the driver generator."""
+    serve(_Client, config, results, go)
+
+
+def serve(factory: Callable[[ClientConfig], Any], config: ClientConfig, results: Any,
+          go: Any) -> None:
+    """A client process's life: READY (with preload counts) on ``results``, then the report.
+
+    ``factory(config)`` connects and prepares; its product has ``preload()``,
+    ``measure(phases)`` and ``close()``."""
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("cassandra").setLevel(logging.ERROR)
     try:
-        client = _Client(config)
+        client = factory(config)
     except Exception:
         results.put(ClientFailure(config.part, traceback.format_exc()))
         return

@@ -28,6 +28,7 @@ import msgspec
 import psutil
 
 from bench import client as C
+from bench import rawclient as R
 from bench.histogram import Histogram, merged
 from bench.server import FerrosaNode, NullServer, ProcessSampler, ServerProcess
 from bench.workloads import KEYSPACE_DDL, WORKLOADS, Settings
@@ -48,6 +49,9 @@ REPORT_TIMEOUT = C.DRAIN_TIMEOUT + 30.0
 PERCENTILES = (50.0, 95.0, 99.0, 99.9)
 
 
+GENERATORS: dict[str, Callable[..., None]] = {"driver": C.client_main, "raw": R.client_main}
+
+
 class RunOptions(msgspec.Struct, frozen=True):
     workload: str
     settings: Settings
@@ -66,6 +70,9 @@ class RunOptions(msgspec.Struct, frozen=True):
     # Flush the node's memtables after the preload (`ferrosa-ctl flush`): reads then come from
     # SSTables, as most of a long-running node's data does.
     flush: bool = False
+    # The load generator: "driver" (python-driver processes, what users run) or "raw" (the
+    # lean native-protocol client of bench/rawclient.py, a fraction of the driver's CPU).
+    generator: str = "driver"
 
 
 class Second(msgspec.Struct, array_like=True):
@@ -174,7 +181,7 @@ def _drive_clients(opts: RunOptions, host: str, port: int, sampler: ProcessSampl
         config = C.ClientConfig(host, port, opts.workload, opts.settings, part, len(shares),
                                 in_flight, opts.protocol, opts.compression, opts.consistency,
                                 preload=True, rate=opts.rate / len(shares))
-        proc = ctx.Process(target=C.client_main, args=(config, results, go),
+        proc = ctx.Process(target=GENERATORS[opts.generator], args=(config, results, go),
                            name=f"bench-client-{part}", daemon=True)
         proc.start()
         procs.append(proc)
@@ -278,9 +285,10 @@ def _result(opts: RunOptions, target: str, address: str, reports: list[C.ClientR
 
 
 def run_label(workload: Any, opts: RunOptions) -> str:
-    """The results name: fixed-rate and flushed runs get their own rows (``write@5000ops``,
-    ``read-uniform-flushed``)."""
-    label = workload.label(opts.settings) + ("-flushed" if opts.flush else "")
+    """The results name: fixed-rate, flushed and raw-generator runs get their own rows
+    (``write@5000ops``, ``read-uniform-flushed``, ``write-raw``)."""
+    label = (workload.label(opts.settings) + ("-flushed" if opts.flush else "")
+             + ("-raw" if opts.generator == "raw" else ""))
     return f"{label}@{opts.rate:g}ops" if opts.rate else label
 
 

@@ -63,7 +63,8 @@ def settings_text(r: RunResult) -> str:
     o = r.options
     s = o.settings
     parts = [f"{o.duration:g} s after {o.warmup:g} s warm-up", f"{o.concurrency} in flight",
-             f"{len(r.client_cpu)} client procs", f"v{o.protocol}", f"compression {o.compression}",
+             f"{len(r.client_cpu)} {o.generator} client procs", f"v{o.protocol}",
+             f"compression {o.compression}",
              f"CL {o.consistency}", f"{s.keys} keys", f"{s.row_size} B columns"]
     if r.target == "ferrosa":
         parts.append(f"{o.shards} shards")

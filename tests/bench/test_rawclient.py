@@ -1,0 +1,103 @@
+"""The raw generator against real servers: a started Ferrosa node (every workload's request
+kinds, compressions, protocol v3) and a stopped null server (unanswered requests).
+
+Only outcomes are checked (no errors, rows returned per request, pacing bounds), never timing.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+
+from bench import client as C
+from bench import harness
+from bench.rawclient import RawClient
+from bench.server import NullServer, free_port
+from bench.workloads import Settings
+
+NODE_HOST = "127.0.0.66"
+NULL_HOST = "127.0.0.67"
+
+
+def _run(workload: str, **options) -> harness.RunResult:
+    settings = options.pop("settings", Settings(keys=2000, slice_rows=10))
+    opts = harness.RunOptions(workload=workload, settings=settings, duration=1.0, warmup=0.3,
+                              concurrency=8, clients=1, generator="raw", **options)
+    return harness.run(opts, "ferrosa", (NODE_HOST, free_port(NODE_HOST)))
+
+
+def _clean(result: harness.RunResult) -> None:
+    assert result.errors == 0 and result.late == 0, result.error_samples
+    assert result.ops > 0 and "-raw" in result.label
+
+
+def test_point_reads_return_their_rows() -> None:
+    result = _run("read", compression="lz4")
+    _clean(result)
+    assert result.preload_ops == 2000 and result.preload_errors == 0
+    assert result.rows_per_second * result.seconds == result.ops  # one row per key
+
+
+def test_slices_return_limit_rows_over_protocol_v3_with_snappy() -> None:
+    result = _run("slice", protocol=3, compression="snappy")
+    _clean(result)
+    assert result.rows_per_second * result.seconds == 10 * result.ops
+
+
+def test_batches_and_a_fixed_rate() -> None:
+    _clean(_run("batch"))
+    paced = _run("write", rate=300.0)
+    _clean(paced)
+    assert 150 <= paced.ops <= 330  # far below any machine's limit: short means a broken pacer
+
+
+def test_a_stuck_server_shows_as_unanswered_requests(monkeypatch: pytest.MonkeyPatch) -> None:
+    server = NullServer(NULL_HOST, free_port(NULL_HOST)).start()
+    settings = Settings(keys=100)
+    try:
+        harness.create_schema(harness.RunOptions(workload="write", settings=settings), NULL_HOST,
+                              server.port)
+        client = RawClient(C.ClientConfig(NULL_HOST, server.port, "write", settings, part=0,
+                                          parts=1, in_flight=4, preload=False))
+        try:
+            monkeypatch.setattr(C, "DRAIN_TIMEOUT", 1.0)
+            os.kill(server.pid, signal.SIGSTOP)
+            now = time.monotonic()
+            report = client.measure(C.Phases(start=now, measure=now + 0.1, end=now + 0.3))
+            assert time.monotonic() - now < C.REQUEST_TIMEOUT
+            assert report.late == 4 and sum(report.ok) == 0 and sum(report.errors) == 0
+        finally:
+            os.kill(server.pid, signal.SIGCONT)
+            client.close()
+    finally:
+        server.stop()
+
+
+def test_server_errors_are_counted_with_their_text() -> None:
+    server = NullServer(NULL_HOST, free_port(NULL_HOST)).start()
+    settings = Settings(keys=100)
+    try:
+        harness.create_schema(harness.RunOptions(workload="write", settings=settings), NULL_HOST,
+                              server.port)
+        client = RawClient(C.ClientConfig(NULL_HOST, server.port, "write", settings, part=0,
+                                          parts=1, in_flight=2, preload=False))
+        try:
+            client.conn.statements[0].id_part = b"\x00\x02zz"  # an id the server never gave
+            now = time.monotonic()
+            report = client.measure(C.Phases(start=now, measure=now, end=now + 0.3))
+            assert sum(report.errors) > 0 and sum(report.ok) == 0
+            assert any("unknown prepared statement" in s for s in report.error_samples)
+        finally:
+            client.close()
+    finally:
+        server.stop()
+
+
+def test_protocol_v5_is_refused_by_name(capsys: pytest.CaptureFixture) -> None:
+    from bench.__main__ import main
+    with pytest.raises(SystemExit):
+        main(["run", "write", "--generator", "raw", "--protocol", "5"])
+    assert "raw generator speaks protocol v3 and v4" in capsys.readouterr().err
