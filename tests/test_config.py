@@ -9,9 +9,9 @@ from ferrosa.errors import ConfigError
 
 
 def test_coalescing_defaults_and_environment() -> None:
-    assert load_config(environ={}).coalesce_us == NodeConfig().coalesce_us > 0
-    config = load_config(environ={"FERROSA_COALESCE_US": "0", "FERROSA_COALESCE_MIN_RATE": "9"})
-    assert (config.coalesce_us, config.coalesce_min_rate) == (0, 9)
+    assert load_config(environ={}).coalesce_us == NodeConfig().coalesce_us == 0  # off
+    config = load_config(environ={"FERROSA_COALESCE_US": "300", "FERROSA_COALESCE_MIN_RATE": "9"})
+    assert (config.coalesce_us, config.coalesce_min_rate) == (300, 9)
 
 
 def test_coalescing_from_the_file(tmp_path) -> None:
