@@ -50,7 +50,14 @@ def test_fixed_rate_run_paces_its_requests(tmp_path: Path) -> None:
                  tmp_path, "write@300ops-null")
     assert "fixed rate 300 ops/s" in out
     ops = int(out.split("throughput")[1].split("ops/s")[0].replace(",", ""))
-    assert 150 <= ops <= 330, out
+    assert 150 <= ops <= paced_ceiling(300, 2.0, 1.0, 8), out
+
+
+def paced_ceiling(rate: float, duration: float, warmup: float, in_flight: int) -> float:
+    """Most ops/s a paced run can count without running ahead of its schedule: a stall in the
+    warm-up (a busy machine) leaves its requests overdue, and the catch-up completes them in the
+    measured window, so the window can hold every request scheduled since the start."""
+    return (rate * (warmup + duration) + in_flight) / duration
 
 
 def test_ab_runs_a_revision_and_this_checkout_alternately(tmp_path: Path) -> None:
