@@ -307,10 +307,7 @@ class Recorder:
 
     def done(self, t0: int, now: int, result: Any) -> None:
         """A driver completion: its rows, or the exception of a failure."""
-        if isinstance(result, BaseException):
-            self.record(t0, now, f"{type(result).__name__}: {result}")
-        else:
-            self.record(t0, now, len(result) if result else 0)
+        self.record(t0, now, driver_outcome(result))
 
     def record(self, t0: int, now: int, result: int | str) -> None:
         """A completion: the rows it returned, or the text of its error."""
@@ -329,6 +326,42 @@ class Recorder:
         report.errors[second] += 1
         if len(report.error_samples) < MAX_ERROR_SAMPLES and result not in report.error_samples:
             report.error_samples.append(result)  # type: ignore[arg-type]
+
+
+def driver_outcome(result: Any) -> int | str:
+    """A driver completion (rows, or the exception of a failure) as ``Recorder.record`` takes
+    it: the rows returned, or the error's text."""
+    if isinstance(result, BaseException):
+        return f"{type(result).__name__}: {result}"
+    return len(result) if result else 0
+
+
+class PreloadTally:
+    """Completions of a client's preload: how many succeeded and failed, and the first error."""
+
+    def __init__(self) -> None:
+        self.ok = 0
+        self.errors = 0
+        self.first_error: str | None = None
+
+    def done(self, t0: int, now: int, result: Any) -> None:
+        """A driver completion."""
+        self.record(t0, now, driver_outcome(result))
+
+    def record(self, t0: int, now: int, result: int | str) -> None:
+        """A completion: rows returned, or the error's text."""
+        if result.__class__ is int:
+            self.ok += 1
+            return
+        self.errors += 1
+        if self.first_error is None:
+            self.first_error = result  # type: ignore[assignment]
+
+    def counts(self) -> tuple[int, int]:
+        """(succeeded, failed), the first error logged."""
+        if self.first_error is not None:
+            logging.getLogger(__name__).warning("preload error: %s", self.first_error)
+        return self.ok, self.errors
 
 
 class _Client:
@@ -355,24 +388,12 @@ class _Client:
     def preload(self) -> tuple[int, int]:
         c = self.config
         source = self.workload.preload(c.settings, c.part, c.parts)
-        counts = [0, 0]
-        first_error: list[BaseException] = []
-
-        def next_op(now: int) -> tuple[int, Any] | None:
-            return next(source, None)
-
-        def done(t0: int, now: int, result: Any) -> None:
-            failed = isinstance(result, BaseException)
-            counts[failed] += 1
-            if failed and not first_error:
-                first_error.append(result)
-
-        pipeline = Pipeline(self.session, self.statements, self.batch_of, next_op, done)
+        tally = PreloadTally()
+        pipeline = Pipeline(self.session, self.statements, self.batch_of,
+                            lambda now: next(source, None), tally.done)
         pipeline.start(c.in_flight)
         pipeline.finished.wait()
-        if first_error:
-            logging.getLogger(__name__).warning("preload error: %s", first_error[0])
-        return counts[0], counts[1]
+        return tally.counts()
 
     def measure(self, phases: Phases) -> ClientReport:
         c = self.config

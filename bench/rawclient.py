@@ -26,7 +26,6 @@ This module must NOT start servers or compute the summary (harness.py does).
 
 from __future__ import annotations
 
-import logging
 import select
 import socket
 import threading
@@ -243,24 +242,14 @@ class RawClient:
     def preload(self) -> tuple[int, int]:
         c = self.config
         source = self.workload.preload(c.settings, c.part, c.parts)
-        counts = [0, 0]
-        first_error: list[str] = []
-
-        def done(t0: int, now: int, result: int | str) -> None:
-            failed = result.__class__ is str
-            counts[failed] += 1
-            if failed and not first_error:
-                first_error.append(result)  # type: ignore[arg-type]
-
-        pipeline = RawPipeline(self.conn, self.batched, lambda now: next(source, None), done,
-                               c.in_flight)
+        tally = C.PreloadTally()
+        pipeline = RawPipeline(self.conn, self.batched, lambda now: next(source, None),
+                               tally.record, c.in_flight)
         pipeline.start()
         pipeline.finished.wait()  # the harness gives up on a client that never gets READY
         if pipeline.failure is not None:
             raise ConnectionError(f"preload: {pipeline.failure}")
-        if first_error:
-            logging.getLogger(__name__).warning("preload error: %s", first_error[0])
-        return counts[0], counts[1]
+        return tally.counts()
 
     def measure(self, phases: C.Phases) -> C.ClientReport:
         c = self.config

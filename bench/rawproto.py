@@ -94,13 +94,12 @@ def _text(v: Any) -> bytes:
     return _blob(v.encode())
 
 
-_INT_VALUE = struct.Struct(">ii")
 _BIGINT_VALUE = struct.Struct(">iq")
 ENCODERS: dict[int, Callable[[Any], bytes]] = {
     0x0001: _text,  # ascii
     0x0002: lambda v: _BIGINT_VALUE.pack(8, v),  # bigint
     0x0003: _blob,  # blob
-    0x0009: lambda v: _INT_VALUE.pack(4, v),  # int
+    0x0009: lambda v: _TWO_INTS.pack(4, v),  # int: its length, then its value
     0x000D: _text,  # varchar
 }
 
