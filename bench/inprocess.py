@@ -73,12 +73,14 @@ def _writes(count: int, table_id: bytes, seed: int = 1) -> list[bytes]:
     rng = random.Random(seed)
     encode = msgspec.msgpack.Encoder().encode
     values = [os.urandom(VALUE_BYTES) for _ in range(COLUMNS)]
+    names = [f"C{j}" for j in range(COLUMNS)]
     out = []
     for i in range(count):
         pk = b"%010d" % rng.randrange(KEYS)
-        cells = [m.CellWrite(f"C{j}", values[j]) for j in range(COLUMNS)]
+        # The plain form, as the front sends an INSERT of simple columns.
         mutation = m.Mutation(table_id, token(pk), pk, b"", [], 1_700_000_000_000_000 + i,
-                              m.MUTATION_ROW_UPSERT, cells, [], 0, 0, True, 1_700_000_000)
+                              m.MUTATION_ROW_UPSERT, [], [], 0, 0, True, 1_700_000_000,
+                              plain_names=names, plain_values=values)
         out.append(encode(m.Write(i, [mutation])))
     return out
 
@@ -160,17 +162,17 @@ def _clustered_store(directory: str, partitions: int, rows: int):
     table_id = uuid.uuid4().bytes
     store.handle(m.TableSchema(0, table_id))
     values = [os.urandom(VALUE_BYTES) for _ in range(COLUMNS)]
+    names = [f"C{j}" for j in range(COLUMNS)]
     request = 0
     for p in range(partitions):
         pk = b"%010d" % p
         for ck in range(rows):
             raw = ck.to_bytes(4, "big")
-            cells = [m.CellWrite(f"C{j}", values[j]) for j in range(COLUMNS)]
             request += 1
             store.handle(m.Write(request, [m.Mutation(
                 table_id, token(pk), pk, encode_clustering([INT], [False], [raw]), [raw],
-                1_700_000_000_000_000 + request, m.MUTATION_ROW_UPSERT, cells, [], 0, 0, True,
-                1_700_000_000)]))
+                1_700_000_000_000_000 + request, m.MUTATION_ROW_UPSERT, [], [], 0, 0, True,
+                1_700_000_000, plain_names=names, plain_values=values)]))
     return store, table_id
 
 

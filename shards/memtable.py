@@ -182,6 +182,22 @@ class _CellApplier:
                 added += self._complex(target, write, shadow)
         return added
 
+    def plain(self, target: dict[str, Cell | Complex], names: list[str],
+              values: list[bytes | None]) -> int:
+        """Apply a mutation's plain cells (m.Mutation.plain_names/plain_values): what `apply`
+        does for CELL_SET writes without a path, without a CellWrite per cell."""
+        ts, ttl, expires, now = self.ts, self.ttl, self.expires, self.now
+        added = 0
+        for name, value in zip(names, values):
+            cell = (ts, value, ttl, expires) if value is not None else (ts, None, 0, now)
+            old = target.get(name)
+            if type(old) is tuple:
+                target[name] = reconcile(old, cell)
+            else:
+                target[name] = cell
+                added += _CELL_OVERHEAD + len(name) + (len(value) if value is not None else 0)
+        return added
+
     @staticmethod
     def _simple(target: dict, column: str, cell: Cell) -> int:
         old = target.get(column)
@@ -319,12 +335,14 @@ class TableData:
         applier = _CellApplier(mut)
         if mut.static_cells:
             self.bytes += applier.apply(part.static, mut.static_cells, part.deletion)
-        if mut.cells or mut.row_marker:
+        if mut.plain_names or mut.cells or mut.row_marker:
             row = self._row(part, mut)
             if mut.row_marker:
                 marker = (mut.timestamp, mut.ttl, mut.expires_at)
                 if row.marker is None or marker[0] >= row.marker[0]:
                     row.marker = marker
+            if mut.plain_names:
+                self.bytes += applier.plain(row.cells, mut.plain_names, mut.plain_values)
             if mut.cells:
                 self.bytes += applier.apply(row.cells, mut.cells, part.row_shadow(mut.ck, row))
 

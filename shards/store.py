@@ -176,6 +176,10 @@ class ShardStore:
         tables = [self._table(mutation.table_id) for mutation in mutations]
         try:
             for table, mutation in zip(tables, mutations):
+                if len(mutation.plain_names) != len(mutation.plain_values):
+                    raise MutationRejected(
+                        f"a mutation has {len(mutation.plain_names)} plain cell names and "
+                        f"{len(mutation.plain_values)} values")
                 if _only_puts(mutation):
                     continue  # the common case: nothing to check against the current data
                 # Only older sources can hold a row the memtable lacks: skip the scan otherwise.

@@ -84,11 +84,15 @@ class CompiledWrite(CompiledStatement):
         self.plan = plan
         self.regular = [fn for column, fn in cells if not column.is_static]
         self.static = [fn for column, fn in cells if column.is_static]
-        # The hot path of plain INSERT/UPDATE of simple columns: (name, value function) pairs
-        # turned into CellWrites without a per-column closure and list.
-        self.simple = None
-        if all(getattr(fn, "simple_value", None) is not None for _c, fn in cells):
-            self.simple = [(c.name, fn.simple_value, c.is_static) for c, fn in cells]
+        # The hot path of plain INSERT/UPDATE of simple columns: the regular columns' values go
+        # in the Mutation's plain lists (no CellWrite per cell), the static ones as CellWrites;
+        # no per-column closure and list. The names list is shared by every Mutation this
+        # statement makes: nothing may change it.
+        self.simple = all(getattr(fn, "simple_value", None) is not None for _c, fn in cells)
+        if self.simple:
+            self.plain_names = [c.name for c, _fn in cells if not c.is_static]
+            self.plain_fns = [fn.simple_value for c, fn in cells if not c.is_static]
+            self.static_fns = [(c.name, fn.simple_value) for c, fn in cells if c.is_static]
         self.kind = kind
         self.row_marker = row_marker
         self.timestamp_fn = timestamp
@@ -116,16 +120,19 @@ class CompiledWrite(CompiledStatement):
         ttl = 0 if self.is_counter else self._ttl(values)
         now = ex.now()
         expires = now + ttl if ttl else 0
-        if self.simple is not None:
-            regular, static = [], []
-            cell = m.CellWrite
-            for name, value_fn, is_static in self.simple:
-                value = value_fn(values)
-                if value is not UNSET:
-                    (static if is_static else regular).append(cell(name, value))
+        if self.simple:
+            regular = []
+            names = self.plain_names
+            plain = [fn(values) for fn in self.plain_fns]
+            if UNSET in plain:  # an unset bind value leaves its column alone
+                names = [name for name, value in zip(names, plain) if value is not UNSET]
+                plain = [value for value in plain if value is not UNSET]
+            static = [m.CellWrite(name, value) for name, fn in self.static_fns
+                      if (value := fn(values)) is not UNSET] if self.static_fns else []
         else:
             regular = [w for fn in self.regular for w in fn(values)]
             static = [w for fn in self.static for w in fn(values)]
+            names, plain = [], []
         out = []
         table_id = self.info.id_bytes
         plan = self.plan
@@ -141,7 +148,8 @@ class CompiledWrite(CompiledStatement):
                     continue
                 ck = plan.encode(prefix) if prefix else b""
                 out.append(m.Mutation(table_id, token, pk, ck, prefix, timestamp, kind, regular,
-                                      static, ttl, expires, self.row_marker, now))
+                                      static, ttl, expires, self.row_marker, now, b"", names,
+                                      plain))
         return out
 
     def start(self, ex: Execution) -> ShardCall | None:

@@ -101,6 +101,12 @@ class Mutation(msgspec.Struct, array_like=True, gc=False):
     # The coordinator's clock (seconds): the local deletion time of the tombstones written.
     now: int = 0
     ck_end: bytes = b""
+    # Whole-value writes of regular columns (CELL_SET, no path), the usual INSERT's cells, as two
+    # parallel lists: decoding them makes no CellWrite per cell (a fifth of a shard's decoding).
+    # A value of None writes a cell tombstone. Last, so records written before they existed
+    # (commit log, hints) decode with them empty.
+    plain_names: list[str] = []
+    plain_values: list[bytes | None] = []
 
 
 MUTATION_ROW_UPSERT = 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import msgspec
 import pytest
 
 from ferrosa.ipc import messages as m
@@ -101,3 +102,58 @@ def test_partitions_come_back_in_token_order_between_writes() -> None:
             tail = [(p.token, p.pk) for p in table.partitions_after(*middle)]
             assert tail == [k for k in sorted(expected) if k >= middle]
     assert list(table.order) == sorted(expected)
+
+
+def _plain(ts, names, values, ttl=0, expires=0, marker=False, now=100):
+    return m.Mutation(b"t", 1, b"pk", b"\x40\x01", [b"\x00\x00\x00\x01"], ts,
+                      m.MUTATION_ROW_UPSERT, [], [], ttl, expires, marker, now, b"", names, values)
+
+
+@pytest.mark.parametrize("writes", [
+    # (timestamp, {column: value}, ttl): later, equal and older timestamps over the same cells,
+    # nulls (cell tombstones) and TTLs; each mutation in both forms must leave the same memtable.
+    [(10, {"a": b"x", "b": b"y"}, 0), (11, {"a": b"z", "c": None}, 0)],
+    [(10, {"a": b"x"}, 5), (10, {"a": b"x"}, 0), (9, {"a": None, "b": b"q"}, 0)],
+    [(10, {"a": None}, 7), (10, {"a": b"w"}, 7), (12, {"b": b"", "c": b"long" * 9}, 3)],
+])
+def test_plain_cells_apply_as_cell_writes_do(writes) -> None:
+    as_plain, as_cells = TableData(), TableData()
+    for ts, cells, ttl in writes:
+        expires = 100 + ttl if ttl else 0
+        as_plain.apply(_plain(ts, list(cells), list(cells.values()), ttl, expires, marker=True))
+        as_cells.apply(m.Mutation(b"t", 1, b"pk", b"\x40\x01", [b"\x00\x00\x00\x01"], ts,
+                                  m.MUTATION_ROW_UPSERT,
+                                  [m.CellWrite(n, v) for n, v in cells.items()], [], ttl,
+                                  expires, True, 100))
+    plain_row = as_plain.partitions[b"pk"].rows[b"\x40\x01"]
+    cells_row = as_cells.partitions[b"pk"].rows[b"\x40\x01"]
+    assert plain_row.cells == cells_row.cells and plain_row.marker == cells_row.marker
+    assert as_plain.bytes == as_cells.bytes
+
+
+def test_plain_null_is_a_tombstone_at_the_coordinators_clock() -> None:
+    table = TableData()
+    table.apply(_plain(10, ["v"], [b"x"]))
+    table.apply(_plain(11, ["v"], [None], ttl=50, expires=150, now=123))
+    # A null written with a TTL is still a plain tombstone, deleted at `now`.
+    assert table.partitions[b"pk"].rows[b"\x40\x01"].cells["v"] == (11, None, 0, 123)
+    assert not _visible(table, now=124)
+
+
+def test_plain_cells_alone_make_a_row_without_a_marker() -> None:
+    table = TableData()
+    table.apply(_plain(10, ["v"], [b"x"]))  # an UPDATE: no row marker
+    assert _visible(table) and table.partitions[b"pk"].rows[b"\x40\x01"].marker is None
+    table.apply(_plain(11, ["v"], [None]))
+    assert not _visible(table)
+
+
+def test_records_without_plain_cells_still_decode() -> None:
+    # Commit log records written before the plain lists existed end at ck_end.
+    old = _put(5, b"pk")
+    fields = msgspec.msgpack.decode(msgspec.msgpack.encode(old))
+    assert len(fields) == len(m.Mutation.__struct_fields__)
+    shorter = msgspec.msgpack.encode(fields[:-2])
+    decoded = msgspec.msgpack.decode(shorter, type=m.Mutation)
+    assert decoded.plain_names == [] and decoded.plain_values == []
+    assert decoded.cells == old.cells

@@ -29,8 +29,14 @@ def mutations(draw) -> m.Mutation:
                                                                 m.MUTATION_PARTITION_DELETE]))
     ttl = draw(st.sampled_from([0, 0, 5]))
     expires = draw(st.sampled_from([NOW - 1, NOW + 1])) if ttl else 0
-    return m.Mutation(TABLE, 7, pk, b"", [], ts, kind, _cells(draw, ["a", "b"]),
-                      _cells(draw, ["s"]), ttl, expires, draw(st.booleans()), NOW - 10)
+    regular = _cells(draw, ["a", "b"])
+    mutation = m.Mutation(TABLE, 7, pk, b"", [], ts, kind, regular, _cells(draw, ["s"]), ttl,
+                          expires, draw(st.booleans()), NOW - 10)
+    if kind == m.MUTATION_ROW_UPSERT and draw(st.booleans()):  # the front's plain form
+        mutation.cells = []
+        mutation.plain_names = [w.column for w in regular]
+        mutation.plain_values = [w.value for w in regular]
+    return mutation
 
 
 @pytest.fixture(scope="module")
@@ -54,3 +60,18 @@ def test_single_row_shortcut_matches_the_row_loop(directory, monkeypatch, writes
         general = store.handle(read)
     assert type(shortcut) is m.RowsReply
     assert shortcut == general
+
+
+def test_plain_lists_of_different_lengths_are_refused_and_nothing_is_applied(directory) -> None:
+    store = ShardStore(0, directory, 1 << 30, None)
+    store.handle(m.TableSchema(0, TABLE))
+    good = m.Mutation(TABLE, 7, b"p1", b"", [], 5, m.MUTATION_ROW_UPSERT, plain_names=["a"],
+                      plain_values=[b"x"], row_marker=True)
+    bad = m.Mutation(TABLE, 7, b"p2", b"", [], 5, m.MUTATION_ROW_UPSERT,
+                     plain_names=["a", "b"], plain_values=[b"x"])
+    reply = store.handle(m.Write(3, [good, bad]))
+    assert type(reply) is m.Failure and reply.req_id == 3
+    assert reply.message == "a mutation has 2 plain cell names and 1 values"
+    for pk in (b"p1", b"p2"):
+        rows = store.handle(m.Read(4, TABLE, 7, pk, PROJECTION, NOW))
+        assert type(rows) is m.RowsReply and rows.count == 0
