@@ -107,6 +107,9 @@ class RunResult(msgspec.Struct):
     preload_ops: int
     preload_errors: int
     preload_seconds: float
+    # Fixed-rate runs: percentiles of the latency from each request's actual send (without
+    # the generator's own lateness); empty otherwise.
+    service_us: dict[str, int] = {}
 
     @property
     def other_cpu(self) -> float | None:
@@ -261,6 +264,11 @@ def _result(opts: RunOptions, target: str, address: str, reports: list[C.ClientR
     latency = {_pct_name(p): total.percentile(p) for p in PERCENTILES} if ops else {}
     if ops:
         latency["max"] = total.max_value
+    service: dict[str, int] = {}
+    sent = merged(r.service for r in reports)
+    if opts.rate and sent.total:
+        service = {_pct_name(p): sent.percentile(p) for p in PERCENTILES}
+        service["max"] = sent.max_value
     cpu_seconds, by_role, lost, peak, busy = None, {}, 0, None, None
     if sampler is not None and "end" in sampler.marks:
         cpu_seconds, by_role = sampler.cpu_between("start", "end")
@@ -274,7 +282,7 @@ def _result(opts: RunOptions, target: str, address: str, reports: list[C.ClientR
         late=sum(r.late for r in reports), seconds=opts.duration,
         throughput=ops / opts.duration,
         rows_per_second=_rows(workload, opts, ops, reports) / opts.duration,
-        latency_us=latency, per_second=per_second, client_cpu=client_cpu,
+        latency_us=latency, per_second=per_second, service_us=service, client_cpu=client_cpu,
         server_cpu_seconds=cpu_seconds, server_cpu_by_role=by_role, lost_processes=lost,
         peak_rss=peak, machine_busy=busy,
         verdict=verdict(client_cpu, by_role, opts.duration, psutil.cpu_count() or 1, busy,

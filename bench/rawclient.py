@@ -109,12 +109,13 @@ class RawPipeline:
     None; ``on_done(start_ns, now_ns, rows or error text)`` for each reply.
 
     ``rate`` > 0: one request every ``1 / rate`` seconds instead of one per completion, the
-    start being the scheduled instant; a late schedule is caught up at once (the wait shows as
+    start being the scheduled instant, and ``on_done`` also gets the instant the request was
+    issued (a fourth argument); a late schedule is caught up at once (the wait shows as
     latency, not as a slower generator)."""
 
     def __init__(self, conn: RawConnection, batched: P.Prepared,
                  next_op: Callable[[int], tuple[int, Any] | None],
-                 on_done: Callable[[int, int, int | str], None], in_flight: int,
+                 on_done: Callable[..., None], in_flight: int,
                  rate: float = 0.0) -> None:
         if not 0 < in_flight <= MAX_STREAMS:
             raise ValueError(f"in-flight requests per connection must be in 1..{MAX_STREAMS}")
@@ -126,6 +127,7 @@ class RawPipeline:
         self._interval_ns = int(NS / rate) if rate > 0 else 0
         self._free = list(range(in_flight - 1, -1, -1))
         self._starts = [0] * in_flight
+        self._sent = [0] * in_flight  # paced: when each stream's request was issued
         self._busy = bytearray(in_flight)
         self._out: list[bytes] = []
         self._pending = b""
@@ -183,9 +185,12 @@ class RawPipeline:
                 result = outcome(opcode, body)
                 busy[stream] = 0
                 free.append(stream)
-                on_done(starts[stream], now, result)
-                if not paced and not self._stopped:
-                    self._issue(now)
+                if paced:
+                    on_done(starts[stream], now, result, self._sent[stream])
+                else:
+                    on_done(starts[stream], now, result)
+                    if not self._stopped:
+                        self._issue(now)
 
     def _timeout(self) -> float:
         if self._interval_ns and not self._stopped and self._free:
@@ -207,7 +212,9 @@ class RawPipeline:
     def _issue_due(self, now: int) -> None:
         interval = self._interval_ns
         while self._free and not self._stopped and self._due <= now:
+            stream = self._free[-1]
             if self._issue(self._due):
+                self._sent[stream] = now
                 self._due += interval
 
     def _flush(self, sock: socket.socket) -> None:

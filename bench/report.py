@@ -93,6 +93,9 @@ def console(r: RunResult, null: RunResult | None = None) -> str:
              f"  throughput     {r.throughput:,.0f} ops/s ({r.rows_per_second:,.0f} rows "
              f"{'read' if WORKLOADS[r.workload].reads else 'written'}/s)",
              "  latency        " + "  ".join(f"{k} {_ms(v)} ms" for k, v in lat.items()),
+             *(["  from the send  " + "  ".join(f"{k} {_ms(v)} ms"
+                                                for k, v in r.service_us.items())
+                + " (without the generator's lateness)"] if r.service_us else []),
              f"  errors         {r.errors} (+{r.late} unanswered at the end)",
              f"  server CPU     {_cpu_text(r)}",
              "  server memory  " + ("unknown (pass --server-pid)" if r.peak_rss is None else
@@ -151,6 +154,8 @@ def _figures_table(r: RunResult, null: RunResult | None) -> list[str]:
              lambda x: f"{x.rows_per_second:,.0f}"),
             *[(f"{k} ms", (lambda k: lambda x: _ms(x.latency_us.get(k)))(k))
               for k in r.latency_us],
+            *[(f"{k} ms from the send", (lambda k: lambda x: _ms(x.service_us.get(k)))(k))
+              for k in r.service_us],
             ("errors (+unanswered)", lambda x: f"{x.errors} (+{x.late})"),
             ("server CPU µs/op", lambda x: "unknown" if x.cpu_us_per_op is None
              else f"{x.cpu_us_per_op:.0f}"),

@@ -79,3 +79,16 @@ def test_queued_requests_leave_in_one_send() -> None:
     finally:
         sender.close()
         right.close()
+
+
+def test_recorder_keeps_latency_from_the_send_apart_when_given() -> None:
+    # A fixed-rate request scheduled at 1 s, sent 3 ms late, answered 1 ms after the send.
+    recorder = C.Recorder(0, C.Phases(start=0.0, measure=0.5, end=2.5))
+    ms = 1_000_000
+    recorder.record(1000 * ms, 1004 * ms, 1, sent=1003 * ms)
+    recorder.record(1000 * ms, 1002 * ms, 0)  # a closed-loop completion: no send instant
+    report = recorder.report
+    assert report.ok == [2, 0] and report.rows_read == 1
+    assert report.latency[0].total == 2 and report.latency[0].max_value >= 4000
+    assert report.service.total == 1
+    assert 900 <= report.service.max_value <= 1100  # 1 ms, within a histogram bucket

@@ -51,11 +51,17 @@ def test_slices_return_limit_rows_over_protocol_v3_with_snappy() -> None:
 
 
 def test_batches_and_a_fixed_rate() -> None:
-    _clean(_run("batch"))
+    batches = _run("batch")
+    _clean(batches)
+    assert batches.service_us == {}  # closed loop: latency counts from the send already
     paced = _run("write", rate=300.0)
     _clean(paced)
     # far below any machine's limit: short means a broken pacer, long one that runs ahead
     assert 150 <= paced.throughput <= paced_ceiling(300.0, 1.0, 0.3, 8)
+    # A request is sent at or after its scheduled instant: each percentile from the send is
+    # at most the same percentile from the schedule.
+    assert paced.service_us.keys() == paced.latency_us.keys()
+    assert all(paced.service_us[k] <= paced.latency_us[k] for k in paced.latency_us)
 
 
 @contextlib.contextmanager

@@ -40,6 +40,7 @@ def test_write_against_the_null_server(tmp_path: Path) -> None:
     out = _check(_bench(tmp_path, "--null", "--null-bind", "127.0.0.42:9042"), tmp_path,
                  "write-null")
     assert "against null at 127.0.0.42:9042" in out
+    assert "from the send" not in out  # a closed loop sends at its start: one latency
     assert "write (null server)" in (tmp_path / "README.md").read_text()
 
 
@@ -51,6 +52,10 @@ def test_fixed_rate_run_paces_its_requests(tmp_path: Path) -> None:
     assert "fixed rate 300 ops/s" in out
     ops = int(out.split("throughput")[1].split("ops/s")[0].replace(",", ""))
     assert 150 <= ops <= paced_ceiling(300, 2.0, 1.0, 8), out
+    # Latency from each request's send, beside the latency from its scheduled instant.
+    assert "from the send  p50 " in out and "(without the generator's lateness)" in out, out
+    text = next(tmp_path.glob("*-write@300ops-null.md")).read_text()
+    assert "| p99 ms from the send |" in text
 
 
 def paced_ceiling(rate: float, duration: float, warmup: float, in_flight: int) -> float:
