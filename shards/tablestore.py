@@ -135,7 +135,7 @@ class TableStore:
             if hashed is None:
                 hashed = key_hash(pk)
             if reader.may_contain_hash(*hashed):
-                part, cut = reader.get_prefix(token, pk, lo, hi, limit)
+                part, cut = reader.get_prefix(token, pk, lo, hi, limit, filtered=True)
                 if part is not None:
                     found.append(part)
                 if cut is not None and (horizon is None or cut < horizon):

@@ -265,13 +265,17 @@ class SSTableReader:
         return self.get_prefix(token, pk, lo, hi)[0]
 
     def get_prefix(self, token: int, pk: bytes, lo: bytes = b"", hi: bytes = b"",
-                   limit: int = 0) -> tuple[Partition | None, bytes | None]:
+                   limit: int = 0, filtered: bool = False) -> tuple[Partition | None,
+                                                                   bytes | None]:
         """As `get`, decoding at most `limit` rows (0: all): (partition, the clustering key of
-        its last row when rows of [lo, hi) were left undecoded, else None)."""
+        its last row when rows of [lo, hi) were left undecoded, else None). ``filtered``: the
+        caller has already checked the token range and the bloom filter (`may_contain_hash`)."""
         self._check_open()
-        stats = self.stats
-        if token < stats.min_token or token > stats.max_token or not self.bloom.may_contain(pk):
-            return None, None
+        if not filtered:
+            stats = self.stats
+            if (token < stats.min_token or token > stats.max_token
+                    or not self.bloom.may_contain(pk)):
+                return None, None
         self.lookups += 1
         i = self._find(token)
         while i < self._count:
