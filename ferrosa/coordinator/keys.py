@@ -87,6 +87,10 @@ class KeyPlan:
     slice: Slice | None = None
     tuple_slice: TupleSlice | None = None
     others: list[ast.Relation] = field(default_factory=list)
+    # Prefix length -> the ClusteringEncoder of the table's first n clustering columns: looked
+    # up once per plan instead of per row (the encoder cache hashes the column types).
+    _encoders: dict[int, BC.ClusteringEncoder] = field(default_factory=dict, repr=False,
+                                                         compare=False)
 
     @property
     def has_partition_key(self) -> bool:
@@ -127,11 +131,17 @@ class KeyPlan:
 
     def clustering_prefixes(self, values: list) -> list[list[bytes]]:
         parts = [r.resolve(values) for r in self.clustering]
+        if all(len(part) == 1 for part in parts):  # no IN: the one prefix, without the product
+            return [[part[0] for part in parts]]
         return [list(combo) for combo in itertools.product(*parts)]
 
     def encode(self, prefix: list[bytes]) -> bytes:
         n = len(prefix)
-        return BC.encode_clustering(self.table.ck_types[:n], self.table.ck_reversed[:n], prefix)
+        encoder = self._encoders.get(n)
+        if encoder is None:
+            encoder = self._encoders[n] = BC.clustering_encoder(
+                tuple(self.table.ck_types[:n]), tuple(self.table.ck_reversed[:n]))
+        return encoder.encode(prefix)
 
 
 def pk_indexes(table: TableInfo, markers: list[MarkerSpec]) -> list[int]:
