@@ -281,4 +281,6 @@ class RawClient:
 
 def client_main(config: C.ClientConfig, results: Any, go: Any) -> None:
     """Process entry point of the raw generator."""
+    if config.rate:
+        C.precise_timers()
     C.serve(RawClient, config, results, go)

@@ -11,8 +11,11 @@ import collections
 import os
 import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -20,6 +23,8 @@ from bench import client as C
 from bench.harness import RunOptions, create_schema
 from bench.server import NullServer, free_port
 from bench.workloads import Settings
+
+REPO = Path(__file__).resolve().parents[2]
 
 HOST = "127.0.0.64"
 IN_FLIGHT = 4
@@ -92,3 +97,12 @@ def test_recorder_keeps_latency_from_the_send_apart_when_given() -> None:
     assert report.latency[0].total == 2 and report.latency[0].max_value >= 4000
     assert report.service.total == 1
     assert 900 <= report.service.max_value <= 1100  # 1 ms, within a histogram bucket
+
+
+def test_precise_timers_take_the_timer_slack_away() -> None:
+    # In a process of its own: the slack stays with the process that set it.
+    code = ("from bench.client import precise_timers; ok = precise_timers(); "
+            "print(ok, open('/proc/self/timerslack_ns').read().strip())")
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
+                          text=True, timeout=60)
+    assert done.stdout.split() == ["True", "1"], done.stdout + done.stderr
