@@ -151,7 +151,21 @@ class CqlConnection(asyncio.Protocol):
     def send_frame(self, frame: Frame) -> None:
         if self._closing:
             return
-        self._out.append(frame)
+        if self.encoder.framed:  # v5: the pass's frames share segments, encoded at the flush
+            self._out.append(frame)
+        else:
+            self._raw_out.append(self.encoder.encode_one(frame.version, frame.stream,
+                                                         frame.opcode, frame.body, frame.flags))
+        self._schedule_flush()
+
+    def send_body(self, stream: int, opcode: int, body: bytes) -> None:
+        """`send_frame` of a response without flags, without making its Frame in v3/v4."""
+        if self._closing:
+            return
+        if self.encoder.framed:
+            self._out.append(Frame(self.version, 0, stream, opcode, body))
+        else:
+            self._raw_out.append(self.encoder.encode_one(self.version, stream, opcode, body))
         self._schedule_flush()
 
     def _schedule_flush(self) -> None:
@@ -419,15 +433,14 @@ class CqlConnection(asyncio.Protocol):
 
     def send_result(self, result: X.Result, compiled, stream: int, skip_metadata: bool,
                     new_metadata_id: bytes | None = None) -> None:
-        version = self.version
         kind = type(result)
         if kind is X.RowsResult:
             body = RS.encode_rows_result(
                 self._rows_metadata(result, compiled, skip_metadata, new_metadata_id),
                 result.count, result.rows)
-            self.send_frame(Frame(version, 0, stream, Opcode.RESULT, body))
+            self.send_body(stream, Opcode.RESULT, body)
         elif kind is X.VoidResult:
-            self.send_frame(Frame(version, 0, stream, Opcode.RESULT, VOID_RESULT_BODY))
+            self.send_body(stream, Opcode.RESULT, VOID_RESULT_BODY)
         elif kind is X.SetKeyspaceResult:
             self.send(RS.SetKeyspaceResult(keyspace=result.keyspace), stream)
         elif kind is X.SchemaChangeResult:

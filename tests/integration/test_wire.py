@@ -138,6 +138,21 @@ def test_startup_with_unknown_compression_is_refused(node):
         assert opcode == ERROR and _error(reply)[0] == PROTOCOL_ERROR
 
 
+def test_options_pipelined_before_a_compressing_startup_is_answered_uncompressed(node):
+    # Compression applies to the frames after STARTUP: a SUPPORTED answered in the same pass
+    # as the STARTUP that turns lz4 on must still go out as it was, without the flag.
+    startup = _string_map({"CQL_VERSION": "3.0.0", "COMPRESSION": "lz4"})
+    with _connect(node) as sock:
+        sock.sendall(_frame(4, OPTIONS, stream=1) + _frame(4, STARTUP, startup, stream=2))
+        replies = {}
+        for _ in range(2):
+            version, opcode, stream, body = _read_frame(sock)
+            replies[stream] = (opcode, body)
+        opcode, body = replies[1]
+        assert opcode == SUPPORTED and b"COMPRESSION" in body  # plain text: not compressed
+        assert replies[2] == (READY, b"")
+
+
 def test_garbage_clients_do_not_disturb_a_working_client(node, session):
     session.execute("SELECT release_version FROM system.local")
     rng = random.Random(1234)
