@@ -261,14 +261,8 @@ def _result(opts: RunOptions, target: str, address: str, reports: list[C.ClientR
     total: Histogram = merged(h for r in reports for h in r.latency)
     ops = total.total
     errors = sum(sum(r.errors) for r in reports)
-    latency = {_pct_name(p): total.percentile(p) for p in PERCENTILES} if ops else {}
-    if ops:
-        latency["max"] = total.max_value
-    service: dict[str, int] = {}
-    sent = merged(r.service for r in reports)
-    if opts.rate and sent.total:
-        service = {_pct_name(p): sent.percentile(p) for p in PERCENTILES}
-        service["max"] = sent.max_value
+    latency = _percentiles(total)
+    service = _percentiles(merged(r.service for r in reports)) if opts.rate else {}
     cpu_seconds, by_role, lost, peak, busy = None, {}, 0, None, None
     if sampler is not None and "end" in sampler.marks:
         cpu_seconds, by_role = sampler.cpu_between("start", "end")
@@ -303,6 +297,15 @@ def run_label(workload: Any, opts: RunOptions) -> str:
 def _rows(workload: Any, opts: RunOptions, ops: int, reports: list[C.ClientReport]) -> int:
     read = sum(r.rows_read for r in reports)
     return read if workload.reads else ops * workload.rows_per_op(opts.settings)
+
+
+def _percentiles(h: Histogram) -> dict[str, int]:
+    """PERCENTILES and the max of `h`, in microseconds; empty when it holds nothing."""
+    if not h.total:
+        return {}
+    out = {_pct_name(p): h.percentile(p) for p in PERCENTILES}
+    out["max"] = h.max_value
+    return out
 
 
 def _pct_name(p: float) -> str:

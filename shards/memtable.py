@@ -24,7 +24,7 @@ Theory of operation (Cassandra's data model, reduced to what a memtable holds):
 from __future__ import annotations
 
 import struct
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Sequence
 
 from sortedcontainers import SortedList
 
@@ -175,17 +175,17 @@ class _CellApplier:
         for write in writes:
             op = write.op
             if op == m.CELL_SET and write.path is None:
-                added += self._simple(target, write.column, self.cell(write.value))
+                added += self.plain(target, (write.column,), (write.value,))
             elif op == m.CELL_COUNTER_ADD:
                 added += self._counter(target, write, shadow)
             else:
                 added += self._complex(target, write, shadow)
         return added
 
-    def plain(self, target: dict[str, Cell | Complex], names: list[str],
-              values: list[bytes | None]) -> int:
-        """Apply a mutation's plain cells (m.Mutation.plain_names/plain_values): what `apply`
-        does for CELL_SET writes without a path, without a CellWrite per cell."""
+    def plain(self, target: dict[str, Cell | Complex], names: Sequence[str],
+              values: Sequence[bytes | None]) -> int:
+        """Put whole-value cells (a mutation's plain_names/plain_values, or one CELL_SET write
+        without a path): each reconciled with the cell it meets; returns the bytes added."""
         ts, ttl, expires, now = self.ts, self.ttl, self.expires, self.now
         added = 0
         for name, value in zip(names, values):
@@ -197,15 +197,6 @@ class _CellApplier:
                 target[name] = cell
                 added += _CELL_OVERHEAD + len(name) + (len(value) if value is not None else 0)
         return added
-
-    @staticmethod
-    def _simple(target: dict, column: str, cell: Cell) -> int:
-        old = target.get(column)
-        if type(old) is tuple:
-            target[column] = reconcile(old, cell)
-            return 0
-        target[column] = cell
-        return _CELL_OVERHEAD + len(column) + len(cell[1] or b"")
 
     def _counter(self, target: dict, write: m.CellWrite, shadow: int) -> int:
         # Single-replica counters: the shard owns the only copy, so an increment is applied here
