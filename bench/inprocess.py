@@ -138,7 +138,6 @@ def _point_reads(count: int, table_id: bytes, seed: int = 2) -> list[bytes]:
 
 
 def shard_us_per_read(ops: int, batch: int, flushed: bool = False) -> float:
-
     directory = tempfile.mkdtemp(prefix="bench-inprocess-")
     try:
         store, table_id = _filled_store(directory, 3 * KEYS)  # about 95% of the keys

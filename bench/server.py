@@ -160,7 +160,6 @@ class FerrosaNode(ServerProcess):
                     "FERROSA_AUTH_DISABLED": "true"})
         return env
 
-
     def flush(self) -> None:
         """`ferrosa-ctl flush`: every memtable written to SSTables; returns once done."""
         done = subprocess.run([sys.executable, "-m", "ferrosa.ctl.main", "--data-dir",
