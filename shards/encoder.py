@@ -87,6 +87,39 @@ def _udt(column, fields: int, shadow: int, now: int) -> bytes:
     return _LEN.pack(len(body)) + body
 
 
+# Plain plans kept (see PlainPlan); a table has a few projections and SSTable dictionaries.
+MAX_PLAIN_PLANS = 256
+_PLANS: dict[tuple, PlainPlan | None] = {}
+
+
+class PlainPlan:
+    """How to encode a projection of key components and plain cells from an SSTable row decoded
+    by PartitionDecoder.plain_row, for one column dictionary: `slot_of[column id]` is the
+    column's slot in the values list (-1: not selected), `width` the number of slots, and
+    `items` one (kind, index) per selected value: PROJ_PK and PROJ_CK index the key components,
+    PROJ_CELL a slot."""
+
+    __slots__ = ("slot_of", "width", "items")
+
+    def __init__(self, slot_of: list[int], width: int, items: list[tuple[int, int]]) -> None:
+        self.slot_of = slot_of
+        self.width = width
+        self.items = items
+
+
+def _plain_plan(projection: tuple, columns: tuple[str, ...]) -> PlainPlan | None:
+    slots: dict[str, int] = {}
+    items = []
+    for kind, arg in projection:
+        if kind == m.PROJ_CELL:
+            items.append((kind, slots.setdefault(arg, len(slots))))
+        elif kind == m.PROJ_PK or kind == m.PROJ_CK:
+            items.append((kind, arg))
+        else:
+            return None  # statics, collections, writetime and TTL need the decoded row
+    return PlainPlan([slots.get(name, -1) for name in columns], len(slots), items)
+
+
 class RowEncoder:
     """Encodes visible rows of a partition according to a projection, as protocol [bytes] values.
 
@@ -142,6 +175,47 @@ class RowEncoder:
                 piece = _NULL if row is None else _raw(row.ck_values[arg])
             else:
                 piece = self._other(kind, arg, cells, static, shadow, pdel, now)
+            out.append(piece)
+            size += len(piece)
+        return size
+
+    def plain_plan(self, columns_key: tuple[str, ...]) -> PlainPlan | None:
+        """The PlainPlan of this projection for an SSTable's column dictionary, None when the
+        projection needs more than plain cells, or the table has dropped columns (their
+        cells' visibility depends on the drop time)."""
+        if self.dropped is not None:
+            return None
+        try:
+            key = (tuple(self.projection), columns_key)
+            return _PLANS[key]
+        except TypeError:  # a projection argument that is a list: never plain
+            return None
+        except KeyError:
+            pass
+        if len(_PLANS) >= MAX_PLAIN_PLANS:
+            _PLANS.clear()
+        plan = _PLANS[key] = _plain_plan(key[0], columns_key)
+        return plan
+
+    def encode_plain(self, plan: PlainPlan, part: Partition, ck_values: list[bytes],
+                     values: list, out: list[bytes]) -> int:
+        """`encode` for a live row decoded by plain_row into `values` (None: no cell)."""
+        if part is not self._pk_part:
+            self._pk_values = [_raw(v) for v in self.pk_components(part.pk)]
+            self._pk_part = part
+        size = 0
+        for kind, i in plan.items:
+            if kind == m.PROJ_CELL:
+                value = values[i]
+                if value is None:
+                    piece = _NULL
+                else:
+                    n = len(value)
+                    piece = _PREFIX[n] + value if n < _SHORT_VALUE else _LEN.pack(n) + value
+            elif kind == m.PROJ_PK:
+                piece = self._pk_values[i]
+            else:
+                piece = _raw(ck_values[i])
             out.append(piece)
             size += len(piece)
         return size

@@ -26,8 +26,10 @@ from shards.errors import MutationRejected, SSTableError
 from shards.memtable import Partition, Row
 from shards.sstable import SSTableReader, cleanup_incomplete, list_sstables
 from shards.sstable.format import COMPONENTS, TOC, component_path
-from shards.sstable.reader import RemoteOpener
+from shards.sstable.codec import DecodeError
+from shards.sstable.reader import EncodedRows, RemoteOpener
 from shards.tablestore import TableStore
+from shards.tombstones import NO_DELETION
 
 log = logging.getLogger(__name__)
 
@@ -203,16 +205,24 @@ class ShardStore:
         # more than the limit shows whether the read has more (RowsReply.more), and a page
         # also decodes the row it resumes after (lo is that row's key; the page skips it).
         whole = True
-        if req.limit and not req.reverse:
-            rows = req.limit + (1 if req.after is None else 2)
-            part, whole = table.partition_prefix(req.token, req.pk, lo, hi, rows)
-        else:
+        if req.reverse:
             part = table.partition(req.token, req.pk, lo, hi)
+        else:
+            rows = req.limit + (1 if req.after is None else 2) if req.limit else 0
+            part, whole = table.partition_prefix(req.token, req.pk, lo, hi, rows, encoded=True)
         if part is None:
             return m.RowsReply(req.req_id, 0, b"")
         encoder = RowEncoder(req.projection, req.now, _pk_splitter(req.pk_components),
                              table.dropped)
         out: list[bytes] = []
+        if type(part) is EncodedRows:
+            read = self._read_plain(part, req, encoder, out, whole)
+            if read is not None:
+                count, more, last_ck = read
+                return m.RowsReply(req.req_id, count, b"".join(out), more, part.part.token,
+                                   part.part.pk, last_ck)
+            out.clear()
+            part = part.decode()
         if (whole and len(part.rows) == 1 and part.ranges is None and req.after is None
                 and not (lo or hi)):
             ck, row = part.rows.first_item()
@@ -239,6 +249,48 @@ class ShardStore:
             return False
         encoder.encode(part, row, shadow, out)
         return True
+
+    @staticmethod
+    def _read_plain(found: EncodedRows, req: m.Read, encoder: RowEncoder, out: list[bytes],
+                    whole: bool) -> tuple[int, bool, bytes | None] | None:
+        """`_read_partition` for a partition only one SSTable holds, straight from its rows'
+        bytes (no Row objects), when nothing in it needs deletion or expiry rules: no
+        partition deletion or range tombstones, plain rows and cells only (plain_row), a
+        projection of key components and plain cells. None when the read needs the general
+        path (the caller then decodes the rows), including reads that find no live row (a
+        static row may answer those)."""
+        part = found.part
+        if part.deletion != NO_DELETION or part.ranges is not None:
+            return None
+        decoder = found.decoder
+        plan = encoder.plain_plan(decoder.columns_key)
+        if plan is None:
+            return None
+        plain_row, encode = decoder.plain_row, encoder.encode_plain
+        slot_of, width, after, limit = plan.slot_of, plan.width, req.after, req.limit
+        count, size, last_ck, previous = 0, 0, None, None
+        try:
+            for buf, start, end in found.records:
+                values = [None] * width
+                row = plain_row(buf, start, end, slot_of, values)
+                if row is None:
+                    return None
+                ck, ck_values, live = row
+                if ck == previous:
+                    raise DecodeError("a partition repeats a clustering key")
+                previous = ck
+                if not live or ck == after:  # a page resumes strictly after `after`
+                    continue
+                if (limit and count >= limit) or size > MAX_REPLY_ROW_BYTES:
+                    return count, True, last_ck
+                size += encode(plan, part, ck_values, values, out)
+                count += 1
+                last_ck = ck
+        except DecodeError as exc:
+            raise found.corrupt(str(exc)) from None
+        if count == 0 or not whole:  # not whole: the SSTable has rows this prefix left out
+            return None
+        return count, False, last_ck
 
     def _read_partition(self, part: Partition, req: m.Read, encoder: RowEncoder,
                         out: list[bytes], limit: int) -> tuple[int, bool, bytes | None]:

@@ -35,6 +35,7 @@ from shards.sstable import (
     size_tiered_buckets,
 )
 from shards.sstable.bloom import key_hash
+from shards.sstable.reader import EncodedRows
 from shards.sstable.chunks import MAX_CHUNK_BYTES, MIN_CHUNK_BYTES
 from shards.sstable.writer import DEFAULT_CHUNK_BYTES
 
@@ -117,11 +118,11 @@ class TableStore:
 
     # -- reads ----------------------------------------------------------------------------------
     def _older_sources(self, token: int, pk: bytes, lo: bytes, hi: bytes,
-                       limit: int = 0) -> tuple[list[Partition], bytes | None]:
-        """The partition's rows lo <= ck < hi in the flushing memtables and the SSTables, each
-        SSTable decoding at most `limit` rows (0: all); and the lowest last key of an SSTable
-        that left rows of the range undecoded (None: every source is whole)."""
-        found = []
+                       limit: int = 0) -> tuple[list[Partition | EncodedRows], bytes | None]:
+        """The partition's rows lo <= ck < hi in the flushing memtables and the SSTables (left
+        encoded), each SSTable reading at most `limit` rows (0: all); and the lowest last key
+        of an SSTable that left rows of the range unread (None: every source is whole)."""
+        found: list[Partition | EncodedRows] = []
         for frozen in self.flushing:
             part = frozen.partitions.get(pk)
             if part is not None:
@@ -135,21 +136,23 @@ class TableStore:
             if hashed is None:
                 hashed = key_hash(pk)
             if reader.may_contain_hash(*hashed):
-                part, cut = reader.get_prefix(token, pk, lo, hi, limit, filtered=True)
-                if part is not None:
-                    found.append(part)
-                if cut is not None and (horizon is None or cut < horizon):
-                    horizon = cut
+                rows = reader.find(token, pk, lo, hi, limit, filtered=True)
+                if rows is not None:
+                    found.append(rows)
+                    cut = rows.cut
+                    if cut is not None and (horizon is None or cut < horizon):
+                        horizon = cut
         return found, horizon
 
     def partition(self, token: int, pk: bytes, lo: bytes = b"", hi: bytes = b"") -> Partition | None:
         """The merged partition with at least the rows lo <= ck < hi (b"" = unbounded)."""
-        return self.partition_prefix(token, pk, lo, hi, 0)[0]
+        return self.partition_prefix(token, pk, lo, hi, 0)[0]  # type: ignore[return-value]
 
-    def partition_prefix(self, token: int, pk: bytes, lo: bytes, hi: bytes,
-                         rows: int) -> tuple[Partition | None, bool]:
-        """As `partition`, decoding at most `rows` rows of [lo, hi) from each SSTable (0: all):
-        (the merged partition, whether it holds every row of the range).
+    def partition_prefix(self, token: int, pk: bytes, lo: bytes, hi: bytes, rows: int,
+                         encoded: bool = False) -> tuple[Partition | EncodedRows | None, bool]:
+        """As `partition`, reading at most `rows` rows of [lo, hi) from each SSTable (0: all):
+        (the merged partition, whether it holds every row of the range). ``encoded``: when one
+        SSTable alone holds the partition, return its EncodedRows instead of decoding them.
 
         A forward read with a LIMIT needs its first rows only, and an SSTable decodes every row
         it returns: without the bound, a 100-row slice of a 1,000-row partition decoded the rest
@@ -161,15 +164,20 @@ class TableStore:
         if not (self.flushing or self.sstables):
             return current, True
         older, horizon = self._older_sources(token, pk, lo, hi, rows)
-        if horizon is not None:
-            hi = horizon + b"\x00"  # the lowest key after the horizon: keys up to it are exact
-            older = [_slice(part, lo, hi) for part in older]
         if not older:
             return current, True
         if current is None and len(older) == 1:
-            return older[0], horizon is None  # a fresh view or decode: no merge copy needed
+            # One source: nothing to merge, and its rows all lie at or below the horizon.
+            only = older[0]
+            if type(only) is EncodedRows and not encoded:
+                only = only.decode()
+            return only, horizon is None
+        decoded = [part.decode() if type(part) is EncodedRows else part for part in older]
+        if horizon is not None:
+            hi = horizon + b"\x00"  # the lowest key after the horizon: keys up to it are exact
+            decoded = [_slice(part, lo, hi) for part in decoded]
         merged = Partition(token, pk)
-        for part in older:
+        for part in decoded:
             merge_into(merged, part)
         if current is not None:
             merge_into(merged, _slice(current, lo, hi))
@@ -214,7 +222,7 @@ class TableStore:
             return
         target = self.memtable._partition(token, pk)
         for part in older:
-            merge_into(target, part)
+            merge_into(target, part.decode() if type(part) is EncodedRows else part)
 
     # -- flush ----------------------------------------------------------------------------------
     def flush_steps(self, on_done: Callable[[], None],

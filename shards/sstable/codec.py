@@ -232,10 +232,12 @@ class PartitionEncoder:
 class PartitionDecoder:
     """Decodes headers and rows of one SSTable (whose column dictionary is `columns`)."""
 
-    __slots__ = ("columns",)
+    __slots__ = ("columns", "columns_key")
 
     def __init__(self, columns: list[str]) -> None:
         self.columns = columns
+        # Hashable: readers of the encoded rows key what they derive from the dictionary by it.
+        self.columns_key = tuple(columns)
 
     def header(self, buf: bytes, p: int, end: int) -> Partition:
         try:
@@ -290,6 +292,63 @@ class PartitionDecoder:
         if p != end:
             raise DecodeError(f"row is {end - p} bytes longer than its contents")
         return ck, row
+
+    def plain_row(self, buf: bytes, p: int, end: int, slot_of: list[int],
+                  values: list) -> tuple[bytes, list[bytes], bool] | None:
+        """A row whose liveness needs no deletion or expiry rule, decoded without a Row:
+        (clustering key, clustering values, whether the row is live), with the value of each
+        cell whose column has a slot (`slot_of[column id]` >= 0) put in values[slot].
+
+        None (and `values` partly filled) when the row is not that plain: a row deletion, a
+        liveness marker with a TTL, a cell that is a tombstone, expires or has several cells
+        (a collection or UDT), or a timestamp at the deletion floor. Such a row takes `row`.
+        A plain row is live when it has a marker or a cell (every cell holds a value)."""
+        try:
+            u32, i32 = U32.unpack_from, _I32.unpack_from
+            n = u32(buf, p)[0]
+            p += 4
+            ck = buf[p:p + n]
+            p += n
+            count = _U16.unpack_from(buf, p)[0]
+            p += 2
+            ck_values = []
+            for _ in range(count):
+                n = i32(buf, p)[0]
+                p += 4
+                if n < 0:
+                    return None  # a null clustering value: rare enough for the general path
+                ck_values.append(buf[p:p + n])
+                p += n
+            flags = buf[p]
+            p += 1
+            live = False
+            if flags == ROW_MARKER:
+                ts, ttl, _expires = _MARKER.unpack_from(buf, p)
+                if ttl or ts == NO_DELETION:
+                    return None
+                p += _MARKER.size
+                live = True
+            elif flags:
+                return None
+            count = u32(buf, p)[0]
+            p += 4
+            unpack = _LIVE.unpack_from
+            for _ in range(count):
+                if buf[p + 2] != VALUE:
+                    return None
+                col, _flags, ts, n = unpack(buf, p)
+                if ts == NO_DELETION:
+                    return None
+                p += 15
+                slot = slot_of[col]
+                if slot >= 0:
+                    values[slot] = buf[p:p + n]
+                p += n
+        except (struct.error, IndexError, ValueError) as exc:
+            raise DecodeError(f"bad row: {exc}") from None
+        if p != end:
+            raise DecodeError(f"row is {end - p} bytes longer than its contents")
+        return ck, ck_values, live or count > 0
 
     def cells(self, buf: bytes, p: int, count: int, into: dict) -> int:
         names = self.columns

@@ -125,6 +125,32 @@ class _Cursor:
         return self.buf, start, size
 
 
+class EncodedRows:
+    """One partition found in an SSTable: its header decoded (`part`, without rows), its rows
+    still as the records of the Data stream. `decode()` makes the Partition `get_prefix` returns;
+    a reader that can use the bytes as they are (the store's plain reads) decodes each row with
+    `decoder.plain_row` instead. `cut` is as for `get_prefix`."""
+
+    __slots__ = ("reader", "part", "records", "cut", "cursor", "decoder")
+
+    def __init__(self, reader: SSTableReader, part: Partition,
+                 records: list[tuple[bytes, int, int]], cut: bytes | None,
+                 cursor: _Cursor) -> None:
+        self.reader = reader
+        self.part = part
+        self.records = records
+        self.cut = cut
+        self.cursor = cursor
+        self.decoder: PartitionDecoder = reader._decoder
+
+    def decode(self) -> Partition:
+        self.reader._decode_rows(self.part, self.records, self.cursor)
+        return self.part
+
+    def corrupt(self, reason: str) -> CorruptSSTable:
+        return self.reader._corrupt(self.cursor, reason)
+
+
 class SSTableReader:
     """One open SSTable. Not thread-safe (a shard is single-threaded)."""
 
@@ -270,18 +296,27 @@ class SSTableReader:
         """As `get`, decoding at most `limit` rows (0: all): (partition, the clustering key of
         its last row when rows of [lo, hi) were left undecoded, else None). ``filtered``: the
         caller has already checked the token range and the bloom filter (`may_contain_hash`)."""
+        found = self.find(token, pk, lo, hi, limit, filtered)
+        if found is None:
+            return None, None
+        return found.decode(), found.cut
+
+    def find(self, token: int, pk: bytes, lo: bytes = b"", hi: bytes = b"", limit: int = 0,
+             filtered: bool = False) -> EncodedRows | None:
+        """As `get_prefix`, with the rows left encoded: the partition's header and its rows'
+        records, None if this SSTable does not hold the partition."""
         self._check_open()
         if not filtered:
             stats = self.stats
             if (token < stats.min_token or token > stats.max_token
                     or not self.bloom.may_contain(pk)):
-                return None, None
+                return None
         self.lookups += 1
         i = self._find(token)
         while i < self._count:
             entry_token, offset, rows = self._entry(i)
             if entry_token != token:
-                return None, None
+                return None
             cursor = _Cursor(self._chunks, offset, True)
             part = self._header(cursor)
             if part.pk == pk:
@@ -289,9 +324,10 @@ class SSTableReader:
                     start = self._row_index_start(rows, lo)
                     if start > cursor.position:
                         cursor = _Cursor(self._chunks, start, True)
-                return part, self._rows(part, cursor, lo, hi, False, limit)
+                records, cut = self._records(cursor, lo, hi, False, limit)
+                return EncodedRows(self, part, records, cut, cursor)
             i += 1
-        return None, None
+        return None
 
     def scan(self, after_token: int | None = None, after_pk: bytes = b"") -> Iterator[Partition]:
         """Every partition with (token, pk) >= (after_token, after_pk), in that order (all of
@@ -305,7 +341,7 @@ class SSTableReader:
         bound = None if after_token is None else (after_token, after_pk)
         for _ in range(start, self._count):
             part = self._header(cursor)
-            self._rows(part, cursor, b"", b"", True)
+            self._decode_rows(part, self._records(cursor, b"", b"", True)[0], cursor)
             if bound is not None:
                 if (part.token, part.pk) < bound:
                     continue
@@ -324,15 +360,14 @@ class SSTableReader:
         except DecodeError as exc:
             raise self._corrupt(cursor, str(exc)) from None
 
-    def _rows(self, part: Partition, cursor: _Cursor, lo: bytes, hi: bytes, whole: bool,
-              limit: int = 0) -> bytes | None:
-        """Decode rows from `cursor` into `part` (lo <= ck < hi); `whole` consumes the rest of
-        the partition (a scan), otherwise reading stops at the first key >= hi, or once `limit`
-        rows are decoded (not with `whole`). Returns the last decoded row's key when a row of
-        the range was left undecoded, else None."""
-        decode = self._decoder.row
+    def _records(self, cursor: _Cursor, lo: bytes, hi: bytes, whole: bool,
+                 limit: int = 0) -> tuple[list[tuple[bytes, int, int]], bytes | None]:
+        """The (buffer, start, end) of the rows from `cursor` with lo <= ck < hi; `whole`
+        consumes the rest of the partition (a scan), otherwise reading stops at the first key
+        >= hi, or after `limit` rows (not with `whole`). Also returns the last row's key when a
+        row of the range was left unread, else None."""
         record = cursor.record
-        rows = []
+        records = []
         cut = None
         try:
             while True:
@@ -347,17 +382,26 @@ class SSTableReader:
                         if not whole:
                             break
                         continue
-                if limit and len(rows) == limit and not whole:
-                    cut = rows[-1][0]
+                if limit and len(records) == limit and not whole:
+                    last_buf, last_start, _end = records[-1]
+                    cut = row_key(last_buf, last_start)
                     break
-                rows.append(decode(buf, start, start + size))
+                records.append((buf, start, start + size))
+        except DecodeError as exc:
+            raise self._corrupt(cursor, str(exc)) from None
+        return records, cut
+
+    def _decode_rows(self, part: Partition, records: list[tuple[bytes, int, int]],
+                     cursor: _Cursor) -> None:
+        decode = self._decoder.row
+        try:
+            rows = [decode(buf, start, end) for buf, start, end in records]
         except DecodeError as exc:
             raise self._corrupt(cursor, str(exc)) from None
         if rows:
             part.rows = row_map(rows)
             if len(part.rows) != len(rows):
                 raise self._corrupt(cursor, "a partition repeats a clustering key")
-        return cut
 
     def _row_index_start(self, offset: int, lo: bytes) -> int:
         """Logical Data offset of the last row-index sample whose key is <= lo."""
