@@ -110,6 +110,8 @@ class RunResult(msgspec.Struct):
     # Fixed-rate runs: percentiles of the latency from each request's actual send (without
     # the generator's own lateness); empty otherwise.
     service_us: dict[str, int] = {}
+    # Share of all cores' time the hypervisor ran other guests instead (None: not sampled).
+    stolen: float | None = None
 
     @property
     def other_cpu(self) -> float | None:
@@ -263,11 +265,12 @@ def _result(opts: RunOptions, target: str, address: str, reports: list[C.ClientR
     errors = sum(sum(r.errors) for r in reports)
     latency = _percentiles(total)
     service = _percentiles(merged(r.service for r in reports)) if opts.rate else {}
-    cpu_seconds, by_role, lost, peak, busy = None, {}, 0, None, None
+    cpu_seconds, by_role, lost, peak, busy, stolen = None, {}, 0, None, None, None
     if sampler is not None and "end" in sampler.marks:
         cpu_seconds, by_role = sampler.cpu_between("start", "end")
         lost, peak = len(sampler.lost), sampler.peak_rss
         busy = sampler.machine_busy("start", "end")
+        stolen = sampler.stolen_share("start", "end")
     client_cpu = [r.cpu_seconds / r.wall_seconds if r.wall_seconds else 0.0 for r in reports]
     samples = list(dict.fromkeys(s for r in reports for s in r.error_samples))
     return RunResult(
@@ -278,7 +281,7 @@ def _result(opts: RunOptions, target: str, address: str, reports: list[C.ClientR
         rows_per_second=_rows(workload, opts, ops, reports) / opts.duration,
         latency_us=latency, per_second=per_second, service_us=service, client_cpu=client_cpu,
         server_cpu_seconds=cpu_seconds, server_cpu_by_role=by_role, lost_processes=lost,
-        peak_rss=peak, machine_busy=busy,
+        peak_rss=peak, machine_busy=busy, stolen=stolen,
         verdict=verdict(client_cpu, by_role, opts.duration, psutil.cpu_count() or 1, busy,
                         kept_up=bool(opts.rate) and ops >= KEPT_UP_SHARE * opts.rate * opts.duration),
         cores=psutil.cpu_count() or 1, error_samples=samples,

@@ -87,6 +87,10 @@ def _cpu_text(r: RunResult) -> str:
     return f"{head} ({r.server_cpu_seconds:.2f} s over {r.seconds:g} s: {roles}){lost}"
 
 
+# Steal below this share of the cores' time rounds to 0% and is not printed.
+STEAL_SHOWN = 0.005
+
+
 def console(r: RunResult, null: RunResult | None = None) -> str:
     lat = r.latency_us
     lines = [f"{r.label} against {r.target} at {r.address}: {settings_text(r)}",
@@ -104,7 +108,9 @@ def console(r: RunResult, null: RunResult | None = None) -> str:
              "  clients CPU    " + ", ".join(f"{c:.0%}" for c in r.client_cpu) + " of a core"
              + ("" if r.machine_busy is None else
                 f"; all {r.cores} cores {r.machine_busy:.0%} busy, "
-                f"{r.other_cpu:.0%} with other processes"),
+                f"{r.other_cpu:.0%} with other processes")
+             + ("" if (r.stolen or 0) < STEAL_SHOWN else
+                f", {r.stolen:.0%} stolen by the hypervisor"),
              f"  limited by     {r.verdict}",
              f"  setup          {r.preload_seconds:.1f} s to connect and preload "
              f"{r.preload_ops} operations ({r.preload_errors} errors)"]
@@ -132,7 +138,10 @@ def markdown(r: RunResult, null: RunResult | None, commit: str, when: datetime.d
             + ", ".join(f"{c:.0%}" for c in r.client_cpu) + "."
             + ("" if r.machine_busy is None else
                f" All {r.cores} cores {r.machine_busy:.0%} busy, {r.other_cpu:.0%} of them with "
-               "processes other than the server and the clients."), ""]
+               "processes other than the server and the clients.")
+            + ("" if (r.stolen or 0) < STEAL_SHOWN else
+               f" The hypervisor ran other guests for {r.stolen:.0%} of the cores' time "
+               "(steal), time the processes wanted to run."), ""]
     if r.error_samples:
         out += ["Errors seen:", ""] + [f"- `{s}`" for s in r.error_samples] + [""]
     out += ["## Per second", "", "| second | ops/s | errors | p99 ms |"

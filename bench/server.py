@@ -224,6 +224,14 @@ class CpuMark:
         self.cpu = cpu
         self.names = names
         self.machine_cpu = all_processes_cpu()
+        self.stolen = stolen_cpu()
+
+
+def stolen_cpu() -> float:
+    """CPU seconds the hypervisor gave other guests while this machine's vCPUs wanted to run
+    (/proc/stat's steal, all cores; 0 on bare metal). A run with much of it measured a slower
+    machine than the same run without."""
+    return getattr(psutil.cpu_times(), "steal", 0.0)
 
 
 class ProcessSampler:
@@ -293,6 +301,12 @@ class ProcessSampler:
         a, b = self.marks[first], self.marks[second]
         capacity = (b.at - a.at) * (psutil.cpu_count() or 1)
         return min(1.0, (b.machine_cpu - a.machine_cpu) / capacity) if capacity > 0 else 0.0
+
+    def stolen_share(self, first: str, second: str) -> float:
+        """Share of all cores' time stolen by the hypervisor between two marks."""
+        a, b = self.marks[first], self.marks[second]
+        capacity = (b.at - a.at) * (psutil.cpu_count() or 1)
+        return min(1.0, max(0.0, b.stolen - a.stolen) / capacity) if capacity > 0 else 0.0
 
     def cpu_between(self, first: str, second: str) -> tuple[float, dict[str, float]]:
         """(total CPU seconds, CPU seconds per role) spent between two marks."""

@@ -79,3 +79,30 @@ def test_commit_label_ignores_the_results_directory(tmp_path: Path, monkeypatch)
     assert report.git_commit() == clean  # a run rewriting the results is not a code change
     (tmp_path / "code.py").write_text("x = 2\n")
     assert report.git_commit() == clean + "+dirty"
+
+
+def test_steal_is_reported_when_the_hypervisor_took_time() -> None:
+    """A run on a vCPU the hypervisor gave to other guests says so (console and markdown);
+    a run without steal (bare metal) prints nothing about it."""
+    calm, stolen = _result("write", 1000), _result("write", 1000)
+    stolen.stolen, calm.stolen = 0.12, 0.001
+    assert "stolen" not in report.console(calm, None)
+    calm.stolen = None  # not sampled (a server given by address)
+    assert "stolen" not in report.console(calm, None)
+    assert "12% stolen by the hypervisor" in report.console(stolen, None)
+    when = __import__("datetime").datetime(2026, 11, 22)
+    assert "other guests for 12%" in report.markdown(stolen, None, "abc", when)
+    assert "other guests" not in report.markdown(calm, None, "abc", when)
+
+
+def test_the_sampler_measures_steal_between_marks() -> None:
+    """ProcessSampler.stolen_share: the steal counter's growth over the cores' time."""
+    import os
+    from bench.server import ProcessSampler
+    sampler = ProcessSampler(os.getpid())
+    first = sampler.mark("start")
+    second = sampler.mark("end")
+    second.at = first.at + 2.0
+    second.stolen = first.stolen + 1.0
+    cores = __import__("psutil").cpu_count()
+    assert sampler.stolen_share("start", "end") == min(1.0, 1.0 / (2.0 * cores))
