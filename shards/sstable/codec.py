@@ -259,22 +259,7 @@ class PartitionDecoder:
 
     def row(self, buf: bytes, p: int, end: int) -> tuple[bytes, Row]:
         try:
-            u32, i32 = U32.unpack_from, _I32.unpack_from
-            n = u32(buf, p)[0]
-            p += 4
-            ck = buf[p:p + n]
-            p += n
-            count = _U16.unpack_from(buf, p)[0]
-            p += 2
-            values = []
-            for _ in range(count):
-                n = i32(buf, p)[0]
-                p += 4
-                if n < 0:
-                    values.append(None)
-                else:
-                    values.append(buf[p:p + n])
-                    p += n
+            ck, values, p = _clustering(buf, p)
             row = Row(values)
             flags = buf[p]
             p += 1
@@ -286,7 +271,7 @@ class PartitionDecoder:
                 p += _DELETION.size
             if flags & ~(ROW_MARKER | ROW_DELETION):
                 raise DecodeError(f"unknown row flags {flags:#x}")
-            p = self.cells(buf, p + 4, u32(buf, p)[0], row.cells)
+            p = self.cells(buf, p + 4, U32.unpack_from(buf, p)[0], row.cells)
         except (struct.error, IndexError, ValueError) as exc:
             raise DecodeError(f"bad row: {exc}") from None
         if p != end:
@@ -304,21 +289,9 @@ class PartitionDecoder:
         (a collection or UDT), or a timestamp at the deletion floor. Such a row takes `row`.
         A plain row is live when it has a marker or a cell (every cell holds a value)."""
         try:
-            u32, i32 = U32.unpack_from, _I32.unpack_from
-            n = u32(buf, p)[0]
-            p += 4
-            ck = buf[p:p + n]
-            p += n
-            count = _U16.unpack_from(buf, p)[0]
-            p += 2
-            ck_values = []
-            for _ in range(count):
-                n = i32(buf, p)[0]
-                p += 4
-                if n < 0:
-                    return None  # a null clustering value: rare enough for the general path
-                ck_values.append(buf[p:p + n])
-                p += n
+            ck, ck_values, p = _clustering(buf, p)
+            if None in ck_values:
+                return None  # a null clustering value: rare enough for the general path
             flags = buf[p]
             p += 1
             live = False
@@ -330,7 +303,7 @@ class PartitionDecoder:
                 live = True
             elif flags:
                 return None
-            count = u32(buf, p)[0]
+            count = U32.unpack_from(buf, p)[0]
             p += 4
             unpack = _LIVE.unpack_from
             for _ in range(count):
@@ -367,6 +340,28 @@ class PartitionDecoder:
                 col = _U16.unpack_from(buf, p)[0]
                 into[names[col]], p = _odd_cell(buf, p, flags)
         return p
+
+
+def _clustering(buf: bytes, p: int) -> tuple[bytes, list, int]:
+    """A row's clustering key and its component values (None for a null one), and the offset
+    after them."""
+    u32, i32 = U32.unpack_from, _I32.unpack_from
+    n = u32(buf, p)[0]
+    p += 4
+    ck = buf[p:p + n]
+    p += n
+    count = _U16.unpack_from(buf, p)[0]
+    p += 2
+    values = []
+    for _ in range(count):
+        n = i32(buf, p)[0]
+        p += 4
+        if n < 0:
+            values.append(None)
+        else:
+            values.append(buf[p:p + n])
+            p += n
+    return ck, values, p
 
 
 def _odd_cell(buf: bytes, p: int, flags: int) -> tuple[tuple, int]:
