@@ -25,8 +25,8 @@ from shards.encoder import RowEncoder
 from shards.errors import MutationRejected, SSTableError
 from shards.memtable import Partition, Row
 from shards.sstable import SSTableReader, cleanup_incomplete, list_sstables
-from shards.sstable.format import COMPONENTS, TOC, component_path
 from shards.sstable.codec import DecodeError
+from shards.sstable.format import COMPONENTS, TOC, component_path
 from shards.sstable.reader import EncodedRows, RemoteOpener
 from shards.tablestore import TableStore
 from shards.tombstones import NO_DELETION

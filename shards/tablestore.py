@@ -35,8 +35,8 @@ from shards.sstable import (
     size_tiered_buckets,
 )
 from shards.sstable.bloom import key_hash
-from shards.sstable.reader import EncodedRows
 from shards.sstable.chunks import MAX_CHUNK_BYTES, MIN_CHUNK_BYTES
+from shards.sstable.reader import EncodedRows
 from shards.sstable.writer import DEFAULT_CHUNK_BYTES
 
 log = logging.getLogger(__name__)
@@ -62,6 +62,11 @@ def _slice(part: Partition, lo: bytes, hi: bytes) -> Partition:
         rows[ck] = row
     view.rows = rows
     return view
+
+
+def _decoded(source: Partition | EncodedRows) -> Partition:
+    """A source of `_older_sources` as a Partition: an SSTable's rows decoded."""
+    return source.decode() if type(source) is EncodedRows else source
 
 
 def _ignore_sealed(reader: SSTableReader, position: object) -> None:
@@ -169,10 +174,8 @@ class TableStore:
         if current is None and len(older) == 1:
             # One source: nothing to merge, and its rows all lie at or below the horizon.
             only = older[0]
-            if type(only) is EncodedRows and not encoded:
-                only = only.decode()
-            return only, horizon is None
-        decoded = [part.decode() if type(part) is EncodedRows else part for part in older]
+            return (only if encoded else _decoded(only)), horizon is None
+        decoded = [_decoded(part) for part in older]
         if horizon is not None:
             hi = horizon + b"\x00"  # the lowest key after the horizon: keys up to it are exact
             decoded = [_slice(part, lo, hi) for part in decoded]
@@ -222,7 +225,7 @@ class TableStore:
             return
         target = self.memtable._partition(token, pk)
         for part in older:
-            merge_into(target, part.decode() if type(part) is EncodedRows else part)
+            merge_into(target, _decoded(part))
 
     # -- flush ----------------------------------------------------------------------------------
     def flush_steps(self, on_done: Callable[[], None],
