@@ -54,7 +54,7 @@ import uuid
 
 import msgspec
 
-from bench.workloads import CLUSTER_ROWS
+from bench.workloads import BATCH_ROWS, CLUSTER_ROWS
 from ferrosa.ipc import messages as m
 
 KEYS = 100_000
@@ -65,6 +65,11 @@ VALUE_BYTES = 34
 TABLE_DDL = ('CREATE TABLE ks.standard1 (key blob PRIMARY KEY, "C0" blob, "C1" blob, "C2" blob, '
              '"C3" blob, "C4" blob)')
 INSERT = 'INSERT INTO ks.standard1 (key, "C0", "C1", "C2", "C3", "C4") VALUES (?, ?, ?, ?, ?, ?)'
+# front-batch: the batch workload's table and statement (bench.workloads' clustered1 shape).
+CLUSTERED_DDL = ('CREATE TABLE ks.clustered1 (key blob, ck int, "C0" blob, "C1" blob, "C2" blob, '
+                 '"C3" blob, "C4" blob, PRIMARY KEY (key, ck))')
+INSERT_CLUSTERED = ('INSERT INTO ks.clustered1 (key, ck, "C0", "C1", "C2", "C3", "C4") '
+                    'VALUES (?, ?, ?, ?, ?, ?, ?)')
 SELECT = "SELECT * FROM ks.standard1 WHERE key = ?"
 
 
@@ -329,7 +334,7 @@ def _stand_in_reply(request, row: bytes):
     return m.Ack(request.req_id)
 
 
-async def _front(ops: int, per_read: int, read: bool = False) -> float:
+async def _front(ops: int, per_read: int, kind: str = "write") -> float:
     from ferrosa.config import NodeConfig
     from ferrosa.coordinator.router import ShardLink, ShardRouter
     from ferrosa.front.connection import CqlConnection
@@ -384,15 +389,14 @@ async def _front(ops: int, per_read: int, read: bool = False) -> float:
         await send(Q.Startup(options={"CQL_VERSION": "3.0.0"}))
         await send(Q.Query("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', "
                            "'replication_factor': 1}", params))
-        await send(Q.Query(TABLE_DDL, params))
+        await send(Q.Query(CLUSTERED_DDL if kind == "batch" else TABLE_DDL, params))
         transport.out.clear()
-        await send(Q.Prepare(SELECT if read else INSERT))
+        await send(Q.Prepare({"write": INSERT, "read": SELECT, "batch": INSERT_CLUSTERED}[kind]))
         frames = FrameDecoder(requests=False).feed(b"".join(transport.out))
         query_id = P.decode_response(frames[-1]).query_id
         transport.out.clear()
-        frames_in = [P.encode_request(Q.Execute(query_id=query_id, params=Q.QueryParameters(
-            consistency=1, values=[b"%010d" % (i * 7919 % KEYS), *([] if read else values)],
-            skip_metadata=True)), 4, i % 30_000) for i in range(ops)]
+        frames_in = [P.encode_request(_front_request(kind, query_id, i, values), 4, i % 30_000)
+                     for i in range(ops)]
         reads = [b"".join(frames_in[i:i + per_read]) for i in range(0, ops, per_read)]
         tune_collector()
         shard_cpu[0] = 0.0
@@ -416,20 +420,34 @@ async def _front(ops: int, per_read: int, read: bool = False) -> float:
         shutil.rmtree(directory, ignore_errors=True)
 
 
-def front_us_per_request(ops: int, per_read: int, read: bool = False) -> float:
+def _front_request(kind: str, query_id: bytes, i: int, values: list[bytes]):
+    """The i-th request of the front's workload: an EXECUTE of the prepared INSERT or SELECT,
+    or an unlogged BATCH of BATCH_ROWS such INSERTs into one partition of clustered1."""
+    from ferrosa.protocol import requests as Q
+    key = b"%010d" % (i * 7919 % KEYS)
+    if kind == "batch":
+        start = i * 13 % (CLUSTER_ROWS - BATCH_ROWS)
+        return Q.Batch(batch_type=1, consistency=1, statements=[
+            Q.BatchStatement(query_id, [key, ck.to_bytes(4, "big"), *values])
+            for ck in range(start, start + BATCH_ROWS)])
+    return Q.Execute(query_id=query_id, params=Q.QueryParameters(
+        consistency=1, values=[key, *(values if kind == "write" else [])], skip_metadata=True))
+
+
+def front_us_per_request(ops: int, per_read: int, kind: str = "write") -> float:
     try:
         import uvloop
         uvloop.install()
     except ImportError:
         pass
-    return asyncio.run(_front(ops, per_read, read))
+    return asyncio.run(_front(ops, per_read, kind))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.inprocess",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("part", choices=("shard", "front", "shard-read", "front-read",
-                                         "shard-slice", "flush", "compact"))
+                                         "front-batch", "shard-slice", "flush", "compact"))
     parser.add_argument("--ops", type=int, default=None)
     parser.add_argument("--batch", type=int, default=11, help="shard: requests per drained batch")
     parser.add_argument("--per-read", type=int, default=16, help="front: EXECUTEs per socket read")
@@ -453,16 +471,16 @@ def main(argv: list[str] | None = None) -> int:
         ops, repeat = args.ops or 2_000, args.repeat or 5
         runs = [shard_us_per_slice_row(ops, args.batch, flushed=args.flushed)
                 for _ in range(repeat)]
-    elif args.part in ("front", "front-read"):
-        ops, repeat = args.ops or 50_000, args.repeat or 3
-        runs = [front_us_per_request(ops, args.per_read, args.part == "front-read")
-                for _ in range(repeat)]
+    elif args.part in ("front", "front-read", "front-batch"):
+        kind = {"front": "write", "front-read": "read", "front-batch": "batch"}[args.part]
+        ops, repeat = args.ops or (10_000 if kind == "batch" else 50_000), args.repeat or 3
+        runs = [front_us_per_request(ops, args.per_read, kind) for _ in range(repeat)]
     else:
         measure = flush_us_per_partition if args.part == "flush" else compact_us_per_partition
         ops, repeat = args.ops or 100_000, args.repeat or 3
         runs = [measure(ops) for _ in range(repeat)]
     unit = {"shard": "write", "front": "write", "shard-read": "read", "front-read": "read",
-            "shard-slice": "row read"}.get(args.part, "partition")
+            "front-batch": "batch", "shard-slice": "row read"}.get(args.part, "partition")
     print(f"{args.part}: {min(runs):.2f} µs of CPU per {unit} (best of {repeat}; all: "
           f"{', '.join(f'{r:.2f}' for r in runs)})")
     return 0

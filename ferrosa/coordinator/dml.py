@@ -13,10 +13,16 @@ issue lands.
 from __future__ import annotations
 
 from ferrosa.coordinator.cells import CellFn, OperationCompiler, whole_value
-from ferrosa.coordinator.execution import (CompiledStatement, Execution, VoidResult,
-                                           group_by_shard, ordered_markers, send_to_shards)
-from ferrosa.coordinator.router import ShardCall
+from ferrosa.coordinator.execution import (
+    CompiledStatement,
+    Execution,
+    VoidResult,
+    group_by_shard,
+    ordered_markers,
+    send_to_shards,
+)
 from ferrosa.coordinator.keys import KeyPlan, analyze_where, pk_indexes, slice_bounds
+from ferrosa.coordinator.router import ShardCall
 from ferrosa.coordinator.tableinfo import ColumnInfo, TableInfo
 from ferrosa.coordinator.terms import UNSET, MarkerSpec, compile_term
 from ferrosa.cql import ast
@@ -313,6 +319,22 @@ def compile_delete(table: TableInfo, stmt: ast.DeleteStatement) -> CompiledWrite
                          len(stmt.bind_markers))
 
 
+def check_batch_counters(batch_type: int, custom_timestamp: bool,
+                         statements: list[CompiledWrite]) -> None:
+    """BatchStatement.validate's rules on counters (messages as Cassandra's), for BEGIN BATCH
+    and the protocol's BATCH alike. ``batch_type``: the protocol's (ast.BatchType) value."""
+    counters = [part.is_counter for part in statements]
+    is_counter_batch = batch_type == ast.BatchType.COUNTER
+    if is_counter_batch and custom_timestamp:
+        raise InvalidRequest("Cannot provide custom timestamp for counter BATCH")
+    if any(counters) and not all(counters):
+        raise InvalidRequest("Counter and non-counter mutations cannot exist in the same batch")
+    if is_counter_batch and not all(counters):
+        raise InvalidRequest("Cannot include non-counter statement in a counter batch")
+    if batch_type == ast.BatchType.LOGGED and any(counters):
+        raise InvalidRequest("Cannot include a counter statement in a logged batch")
+
+
 class CompiledBatch(CompiledStatement):
     """A BATCH: every statement's mutations, grouped per owning shard, applied per shard at once."""
 
@@ -333,6 +355,8 @@ class CompiledBatch(CompiledStatement):
         timestamp = self.timestamp_fn(ex.values)
         if timestamp is None:
             timestamp = ex.write_timestamp()
+        if ex.now_in_seconds is None:  # one clock for the whole batch, as Cassandra's
+            ex.now_in_seconds = ex.now()
         mutations = []
         for index, statement in enumerate(self.statements):
             if per_statement_values is not None:
@@ -340,7 +364,11 @@ class CompiledBatch(CompiledStatement):
             mutations.extend(statement.mutations(ex, timestamp))
         return mutations
 
+    def per_shard(self, ex: Execution, per_statement_values: list[list] | None = None
+                  ) -> dict[int, m.Write]:
+        """The batch's mutations as one Write per owning shard."""
+        return group_by_shard(ex.node, self.collect(ex, per_statement_values))
+
     async def execute(self, ex: Execution, per_statement_values: list[list] | None = None):
-        mutations = self.collect(ex, per_statement_values)
-        await send_to_shards(ex, group_by_shard(ex.node, mutations))
+        await send_to_shards(ex, self.per_shard(ex, per_statement_values))
         return VoidResult()

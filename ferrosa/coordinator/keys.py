@@ -9,6 +9,7 @@ What it must not do: run queries; it produces partition keys, tokens and cluster
 
 from __future__ import annotations
 
+import functools
 import itertools
 from dataclasses import dataclass, field
 
@@ -92,6 +93,15 @@ class KeyPlan:
     _encoders: dict[int, BC.ClusteringEncoder] = field(default_factory=dict, repr=False,
                                                          compare=False)
 
+    @functools.cached_property
+    def clustering_fns(self) -> list[ValueFn] | None:
+        """The value function of each clustering restriction when each has exactly one value
+        (no IN): the common prefix, without resolve()'s per-restriction lists. Cached at first
+        use, when the analysis that builds the plan is over."""
+        if any(r.in_marker is not None or len(r.values) != 1 for r in self.clustering):
+            return None
+        return [r.values[0] for r in self.clustering]
+
     @property
     def has_partition_key(self) -> bool:
         return len(self.partition) == len(self.table.partition_key)
@@ -130,6 +140,10 @@ class KeyPlan:
         return keys
 
     def clustering_prefixes(self, values: list) -> list[list[bytes]]:
+        if self.clustering_fns is not None:  # no IN: the one prefix, straight from the markers
+            prefix = [fn(values) for fn in self.clustering_fns]
+            if None not in prefix and UNSET not in prefix:
+                return [prefix]  # a null or unset value takes the general path and its error
         parts = [r.resolve(values) for r in self.clustering]
         if all(len(part) == 1 for part in parts):  # no IN: the one prefix, without the product
             return [[part[0] for part in parts]]

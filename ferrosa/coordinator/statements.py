@@ -14,13 +14,19 @@ from typing import Any, Callable
 
 from ferrosa.coordinator import ddl, dml
 from ferrosa.coordinator.ddl_alter import ALTER_TABLE_STATEMENTS, ALTER_TYPE_STATEMENTS
+from ferrosa.coordinator.execution import (
+    CompiledStatement,
+    Execution,
+    ResultColumn,
+    RowsResult,
+    SetKeyspaceResult,
+    ordered_markers,
+)
 from ferrosa.coordinator.json_writes import CompiledInsertJson
-from ferrosa.coordinator.execution import (CompiledStatement, Execution, ResultColumn,
-                                           RowsResult, SetKeyspaceResult, ordered_markers)
 from ferrosa.coordinator.select import CompiledSelect
 from ferrosa.coordinator.select_general import GeneralSelect, needs_general_path
 from ferrosa.coordinator.tableinfo import TableInfo
-from ferrosa.coordinator.terms import MarkerSpec, compile_int, compile_term, UNSET
+from ferrosa.coordinator.terms import UNSET, MarkerSpec, compile_int, compile_term
 from ferrosa.cql import ast
 from ferrosa.protocol import types as T
 from ferrosa.protocol import values as V
@@ -205,7 +211,7 @@ def _compile_batch(node: Any, stmt: ast.BatchStatement, keyspace: str | None):
         if not isinstance(part, dml.CompiledWrite):
             raise InvalidRequest("Only INSERT, UPDATE and DELETE statements are allowed in BATCH")
         compiled.append(part)
-    _check_batch_counters(stmt, compiled)
+    dml.check_batch_counters(int(stmt.batch_type), stmt.timestamp is not None, compiled)
     specs: dict[int, MarkerSpec] = {}
     for part in compiled:
         for spec in part.markers:
@@ -213,20 +219,6 @@ def _compile_batch(node: Any, stmt: ast.BatchStatement, keyspace: str | None):
     timestamp = dml.compile_timestamp(stmt.timestamp, "", "", specs)
     return dml.CompiledBatch(compiled, timestamp, ordered_markers(specs, len(stmt.bind_markers)),
                              int(stmt.batch_type))
-
-
-def _check_batch_counters(stmt: ast.BatchStatement, compiled: list) -> None:
-    """BatchStatement.validate's rules on counters (messages as Cassandra's)."""
-    counters = [part.is_counter for part in compiled]
-    is_counter_batch = stmt.batch_type is ast.BatchType.COUNTER
-    if is_counter_batch and stmt.timestamp is not None:
-        raise InvalidRequest("Cannot provide custom timestamp for counter BATCH")
-    if any(counters) and not all(counters):
-        raise InvalidRequest("Counter and non-counter mutations cannot exist in the same batch")
-    if is_counter_batch and not all(counters):
-        raise InvalidRequest("Cannot include non-counter statement in a counter batch")
-    if stmt.batch_type is ast.BatchType.LOGGED and any(counters):
-        raise InvalidRequest("Cannot include a counter statement in a logged batch")
 
 
 def _compile_truncate(node: Any, stmt: ast.TruncateStatement, keyspace: str | None):

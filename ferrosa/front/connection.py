@@ -27,7 +27,9 @@ from collections.abc import Coroutine
 from typing import Any, Callable
 
 from ferrosa.coordinator import execution as X
+from ferrosa.coordinator.dml import CompiledBatch, CompiledWrite, check_batch_counters
 from ferrosa.coordinator.router import ShardCall
+from ferrosa.coordinator.terms import UNSET
 from ferrosa.cql.errors import CqlError, CqlSyntaxError
 from ferrosa.front.auth import AUTHENTICATOR_CLASS, AuthenticationFailed
 from ferrosa.protocol import messages as P
@@ -37,12 +39,10 @@ from ferrosa.protocol import results as RS
 from ferrosa.protocol import types as T
 from ferrosa.protocol.connection import ConnectionDecoder, ConnectionEncoder
 from ferrosa.protocol.constants import Opcode
-from ferrosa.protocol.errors import ErrorCode
-from ferrosa.protocol.errors import ProtocolError
+from ferrosa.protocol.errors import ErrorCode, ProtocolError
 from ferrosa.protocol.frame import Frame, protocol_error_frame
 from ferrosa.protocol.primitives import UNSET as WIRE_UNSET
 from ferrosa.schema.errors import AlreadyExists, SchemaError
-from ferrosa.coordinator.terms import UNSET
 
 log = logging.getLogger(__name__)
 
@@ -347,17 +347,22 @@ class CqlConnection(asyncio.Protocol):
                     or request.result_metadata_id == prepared.result_metadata_id):
                 call = compiled.start(ex)
                 if call is not None:
-                    self._request_started()
-                    stream, skip = frame.stream, request.params.skip_metadata
-                    if call.done():
-                        self._call_done(ex, compiled, call, stream, skip)
-                    else:
-                        call.resume = lambda: self._call_done(ex, compiled, call, stream, skip)
+                    self._answer_on_reply(ex, compiled, call, frame.stream,
+                                          request.params.skip_metadata)
                     return None
         except Exception as exc:  # every failure becomes an ERROR on this stream
             self.send(error_response(exc), frame.stream)
             return None
         return self._execute(request, frame, prepared, compiled, ex)
+
+    def _answer_on_reply(self, ex: X.Execution, compiled, call: ShardCall, stream: int,
+                         skip_metadata: bool) -> None:
+        """The short path's second half: answer the client from the shard's reply."""
+        self._request_started()
+        if call.done():
+            self._call_done(ex, compiled, call, stream, skip_metadata)
+        else:
+            call.resume = lambda: self._call_done(ex, compiled, call, stream, skip_metadata)
 
     def _call_done(self, ex: X.Execution, compiled, call: ShardCall, stream: int,
                    skip_metadata: bool) -> None:
@@ -379,8 +384,25 @@ class CqlConnection(asyncio.Protocol):
             return
         self.send_result(result, compiled, frame.stream, request.params.skip_metadata)
 
-    async def on_batch(self, request: Q.Batch, frame: Frame) -> None:
-        from ferrosa.coordinator.dml import CompiledBatch, CompiledWrite
+    def on_batch(self, request: Q.Batch, frame: Frame) -> Coroutine[Any, Any, None] | None:
+        """BATCH. A batch whose mutations all belong to one shard (the usual unlogged batch into
+        one partition) takes EXECUTE's short path; one that spans shards runs `_batch`."""
+        try:
+            batch, values = self._compile_batch(request)
+            ex = X.Execution(self.node, self.session, [], request.consistency, -1, None,
+                             request.timestamp, request.now_in_seconds, self.version)
+            per_shard = batch.per_shard(ex, values)
+            if len(per_shard) == 1:
+                [(shard, write)] = per_shard.items()
+                self._answer_on_reply(ex, batch, self.node.router.call(shard, write),
+                                      frame.stream, False)
+                return None
+        except Exception as exc:  # every failure becomes an ERROR on this stream
+            self.send(error_response(exc), frame.stream)
+            return None
+        return self._batch(batch, ex, per_shard, frame.stream)
+
+    def _compile_batch(self, request: Q.Batch) -> tuple[CompiledBatch, list[list]]:
         keyspace = request.keyspace or self.session.keyspace
         parts, values = [], []
         for statement in request.statements:
@@ -396,11 +418,13 @@ class CqlConnection(asyncio.Protocol):
                                        "DELETE statements are allowed.")
             parts.append(compiled)
             values.append(positional(compiled, statement.values, None))
-        batch = CompiledBatch(parts, lambda v: None, [], request.batch_type)
-        ex = X.Execution(self.node, self.session, [], request.consistency, -1, None,
-                         request.timestamp, request.now_in_seconds, self.version)
-        result = await batch.execute(ex, values)
-        self.send_result(result, batch, frame.stream, False)
+        check_batch_counters(request.batch_type, False, parts)
+        return CompiledBatch(parts, lambda v: None, [], request.batch_type), values
+
+    async def _batch(self, batch: CompiledBatch, ex: X.Execution, per_shard: dict,
+                     stream: int) -> None:
+        await X.send_to_shards(ex, per_shard)
+        self.send_result(X.VoidResult(), batch, stream, False)
 
     # -- results ------------------------------------------------------------------------------
     def _column_specs(self, columns: list[X.ResultColumn]) -> list[RS.ColumnSpec]:

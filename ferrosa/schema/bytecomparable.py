@@ -332,6 +332,8 @@ class ClusteringEncoder:
     def encode(self, values: Sequence[bytes | memoryview]) -> bytes:
         """A full key or a prefix (the first len(values) clustering columns), in storage order."""
         encoders = self._encoders
+        if len(values) == 1 and encoders and type(values[0]) is bytes:  # one column, the usual
+            return encoders[0](values[0])
         if len(values) > len(encoders):
             raise InvalidValue(f"Got {len(values)} clustering values for {len(encoders)} columns")
         parts = []

@@ -392,6 +392,59 @@ def test_batch_across_partitions_and_shards(s):
         == [(2000 + i, -i) for i in range(10)]
 
 
+def test_protocol_batch_into_one_partition(s):
+    # A BATCH message whose rows all belong to one shard takes the front's short path (answered
+    # from the shard's reply): its rows, its one timestamp and its errors are any batch's.
+    insert = s.prepare(f"INSERT INTO {T} (k, c, v, w) VALUES (?, ?, ?, ?)")
+    batch = BatchStatement(batch_type=BatchType.UNLOGGED)
+    for c in range(10):
+        batch.add(insert, (60, c, c * c, f"w{c}"))
+    batch.add(SimpleStatement(f"DELETE w FROM {T} WHERE k = %s AND c = %s"), (60, 3))
+    s.execute(batch)
+    got = rows(s, f"SELECT c, v, w, writetime(v) FROM {T} WHERE k = 60")
+    assert [(c, v, w) for c, v, w, _ in got] == [
+        (c, c * c, None if c == 3 else f"w{c}") for c in range(10)]
+    assert len({t for *_, t in got}) == 1
+    refused = BatchStatement(batch_type=BatchType.UNLOGGED)
+    refused.add(insert, (61, 0, 1, "a"))
+    refused.add(insert, (61, None, 1, "b"))
+    with pytest.raises(InvalidRequest) as caught:
+        s.execute(refused)
+    assert server_message(caught.value) == "Invalid null value in condition for column c"
+    not_a_write = BatchStatement(batch_type=BatchType.UNLOGGED)
+    not_a_write.add(insert, (61, 1, 1, "c"))
+    not_a_write.add(s.prepare(f"SELECT v FROM {T} WHERE k = ?"), (61,))
+    with pytest.raises(InvalidRequest) as caught:
+        s.execute(not_a_write)
+    assert server_message(caught.value) == ("Invalid statement in batch: only UPDATE, INSERT "
+                                            "and DELETE statements are allowed.")
+    assert rows(s, f"SELECT c FROM {T} WHERE k = 61") == []  # nothing of a refused batch
+
+
+PROTOCOL_BATCH_COUNTER_ERRORS = [
+    (BatchType.LOGGED, ("counter",), "Cannot include a counter statement in a logged batch"),
+    (BatchType.UNLOGGED, ("counter", "insert"),
+     "Counter and non-counter mutations cannot exist in the same batch"),
+    (BatchType.COUNTER, ("insert",), "Cannot include non-counter statement in a counter batch"),
+]
+
+
+@pytest.mark.parametrize("batch_type,kinds,message", PROTOCOL_BATCH_COUNTER_ERRORS,
+                         ids=["logged", "mixed", "counter"])
+def test_protocol_batch_counter_rules(s, batch_type, kinds, message):
+    # BATCH messages follow BatchStatement.validate's counter rules as BEGIN BATCH does.
+    statements = {"counter": (s.prepare(f"UPDATE {KS}.cnt SET n = n + ? WHERE k = ?"), (1, 70)),
+                  "insert": (s.prepare(f"INSERT INTO {T} (k, c, v) VALUES (?, ?, ?)"), (70, 1, 1))}
+    batch = BatchStatement(batch_type=batch_type)
+    for kind in kinds:
+        batch.add(*statements[kind])
+    with pytest.raises(InvalidRequest) as caught:
+        s.execute(batch)
+    assert server_message(caught.value) == message
+    assert rows(s, f"SELECT n FROM {KS}.cnt WHERE k = 70") == []
+    assert rows(s, f"SELECT c FROM {T} WHERE k = 70") == []
+
+
 def test_counter_batch(s):
     s.execute(f"BEGIN COUNTER BATCH UPDATE {KS}.cnt SET n = n + 1 WHERE k = 1; "
               f"UPDATE {KS}.cnt SET n = n + 2 WHERE k = 1; UPDATE {KS}.cnt SET n = n - 5 WHERE k = 2; "
