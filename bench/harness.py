@@ -30,7 +30,13 @@ import psutil
 from bench import client as C
 from bench import rawclient as R
 from bench.histogram import Histogram, merged
-from bench.server import FerrosaNode, NullServer, ProcessSampler, ServerProcess
+from bench.server import (
+    FerrosaNode,
+    KernelCounters,
+    NullServer,
+    ProcessSampler,
+    ServerProcess,
+)
 from bench.workloads import KEYSPACE_DDL, WORKLOADS, Settings
 
 # Delay between sending the phases and the common start, so every client has them in time.
@@ -112,6 +118,8 @@ class RunResult(msgspec.Struct):
     service_us: dict[str, int] = {}
     # Share of all cores' time the hypervisor ran other guests instead (None: not sampled).
     stolen: float | None = None
+    # What the kernel did for the server's processes in the measured phase (None: not sampled).
+    server_kernel: KernelCounters | None = None
 
     @property
     def other_cpu(self) -> float | None:
@@ -266,8 +274,10 @@ def _result(opts: RunOptions, target: str, address: str, reports: list[C.ClientR
     latency = _percentiles(total)
     service = _percentiles(merged(r.service for r in reports)) if opts.rate else {}
     cpu_seconds, by_role, lost, peak, busy, stolen = None, {}, 0, None, None, None
+    kernel = None
     if sampler is not None and "end" in sampler.marks:
         cpu_seconds, by_role = sampler.cpu_between("start", "end")
+        kernel = sampler.kernel_between("start", "end")
         lost, peak = len(sampler.lost), sampler.peak_rss
         busy = sampler.machine_busy("start", "end")
         stolen = sampler.stolen_share("start", "end")
@@ -281,7 +291,7 @@ def _result(opts: RunOptions, target: str, address: str, reports: list[C.ClientR
         rows_per_second=_rows(workload, opts, ops, reports) / opts.duration,
         latency_us=latency, per_second=per_second, service_us=service, client_cpu=client_cpu,
         server_cpu_seconds=cpu_seconds, server_cpu_by_role=by_role, lost_processes=lost,
-        peak_rss=peak, machine_busy=busy, stolen=stolen,
+        peak_rss=peak, machine_busy=busy, stolen=stolen, server_kernel=kernel,
         verdict=verdict(client_cpu, by_role, opts.duration, psutil.cpu_count() or 1, busy,
                         kept_up=bool(opts.rate) and ops >= KEPT_UP_SHARE * opts.rate * opts.duration),
         cores=psutil.cpu_count() or 1, error_samples=samples,

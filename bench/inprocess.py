@@ -5,6 +5,8 @@ processes, sockets or wake-ups.
     python -m bench.inprocess front [--ops 50000] [--per-read 16] [--repeat 3]
     python -m bench.inprocess shard-read [--ops 40000] [--batch 11] [--repeat 5] [--flushed]
     python -m bench.inprocess front-read [--ops 50000] [--per-read 16] [--repeat 3]
+    python -m bench.inprocess shard-batch [--ops 8000] [--batch 11] [--repeat 5]
+    python -m bench.inprocess front-batch [--ops 10000] [--per-read 16] [--repeat 3]
     python -m bench.inprocess shard-slice [--ops 2000] [--batch 11] [--repeat 5] [--flushed]
     python -m bench.inprocess flush [--ops 100000] [--repeat 3]
     python -m bench.inprocess compact [--ops 100000] [--repeat 3]
@@ -24,6 +26,10 @@ feeds EXECUTE frames ``--per-read`` at a time, as a socket read would deliver th
 ``shard-read`` and ``front-read``: the same for the read workload's point SELECT (``SELECT *``
 by key): the shard serves Read messages from a memtable holding every key (ShardWorker.serve
 and the encoding of the RowsReply); the front's stand-in shard answers with one encoded row.
+
+``shard-batch`` and ``front-batch``: the batch workload's unlogged BATCH of BATCH_ROWS prepared
+INSERTs into one partition of clustered1 (a key and an int clustering column): the shard's Write
+of BATCH_ROWS mutations, the front's BATCH message. The CPU per batch.
 
 ``shard-slice``: the slice workload's read (``SELECT * ... WHERE key = ? AND ck >= ? LIMIT 100``)
 from a memtable of SLICE_PARTITIONS partitions of CLUSTER_ROWS rows: the CPU per row read.
@@ -90,7 +96,32 @@ def _writes(count: int, table_id: bytes, seed: int = 1) -> list[bytes]:
     return out
 
 
-def shard_us_per_write(ops: int, batch: int) -> float:
+def _batch_writes(count: int, table_id: bytes, seed: int = 1) -> list[bytes]:
+    """Writes of the batch workload: BATCH_ROWS rows of one clustered1 partition each."""
+    from ferrosa.partitioner import token
+    from ferrosa.protocol import types as T
+    from ferrosa.schema.bytecomparable import clustering_encoder
+    rng = random.Random(seed)
+    encode = msgspec.msgpack.Encoder().encode
+    ck_encoder = clustering_encoder((T.INT,), (False,))
+    values = [os.urandom(VALUE_BYTES) for _ in range(COLUMNS)]
+    names = [f"C{j}" for j in range(COLUMNS)]
+    out = []
+    for i in range(count):
+        pk = b"%010d" % rng.randrange(KEYS)
+        start = rng.randrange(CLUSTER_ROWS - BATCH_ROWS)
+        mutations = []
+        for ck in range(start, start + BATCH_ROWS):
+            ck_value = ck.to_bytes(4, "big")
+            mutations.append(m.Mutation(
+                table_id, token(pk), pk, ck_encoder.encode([ck_value]), [ck_value],
+                1_700_000_000_000_000 + i, m.MUTATION_ROW_UPSERT, [], [], 0, 0, True,
+                1_700_000_000, plain_names=names, plain_values=values))
+        out.append(encode(m.Write(i, mutations)))
+    return out
+
+
+def shard_us_per_write(ops: int, batch: int, rows: int = 1) -> float:
     from ferrosa.heap import tune_collector
     from shards.commitlog import AckQueue, CommitLog, CommitLogSettings
     from shards.store import ShardStore
@@ -105,7 +136,7 @@ def shard_us_per_write(ops: int, batch: int) -> float:
                                             lambda position, payload: set())
         table_id = uuid.uuid4().bytes
         store.handle(m.TableSchema(0, table_id))
-        messages = _writes(ops, table_id)
+        messages = _writes(ops, table_id) if rows == 1 else _batch_writes(ops, table_id)
 
         class Worker(ShardWorker):
             def __init__(self) -> None:  # the serving half only: no rings, no process
@@ -447,7 +478,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.inprocess",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("part", choices=("shard", "front", "shard-read", "front-read",
-                                         "front-batch", "shard-slice", "flush", "compact"))
+                                         "front-batch", "shard-batch", "shard-slice", "flush",
+                                         "compact"))
     parser.add_argument("--ops", type=int, default=None)
     parser.add_argument("--batch", type=int, default=11, help="shard: requests per drained batch")
     parser.add_argument("--per-read", type=int, default=16, help="front: EXECUTEs per socket read")
@@ -462,7 +494,10 @@ def main(argv: list[str] | None = None) -> int:
     from shards.sstable.chunks import set_chunk_cache
     set_chunk_cache(NodeConfig().chunk_cache_bytes if args.chunk_cache is None
                     else args.chunk_cache)
-    if args.part in ("shard", "shard-read"):
+    if args.part == "shard-batch":
+        ops, repeat = args.ops or 8_000, args.repeat or 5
+        runs = [shard_us_per_write(ops, args.batch, BATCH_ROWS) for _ in range(repeat)]
+    elif args.part in ("shard", "shard-read"):
         measure = shard_us_per_write if args.part == "shard" else shard_us_per_read
         ops, repeat = args.ops or 40_000, args.repeat or 5
         runs = [measure(ops, args.batch, flushed=args.flushed) if args.part == "shard-read"
@@ -480,7 +515,7 @@ def main(argv: list[str] | None = None) -> int:
         ops, repeat = args.ops or 100_000, args.repeat or 3
         runs = [measure(ops) for _ in range(repeat)]
     unit = {"shard": "write", "front": "write", "shard-read": "read", "front-read": "read",
-            "front-batch": "batch", "shard-slice": "row read"}.get(args.part, "partition")
+            "front-batch": "batch", "shard-batch": "batch", "shard-slice": "row read"}.get(args.part, "partition")
     print(f"{args.part}: {min(runs):.2f} µs of CPU per {unit} (best of {repeat}; all: "
           f"{', '.join(f'{r:.2f}' for r in runs)})")
     return 0

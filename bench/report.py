@@ -91,6 +91,18 @@ def _cpu_text(r: RunResult) -> str:
 STEAL_SHOWN = 0.005
 
 
+def kernel_text(r: RunResult) -> str | None:
+    """The server's kernel share and its sleeps, preemptions and page faults per operation
+    (None when not sampled): where a node's CPU goes beyond its own code."""
+    k = r.server_kernel
+    if k is None or not r.ops or not r.server_cpu_seconds:
+        return None
+    faults = "" if k.faults is None else f", {k.faults / r.ops:.2f} page faults"
+    return (f"{k.system_seconds / r.ops * 1e6:.0f} µs/op in the kernel "
+            f"({k.system_seconds / r.server_cpu_seconds:.0%} of the server's CPU); per op "
+            f"{k.sleeps / r.ops:.2f} sleeps, {k.preemptions / r.ops:.2f} preemptions{faults}")
+
+
 def console(r: RunResult, null: RunResult | None = None) -> str:
     lat = r.latency_us
     lines = [f"{r.label} against {r.target} at {r.address}: {settings_text(r)}",
@@ -102,6 +114,7 @@ def console(r: RunResult, null: RunResult | None = None) -> str:
                 + " (without the generator's lateness)"] if r.service_us else []),
              f"  errors         {r.errors} (+{r.late} unanswered at the end)",
              f"  server CPU     {_cpu_text(r)}",
+             *([f"  server kernel  {kernel}"] if (kernel := kernel_text(r)) else []),
              "  server memory  " + ("unknown (pass --server-pid)" if r.peak_rss is None else
                                     f"peak {_mib(r.peak_rss)} MiB (sum of RSS, sampled every "
                                     f"{SAMPLE_INTERVAL} s)"),
@@ -134,6 +147,7 @@ def markdown(r: RunResult, null: RunResult | None, commit: str, when: datetime.d
     out += _figures_table(r, null)
     out += ["", f"Limited by: {r.verdict}.", "",
             f"Server CPU: {_cpu_text(r)}.", "",
+            *([f"Server kernel: {kernel}.", ""] if (kernel := kernel_text(r)) else []),
             "Client processes' CPU (share of a core): "
             + ", ".join(f"{c:.0%}" for c in r.client_cpu) + "."
             + ("" if r.machine_busy is None else

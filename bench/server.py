@@ -36,6 +36,7 @@ import threading
 import time
 from pathlib import Path
 
+import msgspec
 import psutil
 
 REPO = Path(__file__).resolve().parents[1]
@@ -215,14 +216,66 @@ def all_processes_cpu() -> float:
     return total + getattr(machine, "irq", 0.0) + getattr(machine, "softirq", 0.0)
 
 
-class CpuMark:
-    """CPU seconds (user+system) per pid at one instant, with the processes' role names, and
-    the CPU seconds of the whole machine (every process, every core)."""
+class KernelCounters(msgspec.Struct, array_like=True):
+    """What the kernel did for a set of processes, summed over them (cumulative counters, or
+    their growth between two marks).
 
-    def __init__(self, at: float, cpu: dict[int, float], names: dict[int, str]) -> None:
+    - ``system_seconds``: CPU time in the kernel on their behalf (system calls, page faults).
+    - ``sleeps``: voluntary context switches: a process blocked (epoll, poll, a futex) and was
+      woken later. Per operation, about how many hand-offs between processes it cost.
+    - ``preemptions``: involuntary context switches: the scheduler gave the core to another
+      task (often one the process had just woken) while it still had work.
+    - ``faults``: minor page faults, first touches of fresh memory (a growing memtable);
+      None where /proc does not tell them.
+    """
+
+    system_seconds: float = 0.0
+    sleeps: int = 0
+    preemptions: int = 0
+    faults: int | None = 0
+
+    def __sub__(self, other: KernelCounters) -> KernelCounters:
+        faults = (None if self.faults is None or other.faults is None
+                  else self.faults - other.faults)
+        return KernelCounters(self.system_seconds - other.system_seconds,
+                              self.sleeps - other.sleeps,
+                              self.preemptions - other.preemptions, faults)
+
+    def __add__(self, other: KernelCounters) -> KernelCounters:
+        faults = (None if self.faults is None or other.faults is None
+                  else self.faults + other.faults)
+        return KernelCounters(self.system_seconds + other.system_seconds,
+                              self.sleeps + other.sleeps,
+                              self.preemptions + other.preemptions, faults)
+
+
+def minor_faults(pid: int) -> int | None:
+    """The process's minor page faults so far (/proc/PID/stat field 10), None if unreadable."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+        return int(fields[7])  # fields after the command name start at field 3 (state)
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def kernel_counters(proc: psutil.Process, system_seconds: float) -> KernelCounters:
+    switches = proc.num_ctx_switches()
+    return KernelCounters(system_seconds, switches.voluntary, switches.involuntary,
+                          minor_faults(proc.pid))
+
+
+class CpuMark:
+    """CPU seconds (user+system) and kernel counters per pid at one instant, with the
+    processes' role names, and the CPU seconds of the whole machine (every process, every
+    core)."""
+
+    def __init__(self, at: float, cpu: dict[int, float], names: dict[int, str],
+                 kernel: dict[int, KernelCounters] | None = None) -> None:
         self.at = at
         self.cpu = cpu
         self.names = names
+        self.kernel = kernel or {}
         self.machine_cpu = all_processes_cpu()
         self.stolen = stolen_cpu()
 
@@ -283,16 +336,17 @@ class ProcessSampler:
             self.peak_rss = max(self.peak_rss, total)
 
     def mark(self, name: str) -> CpuMark:
-        cpu, names = {}, {}
+        cpu, names, kernel = {}, {}, {}
         for proc in self.processes():
             try:
                 times = proc.cpu_times()
+                kernel[proc.pid] = kernel_counters(proc, times.system)
             except psutil.Error:
                 continue
             cpu[proc.pid] = times.user + times.system
             names[proc.pid] = describe(proc)
         self.sample()
-        mark = CpuMark(time.monotonic(), cpu, names)
+        mark = CpuMark(time.monotonic(), cpu, names, kernel)
         self.marks[name] = mark
         return mark
 
@@ -307,6 +361,15 @@ class ProcessSampler:
         a, b = self.marks[first], self.marks[second]
         capacity = (b.at - a.at) * (psutil.cpu_count() or 1)
         return min(1.0, max(0.0, b.stolen - a.stolen) / capacity) if capacity > 0 else 0.0
+
+    def kernel_between(self, first: str, second: str) -> KernelCounters:
+        """The kernel counters' growth between two marks, summed over the processes alive at
+        the second (one started in between counts from zero, as in cpu_between)."""
+        a, b = self.marks[first], self.marks[second]
+        total = KernelCounters()
+        for pid, counters in b.kernel.items():
+            total = total + (counters - a.kernel.get(pid, KernelCounters()))
+        return total
 
     def cpu_between(self, first: str, second: str) -> tuple[float, dict[str, float]]:
         """(total CPU seconds, CPU seconds per role) spent between two marks."""

@@ -106,3 +106,33 @@ def test_the_sampler_measures_steal_between_marks() -> None:
     second.stolen = first.stolen + 1.0
     cores = __import__("psutil").cpu_count()
     assert sampler.stolen_share("start", "end") == min(1.0, 1.0 / (2.0 * cores))
+
+
+def test_the_sampler_counts_the_kernels_work_between_marks() -> None:
+    """ProcessSampler.kernel_between: sleeps and page faults of the sampled processes."""
+    import os
+    import time
+
+    from bench.server import ProcessSampler
+    sampler = ProcessSampler(os.getpid())
+    sampler.mark("start")
+    for _ in range(5):
+        time.sleep(0.002)  # each one blocks: a voluntary context switch
+    touched = bytearray(16 << 20)  # fresh anonymous pages, faulted in as they are zeroed
+    sampler.mark("end")
+    counters = sampler.kernel_between("start", "end")
+    assert len(touched) and counters.sleeps >= 5
+    assert counters.faults is not None and counters.faults >= 4  # 16 MiB, even in huge pages
+    assert counters.system_seconds >= 0.0 and counters.preemptions >= 0
+
+
+def test_kernel_line_in_the_report() -> None:
+    from bench.server import KernelCounters
+    r = _result("write", 1000)
+    assert "server kernel" not in report.console(r, None)  # not sampled
+    r.server_kernel = KernelCounters(system_seconds=0.5, sleeps=700, preemptions=50, faults=None)
+    line = next(x for x in report.console(r, None).splitlines() if "server kernel" in x)
+    assert "500 µs/op in the kernel (10% of the server's CPU)" in line
+    assert "0.70 sleeps, 0.05 preemptions" in line and "page faults" not in line
+    r.server_kernel.faults = 2500
+    assert "2.50 page faults" in report.markdown(r, None, "abc", __import__("datetime").datetime.now())

@@ -15,7 +15,8 @@ REPO = Path(__file__).resolve().parents[2]
 @pytest.mark.parametrize(("part", "ops", "unit"), [
     ("shard", "3000", "write"), ("front", "2000", "write"),
     ("shard-read", "3000", "read"), ("front-read", "2000", "read"),
-    ("shard-slice", "200", "row read"),
+    ("shard-slice", "200", "row read"), ("shard-batch", "300", "batch"),
+    ("front-batch", "300", "batch"),
     ("flush", "4000", "partition"), ("compact", "4000", "partition"),
 ])
 def test_each_part_reports_its_cpu(part: str, ops: str, unit: str) -> None:
