@@ -14,6 +14,7 @@ from shards.errors import SSTableError, SSTableOptionError, SSTableOrderError, S
 from shards.memtable import Partition, Row
 from shards.sstable import SSTableReader, SSTableWriter, list_sstables
 from shards.sstable import writer as writer_module
+from shards.sstable.reader import SUMMARY_INTERVAL
 from tests.shards.sstable.helpers import TABLE, dump, partition_lists, sliced, write
 
 COMPRESSIONS = ["lz4", "zstd", "none"]
@@ -45,6 +46,34 @@ def test_round_trip_get_and_scan(parts, compression, chunk_bytes, data) -> None:
             assert dump(reader.get_prefix(part.token, part.pk, filtered=True)[0]) == dump(part)
             assert reader.stats.partitions == len(parts)
             assert reader.token_range == (parts[0].token, parts[-1].token)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.integers(-(2**63), 2**63 - 1), min_size=2 * SUMMARY_INTERVAL + 1,
+                max_size=20 * SUMMARY_INTERVAL, unique=True), st.integers(0, 3), st.data())
+def test_point_lookups_through_the_summary(tokens, collisions, data) -> None:
+    """Index lookups bisect a summary of every SUMMARY_INTERVAL-th token, then one window:
+    every partition is found, whatever window (or window edge) it sits in, partitions sharing
+    a token are told apart by their key, and tokens between, before and after them find
+    nothing."""
+    tokens.sort()
+    shared = [data.draw(st.sampled_from(tokens)) for _ in range(collisions)]
+    shared.append(tokens[SUMMARY_INTERVAL - 1])  # a collision across a window edge
+    keys = sorted({(t, b"k%d" % t) for t in tokens} | {(t, b"z%d" % t) for t in shared})
+    parts = []
+    for token, pk in keys:
+        part = Partition(token, pk)
+        part.static = {"a": (1, pk, 0, 0)}
+        parts.append(part)
+    with tempfile.TemporaryDirectory() as d, write(d, parts) as reader:
+        for part in parts:
+            assert dump(reader.get(part.token, part.pk)) == dump(part)
+        present = set(tokens)
+        for token in (tokens[0] - 1, tokens[-1] + 1, data.draw(st.integers(-(2**63), 2**63 - 1))):
+            if token not in present and -(2**63) <= token < 2**63:
+                assert reader.get(token, b"k%d" % token) is None
+                assert reader.get_prefix(token, b"k%d" % token, filtered=True) == (None, None)
+        assert reader.get(tokens[0], b"absent") is None
 
 
 @settings(max_examples=15, deadline=None)
