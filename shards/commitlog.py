@@ -6,8 +6,9 @@ the Position the batch ends at; `sync`/`maybe_sync` fdatasync it under the confi
 `replay` reads everything back at start; `mark_flushed`/`discard_through` delete segments whose
 data every memtable has flushed. The file format lives in shards/commitlog_segment.py.
 
-What it must NOT do: start threads or use asyncio (the shard's loop polls `next_deadline`), look
-inside records, or share a directory with another shard (one writer per directory, no locks).
+What it must NOT do: use asyncio (the shard's loop polls `next_deadline`), run anything but an
+fdatasync off the caller's thread (periodic mode's one sync thread), look inside records, or share
+a directory with another shard (one writer per directory, no locks).
 
 Theory of operation (docs/commitlog.md has the long form)
 - Positions are (segment_id, end offset of a batch); tuple order is log order. A record is durable
@@ -15,7 +16,11 @@ Theory of operation (docs/commitlog.md has the long form)
 - Sync modes, as Cassandra's commitlog_sync. A write becomes "dirty" at append; `next_deadline()`
   says when the loop must call `maybe_sync(now)`:
     periodic: deadline = first dirty append + sync_period; replies go out at once (ack_position is
-              the written position), so up to one period of acknowledged writes can be lost.
+              the written position), so up to one period of acknowledged writes can be lost. The
+              fdatasync runs on a thread of its own (as Cassandra's periodic sync service), so
+              the loop keeps serving while the disk works; synced_position moves when the loop
+              next calls maybe_sync after it finished. A sync also starts once the active
+              segment holds SYNC_AHEAD_BYTES unsynced, so a rotation's inline sync stays short.
     batch:    deadline = now; the loop appends everything it drained in one pass, calls sync() once
               and only then replies (ack_position is synced_position).
     group:    deadline = max(first dirty append, last sync + window): at most one fsync per window,
@@ -42,6 +47,7 @@ import math
 import os
 import time
 from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Callable, Generic, Hashable, Iterable, Mapping, Sequence, TypeVar
 
 import msgspec
@@ -61,8 +67,8 @@ from shards.commitlog_segment import (
     Position,
     Record,
     SegmentWriter,
-    fsync_directory,
     frame_records,
+    fsync_directory,
     segment_name,
 )
 from shards.errors import CommitLogIOError, CommitLogSettingsError, CommitLogStateError
@@ -77,6 +83,11 @@ log = logging.getLogger("shards.commitlog")
 MiB = 1 << 20
 # Cassandra's shipped cassandra.yaml: commitlog_sync_period: 10000ms.
 DEFAULT_SYNC_PERIOD_MS = 10_000
+# Periodic mode: unsynced bytes in the active segment that start a background sync before the
+# period is over. A rotation syncs the full segment inline, on the shard's loop: without this,
+# up to a whole 32 MiB segment (tens of milliseconds of fdatasync here, every request of the
+# shard waiting). 4 MiB keeps that inline sync to a few milliseconds.
+SYNC_AHEAD_BYTES = 4 << 20
 # Cassandra has no built-in group window (Config: 0ms; group mode refuses to start without one);
 # cassandra.yaml documents `# commitlog_sync_group_window: 1000ms`, which we take as the default.
 DEFAULT_GROUP_WINDOW_MS = 1_000
@@ -187,6 +198,13 @@ class CommitLog:
         self._deadline = _DEADLINES[self.settings.sync]
         self._acks_wait = self.settings.sync != "periodic"
         self._active_since: float | None = None  # monotonic time of the active segment's 1st write
+        # Periodic mode: fdatasync on a thread (None in batch and group modes, whose replies wait
+        # for the sync anyway), the sync in flight (its future, the position it covers, the
+        # writer) and the bytes appended since the last sync started.
+        self._syncer: ThreadPoolExecutor | None = None
+        self._background = self.settings.sync == "periodic"
+        self._in_flight: tuple[Future, Position, SegmentWriter] | None = None
+        self._unsynced_bytes = 0
         self.on_closed: Callable[[str], None] = _ignore
         self.on_discarded: Callable[[str], None] = _ignore
 
@@ -225,11 +243,50 @@ class CommitLog:
         return self._dirty_since is not None and now >= self._deadline(self)
 
     def maybe_sync(self, now: float) -> bool:
-        """Sync if the mode's deadline has come; returns whether an fdatasync happened."""
-        if self._dirty_since is None or now < self._deadline(self):
+        """Sync if the mode's deadline has come; returns whether an fdatasync happened (in
+        periodic mode: started on the sync thread). Also takes the result of a finished
+        background sync: its failure is raised here, as an inline sync's would be."""
+        if self._in_flight is not None:
+            self._reap(wait=False)
+        if self._dirty_since is None:
+            return False
+        if self._background:
+            if self._in_flight is not None or (now < self._deadline(self)
+                                               and self._unsynced_bytes < SYNC_AHEAD_BYTES):
+                return False
+            self._start_background_sync(now)
+            return True
+        if now < self._deadline(self):
             return False
         self.sync(now)
         return True
+
+    def _start_background_sync(self, now: float) -> None:
+        writer = self._active
+        if self._failed is not None:
+            raise self._refuse()
+        if writer is None or self._written <= self._synced:
+            self._synced = self._written
+        else:
+            if self._syncer is None:
+                self._syncer = ThreadPoolExecutor(1, thread_name_prefix="commitlog-sync")
+            self._in_flight = (self._syncer.submit(writer.sync), self._written, writer)
+        self._dirty_since = None
+        self._unsynced_bytes = 0
+        self._last_sync = now
+
+    def _reap(self, wait: bool) -> None:
+        """Take the background sync's outcome once it has finished (or wait for it)."""
+        future, target, writer = self._in_flight  # type: ignore[misc]
+        if not wait and not future.done():
+            return
+        self._in_flight = None
+        try:
+            future.result()
+        except OSError as exc:
+            raise self._fail("fdatasync", writer.path, exc) from exc
+        if target > self._synced:
+            self._synced = target
 
     def _periodic_deadline(self) -> float:
         return self._dirty_since + self._period  # type: ignore[operator]
@@ -274,6 +331,7 @@ class CommitLog:
             dirty[table] = end
         if self._dirty_since is None:
             self._dirty_since = time.monotonic() if now is None else now
+        self._unsynced_bytes += len(data)
         if self._active_since is None:
             self._active_since = self._dirty_since
         position = self._written = Position(writer.segment_id, end)
@@ -302,7 +360,10 @@ class CommitLog:
         return position
 
     def sync(self, now: float | None = None) -> Position:
-        """fdatasync the active segment if anything is unsynced; returns synced_position."""
+        """fdatasync the active segment if anything is unsynced; returns synced_position.
+        Inline: a background sync in flight is waited for first (it may hold the same fd)."""
+        if self._in_flight is not None:
+            self._reap(wait=True)
         if self._failed is not None:
             raise self._refuse()
         if self._written > self._synced and self._active is not None:
@@ -312,6 +373,7 @@ class CommitLog:
                 raise self._fail("fdatasync", self._active.path, exc) from exc
         self._synced = self._written
         self._dirty_since = None
+        self._unsynced_bytes = 0
         self._last_sync = time.monotonic() if now is None else now
         return self._synced
 
@@ -380,6 +442,11 @@ class CommitLog:
     def _fail(self, what: str, path: str, exc: OSError) -> CommitLogIOError:
         error = CommitLogIOError(f"commit log {what} of {path} failed: {exc}")
         self._failed = error
+        if self._in_flight is not None:  # it may be syncing the fd about to be closed
+            future = self._in_flight[0]
+            self._in_flight = None
+            if future.exception() is not None:  # waits; the first failure is the one reported
+                log.error("commit log background fdatasync failed too: %s", future.exception())
         if self._active is not None:
             self._active.close()
             self._active = None
@@ -393,11 +460,16 @@ class CommitLog:
         """Sync what is written and close the active segment (it stays on disk for replay)."""
         if self._state == "closed":
             return
-        if self._active is not None and self._failed is None:
-            self.sync()
-            self._active.close()
-        self._active = None
-        self._state = "closed"
+        try:
+            if self._active is not None and self._failed is None:
+                self.sync()
+                self._active.close()
+        finally:
+            self._active = None
+            self._state = "closed"
+            if self._syncer is not None:
+                self._syncer.shutdown(wait=True)
+                self._syncer = None
 
     # -- releasing segments ----------------------------------------------------------------------
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import errno
 import os
+import threading
+import time
 
 import pytest
 
@@ -12,6 +14,7 @@ from shards.commitlog import (
     DEFAULT_GROUP_WINDOW_MS,
     DEFAULT_SEGMENT_BYTES,
     DEFAULT_SYNC_PERIOD_MS,
+    SYNC_AHEAD_BYTES,
     AckQueue,
     CommitLog,
     CommitLogSettings,
@@ -211,9 +214,96 @@ def test_periodic_mode_acks_at_once_and_syncs_after_the_period(tmp_path) -> None
     log.append([b"b"], now=50.3)
     assert log.next_deadline() == pytest.approx(50.5)
     assert not log.maybe_sync(50.49)
-    assert log.maybe_sync(50.5)
-    assert log.synced_position == log.written_position
+    assert log.maybe_sync(50.5)  # started on the sync thread
     assert log.next_deadline() is None
+    settle(log)
+    assert log.synced_position == log.written_position
+
+
+def settle(log: CommitLog, now: float = 1e9) -> None:
+    """Wait until periodic mode's background sync has finished and been taken by maybe_sync."""
+    deadline = time.monotonic() + 10
+    while log._in_flight is not None:
+        assert time.monotonic() < deadline, "the background sync never finished"
+        log.maybe_sync(now)
+        time.sleep(0.001)
+
+
+class Gate:
+    """A _datasync stand-in that blocks until opened: a slow disk, under the test's control."""
+
+    def __init__(self) -> None:
+        self.opened = threading.Event()
+        self.entered = threading.Event()
+        self.calls = 0
+
+    def __call__(self, fd: int) -> None:
+        self.calls += 1
+        self.entered.set()
+        assert self.opened.wait(10), "the gate was never opened"
+        os.fdatasync(fd)
+
+
+def test_periodic_sync_runs_off_the_loop(tmp_path, monkeypatch) -> None:
+    log = open_log(tmp_path, sync="periodic", sync_period_ms=500)
+    first = log.append([b"a"], now=50.0)  # (creating the segment syncs it: before the gate)
+    gate = Gate()
+    monkeypatch.setattr(segment_module, "_datasync", gate)
+    assert log.maybe_sync(50.5)  # returns at once, the disk still busy
+    assert gate.entered.wait(10)
+    second = log.append([b"b"], now=50.6)  # the loop goes on appending meanwhile
+    assert log.ack_position == second and log.synced_position < first
+    assert not log.maybe_sync(51.2)  # one sync at a time: the second waits for the first
+    gate.opened.set()
+    settle(log, 51.0)  # before the second write's deadline: takes the first sync's result only
+    assert log.synced_position == first
+    assert log.maybe_sync(51.2)  # now the second write's period is over too
+    settle(log, 51.2)
+    assert log.synced_position == second and gate.calls == 2
+    log.close()
+
+
+def test_periodic_sync_starts_early_when_much_is_unsynced(tmp_path) -> None:
+    log = open_log(tmp_path, sync="periodic", segment_bytes=8 * SYNC_AHEAD_BYTES)
+    chunk = [b"x" * (1 << 16)] * 16  # 1 MiB per append
+    for i in range(SYNC_AHEAD_BYTES >> 20):
+        assert not log.maybe_sync(100.0 + i / 1000)
+        log.append(chunk, now=100.0)
+    assert log.maybe_sync(100.01)  # long before the 10 s period, for the bytes
+    settle(log)
+    assert log.synced_position == log.written_position
+    log.close()
+
+
+def test_rotation_waits_for_the_background_sync(tmp_path, monkeypatch) -> None:
+    log = open_log(tmp_path, sync="periodic", segment_bytes=SMALL, sync_period_ms=500)
+    log.append([b"a"], now=50.0)
+    gate = Gate()
+    monkeypatch.setattr(segment_module, "_datasync", gate)
+    assert log.maybe_sync(50.5) and gate.entered.wait(10)
+    threading.Timer(0.2, gate.opened.set).start()
+    log.append(records(64), now=50.6)  # fills the segment: its rotation syncs inline, after
+    assert len(log.segment_ids) > 1 and gate.opened.is_set()
+    log.close()
+    monkeypatch.undo()
+    assert [payload for _, payload in replay(tmp_path)] == [b"a", *records(64)]
+
+
+def test_failed_background_fsync_poisons_the_log(tmp_path, monkeypatch) -> None:
+    log = open_log(tmp_path, sync="periodic", sync_period_ms=500)
+    log.append([b"a"], now=50.0)
+
+    def broken(fd: int) -> None:
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(segment_module, "_datasync", broken)
+    assert log.maybe_sync(50.5)
+    with pytest.raises(CommitLogIOError, match="fdatasync .* failed"):
+        settle(log)
+    monkeypatch.undo()
+    with pytest.raises(CommitLogIOError, match="failed earlier"):
+        log.append([b"b"])
+    log.close()
 
 
 def test_sync_without_writes_does_not_fsync(tmp_path, monkeypatch) -> None:
