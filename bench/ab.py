@@ -66,10 +66,15 @@ def compare(opts: RunOptions, revision: str, rounds: int, bind: tuple[str, int],
 
 
 def line(r: RunResult) -> str:
+    """One run: throughput, CPU per op, the latency tail (p99, p99.9 and the maximum: a stall
+    of the server shows in the last two long before p99) and errors."""
     cpu = "-" if r.cpu_us_per_op is None else f"{r.cpu_us_per_op:.0f}"
-    p99 = r.latency_us.get("p99")
-    return (f"{r.throughput:>9,.0f} ops/s  {cpu:>4} µs/op  "
-            f"p99 {'-' if p99 is None else f'{p99 / 1000:.2f}'} ms  errors {r.errors}")
+    tail = "  ".join(f"{name} {_ms(r.latency_us.get(name))} ms" for name in ("p99", "p99.9", "max"))
+    return f"{r.throughput:>9,.0f} ops/s  {cpu:>4} µs/op  {tail}  errors {r.errors}"
+
+
+def _ms(us: int | None) -> str:
+    return "-" if us is None else f"{us / 1000:.2f}"
 
 
 def summary(sides: list[Side]) -> str:

@@ -136,3 +136,10 @@ def test_kernel_line_in_the_report() -> None:
     assert "0.70 sleeps, 0.05 preemptions" in line and "page faults" not in line
     r.server_kernel.faults = 2500
     assert "2.50 page faults" in report.markdown(r, None, "abc", __import__("datetime").datetime.now())
+
+
+def test_ab_lines_show_the_latency_tail() -> None:
+    from bench import ab
+    line = ab.line(_result("write", 1000))
+    assert "100 ops/s" in line and "5000 µs/op" in line
+    assert "p99 3.00 ms  p99.9 4.00 ms  max 5.00 ms  errors 0" in line
