@@ -24,6 +24,7 @@ Theory of operation (Cassandra's data model, reduced to what a memtable holds):
 from __future__ import annotations
 
 import struct
+from sys import intern
 from typing import Iterable, Iterator, Sequence
 
 from sortedcontainers import SortedList
@@ -194,7 +195,9 @@ class _CellApplier:
             if type(old) is tuple:
                 target[name] = reconcile(old, cell)
             else:
-                target[name] = cell
+                # The name decoded with this write is a new str each time; the interned one is
+                # shared by every row of the memtable (a fifth of a standard1 row's memory).
+                target[intern(name)] = cell
                 added += _CELL_OVERHEAD + len(name) + (len(value) if value is not None else 0)
         return added
 
@@ -213,14 +216,14 @@ class _CellApplier:
         # The new total must supersede the old one wherever both exist (an SSTable holds the old):
         # a later timestamp, even when this write's own timestamp is not later.
         ts = max(self.ts, old[0] + 1) if type(old) is tuple else self.ts
-        target[write.column] = (ts, _BIGINT.pack(total), 0, 0)
+        target[intern(write.column)] = (ts, _BIGINT.pack(total), 0, 0)
         return 0 if old is not None else _CELL_OVERHEAD + len(write.column) + 8
 
     def _complex(self, target: dict, write: m.CellWrite, shadow: int) -> int:
         column = target.get(write.column)
         added = 0
         if type(column) is not Complex:
-            column = target[write.column] = Complex()
+            column = target[intern(write.column)] = Complex()
             added = _CELL_OVERHEAD + len(write.column)
         op = write.op
         if op == m.CELL_SET:

@@ -157,3 +157,23 @@ def test_records_without_plain_cells_still_decode() -> None:
     decoded = msgspec.msgpack.decode(shorter, type=m.Mutation)
     assert decoded.plain_names == [] and decoded.plain_values == []
     assert decoded.cells == old.cells
+
+
+def test_rows_share_their_column_names() -> None:
+    # Each decoded write brings its own str objects for the column names: the memtable keeps one
+    # (interned) per name, whatever kind of cell (plain, CellWrite, counter, collection) made it.
+    decode = msgspec.msgpack.Decoder(m.Mutation).decode
+    encode = msgspec.msgpack.encode
+    table = TableData()
+    for i, ck in enumerate((b"\x40\x01", b"\x40\x02")):
+        mutation = m.Mutation(b"t", 1, b"pk", ck, [b"\x00"], 10, m.MUTATION_ROW_UPSERT,
+                              [m.CellWrite("cw", b"v"), m.CellWrite("n", (1).to_bytes(8, "big"),
+                                                                     m.CELL_COUNTER_ADD),
+                               m.CellWrite("l", b"e", m.CELL_SET, b"\x01" + bytes([i]), b"k")],
+                              plain_names=["plain"], plain_values=[b"x"])
+        table.apply(decode(encode(mutation)))
+    first, second = (table.partitions[b"pk"].rows[ck].cells for ck in (b"\x40\x01", b"\x40\x02"))
+    for name in ("plain", "cw", "n", "l"):
+        [a] = [key for key in first if key == name]
+        [b] = [key for key in second if key == name]
+        assert a is b
