@@ -100,7 +100,7 @@ class Complex:
 class Row:
     __slots__ = ("ck_values", "marker", "deletion", "ldt", "cells")
 
-    def __init__(self, ck_values: list[bytes]) -> None:
+    def __init__(self, ck_values: Sequence[bytes]) -> None:
         self.ck_values = ck_values
         # (timestamp, ttl, expires_at) of the primary-key liveness marker, if an INSERT wrote one.
         self.marker: tuple[int, int, int] | None = None
@@ -343,7 +343,9 @@ class TableData:
     def _row(self, part: Partition, mut: m.Mutation) -> Row:
         row = part.rows.get(mut.ck)
         if row is None:
-            row = part.rows[mut.ck] = Row(mut.ck_values)
+            # A tuple, not the decoded list: a tuple of bytes leaves the collector's lists after
+            # its first collection, a list is walked by every full collection for good.
+            row = part.rows[mut.ck] = Row(tuple(mut.ck_values))
             self.bytes += _ROW_OVERHEAD + len(mut.ck)
         return row
 

@@ -177,3 +177,16 @@ def test_rows_share_their_column_names() -> None:
         [a] = [key for key in first if key == name]
         [b] = [key for key in second if key == name]
         assert a is b
+
+
+def test_clustering_values_leave_the_collectors_lists() -> None:
+    # Every full collection walks each tracked object of a memtable: a row's clustering values
+    # are kept as a tuple of bytes, which the collector stops tracking, not the decoded list.
+    import gc
+    decode = msgspec.msgpack.Decoder(m.Mutation).decode
+    table = TableData()
+    table.apply(decode(msgspec.msgpack.encode(_mut(10, [m.CellWrite("a", b"v")], marker=True))))
+    row = table.partitions[b"pk"].rows[b"\x40\x01"]
+    assert list(row.ck_values) == [b"\x00\x00\x00\x01"]
+    gc.collect()
+    assert not gc.is_tracked(row.ck_values)
