@@ -515,7 +515,8 @@ def main(argv: list[str] | None = None) -> int:
         ops, repeat = args.ops or 100_000, args.repeat or 3
         runs = [measure(ops) for _ in range(repeat)]
     unit = {"shard": "write", "front": "write", "shard-read": "read", "front-read": "read",
-            "front-batch": "batch", "shard-batch": "batch", "shard-slice": "row read"}.get(args.part, "partition")
+            "front-batch": "batch", "shard-batch": "batch",
+            "shard-slice": "row read"}.get(args.part, "partition")
     print(f"{args.part}: {min(runs):.2f} µs of CPU per {unit} (best of {repeat}; all: "
           f"{', '.join(f'{r:.2f}' for r in runs)})")
     return 0

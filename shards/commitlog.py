@@ -198,9 +198,10 @@ class CommitLog:
         self._deadline = _DEADLINES[self.settings.sync]
         self._acks_wait = self.settings.sync != "periodic"
         self._active_since: float | None = None  # monotonic time of the active segment's 1st write
-        # Periodic mode: fdatasync on a thread (None in batch and group modes, whose replies wait
-        # for the sync anyway), the sync in flight (its future, the position it covers, the
-        # writer) and the bytes appended since the last sync started.
+        # Periodic mode (`_background`) syncs on a thread, started at its first sync; batch and
+        # group modes sync inline, their replies wait for the sync anyway. The sync in flight
+        # (its future, the position it covers, the writer) and the bytes appended since the
+        # last sync started.
         self._syncer: ThreadPoolExecutor | None = None
         self._background = self.settings.sync == "periodic"
         self._in_flight: tuple[Future, Position, SegmentWriter] | None = None
@@ -443,10 +444,10 @@ class CommitLog:
         error = CommitLogIOError(f"commit log {what} of {path} failed: {exc}")
         self._failed = error
         if self._in_flight is not None:  # it may be syncing the fd about to be closed
-            future = self._in_flight[0]
+            earlier = self._in_flight[0].exception()  # waits for it to end
             self._in_flight = None
-            if future.exception() is not None:  # waits; the first failure is the one reported
-                log.error("commit log background fdatasync failed too: %s", future.exception())
+            if earlier is not None:  # the failure being raised is the one reported
+                log.error("commit log background fdatasync failed too: %s", earlier)
         if self._active is not None:
             self._active.close()
             self._active = None

@@ -140,8 +140,9 @@ class KeyPlan:
         return keys
 
     def clustering_prefixes(self, values: list) -> list[list[bytes]]:
-        if self.clustering_fns is not None:  # no IN: the one prefix, straight from the markers
-            prefix = [fn(values) for fn in self.clustering_fns]
+        fns = self.clustering_fns
+        if fns is not None:  # no IN: the one prefix, straight from the markers
+            prefix = [fn(values) for fn in fns]
             if None not in prefix and UNSET not in prefix:
                 return [prefix]  # a null or unset value takes the general path and its error
         parts = [r.resolve(values) for r in self.clustering]

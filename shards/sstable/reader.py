@@ -12,8 +12,8 @@ Theory of operation:
   stays in an mmap: at open, every SUMMARY_INTERVAL-th token is copied into an array of int64
   (the summary). A lookup bisects the summary, then unpacks one window of at most
   SUMMARY_INTERVAL tokens from the mmap with a single precompiled struct and bisects that: two
-  C-level bisections and one unpack, no per-partition Python objects. mmap, not pread, because a lookup touches 24
-  bytes at a computed place: a syscall would cost more than the read.
+  C-level bisections and one unpack, no per-partition Python objects. mmap, not pread, because
+  a lookup touches 24 bytes at a computed place: a syscall would cost more than the read.
 - The partition index holds no keys; equal tokens (a Murmur3 collision) are told apart by the pk
   in the partition header in Data, which a hit reads anyway.
 - Data is read through ChunkReader (pread + CRC + decompress + a small LRU of chunks). A `_Cursor`
