@@ -1,13 +1,22 @@
 """The rows of one partition: a map from byte-comparable clustering key to row, iterated in order.
 
-What it is: a dict plus a sorted list of its keys. Most partitions hold one row (tables without
-clustering columns) or a few, and a shard creates one map per new partition on the write path:
-sortedcontainers.SortedDict costs ~10 µs to create, this costs well under 1 µs. Appends in key order
-(time series) are O(1); other inserts are a bisection plus a list insert, which stays cheap up to a
-few thousand keys; beyond LARGE_PARTITION_ROWS the keys move to a SortedList (O(log n) inserts).
+What it is: a sorted map built for the sizes a memtable sees. Most partitions hold one row (every
+table without clustering columns) or a few, and a shard creates one map per new partition on the
+write path: sortedcontainers.SortedDict costs ~10 µs to create, this costs well under 1 µs.
 
 What it must not do: be shared between processes or threads, or allow a key to be removed while a
 range iterator over it is live (iterators walk the key list as it is).
+
+Theory of operation: the map has three representations, in two slots.
+  - empty: `_keys` and `_rows` are None;
+  - one row: `_keys` is that row's key (bytes) and `_rows` the row itself. No container at all: a
+    memtable of one-row partitions holds a dict and a list less per partition, which is less memory
+    and two objects less for every full collection of the garbage collector to walk;
+  - several rows: `_rows` is a dict key -> row and `_keys` the sorted list of its keys. Appends in
+    key order (time series) are O(1); other inserts are a bisection plus a list insert, which stays
+    cheap up to a few thousand keys; beyond LARGE_PARTITION_ROWS the keys move to a SortedList
+    (O(log n) inserts).
+A map that grew to several rows keeps that representation when rows are removed.
 """
 
 from __future__ import annotations
@@ -26,25 +35,53 @@ class RowMap:
     __slots__ = ("_rows", "_keys")
 
     def __init__(self) -> None:
-        self._rows: dict[bytes, Any] = {}
-        self._keys: list[bytes] | SortedList = []
+        self._rows: Any = None  # None, the one row, or dict[bytes, Any]
+        self._keys: bytes | list[bytes] | SortedList | None = None
 
     def __len__(self) -> int:
-        return len(self._rows)
+        keys = self._keys
+        if type(keys) is bytes:
+            return 1
+        return 0 if keys is None else len(self._rows)
 
     def __contains__(self, key: bytes) -> bool:
-        return key in self._rows
+        keys = self._keys
+        if type(keys) is bytes:
+            return key == keys
+        return keys is not None and key in self._rows
 
     def __getitem__(self, key: bytes) -> Any:
+        keys = self._keys
+        if type(keys) is bytes:
+            if key == keys:
+                return self._rows
+            raise KeyError(key)
+        if keys is None:
+            raise KeyError(key)
         return self._rows[key]
 
     def get(self, key: bytes, default: Any = None) -> Any:
+        keys = self._keys
+        if type(keys) is bytes:
+            return self._rows if key == keys else default
+        if keys is None:
+            return default
         return self._rows.get(key, default)
 
     def __setitem__(self, key: bytes, row: Any) -> None:
+        keys = self._keys
+        if keys is None:
+            self._keys, self._rows = key, row
+            return
+        if type(keys) is bytes:
+            if key == keys:
+                self._rows = row
+            else:
+                self._rows = {keys: self._rows, key: row}
+                self._keys = [keys, key] if key > keys else [key, keys]
+            return
         rows = self._rows
         if key not in rows:
-            keys = self._keys
             if type(keys) is list:
                 if not keys or key > keys[-1]:
                     keys.append(key)
@@ -57,8 +94,15 @@ class RowMap:
         rows[key] = row
 
     def __delitem__(self, key: bytes) -> None:
-        del self._rows[key]
         keys = self._keys
+        if type(keys) is bytes:
+            if key != keys:
+                raise KeyError(key)
+            self._keys = self._rows = None
+            return
+        if keys is None:
+            raise KeyError(key)
+        del self._rows[key]
         if type(keys) is list:
             del keys[bisect_left(keys, key)]
         else:
@@ -71,33 +115,59 @@ class RowMap:
     def copy(self) -> RowMap:
         """A shallow copy (rows are shared, the key order is not)."""
         other = RowMap()
-        other._rows = dict(self._rows)
-        other._keys = self._keys.copy()
+        keys = self._keys
+        if keys is None or type(keys) is bytes:
+            other._keys, other._rows = keys, self._rows
+        else:
+            other._keys, other._rows = keys.copy(), dict(self._rows)
         return other
 
     def __iter__(self) -> Iterator[bytes]:
-        return iter(self._keys)
+        return self.keys()
 
     def keys(self) -> Iterator[bytes]:
-        return iter(self._keys)
+        keys = self._keys
+        if type(keys) is bytes:
+            return iter((keys,))
+        return iter(()) if keys is None else iter(keys)
 
     def first_item(self) -> tuple[bytes, Any]:
         """(key, row) of the lowest key; IndexError when empty."""
-        key = self._keys[0]
+        keys = self._keys
+        if type(keys) is bytes:
+            return keys, self._rows
+        if keys is None:
+            raise IndexError("first_item of an empty RowMap")
+        key = keys[0]
         return key, self._rows[key]
 
     def items(self) -> Iterator[tuple[bytes, Any]]:
+        keys = self._keys
+        if type(keys) is bytes:
+            return iter(((keys, self._rows),))
+        if keys is None:
+            return iter(())
         rows = self._rows
-        return ((key, rows[key]) for key in self._keys)
+        return ((key, rows[key]) for key in keys)
 
     def values(self) -> Iterator[Any]:
+        keys = self._keys
+        if type(keys) is bytes:
+            return iter((self._rows,))
+        if keys is None:
+            return iter(())
         rows = self._rows
-        return (rows[key] for key in self._keys)
+        return (rows[key] for key in keys)
 
     def irange(self, minimum: bytes | None = None, maximum: bytes | None = None,
-               inclusive: tuple[bool, bool] = (True, True), reverse: bool = False) -> Iterator[bytes]:
+               inclusive: tuple[bool, bool] = (True, True),
+               reverse: bool = False) -> Iterator[bytes]:
         """Keys within [minimum, maximum] (bounds None = open), as SortedList.irange."""
         keys = self._keys
+        if type(keys) is bytes:
+            return iter((keys,) if _within(keys, minimum, maximum, inclusive) else ())
+        if keys is None:
+            return iter(())
         if type(keys) is not list:
             return keys.irange(minimum, maximum, inclusive, reverse)
         return map(keys.__getitem__, self._positions(keys, minimum, maximum, inclusive, reverse))
@@ -107,6 +177,10 @@ class RowMap:
                      reverse: bool = False) -> Iterator[tuple[bytes, Any]]:
         """(key, row) pairs of irange's keys, in its order, with no Python call per row."""
         keys, rows = self._keys, self._rows
+        if type(keys) is bytes:
+            return iter(((keys, rows),) if _within(keys, minimum, maximum, inclusive) else ())
+        if keys is None:
+            return iter(())
         if type(keys) is not list:
             return ((key, rows[key]) for key in keys.irange(minimum, maximum, inclusive, reverse))
         positions = self._positions(keys, minimum, maximum, inclusive, reverse)
@@ -128,3 +202,11 @@ class RowMap:
         if start >= stop:
             return range(0)
         return range(stop - 1, start - 1, -1) if reverse else range(start, stop)
+
+
+def _within(key: bytes, minimum: bytes | None, maximum: bytes | None,
+            inclusive: tuple[bool, bool]) -> bool:
+    """Whether `key` lies within irange's bounds."""
+    if minimum is not None and (key < minimum if inclusive[0] else key <= minimum):
+        return False
+    return maximum is None or (key <= maximum if inclusive[1] else key < maximum)

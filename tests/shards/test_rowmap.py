@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sortedcontainers import SortedDict
@@ -40,3 +41,68 @@ def test_large_partitions_switch_to_a_sorted_list(monkeypatch) -> None:
         bytes([5]), bytes([4]), bytes([3])]
     assert list(ours.irange_items(bytes([3]), bytes([6]), (False, True))) == [
         (bytes([4]), 4), (bytes([5]), 5), (bytes([6]), 6)]
+
+
+# Few distinct keys, so that deletes hit, maps empty and fill again.
+_few_keys = st.sampled_from([b"", b"a", b"b", b"c", b"\x00\xff"])
+_ops = st.lists(st.one_of(
+    st.tuples(st.just("set"), _few_keys, st.integers()),
+    st.tuples(st.just("del"), _few_keys, st.none()),
+    st.tuples(st.just("copy"), st.none(), st.none())), max_size=40)
+
+
+def _same(ours: RowMap, reference: SortedDict, lo, hi, inclusive, reverse) -> None:
+    assert len(ours) == len(reference)
+    assert bool(ours) == bool(reference)
+    assert list(ours) == list(reference) == list(ours.keys())
+    assert list(ours.items()) == list(reference.items())
+    assert list(ours.values()) == list(reference.values())
+    for key in {lo, hi}:
+        assert (key in ours) == (key in reference)
+        assert ours.get(key, "absent") == reference.get(key, "absent")
+    if reference:
+        assert ours.first_item() == reference.peekitem(0)
+    expected = list(reference.irange(lo, hi, inclusive, reverse))
+    assert list(ours.irange(lo, hi, inclusive, reverse)) == expected
+    assert list(ours.irange_items(lo, hi, inclusive, reverse)) == [
+        (key, reference[key]) for key in expected]
+
+
+@settings(max_examples=300, deadline=None)
+@given(_ops, st.one_of(st.none(), _few_keys, _key), st.one_of(st.none(), _few_keys, _key),
+       st.tuples(st.booleans(), st.booleans()), st.booleans())
+def test_any_sequence_of_changes_matches_sorted_dict(ops, lo, hi, inclusive, reverse) -> None:
+    """Every representation (empty, one row, several) and every move between them: inserts,
+    overwrites, deletes (down to empty and back), copies that must not share key order."""
+    ours, reference = RowMap(), SortedDict()
+    copies: list[tuple[RowMap, SortedDict]] = []
+    for op, key, value in ops:
+        if op == "set":
+            ours[key] = value
+            reference[key] = value
+        elif op == "del":
+            if key in reference:
+                del ours[key]
+                del reference[key]
+            else:
+                with pytest.raises(KeyError):
+                    del ours[key]
+                with pytest.raises(KeyError):
+                    ours[key]
+        else:
+            copies.append((ours.copy(), reference.copy()))
+        _same(ours, reference, lo, hi, inclusive, reverse)
+    for copied, snapshot in copies:
+        _same(copied, snapshot, lo, hi, inclusive, reverse)
+    if not reference:
+        with pytest.raises(IndexError):
+            ours.first_item()
+
+
+def test_one_row_holds_no_container() -> None:
+    """A one-row map keeps the row in its own slot: no dict or key list for the collector."""
+    ours = RowMap()
+    ours[b"k"] = row = object()
+    assert ours._rows is row and ours._keys == b"k"
+    ours[b"j"] = 2
+    assert list(ours.items()) == [(b"j", 2), (b"k", row)]
