@@ -151,7 +151,8 @@ class ShardWorker:
         self.running = True
         self._encode = msgspec.msgpack.Encoder().encode
         self._decode = msgspec.msgpack.Decoder(m.ShardRequest).decode
-        self.acks: AckQueue = AckQueue()
+        # The req_ids of logged writes, acknowledged (one Acks per pass) once the log covers them.
+        self.acks: AckQueue[int] = AckQueue()
         self.later: list = []  # admin replies whose jobs just finished
         self.commitlog, report = CommitLog.open(commitlog_dir(config, shard),
                                                 commitlog_settings(config), self._replay)
@@ -252,7 +253,7 @@ class ShardWorker:
             if type(reply) is m.Ack and type(request) in LOGGED_REQUESTS:
                 record = raw[index] if raw is not None else None
                 records.append(record if record is not None else encode(request))
-                held.append(reply)
+                held.append(reply.req_id)
                 tables.update(_table_ids(request))
             else:
                 ready.append(reply)
@@ -316,7 +317,7 @@ class ShardWorker:
             now = time.monotonic()
             commitlog.maybe_sync(now)
             if len(acks):
-                ready.extend(acks.release(commitlog.ack_position))
+                ready.extend(m.acks_of(acks.release(commitlog.ack_position)))
             if self.later:
                 ready.extend(self.later)
                 self.later = []
@@ -328,7 +329,7 @@ class ShardWorker:
                     IDLE_WAIT_SECONDS, max(0.0, deadline - now))
                 self.request_bell.wait(timeout)
         commitlog.sync()
-        self.publish(acks.release(commitlog.ack_position))
+        self.publish(m.acks_of(acks.release(commitlog.ack_position)))
         commitlog.close()
         for table in store.tables.values():
             table.close()

@@ -257,6 +257,13 @@ class ShardRouter:
             self.on_replies(0)
 
     def _deliver(self, link: ShardLink, reply) -> None:
+        if type(reply) is m.Acks:
+            in_flight = link.in_flight
+            for req_id in reply.req_ids:
+                future = in_flight.pop(req_id, None)
+                if future is not None and not future.done():
+                    future.set_result(m.Ack(req_id))
+            return
         if type(reply) is m.Hello:
             link.up = True
             link.generation = reply.generation

@@ -232,6 +232,26 @@ class Ack(msgspec.Struct, tag=True, array_like=True, gc=False):
     req_id: int
 
 
+class Acks(msgspec.Struct, tag=True, array_like=True, gc=False):
+    """Writes applied and logged (as the commit log's mode requires): a shard acknowledges the
+    writes one loop pass released in one message, instead of an Ack each."""
+
+    req_ids: list[int]
+
+
+# The most req_ids one Acks carries. A req_id takes at most 5 bytes in msgpack (they wrap below
+# 2**31), so a full message stays far below the smallest ring's max_record.
+MAX_ACKS_PER_MESSAGE = 1024
+
+
+def acks_of(req_ids: list[int]) -> list[Acks]:
+    """The Acks messages for `req_ids` (none for none), MAX_ACKS_PER_MESSAGE ids at most each."""
+    if len(req_ids) <= MAX_ACKS_PER_MESSAGE:
+        return [Acks(req_ids)] if req_ids else []
+    return [Acks(req_ids[i:i + MAX_ACKS_PER_MESSAGE])
+            for i in range(0, len(req_ids), MAX_ACKS_PER_MESSAGE)]
+
+
 class RowsReply(msgspec.Struct, tag=True, array_like=True, gc=False):
     """Rows already encoded as a RESULT body's rows part (each value a protocol [bytes]).
 
@@ -276,4 +296,4 @@ class Hello(msgspec.Struct, tag=True, array_like=True, gc=False):
     generation: int
 
 
-ShardReply = Ack | RowsReply | Failure | Stats | Hello
+ShardReply = Ack | Acks | RowsReply | Failure | Stats | Hello

@@ -7,10 +7,23 @@ and resume a directly driven coroutine synchronously when `resume` is set.
 from __future__ import annotations
 
 import asyncio
+import os
+import uuid
 
+import msgspec
 import pytest
 
-from ferrosa.coordinator.router import ShardCall, ShardUnavailable
+from ferrosa.coordinator.router import (
+    ShardCall,
+    ShardLink,
+    ShardRouter,
+    ShardUnavailable,
+)
+from ferrosa.ipc import messages as m
+from ferrosa.ipc.channel import Channel
+from ferrosa.ipc.doorbell import Doorbell
+from ferrosa.ipc.ring import max_record_for
+from ferrosa.ipc.shm import RingPair
 
 
 async def _await(call: ShardCall):
@@ -104,3 +117,43 @@ def test_a_failing_resume_does_not_stop_the_delivery(caplog) -> None:
     assert seen == ["b"] and first.done()
     assert "resuming a request" in caplog.text
     loop.close()
+
+
+def test_one_acks_message_answers_each_of_its_writes(monkeypatch) -> None:
+    """A shard acknowledges a pass's writes in Acks messages (here of at most 3 ids): each call
+    gets an Ack with its own req_id, and an id nothing waits for is ignored."""
+    monkeypatch.setattr(m, "MAX_ACKS_PER_MESSAGE", 3)
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        pair = RingPair.create("t" + uuid.uuid4().hex[:12], 0, 0, 1 << 16)
+        bell, reply_bell = Doorbell(), Doorbell()
+        try:
+            router = ShardRouter(loop, [ShardLink(0, pair, bell, reply_bell)], reply_bell)
+            requests = Channel(pair.request.ring, bell, m.ShardRequest)
+            replies = Channel(pair.reply.ring, reply_bell, m.ShardReply)
+            replies.send(m.Hello(0, os.getpid(), 1))
+            router._on_replies()
+            calls = [router.call(0, m.Write(0, [])) for _ in range(7)]
+            await asyncio.sleep(0)  # the router's flush
+            ids = [request.req_id for request in requests.recv_all()]
+            assert len(set(ids)) == 7
+            messages = m.acks_of([12345, *reversed(ids)])
+            assert [len(msg.req_ids) for msg in messages] == [3, 3, 2]
+            replies.send_many(messages)
+            router._on_replies()
+            assert [call.result() for call in calls] == [m.Ack(i) for i in ids]
+            assert not router.links[0].in_flight
+        finally:
+            pair.close()
+            pair.unlink()
+    asyncio.run(main())
+
+
+def test_acks_of_fits_the_smallest_ring() -> None:
+    assert m.acks_of([]) == []
+    ids = list(range((1 << 31) - 3 * m.MAX_ACKS_PER_MESSAGE, 1 << 31))
+    messages = m.acks_of(ids)
+    assert [i for msg in messages for i in msg.req_ids] == ids
+    smallest = max_record_for(1 << 16)  # NodeConfig refuses rings below 64 KiB
+    assert all(len(msgspec.msgpack.encode(msg)) < smallest // 4 for msg in messages)
