@@ -27,6 +27,7 @@ import struct
 from sys import intern
 from typing import Iterable, Iterator, Sequence
 
+import msgspec
 from sortedcontainers import SortedList
 
 from ferrosa.ipc import messages as m
@@ -64,15 +65,19 @@ def cell_live(cell: Cell, shadow: int, now: int) -> bool:
     return cell[1] is not None and cell[0] > shadow and (cell[2] == 0 or now < cell[3])
 
 
-class Complex:
+# The memtable's objects (and the partitions an SSTable read decodes) are msgspec Structs with
+# gc=False: the cyclic collector never tracks them, so a full collection does not walk a large
+# memtable, and each is smaller than a __slots__ instance by the collector's header. That is safe
+# because they never form a reference cycle: a partition owns its rows and cells and nothing
+# points back. eq=False keeps identity equality and hashing, as for plain objects.
+
+
+class Complex(msgspec.Struct, gc=False, eq=False):
     """A multi-cell column: its own deletion, then element cells by byte-comparable path."""
 
-    __slots__ = ("deletion", "ldt", "cells")
-
-    def __init__(self) -> None:
-        self.deletion = NO_DELETION
-        self.ldt = 0
-        self.cells = RowMap()  # path -> (key, Cell), in path order
+    deletion: int = NO_DELETION
+    ldt: int = 0
+    cells: RowMap = msgspec.field(default_factory=RowMap)  # path -> (key, Cell), in path order
 
     def delete(self, timestamp: int, ldt: int) -> None:
         if (timestamp, ldt) > (self.deletion, self.ldt):
@@ -97,16 +102,13 @@ class Complex:
         return next(self.live_items(shadow, now), None) is not None
 
 
-class Row:
-    __slots__ = ("ck_values", "marker", "deletion", "ldt", "cells")
-
-    def __init__(self, ck_values: Sequence[bytes]) -> None:
-        self.ck_values = ck_values
-        # (timestamp, ttl, expires_at) of the primary-key liveness marker, if an INSERT wrote one.
-        self.marker: tuple[int, int, int] | None = None
-        self.deletion = NO_DELETION
-        self.ldt = 0
-        self.cells: dict[str, Cell | Complex] = {}
+class Row(msgspec.Struct, gc=False, eq=False):
+    ck_values: Sequence[bytes]
+    # (timestamp, ttl, expires_at) of the primary-key liveness marker, if an INSERT wrote one.
+    marker: tuple[int, int, int] | None = None
+    deletion: int = NO_DELETION
+    ldt: int = 0
+    cells: dict[str, Cell | Complex] = {}  # a new dict per row (msgspec copies empty defaults)
 
     def live(self, shadow: int, now: int, dropped: dict[str, int] | None = None) -> bool:
         shadow = max(shadow, self.deletion)
@@ -130,17 +132,14 @@ def any_live_cell(cells: dict[str, Cell | Complex], shadow: int, now: int,
     return False
 
 
-class Partition:
-    __slots__ = ("token", "pk", "deletion", "ldt", "static", "rows", "ranges")
-
-    def __init__(self, token: int, pk: bytes) -> None:
-        self.token = token
-        self.pk = pk
-        self.deletion = NO_DELETION
-        self.ldt = 0
-        self.static: dict[str, Cell | Complex] = {}
-        self.rows = RowMap()
-        self.ranges: RangeTombstoneList | None = None
+class Partition(msgspec.Struct, gc=False, eq=False):
+    token: int
+    pk: bytes
+    deletion: int = NO_DELETION
+    ldt: int = 0
+    static: dict[str, Cell | Complex] = {}
+    rows: RowMap = msgspec.field(default_factory=RowMap)
+    ranges: RangeTombstoneList | None = None
 
     def has_live_static(self, now: int, dropped: dict[str, int] | None = None) -> bool:
         return any_live_cell(self.static, self.deletion, now, dropped)

@@ -24,6 +24,7 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right, insort
 from typing import Any, Iterator
 
+import msgspec
 from sortedcontainers import SortedList
 
 # Past this many rows a plain list insert (a memmove of the key array) costs more than SortedList's
@@ -31,12 +32,12 @@ from sortedcontainers import SortedList
 LARGE_PARTITION_ROWS = 4096
 
 
-class RowMap:
-    __slots__ = ("_rows", "_keys")
+class RowMap(msgspec.Struct, gc=False, eq=False):
+    """Untracked by the cyclic collector (gc=False), as the memtable's other objects: see
+    shards/memtable.py. It holds rows, never anything that refers back to it."""
 
-    def __init__(self) -> None:
-        self._rows: Any = None  # None, the one row, or dict[bytes, Any]
-        self._keys: bytes | list[bytes] | SortedList | None = None
+    _rows: Any = None  # None, the one row, or dict[bytes, Any]
+    _keys: bytes | list[bytes] | SortedList | None = None
 
     def __len__(self) -> int:
         keys = self._keys
