@@ -154,14 +154,14 @@ class Partition(msgspec.Struct, gc=False, eq=False):
         return shadow
 
 
-class _CellApplier:
-    """Applies the CellWrites of one mutation to a row's or partition's cell dict."""
+class _CellApplier(msgspec.Struct, gc=False):
+    """Applies the CellWrites of one mutation to a row's or partition's cell dict: its
+    timestamp, TTL, expiry and clock, made once per mutation."""
 
-    __slots__ = ("ts", "ttl", "expires", "now")
-
-    def __init__(self, mut: m.Mutation) -> None:
-        self.ts, self.ttl, self.expires, self.now = (mut.timestamp, mut.ttl, mut.expires_at,
-                                                     mut.now)
+    ts: int
+    ttl: int
+    expires: int
+    now: int
 
     def cell(self, value: bytes | None) -> Cell:
         # A null written with a TTL is still a plain tombstone (Cassandra ignores TTL on deletes).
@@ -325,7 +325,7 @@ class TableData:
             self._upsert(part, mut)
 
     def _upsert(self, part: Partition, mut: m.Mutation) -> None:
-        applier = _CellApplier(mut)
+        applier = _CellApplier(mut.timestamp, mut.ttl, mut.expires_at, mut.now)
         if mut.static_cells:
             self.bytes += applier.apply(part.static, mut.static_cells, part.deletion)
         if mut.plain_names or mut.cells or mut.row_marker:
