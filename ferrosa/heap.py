@@ -39,6 +39,16 @@ The fix keeps the young generations as they are and makes full collections rare:
 Cyclic garbage that outlives two young collections waits for the next full collection. That is
 an object that was still referenced some thousands of allocations after it was made: rare, and
 bounded by the interval above.
+
+Young collections in a shard that overwrites rows (`YoungCollections`): CPython counts the young
+generation as container allocations minus container deallocations. An overwrite frees the old
+cell tuples as it makes the new ones, so the count hardly grows while the young list fills with
+every new cell: the collection, when the count finally gets there, walks tens of thousands of
+objects at once. Measured (800k writes over 100k keys in one ShardStore): young collections of up
+to 51 ms and middle ones of 18-20 ms, and 73.7 ms for one young collection in a shard on a node.
+A shard therefore also runs a young collection itself every YOUNG_COLLECTION_REQUESTS requests:
+the largest young collection took 0.3-0.4 ms and the middle ones 0.2-0.4 ms, and all the young
+collections together took 226 ms against 396-559 ms (small collections stay in the CPU caches).
 """
 
 from __future__ import annotations
@@ -60,3 +70,25 @@ def tune_collector() -> None:
     gc.set_threshold(YOUNG_GENERATION_THRESHOLD, MIDDLE_GENERATION_THRESHOLD,
                      OLD_GENERATION_THRESHOLD)
 
+
+
+# A shard's requests between two young collections it runs itself. A standard1 write makes six
+# tracked tuples (five cells and the row marker): 100 writes make a young generation about the
+# size of CPython's own threshold.
+YOUNG_COLLECTION_REQUESTS = 100
+
+
+class YoungCollections:
+    """Runs a young collection every `every` requests (see the module docstring)."""
+
+    __slots__ = ("every", "_pending")
+
+    def __init__(self, every: int = YOUNG_COLLECTION_REQUESTS) -> None:
+        self.every = every
+        self._pending = 0
+
+    def served(self, requests: int) -> None:
+        self._pending += requests
+        if self._pending >= self.every:
+            self._pending = 0
+            gc.collect(0)

@@ -29,7 +29,7 @@ import msgspec
 
 from ferrosa.config import NodeConfig
 from ferrosa.durable import write_atomically
-from ferrosa.heap import tune_collector
+from ferrosa.heap import YoungCollections, tune_collector
 from ferrosa.ipc import messages as m
 from ferrosa.ipc.channel import Channel
 from ferrosa.ipc.doorbell import Doorbell
@@ -306,13 +306,17 @@ class ShardWorker:
     def run(self) -> None:
         self.publish([m.Hello(self.shard, os.getpid(), self.generation)])
         commitlog, acks, store = self.commitlog, self.acks, self.store
+        young = YoungCollections()
         self._next_compaction_check = 0.0
         self._credit, self._credit_at = 0.0, time.monotonic()
         while self.running:
             raw: list[bytes | None] = []
             # Clears the doorbell, then drains.
             batch = self.requests.recv_all(MAX_BATCH, raw, LOGGED_REQUESTS)
-            ready = self.serve(batch, raw) if batch else []
+            ready = []
+            if batch:
+                ready = self.serve(batch, raw)
+                young.served(len(batch))
             self.background(idle=not batch)
             now = time.monotonic()
             commitlog.maybe_sync(now)
