@@ -554,7 +554,8 @@ T = TypeVar("T")
 
 
 class AckQueue(Generic[T]):
-    """Replies held until the commit log covers their write (batch and group modes).
+    """What answers a write (the worker: its req_id) held until the commit log covers the write
+    (batch and group modes; periodic mode releases at once).
 
     Positions arrive in append order, so releasing is popping from the left while covered.
     """

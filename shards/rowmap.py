@@ -10,8 +10,8 @@ range iterator over it is live (iterators walk the key list as it is).
 Theory of operation: the map has three representations, in two slots.
   - empty: `_keys` and `_rows` are None;
   - one row: `_keys` is that row's key (bytes) and `_rows` the row itself. No container at all: a
-    memtable of one-row partitions holds a dict and a list less per partition, which is less memory
-    and two objects less for every full collection of the garbage collector to walk;
+    memtable of one-row partitions holds a dict and a key list less per partition (about 300
+    bytes), and the list was an object every full collection of the garbage collector walked;
   - several rows: `_rows` is a dict key -> row and `_keys` the sorted list of its keys. Appends in
     key order (time series) are O(1); other inserts are a bisection plus a list insert, which stays
     cheap up to a few thousand keys; beyond LARGE_PARTITION_ROWS the keys move to a SortedList

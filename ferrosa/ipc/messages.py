@@ -246,8 +246,6 @@ MAX_ACKS_PER_MESSAGE = 1024
 
 def acks_of(req_ids: list[int]) -> list[Acks]:
     """The Acks messages for `req_ids` (none for none), MAX_ACKS_PER_MESSAGE ids at most each."""
-    if len(req_ids) <= MAX_ACKS_PER_MESSAGE:
-        return [Acks(req_ids)] if req_ids else []
     return [Acks(req_ids[i:i + MAX_ACKS_PER_MESSAGE])
             for i in range(0, len(req_ids), MAX_ACKS_PER_MESSAGE)]
 
