@@ -14,7 +14,7 @@ import struct
 from typing import Callable
 
 from ferrosa.ipc import messages as m
-from shards.memtable import Complex, Partition, Row, cell_live
+from shards.memtable import Cell, Complex, Partition, Row, cell_live
 from shards.tombstones import NO_DELETION
 
 _LEN = struct.Struct(">i")
@@ -29,20 +29,20 @@ _FIELD = struct.Struct(">H")
 
 
 def _value(cell, shadow: int, now: int) -> bytes:
-    if type(cell) is tuple and cell_live(cell, shadow, now):
-        return _LEN.pack(len(cell[1])) + cell[1]
+    if type(cell) is Cell and cell_live(cell, shadow, now):
+        return _LEN.pack(len(cell.value)) + cell.value
     return _NULL
 
 
 def _writetime(cell, shadow: int, now: int) -> bytes:
-    if type(cell) is tuple and cell_live(cell, shadow, now):
-        return _LEN.pack(8) + _BIGINT.pack(cell[0])
+    if type(cell) is Cell and cell_live(cell, shadow, now):
+        return _LEN.pack(8) + _BIGINT.pack(cell.timestamp)
     return _NULL
 
 
 def _ttl(cell, shadow: int, now: int) -> bytes:
-    if type(cell) is tuple and cell[2] != 0 and cell_live(cell, shadow, now):
-        return _LEN.pack(4) + _INT.pack(max(cell[3] - now, 0))
+    if type(cell) is Cell and cell.ttl != 0 and cell_live(cell, shadow, now):
+        return _LEN.pack(4) + _INT.pack(max(cell.ldt - now, 0))
     return _NULL
 
 
@@ -60,12 +60,12 @@ def _collection(kind: int, column, shadow: int, now: int) -> bytes:
     for _path, key, cell in column.live_items(shadow, now):
         count += 1
         if kind == m.PROJ_LIST:
-            parts.append(_raw(cell[1]))
+            parts.append(_raw(cell.value))
         elif kind == m.PROJ_SET:
             parts.append(_raw(key))
         else:
             parts.append(_raw(key))
-            parts.append(_raw(cell[1]))
+            parts.append(_raw(cell.value))
     if not count:
         return _NULL
     body = _INT.pack(count) + b"".join(parts)
@@ -80,7 +80,7 @@ def _udt(column, fields: int, shadow: int, now: int) -> bytes:
     for _path, key, cell in column.live_items(shadow, now):
         index = _FIELD.unpack(key)[0]
         if index < fields:
-            values[index] = cell[1]
+            values[index] = cell.value
     if all(v is None for v in values):
         return _NULL
     body = b"".join(_NULL if v is None else _raw(v) for v in values)
@@ -156,9 +156,9 @@ class RowEncoder:
             if kind == m.PROJ_CELL and dropped is None:
                 # _value inlined: most of a read's columns take this branch.
                 cell = cells.get(arg)
-                if (type(cell) is tuple and cell[1] is not None and cell[0] > shadow
-                        and (cell[2] == 0 or now < cell[3])):
-                    value = cell[1]
+                if (type(cell) is Cell and cell.value is not None and cell.timestamp > shadow
+                        and (cell.ttl == 0 or now < cell.ldt)):
+                    value = cell.value
                     n = len(value)
                     out.append(_PREFIX[n] + value if n < _SHORT_VALUE else _LEN.pack(n) + value)
                     size += 4 + n
@@ -258,7 +258,7 @@ _META = {
 def _live_cells(column, shadow: int, now: int, fields: int = 0) -> list:
     """The live cells of a column; for a non-frozen UDT (`fields` > 0) one slot per field, None
     where the field has no live cell (Cassandra lists every field of a UDT)."""
-    if type(column) is tuple:
+    if type(column) is Cell:
         return [column] if cell_live(column, shadow, now) else []
     if type(column) is not Complex:
         return [None] * fields if fields else []
@@ -283,14 +283,14 @@ def _element_writetimes(column, shadow: int, now: int, fields: int) -> bytes:
     cells = _live_cells(column, shadow, now, fields)
     if all(c is None for c in cells):
         return _NULL
-    return _int_list([None if c is None else _BIGINT.pack(c[0]) for c in cells])
+    return _int_list([None if c is None else _BIGINT.pack(c.timestamp) for c in cells])
 
 
 def _element_ttls(column, shadow: int, now: int, fields: int) -> bytes:
     cells = _live_cells(column, shadow, now, fields)
     if all(c is None for c in cells):
         return _NULL
-    return _int_list([_INT.pack(max(c[3] - now, 0)) if c is not None and c[2] else None
+    return _int_list([_INT.pack(max(c.ldt - now, 0)) if c is not None and c.ttl else None
                       for c in cells])
 
 
@@ -298,7 +298,7 @@ def _max_writetime(column, shadow: int, now: int, fields: int) -> bytes:
     cells = [c for c in _live_cells(column, shadow, now) if c is not None]
     if not cells:
         return _NULL
-    return _LEN.pack(8) + _BIGINT.pack(max(c[0] for c in cells))
+    return _LEN.pack(8) + _BIGINT.pack(max(c.timestamp for c in cells))
 
 
 _ELEMENT_META = {

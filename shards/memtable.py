@@ -8,9 +8,9 @@ What it must not do: know CQL statements, types or the protocol beyond producing
 owned by exactly one shard process and is never shared, so it takes no locks.
 
 Theory of operation (Cassandra's data model, reduced to what a memtable holds):
-- A cell is (timestamp, value, ttl, ldt): value None is a tombstone and ldt its local deletion time;
-  an expiring cell has ttl > 0 and ldt = its expiry; a plain live cell has ttl = ldt = 0. Two
-  versions reconcile as Cassandra 4+'s Cells.reconcile (`reconcile` below).
+- A cell is a `Cell` (timestamp, value, ttl, ldt): value None is a tombstone and ldt its local
+  deletion time; an expiring cell has ttl > 0 and ldt = its expiry; a plain live cell has
+  ttl = ldt = 0. Two versions reconcile as Cassandra 4+'s Cells.reconcile (`reconcile` below).
 - A multi-cell column (non-frozen collection or UDT) is a `Complex`: a column-wide deletion plus
   element cells keyed by a byte-comparable path (map key, set element, list timeuuid, UDT field),
   each remembering its serialized key.
@@ -42,27 +42,49 @@ _CELL_OVERHEAD = 64
 _ROW_OVERHEAD = 160
 _PARTITION_OVERHEAD = 256
 
-Cell = tuple  # (timestamp: int, value: bytes | None, ttl: int, ldt: int)
+
+
+class Cell(msgspec.Struct, gc=False, frozen=True):
+    """One version of a cell (Cassandra's Cell): `value` None is a tombstone, `ldt` its local
+    deletion time or, when `ttl` > 0, the expiry. Frozen, so equal cells compare equal.
+
+    A struct without the collector's header rather than a tuple (see the note on gc=False below):
+    a row's cells dict that holds only these is never tracked, where one tuple made it tracked
+    until a full collection; and every new cell would join the young generation."""
+
+    timestamp: int
+    value: bytes | None
+    ttl: int
+    ldt: int
+
+
+class Marker(msgspec.Struct, gc=False, frozen=True):
+    """A row's primary-key liveness marker (Cassandra's LivenessInfo), written by INSERT."""
+
+    timestamp: int
+    ttl: int
+    expires: int  # the expiry (seconds since the epoch) when ttl > 0, else 0
 
 
 def reconcile(old: Cell, new: Cell) -> Cell:
     """The version of a cell that survives (Cassandra's Cells.reconcile / resolveRegular)."""
-    if new[0] != old[0]:
-        return new if new[0] > old[0] else old
-    new_dead, old_dead = new[3] != 0, old[3] != 0  # expiring or tombstone
+    if new.timestamp != old.timestamp:
+        return new if new.timestamp > old.timestamp else old
+    new_dead, old_dead = new.ldt != 0, old.ldt != 0  # expiring or tombstone
     if new_dead or old_dead:
         if new_dead != old_dead:
             return new if new_dead else old
-        new_tomb, old_tomb = new[1] is None, old[1] is None
+        new_tomb, old_tomb = new.value is None, old.value is None
         if new_tomb != old_tomb:
             return new if new_tomb else old
-        if new[3] != old[3]:
-            return new if new[3] > old[3] else old
-    return new if (new[1] or b"") >= (old[1] or b"") else old
+        if new.ldt != old.ldt:
+            return new if new.ldt > old.ldt else old
+    return new if (new.value or b"") >= (old.value or b"") else old
 
 
 def cell_live(cell: Cell, shadow: int, now: int) -> bool:
-    return cell[1] is not None and cell[0] > shadow and (cell[2] == 0 or now < cell[3])
+    return (cell.value is not None and cell.timestamp > shadow
+            and (cell.ttl == 0 or now < cell.ldt))
 
 
 # The memtable's objects (and the partitions an SSTable read decodes) are msgspec Structs with
@@ -87,7 +109,7 @@ class Complex(msgspec.Struct, gc=False, eq=False):
         old = self.cells.get(path)
         if old is None:
             self.cells[path] = (key, cell)
-            return _CELL_OVERHEAD + len(path) + len(key) + len(cell[1] or b"")
+            return _CELL_OVERHEAD + len(path) + len(key) + len(cell.value or b"")
         self.cells[path] = (key, reconcile(old[1], cell))
         return 0
 
@@ -105,7 +127,7 @@ class Complex(msgspec.Struct, gc=False, eq=False):
 class Row(msgspec.Struct, gc=False, eq=False):
     ck_values: Sequence[bytes]
     # (timestamp, ttl, expires_at) of the primary-key liveness marker, if an INSERT wrote one.
-    marker: tuple[int, int, int] | None = None
+    marker: Marker | None = None
     deletion: int = NO_DELETION
     ldt: int = 0
     cells: dict[str, Cell | Complex] = {}  # a new dict per row (msgspec copies empty defaults)
@@ -113,7 +135,8 @@ class Row(msgspec.Struct, gc=False, eq=False):
     def live(self, shadow: int, now: int, dropped: dict[str, int] | None = None) -> bool:
         shadow = max(shadow, self.deletion)
         marker = self.marker
-        if marker is not None and marker[0] > shadow and (marker[1] == 0 or now < marker[2]):
+        if (marker is not None and marker.timestamp > shadow
+                and (marker.ttl == 0 or now < marker.expires)):
             return True
         return any_live_cell(self.cells, shadow, now, dropped)
 
@@ -124,7 +147,7 @@ def any_live_cell(cells: dict[str, Cell | Complex], shadow: int, now: int,
         column_shadow = shadow
         if dropped is not None:
             column_shadow = max(shadow, dropped.get(name, NO_DELETION))
-        if type(cell) is tuple:
+        if type(cell) is Cell:
             if cell_live(cell, column_shadow, now):
                 return True
         elif cell.any_live(column_shadow, now):
@@ -166,8 +189,8 @@ class _CellApplier(msgspec.Struct, gc=False):
     def cell(self, value: bytes | None) -> Cell:
         # A null written with a TTL is still a plain tombstone (Cassandra ignores TTL on deletes).
         if value is None:
-            return (self.ts, None, 0, self.now)
-        return (self.ts, value, self.ttl, self.expires)
+            return Cell(self.ts, None, 0, self.now)
+        return Cell(self.ts, value, self.ttl, self.expires)
 
     def apply(self, target: dict[str, Cell | Complex], writes: Iterable[m.CellWrite],
               shadow: int) -> int:
@@ -189,9 +212,9 @@ class _CellApplier(msgspec.Struct, gc=False):
         ts, ttl, expires, now = self.ts, self.ttl, self.expires, self.now
         added = 0
         for name, value in zip(names, values):
-            cell = (ts, value, ttl, expires) if value is not None else (ts, None, 0, now)
+            cell = Cell(ts, value, ttl, expires) if value is not None else Cell(ts, None, 0, now)
             old = target.get(name)
-            if type(old) is tuple:
+            if type(old) is Cell:
                 target[name] = reconcile(old, cell)
             else:
                 # The name decoded with this write is a new str each time; the interned one is
@@ -206,16 +229,16 @@ class _CellApplier(msgspec.Struct, gc=False):
         # revived after a delete).
         old = target.get(write.column)
         delta = _BIGINT.unpack(write.value)[0]
-        if type(old) is tuple:
-            if old[1] is None and old[0] > shadow:
+        if type(old) is Cell:
+            if old.value is None and old.timestamp > shadow:
                 return 0
-            if old[0] > shadow:
-                delta += _BIGINT.unpack(old[1])[0]
+            if old.timestamp > shadow:
+                delta += _BIGINT.unpack(old.value)[0]
         total = ((delta + (1 << 63)) % (1 << 64)) - (1 << 63)  # Java long overflow wraps
         # The new total must supersede the old one wherever both exist (an SSTable holds the old):
         # a later timestamp, even when this write's own timestamp is not later.
-        ts = max(self.ts, old[0] + 1) if type(old) is tuple else self.ts
-        target[intern(write.column)] = (ts, _BIGINT.pack(total), 0, 0)
+        ts = max(self.ts, old.timestamp + 1) if type(old) is Cell else self.ts
+        target[intern(write.column)] = Cell(ts, _BIGINT.pack(total), 0, 0)
         return 0 if old is not None else _CELL_OVERHEAD + len(write.column) + 8
 
     def _complex(self, target: dict, write: m.CellWrite, shadow: int) -> int:
@@ -237,7 +260,7 @@ class _CellApplier(msgspec.Struct, gc=False):
             added += column.put(path, key, self.cell(write.value))
         elif op == m.CELL_LIST_REMOVE:
             for path, key, cell in list(column.live_items(shadow, self.now)):
-                if cell[1] == write.value:
+                if cell.value == write.value:
                     column.put(path, key, self.cell(None))
         else:
             raise MutationRejected(f"unknown cell operation {op}")
@@ -331,8 +354,8 @@ class TableData:
         if mut.plain_names or mut.cells or mut.row_marker:
             row = self._row(part, mut)
             if mut.row_marker:
-                marker = (mut.timestamp, mut.ttl, mut.expires_at)
-                if row.marker is None or marker[0] >= row.marker[0]:
+                marker = Marker(mut.timestamp, mut.ttl, mut.expires_at)
+                if row.marker is None or marker.timestamp >= row.marker.timestamp:
                     row.marker = marker
             if mut.plain_names:
                 self.bytes += applier.plain(row.cells, mut.plain_names, mut.plain_values)

@@ -1,7 +1,7 @@
 """Partitions as bytes: the encoding of a partition header, rows and cells in the Data stream.
 
 What it is: `PartitionEncoder` (memtable objects -> bytes, counting the statistics on the way) and
-`PartitionDecoder` (bytes -> memtable objects: Partition, Row, Complex, cell tuples).
+`PartitionDecoder` (bytes -> memtable objects: Partition, Row, Complex, Cell).
 
 What it must NOT do: know about chunks, compression, files or indexes. It sees one contiguous
 `bytes` object per header or row; the caller (writer/reader) frames them in the logical stream as
@@ -29,7 +29,7 @@ from __future__ import annotations
 import struct
 
 from shards.errors import SSTableError
-from shards.memtable import Complex, Partition, Row
+from shards.memtable import Cell, Complex, Marker, Partition, Row
 from shards.rowmap import RowMap
 from shards.sstable.format import NO_LOCAL_DELETION_TIME
 from shards.tombstones import NO_DELETION, RangeTombstoneList
@@ -155,8 +155,8 @@ class PartitionEncoder:
             flags |= ROW_DELETION
         out.append(_FLAG_BYTES[flags])
         if marker is not None:
-            out.append(_MARKER.pack(*marker))
-            self._seen(marker[0], marker[2] if marker[1] else 0)
+            out.append(_MARKER.pack(marker.timestamp, marker.ttl, marker.expires))
+            self._seen(marker.timestamp, marker.expires if marker.ttl else 0)
         if flags & ROW_DELETION:
             out.append(_DELETION.pack(row.deletion, row.ldt))
             self.row_tombstones += 1
@@ -174,14 +174,14 @@ class PartitionEncoder:
             col = ids.get(name)
             if col is None:
                 col = self._new_column(name)
-            if type(cell) is tuple:
+            if type(cell) is Cell:
                 count += 1
-                ts, value, ttl, ldt = cell
+                ts, value = cell.timestamp, cell.value
                 if ts < min_ts:
                     min_ts = ts
                 if ts > max_ts:
                     max_ts = ts
-                if value is not None and not ttl and not ldt:
+                if value is not None and not cell.ttl and not cell.ldt:
                     out += (pack_live(col, VALUE, ts, len(value)), value)
                 else:
                     self._odd_cell(col, cell, out)
@@ -191,9 +191,9 @@ class PartitionEncoder:
         self.min_ts = min(self.min_ts, min_ts)
         self.max_ts = max(self.max_ts, max_ts)
 
-    def _odd_cell(self, col: int, cell: tuple, out: list) -> None:
+    def _odd_cell(self, col: int, cell: Cell, out: list) -> None:
         """A tombstone, an expiring cell or any other cell that is not plain live."""
-        ts, value, ttl, ldt = cell
+        ts, value, ttl, ldt = cell.timestamp, cell.value, cell.ttl, cell.ldt
         flags = (VALUE if value is not None else 0) | (TTL if ttl else 0) | (LDT if ldt else 0)
         fields = [col, flags, ts]
         if ttl:
@@ -220,9 +220,9 @@ class PartitionEncoder:
         pack_len = U32.pack
         for path, (key, cell) in column.cells.items():
             out += (pack_len(len(path)), path, pack_len(len(key)), key)
-            ts, value, ttl, ldt = cell
+            ts, value = cell.timestamp, cell.value
             self._seen(ts, 0)
-            if value is not None and not ttl and not ldt:
+            if value is not None and not cell.ttl and not cell.ldt:
                 out += (_LIVE.pack(0, VALUE, ts, len(value)), value)
             else:
                 self._odd_cell(0, cell, out)
@@ -264,7 +264,7 @@ class PartitionDecoder:
             flags = buf[p]
             p += 1
             if flags & ROW_MARKER:
-                row.marker = _MARKER.unpack_from(buf, p)
+                row.marker = Marker(*_MARKER.unpack_from(buf, p))
                 p += _MARKER.size
             if flags & ROW_DELETION:
                 row.deletion, row.ldt = _DELETION.unpack_from(buf, p)
@@ -331,7 +331,7 @@ class PartitionDecoder:
             if flags == VALUE:
                 col, _flags, ts, n = live(buf, p)
                 p += 15
-                into[names[col]] = (ts, buf[p:p + n], 0, 0)
+                into[names[col]] = Cell(ts, buf[p:p + n], 0, 0)
                 p += n
             elif flags == COMPLEX:
                 col = _U16.unpack_from(buf, p)[0]
@@ -364,7 +364,7 @@ def _clustering(buf: bytes, p: int) -> tuple[bytes, list, int]:
     return ck, values, p
 
 
-def _odd_cell(buf: bytes, p: int, flags: int) -> tuple[tuple, int]:
+def _odd_cell(buf: bytes, p: int, flags: int) -> tuple[Cell, int]:
     if flags > 7:
         raise DecodeError(f"unknown cell flags {flags:#x}")
     layout = _CELL[flags]
@@ -379,9 +379,9 @@ def _odd_cell(buf: bytes, p: int, flags: int) -> tuple[tuple, int]:
         ldt = fields[i]
         i += 1
     if not flags & VALUE:
-        return (fields[2], None, ttl, ldt), p
+        return Cell(fields[2], None, ttl, ldt), p
     n = fields[i]
-    return (fields[2], buf[p:p + n], ttl, ldt), p + n
+    return Cell(fields[2], buf[p:p + n], ttl, ldt), p + n
 
 
 def _complex(buf: bytes, p: int) -> tuple[Complex, int]:
@@ -402,7 +402,7 @@ def _complex(buf: bytes, p: int) -> tuple[Complex, int]:
         if flags == VALUE:
             _col, _flags, ts, n = live(buf, p)
             p += 15
-            cell = (ts, buf[p:p + n], 0, 0)
+            cell = Cell(ts, buf[p:p + n], 0, 0)
             p += n
         else:
             cell, p = _odd_cell(buf, p, flags)

@@ -29,7 +29,7 @@ Theory of operation (Cassandra's rules, checked against its sources):
 
 from __future__ import annotations
 
-from shards.memtable import Cell, Complex, Partition, Row, reconcile
+from shards.memtable import Cell, Complex, Marker, Partition, Row, reconcile
 from shards.sstable.codec import row_map
 from shards.tombstones import NO_DELETION, RangeTombstoneList
 
@@ -38,21 +38,21 @@ MAX_PURGEABLE = (1 << 63) - 1
 
 
 def _tie_order(cell: Cell) -> tuple:
-    return cell[0], cell[1] is None, cell[3], cell[2], cell[1] or b""
+    return cell.timestamp, cell.value is None, cell.ldt, cell.ttl, cell.value or b""
 
 
 def merge_cells(a: Cell, b: Cell) -> Cell:
     """reconcile(a, b), made commutative where reconcile's tie rules leave a choice."""
     winner = reconcile(a, b)
-    if a[0] == b[0] and a != b:
+    if a.timestamp == b.timestamp and a != b:
         other = reconcile(b, a)
         if other != winner:
             return max(winner, other, key=_tie_order)
     return winner
 
 
-def _marker_order(marker: tuple[int, int, int]) -> tuple[int, bool, int, int]:
-    return marker[0], marker[1] != 0, marker[2], marker[1]
+def _marker_order(marker: Marker) -> tuple[int, bool, int, int]:
+    return marker.timestamp, marker.ttl != 0, marker.expires, marker.ttl
 
 
 def _copy_complex(column: Complex) -> Complex:
@@ -65,7 +65,7 @@ def _copy_complex(column: Complex) -> Complex:
 def _copy_row(row: Row) -> Row:
     copy = Row(row.ck_values)
     copy.marker, copy.deletion, copy.ldt = row.marker, row.deletion, row.ldt
-    copy.cells = {name: cell if type(cell) is tuple else _copy_complex(cell)
+    copy.cells = {name: cell if type(cell) is Cell else _copy_complex(cell)
                   for name, cell in row.cells.items()}
     return copy
 
@@ -90,8 +90,8 @@ def _merge_cells_into(target: dict, source: dict) -> None:
     for name, cell in source.items():
         old = target.get(name)
         if old is None:
-            target[name] = cell if type(cell) is tuple else _copy_complex(cell)
-        elif type(old) is tuple and type(cell) is tuple:
+            target[name] = cell if type(cell) is Cell else _copy_complex(cell)
+        elif type(old) is Cell and type(cell) is Cell:
             target[name] = merge_cells(old, cell)
         elif type(old) is Complex and type(cell) is Complex:
             _merge_complex(old, cell)
@@ -149,7 +149,7 @@ class _Purger:
         return ts, ldt
 
     def cell(self, cell: Cell, shadow: int) -> Cell | None:
-        ts, value, ttl, ldt = cell
+        ts, value, ttl, ldt = cell.timestamp, cell.value, cell.ttl, cell.ldt
         if ts <= shadow:
             return None
         if value is None:
@@ -157,14 +157,14 @@ class _Purger:
         if ttl and self.now >= ldt:  # expired
             if self.purgeable(ts, ldt):
                 return None
-            tombstone = (ts, None, 0, ldt - ttl)
+            tombstone = Cell(ts, None, 0, ldt - ttl)
             return None if self.purgeable(ts, ldt - ttl) else tombstone
         return cell
 
     def cells(self, cells: dict, shadow: int) -> dict:
         kept = {}
         for name, cell in cells.items():
-            if type(cell) is tuple:
+            if type(cell) is Cell:
                 cell = self.cell(cell, shadow)
             else:
                 cell = self.complex(cell, shadow)
@@ -189,8 +189,9 @@ class _Purger:
         kept.deletion, kept.ldt = self.deletion(row.deletion, row.ldt, outer)
         shadow = max(outer, row.deletion)
         marker = row.marker
-        if marker is not None and marker[0] > shadow and not (
-                marker[1] and self.now >= marker[2] and self.purgeable(marker[0], marker[2])):
+        if marker is not None and marker.timestamp > shadow and not (
+                marker.ttl and self.now >= marker.expires
+                and self.purgeable(marker.timestamp, marker.expires)):
             kept.marker = marker
         kept.cells = self.cells(row.cells, shadow)
         if kept.marker is None and kept.deletion == NO_DELETION and not kept.cells:

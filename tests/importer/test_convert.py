@@ -38,6 +38,7 @@ from ferrosa.ipc import messages as m
 from ferrosa.partitioner import token
 from ferrosa.protocol import types as T
 from ferrosa.schema.bytecomparable import bound, comparable_key, encode_clustering
+from shards.memtable import Cell as MemtableCell
 from shards.memtable import Complex, TableData
 
 from . import loadcases as L
@@ -254,7 +255,7 @@ def test_unrepresentable_data_is_refused_by_name(case: str) -> None:
 def _state(table: TableData) -> dict:
     def cells(d: dict) -> dict:
         return {
-            n: (c if type(c) is tuple else (c.deletion, c.ldt, list(c.cells.items()))) for n, c in d.items()
+            n: (c if type(c) is MemtableCell else (c.deletion, c.ldt, list(c.cells.items()))) for n, c in d.items()
         }
 
     out = {}

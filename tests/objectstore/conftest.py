@@ -31,7 +31,7 @@ from moto.moto_server.werkzeug_app import (
 from werkzeug.serving import make_server
 
 from ferrosa.objectstore.settings import ObjectStoreSettings, open_store
-from shards.memtable import Partition, Row
+from shards.memtable import Cell, Partition, Row
 from shards.sstable import SSTableWriter
 
 S3_HOST = "127.0.0.41"
@@ -200,7 +200,7 @@ def write_sstable(directory: Path, generation: int, partitions: int = 50, value_
             row = Row([b"c"])
             value = os.urandom(value_bytes) if value_bytes > 64 else (b"%d-%d-%d" % (
                 seed, generation, i)).ljust(value_bytes, b".")
-            row.cells["v"] = (1000 + generation, value, 0, 0)
+            row.cells["v"] = Cell(1000 + generation, value, 0, 0)
             part.rows[b"\x40c"] = row
             writer.add(part)
         writer.finish().close()

@@ -13,7 +13,7 @@ import pytest
 from ferrosa.objectstore import NoticeWriter, uploads_dir
 from ferrosa.objectstore.settings import ObjectStoreSettings, open_store
 from shards.cold import ColdReadError, ColdTier
-from shards.memtable import Partition, Row
+from shards.memtable import Cell, Partition, Row
 from shards.sstable import SSTableWriter
 from shards.sstable.format import DATA, REMOTE, component_path, delete_sstable
 from shards.store import ShardStore
@@ -28,7 +28,7 @@ def _write(directory: Path, generation: int) -> None:
         for i in range(PARTITIONS):
             part = Partition(generation * 1000 + i, b"k%d-%04d" % (generation, i))
             row = Row([b"c"])
-            row.cells["v"] = (1, os.urandom(200), 0, 0)
+            row.cells["v"] = Cell(1, os.urandom(200), 0, 0)
             part.rows[b"\x40c"] = row
             writer.add(part)
         writer.finish().close()
@@ -62,7 +62,7 @@ def _everything(store: ShardStore) -> dict[bytes, bytes]:
     rows = {}
     for reader in store.tables[TABLE].sstables:
         for part in reader.scan():
-            rows[part.pk] = part.rows[b"\x40c"].cells["v"][1]
+            rows[part.pk] = part.rows[b"\x40c"].cells["v"].value
     return rows
 
 
@@ -85,7 +85,7 @@ def test_cold_data_is_evicted_lru_first_and_read_back(node) -> None:
     assert [g for g, r in sorted(readers.items()) if r.data_is_local] == [3]
     assert _everything(store) == before
     part = readers[2].get(2000 + 7, b"k2-0007")
-    assert part is not None and part.rows[b"\x40c"].cells["v"][1] == before[b"k2-0007"]
+    assert part is not None and part.rows[b"\x40c"].cells["v"].value == before[b"k2-0007"]
     assert cold.cache.misses > 0
     for table in store.tables.values():
         table.close()

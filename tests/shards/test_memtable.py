@@ -7,19 +7,20 @@ import pytest
 
 from ferrosa.ipc import messages as m
 from shards.errors import MutationRejected
-from shards.memtable import TableData, reconcile
+from shards.memtable import Cell, TableData, reconcile
 
-LIVE, EXPIRING, TOMB = (10, b"b", 0, 0), (10, b"a", 5, 1000), (10, None, 0, 900)
+LIVE, EXPIRING, TOMB = Cell(10, b"b", 0, 0), Cell(10, b"a", 5, 1000), Cell(10, None, 0, 900)
 
 
 @pytest.mark.parametrize("old,new,winner", [
-    ((9, b"z", 0, 0), (10, b"a", 0, 0), (10, b"a", 0, 0)),  # higher timestamp wins
-    ((10, b"a", 0, 0), (10, b"b", 0, 0), (10, b"b", 0, 0)),  # tie: greater value
+    (Cell(9, b"z", 0, 0), Cell(10, b"a", 0, 0), Cell(10, b"a", 0, 0)),  # higher timestamp wins
+    (Cell(10, b"a", 0, 0), Cell(10, b"b", 0, 0), Cell(10, b"b", 0, 0)),  # tie: greater value
     (LIVE, TOMB, TOMB),  # tie: a tombstone beats a live cell
     (LIVE, EXPIRING, EXPIRING),  # tie: an expiring cell beats a plain live one
     (EXPIRING, TOMB, TOMB),  # tie: a tombstone beats an expiring cell
-    ((10, b"a", 5, 1000), (10, b"a", 5, 2000), (10, b"a", 5, 2000)),  # later expiry
-    ((10, None, 0, 900), (10, None, 0, 950), (10, None, 0, 950)),  # later deletion time
+    (Cell(10, b"a", 5, 1000), Cell(10, b"a", 5, 2000), Cell(10, b"a", 5, 2000)),  # later expiry
+    # later deletion time
+    (Cell(10, None, 0, 900), Cell(10, None, 0, 950), Cell(10, None, 0, 950)),
 ])
 def test_reconcile_golden(old, new, winner) -> None:
     assert reconcile(old, new) == winner
@@ -72,10 +73,10 @@ def test_counter_adds_and_stays_deleted() -> None:
         table.apply(_mut(10, [m.CellWrite("c", delta.to_bytes(8, "big", signed=True),
                                           m.CELL_COUNTER_ADD)]))
     cell = table.partitions[b"pk"].rows[b"\x40\x01"].cells["c"]
-    assert int.from_bytes(cell[1], "big", signed=True) == 10
+    assert int.from_bytes(cell.value, "big", signed=True) == 10
     table.apply(_mut(20, [m.CellWrite("c", None)]))
     table.apply(_mut(30, [m.CellWrite("c", (1).to_bytes(8, "big"), m.CELL_COUNTER_ADD)]))
-    assert table.partitions[b"pk"].rows[b"\x40\x01"].cells["c"][1] is None
+    assert table.partitions[b"pk"].rows[b"\x40\x01"].cells["c"].value is None
 
 
 def _put(token: int, pk: bytes) -> m.Mutation:
@@ -136,7 +137,7 @@ def test_plain_null_is_a_tombstone_at_the_coordinators_clock() -> None:
     table.apply(_plain(10, ["v"], [b"x"]))
     table.apply(_plain(11, ["v"], [None], ttl=50, expires=150, now=123))
     # A null written with a TTL is still a plain tombstone, deleted at `now`.
-    assert table.partitions[b"pk"].rows[b"\x40\x01"].cells["v"] == (11, None, 0, 123)
+    assert table.partitions[b"pk"].rows[b"\x40\x01"].cells["v"] == Cell(11, None, 0, 123)
     assert not _visible(table, now=124)
 
 
@@ -223,6 +224,21 @@ def test_the_collector_tracks_no_memtable_object() -> None:
     assert [gc.is_tracked(o) for o in objects] == [False] * len(objects)
     assert [type(o).__name__ for o in objects[:5]] == [
         "Partition", "RowMap", "Row", "Complex", "RowMap"]
+
+
+def test_a_write_leaves_nothing_for_the_collector() -> None:
+    # Without any collection in between: a row's cells dict that holds only Cells is never
+    # tracked (one tuple in it kept it tracked until a full collection), nor are its cells and
+    # marker, so a standard write adds nothing to the young generation.
+    import gc
+    table = TableData()
+    table.apply(_plain(10, ["a", "b"], [b"x", None], marker=True))
+    table.apply(_plain(11, ["a", "c"], [b"y", b"z"], ttl=5, expires=200, marker=True))
+    table.apply(_mut(12, [m.CellWrite("d", b"w")]))
+    row = table.partitions[b"pk"].rows[b"\x40\x01"]
+    assert sorted(row.cells) == ["a", "b", "c", "d"] and row.marker.timestamp == 11
+    objects = [row.cells, row.marker, *row.cells.values()]
+    assert [gc.is_tracked(o) for o in objects] == [False] * len(objects)
 
 
 def test_a_dropped_memtable_is_freed() -> None:

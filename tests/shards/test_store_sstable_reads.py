@@ -205,13 +205,13 @@ def test_deletions_in_the_same_sstable_hide_plain_rows(tmp_path, deletion) -> No
 def test_plain_reads_skip_dead_rows(tmp_path, monkeypatch) -> None:
     """A row with neither marker nor cells (the flush never writes one, but the format holds
     it) is not returned, and a limited read that met one reads on to fill its page."""
-    from shards.memtable import Partition, Row
+    from shards.memtable import Cell, Partition, Row
     from shards.sstable import SSTableWriter
     part = Partition(TOKEN, PK)
     for i in range(4):
         row = part.rows[bytes([i])] = Row([bytes([i])])
         if i != 1:
-            row.cells["a"] = (5, b"v%d" % i, 0, 0)
+            row.cells["a"] = Cell(5, b"v%d" % i, 0, 0)
     with SSTableWriter(str(tmp_path), TABLE, 1) as writer:
         writer.add(part)
         writer.finish().close()

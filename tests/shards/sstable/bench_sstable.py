@@ -12,7 +12,7 @@ import tempfile
 import time
 
 from ferrosa.partitioner import token as murmur3_token
-from shards.memtable import Partition, Row
+from shards.memtable import Cell, Marker, Partition, Row
 from shards.sstable import SSTableWriter, compact
 
 TABLE = bytes(16)
@@ -26,10 +26,10 @@ def make(n: int, seed: int, ts: int, text: bool) -> list[Partition]:
         pk = b"user%010d" % i
         part = Partition(murmur3_token(pk), pk)
         row = Row([])
-        row.marker = (ts, 0, 0)
+        row.marker = Marker(ts, 0, 0)
         for c in "abcde":
             value = (b"%034d" % rng.randrange(10**12)) if text else rng.randbytes(34)
-            row.cells[c] = (ts, value, 0, 0)
+            row.cells[c] = Cell(ts, value, 0, 0)
         part.rows[b""] = row
         parts.append(part)
     parts.sort(key=lambda p: (p.token, p.pk))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from shards.memtable import Complex, Partition, Row, cell_live
+from shards.memtable import Cell, Complex, Marker, Partition, Row, cell_live
 from shards.sstable import SSTableReader, SSTableWriter
 from shards.sstable.codec import row_map
 from shards.sstable.merge import merge_into
@@ -21,14 +21,13 @@ def timestamps(small: bool) -> st.SearchStrategy[int]:
     return narrow if small else st.one_of(narrow, st.integers(-(2**63) + 1, 2**63 - 1))
 
 
-def cells(small: bool) -> st.SearchStrategy[tuple]:
+def cells(small: bool) -> st.SearchStrategy[Cell]:
     ts = timestamps(small)
     ldt = st.integers(1, 40) if small else st.integers(1, 2**40)
     value = st.binary(max_size=40)
-    live = st.tuples(ts, value, st.just(0), st.just(0))
-    expiring = st.builds(lambda t, v, ttl, exp: (t, v, ttl, exp), ts, value,
-                         st.integers(1, 30), ldt)
-    tomb = st.builds(lambda t, d: (t, None, 0, d), ts, ldt)
+    live = st.builds(Cell, ts, value, st.just(0), st.just(0))
+    expiring = st.builds(Cell, ts, value, st.integers(1, 30), ldt)
+    tomb = st.builds(lambda t, d: Cell(t, None, 0, d), ts, ldt)
     return st.one_of(live, live, expiring, tomb)
 
 
@@ -61,8 +60,8 @@ def rows(draw, ck: bytes, small: bool) -> Row:
     row = Row([ck[i:i + 2] for i in range(1, len(ck), 2)] or [b""])
     if draw(st.booleans()):
         ts = draw(timestamps(small))
-        row.marker = draw(st.one_of(st.just((ts, 0, 0)),
-                                    st.builds(lambda t, e: (ts, t, e), st.integers(1, 30),
+        row.marker = draw(st.one_of(st.just(Marker(ts, 0, 0)),
+                                    st.builds(lambda t, e: Marker(ts, t, e), st.integers(1, 30),
                                               st.integers(1, 60))))
     row.deletion, row.ldt = draw(deletions(small))
     row.cells = draw(cell_dicts(small))
@@ -99,8 +98,8 @@ def partition_lists(draw, min_size: int = 1, max_size: int = 8, small: bool = Fa
 
 
 def dump_cell(cell) -> tuple:
-    if type(cell) is tuple:
-        return ("cell",) + cell
+    if type(cell) is Cell:
+        return ("cell", cell.timestamp, cell.value, cell.ttl, cell.ldt)
     return ("complex", cell.deletion, cell.ldt, tuple(cell.cells.items()))
 
 
@@ -139,11 +138,11 @@ def clone(part: Partition) -> Partition:
 def _visible_cells(cells: dict, shadow: int, now: int) -> dict:
     out = {}
     for name, cell in cells.items():
-        if type(cell) is tuple:
+        if type(cell) is Cell:
             if cell_live(cell, shadow, now):
-                out[name] = cell[1]
+                out[name] = cell.value
         else:
-            items = [(path, key, c[1]) for path, key, c in cell.live_items(shadow, now)]
+            items = [(path, key, c.value) for path, key, c in cell.live_items(shadow, now)]
             if items:
                 out[name] = items
     return out

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shards.memtable import Partition, Row
+from shards.memtable import Cell, Partition, Row
 from shards.rowmap import RowMap
 from shards.sstable import SSTableReader, SSTableWriter, chunks
 from shards.sstable.chunks import set_chunk_cache
@@ -24,7 +24,7 @@ def _sstable(directory: str, generation: int) -> SSTableReader:
     for i in range(800):
         part = Partition(i, b"%05d" % i)
         row = Row([])
-        row.cells["v"] = (1, bytes([i % 251]) * 100, 0, 0)
+        row.cells["v"] = Cell(1, bytes([i % 251]) * 100, 0, 0)
         part.rows = RowMap()
         part.rows[b""] = row
         writer.add(part)

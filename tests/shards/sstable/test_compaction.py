@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shards.memtable import Partition, Row
+from shards.memtable import Cell, Partition, Row
 from shards.sstable import (
     SSTableWriter,
     compact,
@@ -70,7 +70,7 @@ def _table(d: str, generation: int, keys: range, ts: int) -> object:
     for i in keys:
         part = Partition(i, b"k%05d" % i)
         row = Row([b"c"])
-        row.cells["v"] = (ts, b"gen%d" % generation, 0, 0)
+        row.cells["v"] = Cell(ts, b"gen%d" % generation, 0, 0)
         part.rows[b"\x40c"] = row
         parts.append(part)
     return write(d, parts, generation=generation)
@@ -84,7 +84,7 @@ def test_compact_steps_is_incremental_and_newest_write_wins(tmp_path) -> None:
     yielded = list(steps)
     assert yielded[:-1] == [None] * (len(yielded) - 1) and len(yielded) >= 9
     out = yielded[-1]
-    rows = {p.pk: p.rows[b"\x40c"].cells["v"][1] for p in out.scan()}
+    rows = {p.pk: p.rows[b"\x40c"].cells["v"].value for p in out.scan()}
     assert len(rows) == 900 and rows[b"k00299"] == b"gen1" and rows[b"k00300"] == b"gen2"
     assert out.stats.partitions == 900
 

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shards.errors import CorruptSSTable, SSTableError, SSTableVersionError
-from shards.memtable import Partition, Row
+from shards.memtable import Cell, Partition, Row
 from shards.sstable import SSTableReader, SSTableWriter, cleanup_incomplete, delete_sstable
 from shards.sstable.format import COMPONENTS, TOC, component_path
 from tests.shards.sstable.helpers import TABLE, dump, write
@@ -25,7 +25,7 @@ def _parts(n: int = 300) -> list[Partition]:
         part = Partition(i * 7919 - 10**6, b"key-%d" % i)
         for j in range(400 if i % 50 == 0 else i % 40):
             row = Row([j.to_bytes(2, "big")])
-            row.cells["v"] = (i, b"payload-%d-%d" % (i, j) * 3, 0, 0)
+            row.cells["v"] = Cell(i, b"payload-%d-%d" % (i, j) * 3, 0, 0)
             part.rows[b"\x40" + j.to_bytes(2, "big")] = row
         parts.append(part)
     return parts

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shards.memtable import Complex, Partition, Row
+from shards.memtable import Cell, Complex, Marker, Partition, Row
 from shards.sstable.merge import merge_cells, merge_into
 from shards.tombstones import NO_DELETION
 from tests.shards.sstable.helpers import clone, dump, partitions
@@ -39,10 +39,12 @@ def test_merge_is_idempotent(part) -> None:
 
 
 def test_cell_rules() -> None:
-    assert merge_cells((5, b"a", 0, 0), (6, b"a", 0, 0)) == (6, b"a", 0, 0)
-    assert merge_cells((6, None, 0, 9), (6, b"z", 0, 0)) == (6, None, 0, 9)
-    same_expiry = [(6, b"v", 3, 100), (6, b"v", 9, 100)]  # reconcile alone keeps whichever is new
-    assert merge_cells(*same_expiry) == merge_cells(*reversed(same_expiry)) == (6, b"v", 9, 100)
+    assert merge_cells(Cell(5, b"a", 0, 0), Cell(6, b"a", 0, 0)) == Cell(6, b"a", 0, 0)
+    assert merge_cells(Cell(6, None, 0, 9), Cell(6, b"z", 0, 0)) == Cell(6, None, 0, 9)
+    # reconcile alone keeps whichever is new
+    same_expiry = [Cell(6, b"v", 3, 100), Cell(6, b"v", 9, 100)]
+    assert (merge_cells(*same_expiry) == merge_cells(*reversed(same_expiry))
+            == Cell(6, b"v", 9, 100))
 
 
 def test_deletions_markers_and_complex_columns() -> None:
@@ -50,24 +52,24 @@ def test_deletions_markers_and_complex_columns() -> None:
     a.deletion, a.ldt = 10, 50
     b.deletion, b.ldt = 10, 60  # same timestamp: the later local deletion time supersedes
     ra, rb = Row([b"c"]), Row([b"c"])
-    ra.marker, rb.marker = (20, 0, 0), (20, 30, 500)  # tie: the expiring marker wins
+    ra.marker, rb.marker = Marker(20, 0, 0), Marker(20, 30, 500)  # tie: the expiring marker wins
     ra.deletion, ra.ldt = 15, 1
     ca, cb = Complex(), Complex()
     ca.delete(12, 5)
-    ca.put(b"\x01", b"k1", (13, b"x", 0, 0))
-    cb.put(b"\x01", b"k1", (14, b"y", 0, 0))
-    cb.put(b"\x02", b"k2", (14, b"z", 0, 0))
+    ca.put(b"\x01", b"k1", Cell(13, b"x", 0, 0))
+    cb.put(b"\x01", b"k1", Cell(14, b"y", 0, 0))
+    cb.put(b"\x02", b"k2", Cell(14, b"z", 0, 0))
     ra.cells["m"], rb.cells["m"] = ca, cb
     a.rows[b"\x40c"], b.rows[b"\x40c"] = ra, rb
     for first, second in ((a, b), (b, a)):
         out = _merged(first, second)
         assert (out.deletion, out.ldt) == (10, 60)
         row = out.rows[b"\x40c"]
-        assert row.marker == (20, 30, 500) and (row.deletion, row.ldt) == (15, 1)
+        assert row.marker == Marker(20, 30, 500) and (row.deletion, row.ldt) == (15, 1)
         column = row.cells["m"]
         assert (column.deletion, column.ldt) == (12, 5)
-        assert list(column.cells.items()) == [(b"\x01", (b"k1", (14, b"y", 0, 0))),
-                                              (b"\x02", (b"k2", (14, b"z", 0, 0)))]
+        assert list(column.cells.items()) == [(b"\x01", (b"k1", Cell(14, b"y", 0, 0))),
+                                              (b"\x02", (b"k2", Cell(14, b"z", 0, 0)))]
     assert b.rows[b"\x40c"].cells["m"].deletion == NO_DELETION  # the source kept its own state
 
 

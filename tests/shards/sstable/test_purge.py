@@ -6,13 +6,13 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shards.memtable import Complex, Partition, Row
+from shards.memtable import Cell, Complex, Marker, Partition, Row
 from shards.sstable.merge import purge
 from shards.tombstones import NO_DELETION, RangeTombstoneList
 from tests.shards.sstable.helpers import dump, partitions, visible
 
 
-def _row(*cells: tuple[str, tuple], marker=None, deletion=(NO_DELETION, 0)) -> Row:
+def _row(*cells: tuple[str, Cell | Complex], marker=None, deletion=(NO_DELETION, 0)) -> Row:
     row = Row([b"c"])
     row.marker = marker
     row.deletion, row.ldt = deletion
@@ -35,7 +35,7 @@ def _part(rows: dict, deletion=(NO_DELETION, 0), static=None, ranges=()) -> Part
 
 def test_gc_grace_boundary() -> None:
     # A tombstone is purgeable when ldt + gc_grace_seconds < now (Cassandra: ldt < now - gcGrace).
-    part = _part({b"\x40a": _row(("v", (5, None, 0, 100)))})
+    part = _part({b"\x40a": _row(("v", Cell(5, None, 0, 100)))})
     assert purge(part, now=110, gc_grace_seconds=10) is not None
     assert purge(part, now=111, gc_grace_seconds=10) is None
 
@@ -52,49 +52,50 @@ def test_partition_row_and_range_tombstones_at_the_boundary() -> None:
 def test_expired_cell_becomes_a_tombstone_at_its_write_time() -> None:
     # Written at 1000 with TTL 50: expires at 1050. Cassandra converts it to a tombstone whose
     # local deletion time is expiry - ttl (AbstractCell.purge), then purges that by gc grace.
-    part = _part({b"\x40a": _row(("v", (5, b"x", 50, 1050)))})
+    part = _part({b"\x40a": _row(("v", Cell(5, b"x", 50, 1050)))})
     live = purge(part, now=1049, gc_grace_seconds=1000)
-    assert live.rows[b"\x40a"].cells["v"] == (5, b"x", 50, 1050)  # not yet expired: untouched
+    assert live.rows[b"\x40a"].cells["v"] == Cell(5, b"x", 50, 1050)  # not yet expired: untouched
     dead = purge(part, now=1100, gc_grace_seconds=1000)
-    assert dead.rows[b"\x40a"].cells["v"] == (5, None, 0, 1000)
+    assert dead.rows[b"\x40a"].cells["v"] == Cell(5, None, 0, 1000)
     assert purge(part, now=1100, gc_grace_seconds=50) is None  # 1000 + 50 < 1100
 
 
 def test_shadowed_data_is_dropped_even_when_the_deletion_stays() -> None:
     column = Complex()
     column.delete(9, 100)
-    column.put(b"\x01", b"a", (8, b"old", 0, 0))
-    column.put(b"\x02", b"b", (10, b"new", 0, 0))
+    column.put(b"\x01", b"a", Cell(8, b"old", 0, 0))
+    column.put(b"\x02", b"b", Cell(10, b"new", 0, 0))
     rows = {
-        b"\x40a": _row(("v", (4, b"under partition deletion", 0, 0))),
-        b"\x40b": _row(("v", (7, b"under range", 0, 0)), ("w", (12, b"above", 0, 0))),
-        b"\x40c": _row(("v", (9, b"under row deletion", 0, 0)), ("m", column),
-                       marker=(9, 0, 0), deletion=(9, 100)),
+        b"\x40a": _row(("v", Cell(4, b"under partition deletion", 0, 0))),
+        b"\x40b": _row(("v", Cell(7, b"under range", 0, 0)), ("w", Cell(12, b"above", 0, 0))),
+        b"\x40c": _row(("v", Cell(9, b"under row deletion", 0, 0)), ("m", column),
+                       marker=Marker(9, 0, 0), deletion=(9, 100)),
     }
-    part = _part(rows, deletion=(5, 100), static={"s": (5, b"static", 0, 0)},
+    part = _part(rows, deletion=(5, 100), static={"s": Cell(5, b"static", 0, 0)},
                  ranges=[(b"\x40b", b"\x40c", 7, 100), (b"\x40x", b"\x40y", 3, 100)])
     out = purge(part, now=101, gc_grace_seconds=1000)
     assert (out.deletion, out.static) == (5, {})
     assert list(out.ranges) == [(b"\x40b", b"\x40c", 7, 100)]  # the one under pdel is gone
     assert list(out.rows) == [b"\x40b", b"\x40c"]
-    assert out.rows[b"\x40b"].cells == {"w": (12, b"above", 0, 0)}
+    assert out.rows[b"\x40b"].cells == {"w": Cell(12, b"above", 0, 0)}
     row = out.rows[b"\x40c"]
     assert row.marker is None and row.deletion == 9
-    assert list(row.cells["m"].cells.items()) == [(b"\x02", (b"b", (10, b"new", 0, 0)))]
+    assert list(row.cells["m"].cells.items()) == [(b"\x02", (b"b", Cell(10, b"new", 0, 0)))]
     assert row.cells["m"].deletion == NO_DELETION  # shadowed by the row deletion at the same ts
 
 
 def test_tombstones_newer_than_data_elsewhere_are_kept() -> None:
-    part = _part({b"\x40a": _row(("v", (50, None, 0, 100)))}, deletion=(40, 100))
+    part = _part({b"\x40a": _row(("v", Cell(50, None, 0, 100)))}, deletion=(40, 100))
     assert purge(part, now=10**6, gc_grace_seconds=10) is None
     # Data at timestamp 45 exists outside the compaction: only tombstones older than it may go.
     kept = purge(part, now=10**6, gc_grace_seconds=10, max_purgeable=45)
-    assert kept.deletion == NO_DELETION and kept.rows[b"\x40a"].cells["v"] == (50, None, 0, 100)
+    assert kept.deletion == NO_DELETION
+    assert kept.rows[b"\x40a"].cells["v"] == Cell(50, None, 0, 100)
 
 
 def test_expired_marker_is_purged_after_gc_grace() -> None:
-    part = _part({b"\x40a": _row(marker=(5, 10, 100))})
-    assert purge(part, now=150, gc_grace_seconds=100).rows[b"\x40a"].marker == (5, 10, 100)
+    part = _part({b"\x40a": _row(marker=Marker(5, 10, 100))})
+    assert purge(part, now=150, gc_grace_seconds=100).rows[b"\x40a"].marker == Marker(5, 10, 100)
     assert purge(part, now=201, gc_grace_seconds=100) is None
 
 

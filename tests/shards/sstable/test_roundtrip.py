@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shards.errors import SSTableError, SSTableOptionError, SSTableOrderError, SSTableStateError
-from shards.memtable import Partition, Row
+from shards.memtable import Cell, Marker, Partition, Row
 from shards.sstable import SSTableReader, SSTableWriter, list_sstables
 from shards.sstable import writer as writer_module
 from shards.sstable.reader import SUMMARY_INTERVAL
@@ -63,7 +63,7 @@ def test_point_lookups_through_the_summary(tokens, collisions, data) -> None:
     parts = []
     for token, pk in keys:
         part = Partition(token, pk)
-        part.static = {"a": (1, pk, 0, 0)}
+        part.static = {"a": Cell(1, pk, 0, 0)}
         parts.append(part)
     with tempfile.TemporaryDirectory() as d, write(d, parts) as reader:
         for part in parts:
@@ -94,8 +94,8 @@ def _big_partition(rows: int) -> Partition:
     part = Partition(42, b"big")
     for i in range(rows):
         row = Row([i.to_bytes(4, "big")])
-        row.marker = (1000 + i, 0, 0)
-        row.cells["v"] = (1000 + i, b"value-%08d" % i, 0, 0)
+        row.marker = Marker(1000 + i, 0, 0)
+        row.cells["v"] = Cell(1000 + i, b"value-%08d" % i, 0, 0)
         part.rows[b"\x40" + i.to_bytes(4, "big")] = row
     return part
 
@@ -129,7 +129,7 @@ def test_a_huge_partition_is_written_a_chunk_at_a_time(tmp_path) -> None:
 def test_incompressible_chunks_are_stored_raw(tmp_path) -> None:
     part = Partition(1, b"random")
     row = Row([b"x"])
-    row.cells["v"] = (1, os.urandom(200_000), 0, 0)
+    row.cells["v"] = Cell(1, os.urandom(200_000), 0, 0)
     part.rows[b"\x40x"] = row
     with write(str(tmp_path), [part]) as reader:
         assert reader.stats.compressed_bytes < reader.stats.uncompressed_bytes + 64
@@ -179,7 +179,7 @@ def test_unstorable_value_aborts_the_writer(tmp_path) -> None:
     writer = SSTableWriter(str(tmp_path), TABLE, 1)
     writer.add(Partition(1, b"fine"))
     part = Partition(2, b"bad")
-    part.static["s"] = (1, b"v", 2**40, 5)  # a TTL beyond the i32 Cassandra (and we) store
+    part.static["s"] = Cell(1, b"v", 2**40, 5)  # a TTL beyond the i32 Cassandra (and we) store
     with pytest.raises(SSTableError, match="cannot store"):
         writer.add(part)
     assert os.listdir(tmp_path) == []
