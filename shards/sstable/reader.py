@@ -408,7 +408,6 @@ class SSTableReader:
     def _row_index_start(self, offset: int, lo: bytes) -> int:
         """Logical Data offset of the last row-index sample whose key is <= lo."""
         mm = self._row_index
-        path = self.path(ROW_INDEX)
         try:
             count = ROW_INDEX_COUNT.unpack_from(mm, offset)[0]
             rel = struct.unpack_from(f"<{count}I", mm, offset + 4)
@@ -427,9 +426,10 @@ class SSTableReader:
                     b = mid
             start = sample(max(a - 1, 0))[0]
         except (struct.error, IndexError, ValueError) as exc:
-            raise CorruptSSTable(path, offset, f"bad row index: {exc}") from None
+            raise CorruptSSTable(self.path(ROW_INDEX), offset, f"bad row index: {exc}") from None
         if start >= self._chunks.length:
-            raise CorruptSSTable(path, offset, f"row index points at {start}, past the data")
+            raise CorruptSSTable(self.path(ROW_INDEX), offset,
+                                 f"row index points at {start}, past the data")
         return start
 
     def _corrupt(self, cursor: _Cursor, reason: str) -> CorruptSSTable:
