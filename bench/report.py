@@ -30,6 +30,10 @@ per process, so it overstates shared-memory rings and libraries). "vs null" is t
 throughput divided by the null server's (`--compare-null`: same workload, same settings, back
 to back; the null server answers from the protocol codec alone and stores nothing).
 
+Rows run at different times are not comparable on a shared virtual machine: one commit's
+batch figure measured 4,983 and 2,798 ops/s in two sittings. To judge a change, run
+`python -m bench ab --baseline REV`, which alternates the two versions in one sitting.
+
 """
 _COLUMNS = ("workload", "ops/s", "p50 ms", "p99 ms", "p99.9 ms", "errors", "CPU µs/op",
             "peak RSS MiB", "vs null", "limited by", "settings", "commit", "date")
