@@ -78,7 +78,6 @@ def tune_collector() -> None:
                      OLD_GENERATION_THRESHOLD)
 
 
-
 # A shard's requests between two young collections it runs itself. A standard1 write now makes
 # no tracked object that outlives it; writes of multi-cell columns still make a tracked tuple per
 # element, and 100 such writes make a young generation about the size of CPython's threshold.

@@ -43,7 +43,6 @@ _ROW_OVERHEAD = 160
 _PARTITION_OVERHEAD = 256
 
 
-
 class Cell(msgspec.Struct, gc=False, frozen=True):
     """One version of a cell (Cassandra's Cell): `value` None is a tombstone, `ldt` its local
     deletion time or, when `ttl` > 0, the expiry. Frozen, so equal cells compare equal.
@@ -126,8 +125,7 @@ class Complex(msgspec.Struct, gc=False, eq=False):
 
 class Row(msgspec.Struct, gc=False, eq=False):
     ck_values: Sequence[bytes]
-    # (timestamp, ttl, expires_at) of the primary-key liveness marker, if an INSERT wrote one.
-    marker: Marker | None = None
+    marker: Marker | None = None  # the primary-key liveness marker, if an INSERT wrote one
     deletion: int = NO_DELETION
     ldt: int = 0
     cells: dict[str, Cell | Complex] = {}  # a new dict per row (msgspec copies empty defaults)
