@@ -34,7 +34,9 @@ of BATCH_ROWS mutations, the front's BATCH message. The CPU per batch.
 ``shard-slice``: the slice workload's read (``SELECT * ... WHERE key = ? AND ck >= ? LIMIT 100``)
 from a memtable of SLICE_PARTITIONS partitions of CLUSTER_ROWS rows: the CPU per row read.
 ``--flushed`` (shard-read, shard-slice): the same reads from an SSTable (the memtable flushed
-first), the state of most of a real node's data.
+first), the state of most of a real node's data. The reads then run once untimed first, so that
+the shard's chunk and key caches are as warm as a node's after a few seconds of reads
+(``--chunk-cache 0 --key-cache 0`` for none).
 
 ``flush``: a ShardStore's memtable filled with ``--ops`` such writes (about 63% distinct keys),
 then one flush to an SSTable: the CPU per partition written, fsyncs included. ``compact``: four
@@ -177,10 +179,12 @@ def shard_us_per_read(ops: int, batch: int, flushed: bool = False) -> float:
     directory = tempfile.mkdtemp(prefix="bench-inprocess-")
     try:
         store, table_id = _filled_store(directory, 3 * KEYS)  # about 95% of the keys
+        reads = _point_reads(ops, table_id)
         if flushed:
             store.flush(table_id)
             _run_jobs(store)
-        elapsed, found = _serve_reads(store, _point_reads(ops, table_id), batch)
+            _serve_reads(store, reads, batch)  # warms the caches
+        elapsed, found = _serve_reads(store, reads, batch)
         assert found > ops // 2, f"only {found} of {ops} reads found their row"
         return elapsed / ops * 1e6
     finally:
@@ -236,6 +240,8 @@ def shard_us_per_slice_row(ops: int, batch: int, rows: int = 100,
             messages.append(encode(m.Read(i, table_id, token(pk), pk, projection, 1_700_000_100,
                                           start=encode_clustering([INT], [False], [start]),
                                           limit=rows)))
+        if flushed:
+            _serve_reads(store, messages, batch)  # warms the caches
         elapsed, found = _serve_reads(store, messages, batch)
         assert found == ops * rows, f"{found} rows read, {ops * rows} expected"
         return elapsed / found * 1e6
@@ -490,11 +496,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chunk-cache", type=int, default=None,
                         help="shard-read, shard-slice: the shard's ChunkCache bytes (default: "
                              "a node's, NodeConfig.chunk_cache_bytes; 0: none)")
+    parser.add_argument("--key-cache", type=int, default=None,
+                        help="shard-read, shard-slice: the shard's KeyCache bytes (default: a "
+                             "node's, NodeConfig.key_cache_bytes; 0: none)")
     args = parser.parse_args(argv)
     from ferrosa.config import NodeConfig
     from shards.sstable.chunks import set_chunk_cache
-    set_chunk_cache(NodeConfig().chunk_cache_bytes if args.chunk_cache is None
-                    else args.chunk_cache)
+    from shards.sstable.keycache import set_key_cache
+    defaults = NodeConfig()
+    set_chunk_cache(defaults.chunk_cache_bytes if args.chunk_cache is None else args.chunk_cache)
+    set_key_cache(defaults.key_cache_bytes if args.key_cache is None else args.key_cache)
     if args.part == "shard-batch":
         ops, repeat = args.ops or 8_000, args.repeat or 5
         runs = [shard_us_per_write(ops, args.batch, BATCH_ROWS) for _ in range(repeat)]

@@ -62,6 +62,10 @@ class NodeConfig(msgspec.Struct, frozen=True):
     # Decompressed SSTable chunks kept per shard for reads (Cassandra's file_cache_size, which
     # defaults to 512 MiB per node); 0 turns the cache off.
     chunk_cache_bytes: int = 32 * 1024 * 1024
+    # Index entries of recently read partitions kept per shard (Cassandra's key_cache_size, which
+    # defaults to the lesser of 5% of the heap and 100 MiB per node): ~280 bytes per partition
+    # with a 10-byte key, so 16 MiB holds ~60k; 0 turns the cache off.
+    key_cache_bytes: int = 16 * 1024 * 1024
     # Wake-up coalescing (ferrosa/front/coalescer.py): above coalesce_min_rate requests a second
     # the front sleeps coalesce_us after each busy loop pass to gather requests and replies into
     # bigger batches; 0 (the default) turns it off. Off since clients coalesce their own writes:
@@ -127,6 +131,7 @@ ENV_OVERRIDES: Mapping[str, Callable[[str], dict[str, Any]]] = {
     "FERROSA_COMMITLOG_SEGMENT_BYTES": _int("commitlog_segment_bytes"),
     "FERROSA_MEMTABLE_BYTES": _int("memtable_bytes"),
     "FERROSA_CHUNK_CACHE_BYTES": _int("chunk_cache_bytes"),
+    "FERROSA_KEY_CACHE_BYTES": _int("key_cache_bytes"),
     "FERROSA_COALESCE_US": _int("coalesce_us"),
     "FERROSA_COALESCE_MIN_RATE": _int("coalesce_min_rate"),
 }
@@ -150,6 +155,7 @@ _FILE_KEYS: Mapping[str, Mapping[str, Callable[[Any], dict[str, Any]]]] = {
         "commitlog_segment_bytes": lambda v: {"commitlog_segment_bytes": int(v)},
         "memtable_bytes": lambda v: {"memtable_bytes": int(v)},
         "chunk_cache_bytes": lambda v: {"chunk_cache_bytes": int(v)},
+        "key_cache_bytes": lambda v: {"key_cache_bytes": int(v)},
     },
     "cql": {
         "bind": lambda v: _parse_bind(str(v)),
@@ -223,5 +229,6 @@ def _validate(config: NodeConfig) -> None:
         raise ConfigError("commitlog_segment_bytes must be at least 1 MiB")
     if config.memtable_bytes < 1 << 16:
         raise ConfigError("memtable_bytes must be at least 64 KiB")
-    if config.chunk_cache_bytes < 0:
-        raise ConfigError("chunk_cache_bytes must not be negative")
+    for name in ("chunk_cache_bytes", "key_cache_bytes"):
+        if getattr(config, name) < 0:
+            raise ConfigError(f"{name} must not be negative")

@@ -1,6 +1,7 @@
-"""BytesLRU: byte strings kept by (owner, index) within a byte budget, least recently used out
-first. The caches of SSTable data build on it: a shard's decompressed chunks
-(shards/sstable/chunks.py) and its blocks of evicted data read back from the object store
+"""OwnedLRU: values kept by (owner, key) within a byte budget, least recently used out first, and
+BytesLRU, its form for byte strings. The shard's read caches build on them: its decompressed
+SSTable chunks (shards/sstable/chunks.py), its partitions' Index entries
+(shards/sstable/keycache.py) and its blocks of evicted data read back from the object store
 (ferrosa/objectstore/cache.py).
 
 What it must not do: copy, check or interpret what it keeps, or be shared between threads.
@@ -9,11 +10,12 @@ What it must not do: copy, check or interpret what it keeps, or be shared betwee
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Hashable
+from typing import Any, Hashable
 
 
-class BytesLRU:
-    """(owner, index) -> bytes within `budget` bytes; `drop(owner)` forgets one owner's."""
+class OwnedLRU:
+    """(owner, key) -> value within `budget` bytes, an entry costing `cost(key, value)` of
+    them; `drop(owner)` forgets one owner's entries (an SSTable that was closed)."""
 
     __slots__ = ("budget", "bytes", "hits", "misses", "_entries", "_owned")
 
@@ -22,41 +24,56 @@ class BytesLRU:
         self.bytes = 0
         self.hits = 0
         self.misses = 0
-        self._entries: OrderedDict[tuple[Hashable, int], bytes] = OrderedDict()
-        self._owned: dict[Hashable, set[int]] = {}
+        self._entries: OrderedDict[tuple[Hashable, Hashable], Any] = OrderedDict()
+        self._owned: dict[Hashable, set[Hashable]] = {}
+
+    def cost(self, key: Hashable, value: Any) -> int:
+        """The bytes of the budget one entry takes."""
+        raise NotImplementedError
 
     def __len__(self) -> int:
         return len(self._entries)
 
-    def get(self, owner: Hashable, index: int) -> bytes | None:
-        value = self._entries.get((owner, index))
+    def get(self, owner: Hashable, key: Hashable) -> Any:
+        """The value kept for (owner, key), None if none is."""
+        value = self._entries.get((owner, key))
         if value is None:
             self.misses += 1
             return None
         self.hits += 1
-        self._entries.move_to_end((owner, index))
+        self._entries.move_to_end((owner, key))
         return value
 
-    def put(self, owner: Hashable, index: int, value: bytes) -> None:
+    def put(self, owner: Hashable, key: Hashable, value: Any) -> None:
         """Keep `value` (replacing the entry's old one); a value over the budget is not kept."""
-        old = self._entries.pop((owner, index), None)
+        old = self._entries.pop((owner, key), None)
         if old is not None:
-            self.bytes -= len(old)
-            self._owned[owner].discard(index)
-        if len(value) > self.budget:
+            self.bytes -= self.cost(key, old)
+            self._owned[owner].discard(key)
+        cost = self.cost(key, value)
+        if cost > self.budget:
             return
-        self._entries[(owner, index)] = value
-        self._owned.setdefault(owner, set()).add(index)
-        self.bytes += len(value)
+        self._entries[(owner, key)] = value
+        self._owned.setdefault(owner, set()).add(key)
+        self.bytes += cost
         while self.bytes > self.budget:
-            (old_owner, old_index), evicted = self._entries.popitem(last=False)
-            self.bytes -= len(evicted)
+            (old_owner, old_key), evicted = self._entries.popitem(last=False)
+            self.bytes -= self.cost(old_key, evicted)
             owned = self._owned[old_owner]
-            owned.discard(old_index)
+            owned.discard(old_key)
             if not owned:
                 del self._owned[old_owner]
 
     def drop(self, owner: Hashable) -> None:
         """Forget every entry of `owner`."""
-        for index in self._owned.pop(owner, ()):
-            self.bytes -= len(self._entries.pop((owner, index)))
+        for key in self._owned.pop(owner, ()):
+            self.bytes -= self.cost(key, self._entries.pop((owner, key)))
+
+
+class BytesLRU(OwnedLRU):
+    """(owner, index) -> bytes; an entry costs its length."""
+
+    __slots__ = ()
+
+    def cost(self, key: Hashable, value: bytes) -> int:
+        return len(value)

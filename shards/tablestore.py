@@ -138,15 +138,19 @@ class TableStore:
             low, high = reader.token_range
             if not low <= token <= high:
                 continue
-            if hashed is None:
-                hashed = key_hash(pk)
-            if reader.may_contain_hash(*hashed):
+            rows = reader.find_cached(token, pk, lo, hi, limit)
+            if rows is None:
+                if hashed is None:
+                    hashed = key_hash(pk)
+                if not reader.may_contain_hash(*hashed):
+                    continue
                 rows = reader.find(token, pk, lo, hi, limit, filtered=True)
-                if rows is not None:
-                    found.append(rows)
-                    cut = rows.cut
-                    if cut is not None and (horizon is None or cut < horizon):
-                        horizon = cut
+                if rows is None:
+                    continue
+            found.append(rows)
+            cut = rows.cut
+            if cut is not None and (horizon is None or cut < horizon):
+                horizon = cut
         return found, horizon
 
     def partition(self, token: int, pk: bytes, lo: bytes = b"", hi: bytes = b"") -> Partition | None:

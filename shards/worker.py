@@ -38,6 +38,7 @@ from ferrosa.process import config_from_env, die_with_parent, setup_logging
 from shards.commitlog import AckQueue, CommitLog, CommitLogSettings
 from shards.commitlog_segment import Position
 from shards.sstable.chunks import set_chunk_cache
+from shards.sstable.keycache import set_key_cache
 from shards.store import ShardStore
 
 log = logging.getLogger("shards.worker")
@@ -359,6 +360,7 @@ def main(argv: list[str] | None = None) -> int:
     # Before any data is loaded: only code objects are frozen, nothing that can be dropped later.
     tune_collector()
     set_chunk_cache(config.chunk_cache_bytes)  # before any SSTable is opened
+    set_key_cache(config.key_cache_bytes)
     rings = RingPair.attach(args.node_id, 0, args.shard)
     worker = ShardWorker(args.shard, rings, Doorbell(args.request_doorbell),
                          Doorbell(args.reply_doorbell), args.generation, config)

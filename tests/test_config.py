@@ -32,14 +32,17 @@ def test_coalescing_bounds(env) -> None:
         load_config(environ=env)
 
 
-def test_chunk_cache_setting() -> None:
-    assert load_config(environ={}).chunk_cache_bytes == NodeConfig().chunk_cache_bytes > 0
-    assert load_config(environ={"FERROSA_CHUNK_CACHE_BYTES": "0"}).chunk_cache_bytes == 0
+@pytest.mark.parametrize("name", ["chunk_cache_bytes", "key_cache_bytes"])
+def test_cache_settings(name: str) -> None:
+    variable = "FERROSA_" + name.upper()
+    assert getattr(load_config(environ={}), name) == getattr(NodeConfig(), name) > 0
+    assert getattr(load_config(environ={variable: "0"}), name) == 0
     with pytest.raises(ConfigError):
-        load_config(environ={"FERROSA_CHUNK_CACHE_BYTES": "-1"})
+        load_config(environ={variable: "-1"})
 
 
-def test_chunk_cache_from_the_file(tmp_path) -> None:
+@pytest.mark.parametrize("name", ["chunk_cache_bytes", "key_cache_bytes"])
+def test_cache_settings_from_the_file(tmp_path, name: str) -> None:
     path = tmp_path / "ferrosa.toml"
-    path.write_text("[storage]\nchunk_cache_bytes = 1048576\n")
-    assert load_config(str(path), environ={}).chunk_cache_bytes == 1 << 20
+    path.write_text(f"[storage]\n{name} = 1048576\n")
+    assert getattr(load_config(str(path), environ={}), name) == 1 << 20

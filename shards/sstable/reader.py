@@ -16,6 +16,8 @@ Theory of operation:
   a lookup touches 24 bytes at a computed place: a syscall would cost more than the read.
 - The partition index holds no keys; equal tokens (a Murmur3 collision) are told apart by the pk
   in the partition header in Data, which a hit reads anyway.
+- A point read asks the shard's KeyCache (keycache.py) first: a partition found before goes
+  straight to its header, without the bloom filter, the summary or the Index.
 - Data is read through ChunkReader (pread + CRC + decompress + a small LRU of chunks). A `_Cursor`
   walks the logical stream, joining chunks when a header or row spans a chunk boundary.
 - A slice `lo <= ck < hi` of a partition with a row index starts at the last sample whose key is
@@ -62,6 +64,7 @@ from shards.sstable.format import (
     component_path,
     unpack_toc,
 )
+from shards.sstable.keycache import KeyEntry, key_cache
 
 # One summary token per this many Index entries: the window unpacked per lookup. 16 keeps the
 # window unpack and its bisection at ~0.5 us (63 tokens took ~1.7 us) and the summary at half a
@@ -166,6 +169,7 @@ class SSTableReader:
         self.stats = stats
         self.bloom = bloom
         self._chunks = chunks
+        self.number = chunks.number  # its owner key in the shard's caches, never reused
         self._index = index
         self._row_index = row_index
         self._count = stats.partitions
@@ -256,6 +260,9 @@ class SSTableReader:
 
     def close(self) -> None:
         self._chunks.close()
+        keys = key_cache()
+        if keys is not None:
+            keys.drop(self.number)
         for mm in (self._index, self._row_index):
             if mm is not None and not mm.closed:
                 mm.close()
@@ -322,14 +329,43 @@ class SSTableReader:
             cursor = _Cursor(self._chunks, offset, True)
             part = self._header(cursor)
             if part.pk == pk:
-                if rows != NO_ROW_INDEX and lo:
-                    start = self._row_index_start(rows, lo)
-                    if start > cursor.position:
-                        cursor = _Cursor(self._chunks, start, True)
-                records, cut = self._records(cursor, lo, hi, False, limit)
-                return EncodedRows(self, part, records, cut, cursor)
+                keys = key_cache()
+                if keys is not None:
+                    keys.put(self.number, pk, offset if rows == NO_ROW_INDEX else (offset, rows))
+                return self._rows(cursor, part, rows, lo, hi, limit)
             i += 1
         return None
+
+    def find_cached(self, token: int, pk: bytes, lo: bytes = b"", hi: bytes = b"",
+                    limit: int = 0) -> EncodedRows | None:
+        """As `find` for a partition the shard's KeyCache knows in this SSTable; None when it
+        does not (the caller then checks the bloom filter and calls `find`)."""
+        keys = key_cache()
+        if keys is None:
+            return None
+        entry: KeyEntry | None = keys.get(self.number, pk)
+        if entry is None:
+            return None
+        self._check_open()
+        offset, rows = (entry, NO_ROW_INDEX) if type(entry) is int else entry
+        cursor = _Cursor(self._chunks, offset, True)
+        part = self._header(cursor)
+        if part.token != token:
+            # The entry is keyed by pk alone: only a partitioner that gave one key two tokens
+            # (none does) would get here, and the Index then knows the partition, if anything.
+            return None
+        self.lookups += 1
+        return self._rows(cursor, part, rows, lo, hi, limit)
+
+    def _rows(self, cursor: _Cursor, part: Partition, rows: int, lo: bytes, hi: bytes,
+              limit: int) -> EncodedRows:
+        """The EncodedRows of the partition whose header `cursor` has just read."""
+        if rows != NO_ROW_INDEX and lo:
+            start = self._row_index_start(rows, lo)
+            if start > cursor.position:
+                cursor = _Cursor(self._chunks, start, True)
+        records, cut = self._records(cursor, lo, hi, False, limit)
+        return EncodedRows(self, part, records, cut, cursor)
 
     def scan(self, after_token: int | None = None, after_pk: bytes = b"") -> Iterator[Partition]:
         """Every partition with (token, pk) >= (after_token, after_pk), in that order (all of

@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ferrosa.ipc import messages as m
+from shards.sstable.keycache import set_key_cache
 from shards.store import ShardStore
 from shards.tablestore import TableStore
 
@@ -88,6 +89,29 @@ def test_prefix_reads_match_whole_reads(counter, monkeypatch, history, limit, st
                           self, token, pk, lo, hi, 0, encoded))
         whole = _pages(store, limit, start)
     assert prefixed == whole
+
+
+@settings(max_examples=100, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(history=st.lists(steps(), max_size=25), limit=st.integers(0, 4),
+       start=st.sampled_from([b""] + CKS[:6]))
+def test_reads_through_the_key_cache_match_reads_without_it(counter, history, limit,
+                                                            start) -> None:
+    """A read that finds the partition in the shard's KeyCache answers what one through the
+    bloom filters and Indexes answers, however many SSTables hold the partition and whatever
+    the flushes compacted away."""
+    counter[1] += 1
+    store = _store(str(counter[0] / str(counter[1])), history)
+    uncached = _pages(store, limit, start)
+    cache = set_key_cache(1 << 20)
+    try:
+        assert _pages(store, limit, start) == uncached  # fills the cache
+        hits = cache.hits
+        assert _pages(store, limit, start) == uncached
+        readers = store.tables[TABLE].sstables
+        assert cache.hits > hits or not readers
+    finally:
+        set_key_cache(0)
 
 
 PLAIN = [(m.PROJ_PK, 0), (m.PROJ_CK, 0), (m.PROJ_CELL, "a"), (m.PROJ_CELL, "b"),

@@ -1,0 +1,116 @@
+"""The shard's KeyCache: a partition found once is found again from its cached Index entry, with
+the same rows, cut and row-index start; absent partitions are not kept; a closed reader drops its
+entries; the budget holds the most recently read."""
+
+from __future__ import annotations
+
+import tempfile
+from unittest import mock
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from shards.memtable import Cell, Partition
+from shards.sstable import writer as writer_module
+from shards.sstable.format import NO_ROW_INDEX
+from shards.sstable.keycache import ENTRY_BYTES, KeyCache, key_cache, set_key_cache
+from tests.shards.sstable.helpers import dump, partition_lists, write
+
+
+@pytest.fixture
+def keys():
+    cache = set_key_cache(1 << 20)
+    yield cache
+    set_key_cache(0)
+
+
+def _found(rows) -> tuple | None:
+    if rows is None:
+        return None
+    return dump(rows.decode()), rows.cut
+
+
+@settings(max_examples=40, deadline=None)
+@given(partition_lists(max_size=5), st.booleans(), st.data())
+def test_cached_finds_match_index_finds(parts, dense, data) -> None:
+    cache = set_key_cache(1 << 20)
+    try:
+        block = 1 if dense else writer_module.ROW_INDEX_BLOCK_BYTES  # 1: a row index per row
+        with mock.patch.object(writer_module, "ROW_INDEX_BLOCK_BYTES", block), \
+                tempfile.TemporaryDirectory() as d, write(d, parts, chunk_bytes=4096) as reader:
+            for part in parts:
+                assert reader.find_cached(part.token, part.pk) is None  # not read yet
+                assert reader.find(part.token, part.pk) is not None
+                entry = cache.get(reader.number, part.pk)
+                offset, rows = (entry, NO_ROW_INDEX) if type(entry) is int else entry
+                assert (rows != NO_ROW_INDEX) == (dense and len(part.rows) > 1)
+                keys = list(part.rows) + [b"", b"\x40", b"\xff"]
+                lo = data.draw(st.sampled_from(keys) | st.binary(max_size=3))
+                hi = data.draw(st.sampled_from(keys) | st.binary(max_size=3))
+                limit = data.draw(st.integers(0, 3))
+                assert (_found(reader.find_cached(part.token, part.pk, lo, hi, limit))
+                        == _found(reader.find(part.token, part.pk, lo, hi, limit)))
+    finally:
+        set_key_cache(0)
+
+
+def test_absent_partitions_are_not_kept(tmp_path, keys) -> None:
+    part = Partition(5, b"here")
+    part.static = {"a": Cell(1, b"v", 0, 0)}
+    with write(str(tmp_path), [part]) as reader:
+        assert reader.find(5, b"elsewhere") is None
+        assert reader.find(6, b"here") is None
+        assert len(keys) == 0 and reader.find_cached(5, b"elsewhere") is None
+        assert dump(reader.find(5, b"here").decode()) == dump(part)
+        assert len(keys) == 1 and dump(reader.find_cached(5, b"here").decode()) == dump(part)
+
+
+def test_a_closed_reader_drops_its_entries(tmp_path, keys) -> None:
+    parts = [Partition(i, b"k%d" % i) for i in range(3)]
+    for part in parts:
+        part.static = {"a": Cell(1, part.pk, 0, 0)}
+    first = write(str(tmp_path), parts, 1)
+    second = write(str(tmp_path), parts, 2)
+    assert first.number != second.number
+    for part in parts:
+        first.find(part.token, part.pk)
+        second.find(part.token, part.pk)
+    assert len(keys) == 6
+    first.close()
+    assert len(keys) == 3 and keys.bytes == sum(len(p.pk) + ENTRY_BYTES for p in parts)
+    assert dump(second.find_cached(1, b"k1").decode()) == dump(parts[1])
+    second.close()
+    assert len(keys) == 0 and keys.bytes == 0
+
+
+def test_least_recently_read_out_within_the_budget() -> None:
+    cache = KeyCache(2 * (ENTRY_BYTES + 2))
+    cache.put(1, b"aa", 10)
+    cache.put(1, b"bb", (20, 7))
+    assert cache.get(1, b"aa") == 10  # now the most recent
+    cache.put(2, b"cc", 30)  # over the budget: (1, b"bb") goes
+    assert cache.get(1, b"bb") is None and cache.get(2, b"cc") == 30
+    assert cache.bytes == 2 * (ENTRY_BYTES + 2) and len(cache) == 2
+
+
+def test_without_a_key_cache_every_find_goes_through_the_index(tmp_path) -> None:
+    assert key_cache() is None
+    part = Partition(5, b"here")
+    with write(str(tmp_path), [part]) as reader:
+        assert reader.find(5, b"here") is not None
+        assert reader.find_cached(5, b"here") is None
+
+
+def test_an_entry_for_the_same_key_under_another_token_is_a_miss(tmp_path, keys) -> None:
+    # Keys are cached by pk alone; a real partitioner gives a key one token, but a reader must
+    # not answer a lookup of (token, pk) with the partition of (other token, pk).
+    parts = [Partition(1, b"same"), Partition(2, b"same")]
+    for part in parts:
+        part.static = {"a": Cell(part.token, b"v", 0, 0)}
+    with write(str(tmp_path), parts) as reader:
+        reader.find(1, b"same")
+        reader.find(2, b"same")  # replaces the entry of token 1
+        assert reader.find_cached(1, b"same") is None
+        assert dump(reader.find_cached(2, b"same").decode()) == dump(parts[1])
+        assert dump(reader.find(1, b"same").decode()) == dump(parts[0])
