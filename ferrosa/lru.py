@@ -36,12 +36,13 @@ class OwnedLRU:
 
     def get(self, owner: Hashable, key: Hashable) -> Any:
         """The value kept for (owner, key), None if none is."""
-        value = self._entries.get((owner, key))
+        entry = (owner, key)
+        value = self._entries.get(entry)
         if value is None:
             self.misses += 1
             return None
         self.hits += 1
-        self._entries.move_to_end((owner, key))
+        self._entries.move_to_end(entry)
         return value
 
     def put(self, owner: Hashable, key: Hashable, value: Any) -> None:

@@ -23,6 +23,8 @@ _LEN = struct.Struct(">i")
 _SHORT_VALUE = 256
 _PREFIX = tuple(_LEN.pack(n) for n in range(_SHORT_VALUE))
 _NULL = _LEN.pack(-1)
+# Projection kinds as module constants: the per-value loops read them without an attribute lookup.
+_PROJ_CELL, _PROJ_PK = m.PROJ_CELL, m.PROJ_PK
 _BIGINT = struct.Struct(">q")
 _INT = struct.Struct(">i")
 _FIELD = struct.Struct(">H")
@@ -153,7 +155,7 @@ class RowEncoder:
         dropped = self.dropped
         size = 0
         for kind, arg in self.projection:
-            if kind == m.PROJ_CELL and dropped is None:
+            if kind == _PROJ_CELL and dropped is None:
                 # _value inlined: most of a read's columns take this branch.
                 cell = cells.get(arg)
                 if (type(cell) is Cell and cell.value is not None and cell.timestamp > shadow
@@ -166,7 +168,7 @@ class RowEncoder:
                     out.append(_NULL)
                     size += 4
                 continue
-            if kind == m.PROJ_PK:
+            if kind == _PROJ_PK:
                 if part is not self._pk_part:
                     self._pk_values = [_raw(v) for v in self.pk_components(part.pk)]
                     self._pk_part = part
@@ -203,19 +205,20 @@ class RowEncoder:
         if part is not self._pk_part:
             self._pk_values = [_raw(v) for v in self.pk_components(part.pk)]
             self._pk_part = part
+        pk_values = self._pk_values
         size = 0
         for kind, i in plan.items:
-            if kind == m.PROJ_CELL:
+            if kind == _PROJ_CELL:  # most of a row's values: sized without len(piece)
                 value = values[i]
                 if value is None:
-                    piece = _NULL
-                else:
-                    n = len(value)
-                    piece = _PREFIX[n] + value if n < _SHORT_VALUE else _LEN.pack(n) + value
-            elif kind == m.PROJ_PK:
-                piece = self._pk_values[i]
-            else:
-                piece = _raw(ck_values[i])
+                    out.append(_NULL)
+                    size += 4
+                    continue
+                n = len(value)
+                out.append(_PREFIX[n] + value if n < _SHORT_VALUE else _LEN.pack(n) + value)
+                size += 4 + n
+                continue
+            piece = pk_values[i] if kind == _PROJ_PK else _raw(ck_values[i])
             out.append(piece)
             size += len(piece)
         return size

@@ -71,6 +71,7 @@ from shards.sstable.keycache import KeyEntry, key_cache
 # byte per partition (8 bytes per 16 in an int64 array; 64 in a list of ints took ~0.6).
 SUMMARY_INTERVAL = 16
 _ENTRY = INDEX_ENTRY.size
+_U32_AT = U32.unpack_from
 # (directory, table_id, generation) -> the Data of an evicted SSTable, None when it is not evicted.
 RemoteOpener = Callable[[str, bytes, int], "DataSource | None"]
 _INDEX_DTYPE = np.dtype([("token", "<i8"), ("data", "<u8"), ("rows", "<u8")])
@@ -120,6 +121,13 @@ class _Cursor:
 
     def record(self) -> tuple[bytes, int, int]:
         """(buffer, start, size) of the next size-prefixed record; size 0 = end of partition."""
+        buf, p = self.buf, self.p
+        if p + 4 <= len(buf):  # most records lie inside the current chunk: no need() calls
+            size = _U32_AT(buf, p)[0]
+            start = p + 4
+            if start + size <= len(buf):
+                self.p = start + size
+                return buf, start, size
         self.need(4)
         size = U32.unpack_from(self.buf, self.p)[0]
         self.p += 4
@@ -416,10 +424,13 @@ class SSTableReader:
                     ck = row_key(buf, start)
                     if ck < lo:
                         continue
-                    if hi and ck >= hi:
-                        if not whole:
-                            break
-                        continue
+                    if hi:
+                        if ck >= hi:
+                            if not whole:
+                                break
+                            continue
+                    else:
+                        lo = b""  # rows come in key order: every later one is >= lo too
                 if limit and len(records) == limit and not whole:
                     last_buf, last_start, _end = records[-1]
                     cut = row_key(last_buf, last_start)
