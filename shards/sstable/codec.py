@@ -46,6 +46,7 @@ _LIVE = struct.Struct("<HBqI")  # the common case: column, flags = VALUE, timest
 _COLUMN_FLAGS = struct.Struct("<HB")
 _COMPLEX = struct.Struct("<qqI")
 _HEADER = struct.Struct("<qqqI")  # token, deletion, ldt, static count
+_HEADER_AND_RANGES = struct.Struct("<qqqII")  # ... and the range count, when no static cells
 _MARKER = struct.Struct("<qiq")
 _DELETION = struct.Struct("<qq")
 _RANGE_END = struct.Struct("<qq")
@@ -245,12 +246,15 @@ class PartitionDecoder:
             p += 4
             pk = buf[p:p + n]
             p += n
-            token, deletion, ldt, statics = _HEADER.unpack_from(buf, p)
-            p += _HEADER.size
-            part = Partition(token, pk)
-            part.deletion, part.ldt = deletion, ldt
-            p = self.cells(buf, p, statics, part.static)
-            p = _ranges(buf, p, part)
+            # The range count is read with the header: it follows it when there are no static
+            # cells (most partitions), and a header always has 4 more bytes to read either way.
+            token, deletion, ldt, statics, ranges = _HEADER_AND_RANGES.unpack_from(buf, p)
+            part = Partition(token, pk, deletion, ldt)
+            if statics or ranges:
+                p = self.cells(buf, p + _HEADER.size, statics, part.static)
+                p = _ranges(buf, p, part)
+            else:
+                p += _HEADER_AND_RANGES.size
         except (struct.error, IndexError, ValueError) as exc:
             raise DecodeError(f"bad partition header: {exc}") from None
         if p != end:
