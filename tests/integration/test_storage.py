@@ -1,5 +1,6 @@
 """The storage engine through real processes: memtables flushed to SSTables under a small budget,
-reads merging memtables and SSTables, compaction, restarts, TRUNCATE, a damaged SSTable."""
+reads merging memtables and SSTables, point reads through the key cache, compaction, restarts,
+TRUNCATE, a damaged SSTable."""
 
 from __future__ import annotations
 
@@ -119,6 +120,31 @@ def test_compact_merges_sstables_and_kill_restart_keeps_everything(node):
     cluster, s = _session(node)
     kv = _all_kv(s)
     assert len(kv) == ROWS - 1 and kv[7] == "new" and kv[9] is None
+    cluster.shutdown()
+
+
+def test_point_reads_from_the_key_cache_follow_compaction(node):
+    """Point reads of flushed partitions, read again (from the shards' key caches), then after
+    newer values were flushed and a compaction replaced the SSTables the entries came from,
+    answer the newest values."""
+    cluster, s = _session(node)
+    insert = s.prepare("INSERT INTO st.kv (k, v) VALUES (?, ?)")
+    select = s.prepare("SELECT v FROM st.kv WHERE k = ?")
+    keys = list(range(10_000, 10_300))
+
+    def values() -> dict[int, str]:
+        rows = execute_concurrent_with_args(s, select, [(k,) for k in keys], concurrency=32)
+        return {k: result.one().v for k, (_ok, result) in zip(keys, rows)}
+
+    execute_concurrent_with_args(s, insert, [(k, f"old{k}") for k in keys], concurrency=32)
+    ctl(node, "flush", "st", "kv")
+    assert values() == values() == {k: f"old{k}" for k in keys}
+    execute_concurrent_with_args(s, insert, [(k, f"new{k}") for k in keys[::2]], concurrency=32)
+    ctl(node, "flush", "st", "kv")
+    expected = {k: f"new{k}" if i % 2 == 0 else f"old{k}" for i, k in enumerate(keys)}
+    assert values() == expected
+    assert ctl(node, "compact", "st", "kv")["tables"] == ["st.kv"]
+    assert values() == values() == expected
     cluster.shutdown()
 
 
