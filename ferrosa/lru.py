@@ -1,8 +1,8 @@
-"""OwnedLRU: values kept by (owner, key) within a byte budget, least recently used out first, and
-BytesLRU, its form for byte strings. The shard's read caches build on them: its decompressed
-SSTable chunks (shards/sstable/chunks.py), its partitions' Index entries
-(shards/sstable/keycache.py) and its blocks of evicted data read back from the object store
-(ferrosa/objectstore/cache.py).
+"""OwnedLRU: values kept by (owner, key) within a byte budget, least recently used out first. The
+shard's read caches build on it: its decompressed SSTable chunks (shards/sstable/chunks.py) and
+its blocks of evicted data read back from the object store (ferrosa/objectstore/cache.py), which
+keep byte strings costing their length, and its partitions' Index entries
+(shards/sstable/keycache.py), which cost what CPython spends on them.
 
 What it must not do: copy, check or interpret what it keeps, or be shared between threads.
 """
@@ -15,7 +15,8 @@ from typing import Any, Hashable
 
 class OwnedLRU:
     """(owner, key) -> value within `budget` bytes, an entry costing `cost(key, value)` of
-    them; `drop(owner)` forgets one owner's entries (an SSTable that was closed)."""
+    them (a byte string's length unless a subclass says otherwise); `drop(owner)` forgets one
+    owner's entries (an SSTable that was closed)."""
 
     __slots__ = ("budget", "bytes", "hits", "misses", "_entries", "_owned")
 
@@ -29,7 +30,7 @@ class OwnedLRU:
 
     def cost(self, key: Hashable, value: Any) -> int:
         """The bytes of the budget one entry takes."""
-        raise NotImplementedError
+        return len(value)
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -70,11 +71,3 @@ class OwnedLRU:
         for key in self._owned.pop(owner, ()):
             self.bytes -= self.cost(key, self._entries.pop((owner, key)))
 
-
-class BytesLRU(OwnedLRU):
-    """(owner, index) -> bytes; an entry costs its length."""
-
-    __slots__ = ()
-
-    def cost(self, key: Hashable, value: bytes) -> int:
-        return len(value)

@@ -1,12 +1,12 @@
-"""BytesLRU: least recently used out first within the byte budget; drop forgets one owner."""
+"""OwnedLRU: least recently used out first within the byte budget; drop forgets one owner."""
 
 from __future__ import annotations
 
-from ferrosa.lru import BytesLRU
+from ferrosa.lru import OwnedLRU
 
 
 def test_least_recently_used_out_within_the_budget() -> None:
-    cache = BytesLRU(budget=10)
+    cache = OwnedLRU(budget=10)
     cache.put(1, 0, b"aaaa")
     cache.put(1, 1, b"bbbb")
     assert cache.get(1, 0) == b"aaaa"  # now the most recent

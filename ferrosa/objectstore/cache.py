@@ -34,7 +34,7 @@ import msgspec
 import obstore
 
 from ferrosa.durable import write_atomically
-from ferrosa.lru import BytesLRU
+from ferrosa.lru import OwnedLRU
 from ferrosa.objectstore import layout
 from ferrosa.objectstore.errors import LocalDataError, RemoteDataError
 from ferrosa.objectstore.manifest import ManifestStore
@@ -51,7 +51,7 @@ DEFAULT_BLOCK_CACHE_BYTES = 64 * 1024 * 1024
 BYPASS_BYTES = 8 * 1024 * 1024
 
 
-class BlockCache(BytesLRU):
+class BlockCache(OwnedLRU):
     """LRU of (object key, block index) -> bytes, bounded by `capacity_bytes`; `drop(key)`
     forgets every block of one object (its SSTable was deleted)."""
 

@@ -38,7 +38,7 @@ from typing import Protocol
 import lz4.block
 import zstandard
 
-from ferrosa.lru import BytesLRU
+from ferrosa.lru import OwnedLRU
 from shards.errors import CorruptSSTable, SSTableOptionError, SSTableStateError
 from shards.sstable.format import CHUNKS_HEADER, CRC
 
@@ -56,7 +56,7 @@ MAX_CHUNK_BYTES = 16 * 1024 * 1024
 CHUNK_CACHE_CHUNKS = 16
 
 
-class ChunkCache(BytesLRU):
+class ChunkCache(OwnedLRU):
     """Decompressed chunks of every SSTable of one shard, within a byte budget, least recently
     used out first (Cassandra's ChunkCache). A random point read from an SSTable otherwise
     reads, checks and decompresses a whole chunk for one small partition.

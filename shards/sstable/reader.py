@@ -129,7 +129,7 @@ class _Cursor:
                 self.p = start + size
                 return buf, start, size
         self.need(4)
-        size = U32.unpack_from(self.buf, self.p)[0]
+        size = _U32_AT(self.buf, self.p)[0]
         self.p += 4
         if size:
             self.need(size)
