@@ -167,7 +167,8 @@ def _point_reads(count: int, table_id: bytes, seed: int = 2) -> list[bytes]:
     from ferrosa.partitioner import token
     rng = random.Random(seed)
     encode = msgspec.msgpack.Encoder().encode
-    projection = [(m.PROJ_PK, 0), *((m.PROJ_CELL, f"C{j}") for j in range(COLUMNS))]
+    projection = m.encode_projection([(m.PROJ_PK, 0),
+                                      *((m.PROJ_CELL, f"C{j}") for j in range(COLUMNS))])
     out = []
     for i in range(count):
         pk = b"%010d" % rng.randrange(KEYS)
@@ -231,8 +232,8 @@ def shard_us_per_slice_row(ops: int, batch: int, rows: int = 100,
             _run_jobs(store)
         rng = random.Random(3)
         encode = msgspec.msgpack.Encoder().encode
-        projection = [(m.PROJ_PK, 0), (m.PROJ_CK, 0),
-                      *((m.PROJ_CELL, f"C{j}") for j in range(COLUMNS))]
+        projection = m.encode_projection([(m.PROJ_PK, 0), (m.PROJ_CK, 0),
+                                          *((m.PROJ_CELL, f"C{j}") for j in range(COLUMNS))])
         messages = []
         for i in range(ops):
             pk = b"%010d" % rng.randrange(partitions)

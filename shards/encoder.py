@@ -13,6 +13,8 @@ from __future__ import annotations
 import struct
 from typing import Callable
 
+import msgspec
+
 from ferrosa.ipc import messages as m
 from shards.memtable import Cell, Complex, Partition, Row, cell_live
 from shards.tombstones import NO_DELETION
@@ -89,9 +91,27 @@ def _udt(column, fields: int, shadow: int, now: int) -> bytes:
     return _LEN.pack(len(body)) + body
 
 
+# Projections kept decoded, by their encoded bytes (messages.encode_projection): a node has a
+# few per prepared statement, so a full table is cleared rather than kept in LRU order.
+MAX_PROJECTIONS = 1024
+_PROJECTIONS: dict[bytes, list] = {}
 # Plain plans kept (see PlainPlan); a table has a few projections and SSTable dictionaries.
 MAX_PLAIN_PLANS = 256
-_PLANS: dict[tuple, PlainPlan | None] = {}
+_PLANS: dict[tuple[bytes, tuple[str, ...]], PlainPlan | None] = {}
+
+
+def projection_of(key: bytes) -> list:
+    """The items of the projection encoded as `key`; ValueError when it is not one."""
+    items = _PROJECTIONS.get(key)
+    if items is None:
+        try:
+            items = m.decode_projection(key)
+        except msgspec.DecodeError as exc:
+            raise ValueError(f"malformed projection: {exc}") from None
+        if len(_PROJECTIONS) >= MAX_PROJECTIONS:
+            _PROJECTIONS.clear()
+        _PROJECTIONS[key] = items
+    return items
 
 
 class PlainPlan:
@@ -109,7 +129,7 @@ class PlainPlan:
         self.items = items
 
 
-def _plain_plan(projection: tuple, columns: tuple[str, ...]) -> PlainPlan | None:
+def _plain_plan(projection: list, columns: tuple[str, ...]) -> PlainPlan | None:
     slots: dict[str, int] = {}
     items = []
     for kind, arg in projection:
@@ -129,12 +149,15 @@ class RowEncoder:
     several); it is given by the caller because only the schema knows how many there are.
     """
 
-    __slots__ = ("projection", "now", "pk_components", "dropped", "_pk_part", "_pk_values")
+    __slots__ = ("key", "projection", "now", "pk_components", "dropped", "_pk_part",
+                 "_pk_values")
 
-    def __init__(self, projection: list, now: int,
+    def __init__(self, projection: msgspec.Raw | bytes, now: int,
                  pk_components: Callable[[bytes], list[bytes]],
                  dropped: dict[str, int] | None = None) -> None:
-        self.projection = projection
+        # The encoded projection (a Read's or Scan's) keys its decoded items and plain plans.
+        self.key = bytes(projection)
+        self.projection = projection_of(self.key)
         self.now = now
         self.pk_components = pk_components
         # Dropped columns -> drop time: a selected column's cells at or before it stay hidden.
@@ -187,16 +210,14 @@ class RowEncoder:
         cells' visibility depends on the drop time)."""
         if self.dropped is not None:
             return None
+        key = (self.key, columns_key)
         try:
-            key = (tuple(self.projection), columns_key)
             return _PLANS[key]
-        except TypeError:  # a projection argument that is a list: never plain
-            return None
         except KeyError:
             pass
         if len(_PLANS) >= MAX_PLAIN_PLANS:
             _PLANS.clear()
-        plan = _PLANS[key] = _plain_plan(key[0], columns_key)
+        plan = _PLANS[key] = _plain_plan(self.projection, columns_key)
         return plan
 
     def encode_plain(self, plan: PlainPlan, part: Partition, ck_values: list[bytes],

@@ -101,6 +101,7 @@ class RowSource:
         self.info = info
         self.plan = plan
         self.projection = projection
+        self.encoded_projection = m.encode_projection(projection)
         self.reverse = reverse
         self.token_range = token_range
         self.per_partition_limit = per_partition_limit
@@ -143,8 +144,8 @@ class RowSource:
             token = token_of(key)
             while prefix_index < len(bounds):
                 start, end = bounds[prefix_index]
-                read = m.Read(0, info.id_bytes, token, key, self.projection, now, self.npk, start,
-                              end, CHUNK_ROWS, self.reverse, after)
+                read = m.Read(0, info.id_bytes, token, key, self.encoded_projection, now, self.npk,
+                              start, end, CHUNK_ROWS, self.reverse, after)
                 reply = await send_to_shard(ex, shard_of(token, n), read)
                 for values in split_rows(reply.rows, reply.count, self.width):
                     ck = self._ck_bytes(values)
@@ -171,8 +172,9 @@ class RowSource:
         now = ex.now()
         ppl = self.per_partition_limit
         while shard <= last_shard:
-            scan = m.Scan(0, self.info.id_bytes, self.projection, now, self.npk, CHUNK_ROWS, token,
-                          pk, ck, high, ppl, ppl - partition_rows if ppl and partition_rows else 0)
+            scan = m.Scan(0, self.info.id_bytes, self.encoded_projection, now, self.npk,
+                          CHUNK_ROWS, token, pk, ck, high, ppl,
+                          ppl - partition_rows if ppl and partition_rows else 0)
             reply = await send_to_shard(ex, shard, scan)
             for values in split_rows(reply.rows, reply.count, self.width):
                 key = self._pk_bytes(values)

@@ -81,6 +81,7 @@ class CompiledSelect(CompiledStatement):
         specs: dict[int, MarkerSpec] = {}
         self.count_rows = False
         self.projection, self.result_columns = self._selection(table, stmt)
+        self.encoded_projection = m.encode_projection(self.projection)
         self.plan = analyze_where(table, stmt.where, specs)
         self._check_restrictions(stmt)
         self.reverse = ordering(table, self.plan, stmt)
@@ -109,7 +110,7 @@ class CompiledSelect(CompiledStatement):
     def _read(self, token: int, key: bytes, now: int, bounds: tuple[bytes, bytes], budget: int,
               after: bytes | None) -> m.Read:
         start, end = bounds
-        return m.Read(0, self.info.id_bytes, token, key, self.projection, now,
+        return m.Read(0, self.info.id_bytes, token, key, self.encoded_projection, now,
                       len(self.info.partition_key), start, end, budget, self.reverse, after)
 
     def finish(self, ex: Execution, reply: m.RowsReply) -> RowsResult:
@@ -211,7 +212,7 @@ class CompiledSelect(CompiledStatement):
         now = ex.now()
         while shard < n:
             budget = (want - count) if want else INTERNAL_PAGE_ROWS
-            scan = m.Scan(0, self.info.id_bytes, self.projection, now,
+            scan = m.Scan(0, self.info.id_bytes, self.encoded_projection, now,
                           len(self.info.partition_key), budget, token, pk, ck)
             reply = await send_to_shard(ex, shard, scan)
             chunks.append(reply.rows)

@@ -53,6 +53,23 @@ PROJ_MAX_WRITETIME = 14
 
 ProjectionItem = tuple[int, "int | str | list"]
 
+# A projection travels encoded (msgspec.Raw in Read and Scan): the coordinator encodes a
+# statement's projection once, when it compiles it, and the shard decodes each distinct one once,
+# keeping it and what it derives from it by these bytes (shards/encoder.py). Sending the list
+# itself cost an encode and a decode of its items on every read, and a hash of them on the shard.
+_projection_encoder = msgspec.msgpack.Encoder()
+_projection_decoder = msgspec.msgpack.Decoder(list[tuple[int, int | str | list]])
+
+
+def encode_projection(items: list[ProjectionItem]) -> msgspec.Raw:
+    return msgspec.Raw(_projection_encoder.encode(items))
+
+
+def decode_projection(encoded: bytes) -> list[ProjectionItem]:
+    """The items of an encoded projection; msgspec.DecodeError (a ValidationError included)
+    when the bytes are not a projection."""
+    return _projection_decoder.decode(encoded)
+
 # What a CellWrite does to its column. Simple columns use CELL_SET (value None = a tombstone) and
 # CELL_COUNTER_ADD. Multi-cell (non-frozen collection / UDT) columns address one element by `path`
 # (its byte-comparable sort key; `key` is the element's serialized key: map key, set element, list
@@ -133,7 +150,7 @@ class Read(msgspec.Struct, tag=True, array_like=True, gc=False):
     table_id: bytes
     token: int
     pk: bytes
-    projection: list[tuple[int, int | str | list]]
+    projection: msgspec.Raw  # encode_projection(items)
     now: int
     # How many components the partition key has (1 = the key bytes are the single value).
     pk_components: int = 1
@@ -149,7 +166,7 @@ class Scan(msgspec.Struct, tag=True, array_like=True, gc=False):
 
     req_id: int
     table_id: bytes
-    projection: list[tuple[int, int | str | list]]
+    projection: msgspec.Raw  # encode_projection(items)
     now: int
     pk_components: int = 1
     limit: int = 0

@@ -10,8 +10,8 @@ from ferrosa.ipc import messages as m
 from shards.store import ShardStore
 
 TABLE = b"\x01" * 16
-PROJECTION = [(m.PROJ_PK, 0), (m.PROJ_CELL, "a"), (m.PROJ_STATIC, "s"), (m.PROJ_CELL, "b"),
-              (m.PROJ_WRITETIME, "a"), (m.PROJ_TTL, "b")]
+PROJECTION = m.encode_projection([(m.PROJ_PK, 0), (m.PROJ_CELL, "a"), (m.PROJ_STATIC, "s"),
+                                  (m.PROJ_CELL, "b"), (m.PROJ_WRITETIME, "a"), (m.PROJ_TTL, "b")])
 NOW = 1_000
 
 

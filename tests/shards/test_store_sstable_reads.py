@@ -17,7 +17,8 @@ from shards.tablestore import TableStore
 
 TABLE = b"\x02" * 16
 PK, TOKEN = b"p", 11
-PROJECTION = [(m.PROJ_PK, 0), (m.PROJ_CK, 0), (m.PROJ_CELL, "a"), (m.PROJ_STATIC, "s")]
+PROJECTION = m.encode_projection([(m.PROJ_PK, 0), (m.PROJ_CK, 0), (m.PROJ_CELL, "a"),
+                                  (m.PROJ_STATIC, "s")])
 NOW = 1_000
 CKS = [bytes([i]) for i in range(12)]
 FLUSH = "flush"
@@ -114,8 +115,8 @@ def test_reads_through_the_key_cache_match_reads_without_it(counter, history, li
         set_key_cache(0)
 
 
-PLAIN = [(m.PROJ_PK, 0), (m.PROJ_CK, 0), (m.PROJ_CELL, "a"), (m.PROJ_CELL, "b"),
-         (m.PROJ_CELL, "a")]
+PLAIN = m.encode_projection([(m.PROJ_PK, 0), (m.PROJ_CK, 0), (m.PROJ_CELL, "a"), (m.PROJ_CELL, "b"),
+                             (m.PROJ_CELL, "a")])
 
 
 PLAIN_ONLY, DELETIONS, ODD = "plain", "deletions", "odd"
@@ -163,7 +164,7 @@ def _histories():
         st.one_of(st.just([]), st.lists(plain_steps(mode), max_size=4))))
 
 
-def _all_pages(store: ShardStore, projection: list, limit: int, start: bytes) -> list:
+def _all_pages(store: ShardStore, projection, limit: int, start: bytes) -> list:
     pages, after = [], None
     for _ in range(len(CKS) + 2):
         reply = store.handle(m.Read(1, TABLE, TOKEN, PK, projection, NOW, start=start,
