@@ -63,8 +63,8 @@ class NodeConfig(msgspec.Struct, frozen=True):
     # defaults to 512 MiB per node); 0 turns the cache off.
     chunk_cache_bytes: int = 32 * 1024 * 1024
     # Index entries of recently read partitions kept per shard (Cassandra's key_cache_size, which
-    # defaults to the lesser of 5% of the heap and 100 MiB per node): ~280 bytes per partition
-    # with a 10-byte key, so 16 MiB holds ~60k; 0 turns the cache off.
+    # defaults to the lesser of 5% of the heap and 100 MiB per node): ~225 bytes per partition
+    # with a 10-byte key, so 16 MiB holds ~75k; 0 turns the cache off.
     key_cache_bytes: int = 16 * 1024 * 1024
     # Wake-up coalescing (ferrosa/front/coalescer.py): above coalesce_min_rate requests a second
     # the front sleeps coalesce_us after each busy loop pass to gather requests and replies into

@@ -16,17 +16,21 @@ from typing import Any, Hashable
 class OwnedLRU:
     """(owner, key) -> value within `budget` bytes, an entry costing `cost(key, value)` of
     them (a byte string's length unless a subclass says otherwise); `drop(owner)` forgets one
-    owner's entries (an SSTable that was closed)."""
+    owner's entries (an SSTable that was closed).
+
+    ``index_owners`` False: no index of each owner's keys, and `drop` forgets nothing. For a
+    cache whose owners are never reused and never looked up once gone, whose entries are too
+    many to drop at once: their entries age out in LRU order, before any entry used since."""
 
     __slots__ = ("budget", "bytes", "hits", "misses", "_entries", "_owned")
 
-    def __init__(self, budget: int) -> None:
+    def __init__(self, budget: int, index_owners: bool = True) -> None:
         self.budget = budget
         self.bytes = 0
         self.hits = 0
         self.misses = 0
         self._entries: OrderedDict[tuple[Hashable, Hashable], Any] = OrderedDict()
-        self._owned: dict[Hashable, set[Hashable]] = {}
+        self._owned: dict[Hashable, set[Hashable]] | None = {} if index_owners else None
 
     def cost(self, key: Hashable, value: Any) -> int:
         """The bytes of the budget one entry takes."""
@@ -48,26 +52,32 @@ class OwnedLRU:
 
     def put(self, owner: Hashable, key: Hashable, value: Any) -> None:
         """Keep `value` (replacing the entry's old one); a value over the budget is not kept."""
+        index = self._owned
         old = self._entries.pop((owner, key), None)
         if old is not None:
             self.bytes -= self.cost(key, old)
-            self._owned[owner].discard(key)
+            if index is not None:
+                index[owner].discard(key)
         cost = self.cost(key, value)
         if cost > self.budget:
             return
         self._entries[(owner, key)] = value
-        self._owned.setdefault(owner, set()).add(key)
+        if index is not None:
+            index.setdefault(owner, set()).add(key)
         self.bytes += cost
         while self.bytes > self.budget:
             (old_owner, old_key), evicted = self._entries.popitem(last=False)
             self.bytes -= self.cost(old_key, evicted)
-            owned = self._owned[old_owner]
-            owned.discard(old_key)
-            if not owned:
-                del self._owned[old_owner]
+            if index is not None:
+                owned = index[old_owner]
+                owned.discard(old_key)
+                if not owned:
+                    del index[old_owner]
 
     def drop(self, owner: Hashable) -> None:
-        """Forget every entry of `owner`."""
+        """Forget every entry of `owner` (nothing without an owner index: they age out)."""
+        if self._owned is None:
+            return
         for key in self._owned.pop(owner, ()):
             self.bytes -= self.cost(key, self._entries.pop((owner, key)))
 

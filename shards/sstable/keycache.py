@@ -8,9 +8,10 @@ filter, the summary and the Index (about 15% of the CPU of a point read from an 
 process).
 
 What it must NOT do: hold anything a reader did not check (an entry is put only after
-`SSTableReader._entry` validated it and the header at its offset held the key), or outlive its
-reader's files. SSTables are immutable, so an entry stays true as long as its reader is open;
-reader numbers are never reused, and a closed reader drops its entries.
+`SSTableReader._entry` validated it and the header at its offset held the key), or serve an
+entry once its reader's files are gone. SSTables are immutable, so an entry stays true as long
+as its reader is open; reader numbers are never reused, and only an open reader looks up its
+own number, so a closed reader's entries are never served again.
 
 Theory of operation:
 - The value is the entry's Data offset (an int) for a partition without a row index (most of
@@ -18,8 +19,12 @@ Theory of operation:
   entry's 3-tuple.
 - An entry's cost is its key's length plus ENTRY_BYTES, the CPython objects that hold it
   (measured: the OrderedDict slot and node, the (number, key) tuple, the key's bytes header,
-  the int value and the owner set's slot). The budget is bytes, as Cassandra's key_cache_size.
+  and the int value). The budget is bytes, as Cassandra's key_cache_size.
 - Only partitions that were found are kept: the bloom filter already answers "not here" cheaply.
+- A closed reader's entries are not removed: they age out in LRU order, before every entry
+  used since the close. Removing them at once stopped the shard's loop for about 85 ms per
+  60k entries (the cache's default size) when a compaction closed the SSTables it replaced,
+  and keeping an index of each reader's keys for that cost every insertion a set update.
 """
 
 from __future__ import annotations
@@ -29,8 +34,8 @@ from typing import Union
 from ferrosa.lru import OwnedLRU
 
 # CPython bytes per entry besides the key's own bytes (tracemalloc over 50k-340k entries of
-# 10-byte keys: 241-284, with where the dict and set tables stand between resizes).
-ENTRY_BYTES = 270
+# 10-byte keys: 196-226, with where the dict table stands between resizes).
+ENTRY_BYTES = 215
 
 # An Index entry as kept: the Data offset, or (Data offset, row index offset).
 KeyEntry = Union[int, tuple[int, int]]
@@ -40,6 +45,9 @@ class KeyCache(OwnedLRU):
     """(reader number, partition key) -> KeyEntry, within `budget` bytes."""
 
     __slots__ = ()
+
+    def __init__(self, budget: int) -> None:
+        super().__init__(budget, index_owners=False)
 
     def cost(self, key: bytes, value: KeyEntry) -> int:
         return len(key) + ENTRY_BYTES

@@ -267,10 +267,8 @@ class SSTableReader:
         self._chunks.replace_data(data)
 
     def close(self) -> None:
+        # Its KeyCache entries stay: nothing looks up this reader's number again (keycache.py).
         self._chunks.close()
-        keys = key_cache()
-        if keys is not None:
-            keys.drop(self.number)
         for mm in (self._index, self._row_index):
             if mm is not None and not mm.closed:
                 mm.close()

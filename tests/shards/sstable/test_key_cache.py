@@ -1,6 +1,6 @@
 """The shard's KeyCache: a partition found once is found again from its cached Index entry, with
-the same rows, cut and row-index start; absent partitions are not kept; a closed reader drops its
-entries; the budget holds the most recently read."""
+the same rows, cut and row-index start; absent partitions are not kept; a closed reader's entries are
+never served and age out first; the budget holds the most recently read."""
 
 from __future__ import annotations
 
@@ -66,22 +66,33 @@ def test_absent_partitions_are_not_kept(tmp_path, keys) -> None:
         assert len(keys) == 1 and dump(reader.find_cached(5, b"here").decode()) == dump(part)
 
 
-def test_a_closed_reader_drops_its_entries(tmp_path, keys) -> None:
+def test_a_closed_readers_entries_are_never_served_and_age_out_first(tmp_path) -> None:
     parts = [Partition(i, b"k%d" % i) for i in range(3)]
     for part in parts:
         part.static = {"a": Cell(1, part.pk, 0, 0)}
-    first = write(str(tmp_path), parts, 1)
-    second = write(str(tmp_path), parts, 2)
-    assert first.number != second.number
-    for part in parts:
-        first.find(part.token, part.pk)
-        second.find(part.token, part.pk)
-    assert len(keys) == 6
-    first.close()
-    assert len(keys) == 3 and keys.bytes == sum(len(p.pk) + ENTRY_BYTES for p in parts)
-    assert dump(second.find_cached(1, b"k1").decode()) == dump(parts[1])
-    second.close()
-    assert len(keys) == 0 and keys.bytes == 0
+    entry = len(parts[0].pk) + ENTRY_BYTES
+    keys = set_key_cache(4 * entry)
+    try:
+        first = write(str(tmp_path), parts, 1)
+        for part in parts:
+            first.find(part.token, part.pk)
+        assert len(keys) == 3
+        first.close()  # as a compaction does with the SSTables it replaced
+        assert len(keys) == 3  # nothing removed at once: no pause for a large cache
+        second = write(str(tmp_path), parts[:2], 2)
+        assert second.number != first.number
+        # The closed reader's entries are not the new reader's: its reads go through the Index,
+        # and what they find pushes the oldest dead entries out.
+        assert second.find_cached(parts[0].token, parts[0].pk) is None
+        assert dump(second.find(parts[0].token, parts[0].pk).decode()) == dump(parts[0])
+        assert dump(second.find(parts[1].token, parts[1].pk).decode()) == dump(parts[1])
+        assert len(keys) == 4 and keys.bytes == 4 * entry
+        assert keys.get(first.number, parts[0].pk) is None  # the least recent, evicted
+        assert dump(second.find_cached(parts[1].token, parts[1].pk).decode()) == dump(parts[1])
+        assert second.find_cached(parts[2].token, parts[2].pk) is None
+        second.close()
+    finally:
+        set_key_cache(0)
 
 
 def test_least_recently_read_out_within_the_budget() -> None:
