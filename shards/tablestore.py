@@ -258,7 +258,7 @@ class TableStore:
                 writer.add(partitions[pk])
                 if index % FLUSH_STEP_PARTITIONS == FLUSH_STEP_PARTITIONS - 1:
                     yield
-            reader = writer.finish()
+            reader = yield from writer.finish_steps()
         except BaseException:
             writer.abort()
             raise

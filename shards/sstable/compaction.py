@@ -99,7 +99,7 @@ def compact_steps(readers: Sequence[SSTableReader], writer_factory: Callable[[],
             if done >= step_rows:
                 done = 0
                 yield None
-        reader = writer.finish() if writer is not None else None
+        reader = (yield from writer.finish_steps()) if writer is not None else None
     except BaseException:
         if writer is not None:
             writer.abort()
