@@ -301,6 +301,28 @@ class TableData:
         # Dropped columns -> drop time: their cells at or before it are invisible (m.TableSchema).
         self.dropped = dropped
 
+    def sorted_runs(self, run: int) -> Iterator[list[tuple[int, bytes]]]:
+        """The (token, pk) of every partition as sorted runs of at most `run` keys (what is
+        ordered already is one run), each sorted at its next(): merging them, a flush never
+        sorts a whole memtable in one go (27k partitions took 17 ms, a stop of the shard's
+        loop). For a frozen memtable: partitions added meanwhile may be missed."""
+        if self._order:
+            yield list(self._order)
+        unordered = self._unordered
+        for start in range(0, len(unordered), run):
+            yield sorted(unordered[start:start + run])
+
+    def release_steps(self, count: int) -> Iterator[None]:
+        """Free the partitions and their keys `count` at a time, one step per next(), for a
+        flushed memtable nothing reads any more: freeing 27k partitions at once took 18 ms."""
+        partitions, order, unordered = self.partitions, self._order, self._unordered
+        while partitions or order or unordered:
+            del order[-count:]
+            del unordered[-count:]
+            for _ in range(min(count, len(partitions))):
+                partitions.popitem()
+            yield
+
     def _partition(self, token: int, pk: bytes) -> Partition:
         part = self.partitions.get(pk)
         if part is None:

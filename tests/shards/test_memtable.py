@@ -263,3 +263,40 @@ def test_a_dropped_memtable_is_freed() -> None:
         tracemalloc.stop()
     assert grown > 2000 * 1000
     assert left < 10_000
+
+
+@pytest.mark.parametrize("ordered_first", [0, 1, 37])
+@pytest.mark.parametrize("run", [1, 5, 64])
+def test_sorted_runs_merge_into_token_order(ordered_first, run) -> None:
+    # A flush merges these runs instead of sorting the whole memtable at once: together they
+    # hold every partition once, each in (token, pk) order and none longer than `run`, whether
+    # an earlier scan ordered some of the partitions already or not.
+    import heapq
+    import random
+    rng = random.Random(run * 100 + ordered_first)
+    table, expected = TableData(), []
+    for i in range(150):
+        if i == ordered_first:
+            table.order  # what exists so far becomes the ordered run
+        token = rng.randrange(-2**20, 2**20)  # small: equal tokens with different keys too
+        pk = b"%d" % i
+        table.apply(_put(token, pk))
+        expected.append((token, pk))
+    runs = list(table.sorted_runs(run))
+    assert all(r == sorted(r) for r in runs)
+    assert all(len(r) <= run for r in runs[1 if ordered_first else 0:])
+    assert list(heapq.merge(*runs)) == sorted(expected)
+
+
+def test_release_steps_free_a_flushed_memtable_a_bounded_count_at_a_time() -> None:
+    table = TableData()
+    for i in range(1000):
+        table.apply(_put(i * 7919 % 1000, b"k%d" % i))
+        if i == 400:
+            table.order
+    steps = 0
+    for _ in table.release_steps(128):
+        steps += 1
+        assert len(table.partitions) == max(0, 1000 - 128 * steps)
+    assert steps == 8  # ceil(1000 / 128)
+    assert not table.partitions and not table._unordered and not table._order

@@ -296,3 +296,34 @@ def test_sstables_use_the_tables_chunk_length(tmp_path, asked: int, written: int
         pass
     (reader,) = store.tables[TABLE].sstables
     assert reader._chunks.chunk_bytes == written
+
+
+def test_a_flush_merges_its_sorted_runs_and_frees_the_memtable(tmp_path, monkeypatch) -> None:
+    # The flush sorts the memtable's keys in runs and merges them as it writes; the writer
+    # raises SSTableOrderError on a partition out of (token, pk) order, and every key must be
+    # found again. Once flushed, the frozen memtable is freed a bounded count per step.
+    from ferrosa.partitioner import token
+    from shards import tablestore
+    monkeypatch.setattr(tablestore, "SORT_RUN_PARTITIONS", 100)
+    monkeypatch.setattr(tablestore, "RELEASE_STEP_PARTITIONS", 64)
+    store = ShardStore(0, str(tmp_path), 1 << 30, None)
+    store.handle(m.TableSchema(0, TABLE))
+    keys = [b"key%d" % i for i in range(1000)]
+    for key in keys:
+        mutation = m.Mutation(TABLE, token(key), key, b"", [], 5, m.MUTATION_ROW_UPSERT, [], [],
+                              0, 0, True, NOW - 10, plain_names=["a"], plain_values=[key])
+        assert type(store.handle(m.Write(0, [mutation]))) is m.Ack
+    table = store.tables[TABLE]
+    frozen = table.memtable
+    store.flush(TABLE)
+    steps = 0
+    while store.maintenance_step():
+        steps += 1
+    assert steps >= 10 + 1000 // 64  # ten sort runs, then writing steps; then the release
+    assert not frozen.partitions and not table.flushing and len(table.sstables) == 1
+    (reader,) = table.sstables
+    assert [(p.token, p.pk) for p in reader.scan()] == sorted((token(k), k) for k in keys)
+    plain = m.encode_projection([(m.PROJ_CELL, "a")])
+    for key in keys[::97]:
+        reply = store.handle(m.Read(1, TABLE, token(key), key, plain, NOW))
+        assert reply.count == 1 and reply.rows.endswith(key)
