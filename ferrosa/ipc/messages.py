@@ -51,14 +51,14 @@ PROJ_ELEMENT_WRITETIMES = 12
 PROJ_ELEMENT_TTLS = 13
 PROJ_MAX_WRITETIME = 14
 
-ProjectionItem = tuple[int, "int | str | list"]
+ProjectionItem = tuple[int, int | str | list]
 
 # A projection travels encoded (msgspec.Raw in Read and Scan): the coordinator encodes a
 # statement's projection once, when it compiles it, and the shard decodes each distinct one once,
 # keeping it and what it derives from it by these bytes (shards/encoder.py). Sending the list
 # itself cost an encode and a decode of its items on every read, and a hash of them on the shard.
 _projection_encoder = msgspec.msgpack.Encoder()
-_projection_decoder = msgspec.msgpack.Decoder(list[tuple[int, int | str | list]])
+_projection_decoder = msgspec.msgpack.Decoder(list[ProjectionItem])
 
 
 def encode_projection(items: list[ProjectionItem]) -> msgspec.Raw:

@@ -242,8 +242,7 @@ class SSTableWriter:
         except BaseException:
             self.abort()
             raise
-        self._state = _FINISHED
-        return SSTableReader.open(self.directory, self.table_id, self.generation)
+        return self._opened()
 
     def finish_steps(self) -> Generator[None, None, SSTableReader]:
         """`finish()` for a shard's loop: the fsyncs, renames and TOC run on the sync thread,
@@ -262,6 +261,9 @@ class SSTableWriter:
                 wait([publishing])  # abort() must not delete files the thread is renaming
             self.abort()
             raise
+        return self._opened()
+
+    def _opened(self) -> SSTableReader:
         self._state = _FINISHED
         return SSTableReader.open(self.directory, self.table_id, self.generation)
 
