@@ -16,6 +16,7 @@ from shards.sstable.format import (
     SSTableStats,
     cleanup_incomplete,
     delete_sstable,
+    delete_sstables,
     list_sstables,
 )
 from shards.sstable.merge import MAX_PURGEABLE, merge_into, purge
@@ -24,6 +25,6 @@ from shards.sstable.writer import SSTableWriter
 
 __all__ = [
     "FORMAT_VERSION", "MAX_PURGEABLE", "SSTableReader", "SSTableStats", "SSTableWriter",
-    "cleanup_incomplete", "compact", "compact_steps", "delete_sstable", "list_sstables",
-    "merge_into", "purge", "purge_bound", "size_tiered_buckets",
+    "cleanup_incomplete", "compact", "compact_steps", "delete_sstable", "delete_sstables",
+    "list_sstables", "merge_into", "purge", "purge_bound", "size_tiered_buckets",
 ]

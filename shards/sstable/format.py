@@ -26,6 +26,7 @@ import os
 import re
 import struct
 import zlib
+from collections.abc import Sequence
 
 import msgspec
 
@@ -209,18 +210,29 @@ def cleanup_incomplete(directory: str) -> list[str]:
 def delete_sstable(directory: str, table_id: bytes, generation: int) -> list[str]:
     """Delete one SSTable's files, TOC first: a crash half-way leaves a TOC-less generation, which
     `cleanup_incomplete` removes, never a TOC naming missing files. Returns the deleted paths."""
-    toc = component_path(directory, table_id, generation, TOC)
+    return delete_sstables(directory, table_id, [generation])
+
+
+def delete_sstables(directory: str, table_id: bytes, generations: Sequence[int]) -> list[str]:
+    """`delete_sstable` for several SSTables (a compaction's inputs): every TOC first, then the
+    other files, with one directory fsync after each step. A crash that leaves some inputs
+    whole and others gone can bring back data whose tombstone the output dropped; its window is
+    the few unlinks of the TOCs, not the deletion of every file. Returns the deleted paths."""
     deleted = []
-    if os.path.exists(toc):
-        os.unlink(toc)
-        deleted.append(toc)
+    for generation in generations:
+        toc = component_path(directory, table_id, generation, TOC)
+        if os.path.exists(toc):
+            os.unlink(toc)
+            deleted.append(toc)
+    if deleted:
         fsync_directory(directory)
-    for component in COMPONENTS + (REMOTE,):
-        path = component_path(directory, table_id, generation, component)
-        try:
-            os.unlink(path)
-        except FileNotFoundError:
-            continue
-        deleted.append(path)
+    for generation in generations:
+        for component in COMPONENTS + (REMOTE,):
+            path = component_path(directory, table_id, generation, component)
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                continue
+            deleted.append(path)
     fsync_directory(directory)
     return deleted

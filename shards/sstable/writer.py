@@ -15,7 +15,8 @@ Theory of operation:
   final name, fsyncs the directory, and only then writes, fsyncs and renames the TOC (and fsyncs the
   directory again). A crash at any point leaves either a complete SSTable or files without a TOC,
   which `cleanup_incomplete` deletes at start-up. `finish_steps()` does the same with those
-  system calls on a sync thread, so a shard's loop serves requests while the disk works.
+  system calls on the sync thread (syncthread.py), and builds the bloom filter a block of keys
+  per step, so a shard's loop serves requests while the disk works.
 - A large partition gets a row index: every ROW_INDEX_BLOCK_BYTES of encoded rows, the clustering
   key and logical offset of the next row are sampled, so a slice read starts near its first row.
 """
@@ -24,11 +25,11 @@ from __future__ import annotations
 
 import os
 import struct
-import threading
 import zlib
 from collections.abc import Generator
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, wait
 from types import TracebackType
+from typing import TypeVar
 
 import msgspec
 
@@ -61,6 +62,7 @@ from shards.sstable.format import (
     pack_toc,
 )
 from shards.sstable.reader import SSTableReader
+from shards.sstable.syncthread import sync_thread, wait_steps
 from shards.tombstones import NO_DELETION
 
 # Cassandra's default chunk_length_in_kb (16 since 4.0): the Data a point read decompresses.
@@ -74,25 +76,7 @@ _SINK_BUFFER = 64 * 1024
 _END_OF_PARTITION = U32.pack(0)
 
 _OPEN, _FINISHED, _ABORTED = "open", "finished", "aborted"
-
-# How long one finish_steps() step waits for the sync thread. The wait releases the GIL, which
-# the thread needs between its system calls: a loop that only polled would keep it for whole
-# switch intervals (5 ms). Requests that arrive meanwhile wait at most this long, where the
-# fsyncs in the loop stopped it for all of them (13 ms for a 95k-partition flush here).
-SYNC_WAIT_SECONDS = 0.001
-
-_sync_lock = threading.Lock()
-_sync_executor: ThreadPoolExecutor | None = None
-
-
-def _sync_thread() -> ThreadPoolExecutor:
-    """This process's one thread for finishing SSTables (made at first use, after any fork)."""
-    global _sync_executor
-    with _sync_lock:
-        if _sync_executor is None:
-            _sync_executor = ThreadPoolExecutor(1, thread_name_prefix="sstable-sync")
-        return _sync_executor
-
+T = TypeVar("T")
 
 class _Sink:
     """A component file written sequentially through a buffer, with its running size and CRC."""
@@ -238,24 +222,23 @@ class SSTableWriter:
         """Make the SSTable durable and complete (TOC last); returns it opened for reading."""
         self._check_finishable()
         try:
-            self._publish(self._prepare())
+            self._publish(_run(self._prepare_steps()))
         except BaseException:
             self.abort()
             raise
         return self._opened()
 
     def finish_steps(self) -> Generator[None, None, SSTableReader]:
-        """`finish()` for a shard's loop: the fsyncs, renames and TOC run on the sync thread,
-        and each next() waits for them at most SYNC_WAIT_SECONDS; returns the reader. Closing
-        the generator early (or an error) aborts the SSTable once the thread is done with it."""
+        """`finish()` for a shard's loop, a bounded step per next(): the bloom filter is built a
+        block of keys per step, and the fsyncs, renames and TOC run on the sync thread (each
+        step waits for it at most SYNC_WAIT_SECONDS); returns the reader. Closing the generator
+        early (or an error) aborts the SSTable once the thread is done with it."""
         self._check_finishable()
         publishing: Future | None = None
         try:
-            entries = self._prepare()
-            publishing = _sync_thread().submit(self._publish, entries)
-            while not wait([publishing], SYNC_WAIT_SECONDS).done:
-                yield
-            publishing.result()
+            entries = yield from self._prepare_steps()
+            publishing = sync_thread().submit(self._publish, entries)
+            yield from wait_steps(publishing)
         except BaseException:
             if publishing is not None:
                 wait([publishing])  # abort() must not delete files the thread is renaming
@@ -274,11 +257,11 @@ class SSTableWriter:
             raise SSTableStateError("an SSTable needs at least one partition; abort() a writer "
                                     "that got none")
 
-    def _prepare(self) -> dict[str, TocEntry]:
-        """Write the rest of every component (the loop's share of finishing): their TOC
-        entries."""
+    def _prepare_steps(self) -> Generator[None, None, dict[str, TocEntry]]:
+        """Write the rest of every component (the loop's share of finishing), the bloom filter
+        a step at a time: their TOC entries."""
         chunks = self._data.finish()
-        bits, hashes, array = self._bloom.build()
+        bits, hashes, array = yield from self._bloom.build_steps()
         small = {
             CHUNKS: chunks,
             FILTER: FILTER_HEADER.pack(bits, hashes, self._bloom.seed) + array,
@@ -373,3 +356,12 @@ def _pack_row_index(samples: list[tuple[bytes, int]]) -> bytes:
         entries.append(entry)
         pos += len(entry)
     return (ROW_INDEX_COUNT.pack(count) + struct.pack(f"<{count}I", *rel) + b"".join(entries))
+
+
+def _run(steps: Generator[None, None, T]) -> T:
+    """Drive a step generator to its end: its return value."""
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value

@@ -12,7 +12,13 @@ from hypothesis import strategies as st
 
 from shards.errors import CorruptSSTable, SSTableError, SSTableVersionError
 from shards.memtable import Cell, Partition, Row
-from shards.sstable import SSTableReader, SSTableWriter, cleanup_incomplete, delete_sstable
+from shards.sstable import (
+    SSTableReader,
+    SSTableWriter,
+    cleanup_incomplete,
+    delete_sstable,
+    delete_sstables,
+)
 from shards.sstable.format import COMPONENTS, TOC, component_path
 from tests.shards.sstable.helpers import TABLE, dump, write
 
@@ -146,3 +152,21 @@ def test_cleanup_removes_incomplete_sstables_only(tmp_path) -> None:
     deleted = delete_sstable(d, TABLE, 1)
     assert deleted[0].endswith("TOC.db") and len(deleted) == len(ALL)
     assert os.listdir(d) == ["unrelated.txt"]
+
+
+def test_several_sstables_lose_every_toc_before_any_other_file(tmp_path, monkeypatch) -> None:
+    # A compaction's inputs: once one input has lost a file, none may still have its TOC.
+    d = str(tmp_path)
+    for generation in (1, 2, 3):
+        write(d, PARTS[:5], generation=generation).close()
+    unlinked: list[str] = []
+    real = os.unlink
+
+    def unlink(path: str) -> None:
+        real(path)
+        unlinked.append(os.path.basename(path))
+    monkeypatch.setattr(os, "unlink", unlink)
+    deleted = delete_sstables(d, TABLE, [1, 2, 3])
+    assert [name.endswith("TOC.db") for name in unlinked] == [True] * 3 + [False] * (
+        3 * len(COMPONENTS))
+    assert len(deleted) == 3 * len(ALL) and os.listdir(d) == []
