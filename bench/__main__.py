@@ -94,6 +94,10 @@ def _add_load_options(run: argparse.ArgumentParser) -> None:
     load.add_argument("--flush", action="store_true",
                       help="flush the started node's memtables after the preload, so that reads "
                            "come from SSTables")
+    load.add_argument("--memtable-mib", type=int, default=0,
+                      help="the started node's memtable budget per shard in MiB (default: the "
+                           "node's, 64): a small one makes writes flush and compact during the "
+                           "run, as on a node that has been taking writes for long")
 
 
 def _check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
@@ -113,6 +117,11 @@ def _check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
             parser.error(f"--{name.replace('_', '-')} must be positive")
     if args.command == "run" and args.host and args.flush:
         parser.error("--flush needs a node the harness starts (run ferrosa-ctl flush yourself)")
+    if args.memtable_mib < 0:
+        parser.error("--memtable-mib must be >= 0")
+    if args.command == "run" and args.host and args.memtable_mib:
+        parser.error("--memtable-mib sets up a node the harness starts; configure yours with "
+                     "memtable_bytes")
     if args.generator == "raw" and args.protocol >= 5:
         parser.error("the raw generator speaks protocol v3 and v4; use --generator driver for v5")
     if args.rate < 0:
@@ -133,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         compression=args.compression, consistency=args.cl, shards=args.shards,
         host=getattr(args, "host", None), port=getattr(args, "port", 9042),
         server_pid=getattr(args, "server_pid", None), rate=args.rate, flush=args.flush,
-        generator=args.generator)
+        memtable_mib=args.memtable_mib, generator=args.generator)
     if args.command == "ab":
         sides = ab.compare(opts, args.baseline, args.rounds, parse_bind(args.bind), harness.run)
         print(ab.summary(sides))

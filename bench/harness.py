@@ -76,6 +76,10 @@ class RunOptions(msgspec.Struct, frozen=True):
     # Flush the node's memtables after the preload (`ferrosa-ctl flush`): reads then come from
     # SSTables, as most of a long-running node's data does.
     flush: bool = False
+    # The started node's memtable budget per shard in MiB (FERROSA_MEMTABLE_BYTES; 0: the
+    # node's default). A small one makes a write run flush and compact as a node does that has
+    # been taking writes for hours, so its CPU per write includes that background work.
+    memtable_mib: int = 0
     # The load generator: "driver" (python-driver processes, what users run) or "raw" (the
     # lean native-protocol client of bench/rawclient.py, a fraction of the driver's CPU).
     generator: str = "driver"
@@ -120,6 +124,8 @@ class RunResult(msgspec.Struct):
     stolen: float | None = None
     # What the kernel did for the server's processes in the measured phase (None: not sampled).
     server_kernel: KernelCounters | None = None
+    # SSTables on a started node's disk at the end of the run (None: not a started node).
+    sstables: int | None = None
 
     @property
     def other_cpu(self) -> float | None:
@@ -165,7 +171,8 @@ def run(opts: RunOptions, target: str, bind: tuple[str, int] | None = None,
     else:
         assert bind is not None
         host, port = bind
-        server = (FerrosaNode(host, port, opts.shards, source) if target == "ferrosa"
+        server = (FerrosaNode(host, port, opts.shards, source, opts.memtable_mib << 20)
+                  if target == "ferrosa"
                   else NullServer(host, port)).start()
         pid = server.pid
     sampler = ProcessSampler(pid).start() if pid is not None else None
@@ -174,12 +181,15 @@ def run(opts: RunOptions, target: str, bind: tuple[str, int] | None = None,
         after_preload = (server.flush if opts.flush and isinstance(server, FerrosaNode)
                          else None)
         reports, preload_seconds = _drive_clients(opts, host, port, sampler, after_preload)
+        sstables = server.sstables() if isinstance(server, FerrosaNode) else None
     finally:
         if sampler is not None:
             sampler.stop()
         if server is not None:
             server.stop()
-    return _result(opts, target, f"{host}:{port}", reports, sampler, preload_seconds)
+    result = _result(opts, target, f"{host}:{port}", reports, sampler, preload_seconds)
+    result.sstables = sstables
+    return result
 
 
 def _drive_clients(opts: RunOptions, host: str, port: int, sampler: ProcessSampler | None,
@@ -300,9 +310,11 @@ def _result(opts: RunOptions, target: str, address: str, reports: list[C.ClientR
 
 
 def run_label(workload: Any, opts: RunOptions) -> str:
-    """The results name: fixed-rate, flushed and raw-generator runs get their own rows
-    (``write@5000ops``, ``read-uniform-flushed``, ``write-raw``)."""
+    """The results name: fixed-rate, flushed, small-memtable and raw-generator runs get their
+    own rows (``write@5000ops``, ``read-uniform-flushed``, ``write-memtable32MiB``,
+    ``write-raw``)."""
     label = (workload.label(opts.settings) + ("-flushed" if opts.flush else "")
+             + (f"-memtable{opts.memtable_mib}MiB" if opts.memtable_mib else "")
              + ("-raw" if opts.generator == "raw" else ""))
     return f"{label}@{opts.rate:g}ops" if opts.rate else label
 

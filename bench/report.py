@@ -74,6 +74,8 @@ def settings_text(r: RunResult) -> str:
         parts.append(f"{o.shards} shards")
         if o.flush:
             parts.append("memtables flushed after the preload")
+        if o.memtable_mib:
+            parts.append(f"{o.memtable_mib} MiB of memtable per shard")
     if o.rate:
         parts.insert(1, f"fixed rate {o.rate:,.0f} ops/s (latency from each scheduled start)")
     return ", ".join(parts)
@@ -128,6 +130,8 @@ def console(r: RunResult, null: RunResult | None = None) -> str:
                 f"{r.other_cpu:.0%} with other processes")
              + ("" if (r.stolen or 0) < STEAL_SHOWN else
                 f", {r.stolen:.0%} stolen by the hypervisor"),
+             *([f"  sstables       {r.sstables} on the node's disk at the end"]
+               if r.sstables is not None else []),
              f"  limited by     {r.verdict}",
              f"  setup          {r.preload_seconds:.1f} s to connect and preload "
              f"{r.preload_ops} operations ({r.preload_errors} errors)"]

@@ -142,9 +142,11 @@ class ServerProcess:
 class FerrosaNode(ServerProcess):
     name = "ferrosa"
 
-    def __init__(self, host: str, port: int, shards: int, source: Path | None = None) -> None:
+    def __init__(self, host: str, port: int, shards: int, source: Path | None = None,
+                 memtable_bytes: int = 0) -> None:
         super().__init__(host, port)
         self.shards = shards
+        self.memtable_bytes = memtable_bytes  # per shard; 0: the node's default
         # Another checkout's code (`python -m bench ab`): its processes import from there.
         self.source = source
 
@@ -159,7 +161,16 @@ class FerrosaNode(ServerProcess):
                     "FERROSA_CQL_BIND": f"{self.host}:{self.port}",
                     "FERROSA_SHARDS": str(self.shards),
                     "FERROSA_AUTH_DISABLED": "true"})
+        if self.memtable_bytes:
+            env["FERROSA_MEMTABLE_BYTES"] = str(self.memtable_bytes)
         return env
+
+    def sstables(self) -> int:
+        """SSTables on the node's disk now, of every shard and table: after a run, whether its
+        flushes and compactions ran."""
+        from shards.sstable.format import list_sstables
+        return sum(len(list_sstables(directory))
+                   for directory, _, _ in os.walk(self.workdir / "data"))
 
     def flush(self) -> None:
         """`ferrosa-ctl flush`: every memtable written to SSTables; returns once done."""

@@ -32,6 +32,7 @@ def test_write_against_a_started_node(tmp_path: Path) -> None:
     out = _check(_bench(tmp_path, "--bind", "127.0.0.41:9042"), tmp_path, "write")
     assert "against ferrosa at 127.0.0.41:9042" in out
     assert "server CPU" in out and "unknown" not in out.split("server CPU")[1].split("\n")[0]
+    assert "sstables       0 on the node's disk at the end" in out  # 1000 keys never flush
     text = next(tmp_path.glob("*-write.md")).read_text()
     assert "commit:" in text and "| ops/s |" in text
 
@@ -86,3 +87,13 @@ def test_flushed_reads_against_a_started_node(tmp_path: Path) -> None:
     done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=RUN_TIMEOUT)
     out = _check(done, tmp_path, "read-uniform-flushed")
     assert "memtables flushed after the preload" in out
+
+
+def test_a_small_memtable_makes_the_node_flush_during_the_run(tmp_path: Path) -> None:
+    # 1 MiB per shard holds about 800 standard1 partitions: 20k keys written for 3 s flush.
+    done = _bench(tmp_path, "--bind", "127.0.0.69:9042", "--memtable-mib", "1", "--keys",
+                  "20000", "--duration", "3", "--generator", "raw")
+    out = _check(done, tmp_path, "write-memtable1MiB-raw")
+    assert "1 MiB of memtable per shard" in out
+    sstables = int(out.split("sstables")[1].split("on the node")[0])
+    assert sstables >= 2, out
