@@ -78,6 +78,7 @@ _END_OF_PARTITION = U32.pack(0)
 _OPEN, _FINISHED, _ABORTED = "open", "finished", "aborted"
 T = TypeVar("T")
 
+
 class _Sink:
     """A component file written sequentially through a buffer, with its running size and CRC."""
 
