@@ -187,9 +187,7 @@ def run(opts: RunOptions, target: str, bind: tuple[str, int] | None = None,
             sampler.stop()
         if server is not None:
             server.stop()
-    result = _result(opts, target, f"{host}:{port}", reports, sampler, preload_seconds)
-    result.sstables = sstables
-    return result
+    return _result(opts, target, f"{host}:{port}", reports, sampler, preload_seconds, sstables)
 
 
 def _drive_clients(opts: RunOptions, host: str, port: int, sampler: ProcessSampler | None,
@@ -270,7 +268,8 @@ def _sleep_until(instant: float) -> None:
 
 
 def _result(opts: RunOptions, target: str, address: str, reports: list[C.ClientReport],
-            sampler: ProcessSampler | None, preload_seconds: float) -> RunResult:
+            sampler: ProcessSampler | None, preload_seconds: float,
+            sstables: int | None = None) -> RunResult:
     workload = WORKLOADS[opts.workload]
     seconds = len(reports[0].ok)
     per_second = []
@@ -306,7 +305,8 @@ def _result(opts: RunOptions, target: str, address: str, reports: list[C.ClientR
                         kept_up=bool(opts.rate) and ops >= KEPT_UP_SHARE * opts.rate * opts.duration),
         cores=psutil.cpu_count() or 1, error_samples=samples,
         preload_ops=sum(r.preload_ops for r in reports),
-        preload_errors=sum(r.preload_errors for r in reports), preload_seconds=preload_seconds)
+        preload_errors=sum(r.preload_errors for r in reports), preload_seconds=preload_seconds,
+        sstables=sstables)
 
 
 def run_label(workload: Any, opts: RunOptions) -> str:

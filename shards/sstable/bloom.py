@@ -29,6 +29,8 @@ from collections.abc import Generator
 import mmh3
 import numpy as np
 
+from shards.sstable.syncthread import run_to_end
+
 FALSE_POSITIVE_TARGET = 0.01
 HASH_SEED = 0x46525341  # "FRSA"
 _MASK64 = (1 << 64) - 1
@@ -66,12 +68,7 @@ class BloomBuilder:
 
     def build(self, fp_rate: float = FALSE_POSITIVE_TARGET) -> tuple[int, int, bytes]:
         """(bits, hashes, bit array bytes) for the keys added."""
-        steps = self.build_steps(fp_rate)
-        while True:
-            try:
-                next(steps)
-            except StopIteration as done:
-                return done.value
+        return run_to_end(self.build_steps(fp_rate))
 
     def build_steps(self, fp_rate: float = FALSE_POSITIVE_TARGET,
                     step_keys: int = BUILD_STEP_KEYS,

@@ -1,8 +1,9 @@
 """The shard's sync thread: where the system calls that finish and delete SSTables run.
 
-What it is: `sync_thread()` (this process's one worker thread for them, made at first use) and
+What it is: `sync_thread()` (this process's one worker thread for them, made at first use),
 `steps_until_done(fn, *args)`, a generator for a shard's maintenance jobs that runs `fn` on that
-thread and yields while it runs, so the shard's loop serves requests in between.
+thread and yields while it runs, so the shard's loop serves requests in between, and
+`run_to_end(steps)`, which drives such a step generator at once where nothing else waits.
 
 What it must NOT do: run anything but system calls and the bookkeeping around them (the work
 holds no GIL only while it is inside the kernel), or touch state the loop also changes: the loop
@@ -41,6 +42,16 @@ def sync_thread() -> ThreadPoolExecutor:
         if _executor is None:
             _executor = ThreadPoolExecutor(1, thread_name_prefix="sstable-sync")
         return _executor
+
+
+def run_to_end(steps: Generator[None, object, T]) -> T:
+    """Drive a step generator to its end at once (outside a shard's loop, or where nothing else
+    waits): its return value."""
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value
 
 
 def wait_steps(future: Future[T]) -> Generator[None, None, T]:

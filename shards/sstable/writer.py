@@ -29,7 +29,6 @@ import zlib
 from collections.abc import Generator
 from concurrent.futures import Future, wait
 from types import TracebackType
-from typing import TypeVar
 
 import msgspec
 
@@ -62,7 +61,7 @@ from shards.sstable.format import (
     pack_toc,
 )
 from shards.sstable.reader import SSTableReader
-from shards.sstable.syncthread import sync_thread, wait_steps
+from shards.sstable.syncthread import run_to_end, sync_thread, wait_steps
 from shards.tombstones import NO_DELETION
 
 # Cassandra's default chunk_length_in_kb (16 since 4.0): the Data a point read decompresses.
@@ -76,7 +75,6 @@ _SINK_BUFFER = 64 * 1024
 _END_OF_PARTITION = U32.pack(0)
 
 _OPEN, _FINISHED, _ABORTED = "open", "finished", "aborted"
-T = TypeVar("T")
 
 
 class _Sink:
@@ -223,7 +221,7 @@ class SSTableWriter:
         """Make the SSTable durable and complete (TOC last); returns it opened for reading."""
         self._check_finishable()
         try:
-            self._publish(_run(self._prepare_steps()))
+            self._publish(run_to_end(self._prepare_steps()))
         except BaseException:
             self.abort()
             raise
@@ -358,11 +356,3 @@ def _pack_row_index(samples: list[tuple[bytes, int]]) -> bytes:
         pos += len(entry)
     return (ROW_INDEX_COUNT.pack(count) + struct.pack(f"<{count}I", *rel) + b"".join(entries))
 
-
-def _run(steps: Generator[None, None, T]) -> T:
-    """Drive a step generator to its end: its return value."""
-    while True:
-        try:
-            next(steps)
-        except StopIteration as done:
-            return done.value
