@@ -33,10 +33,10 @@ import heapq
 from collections.abc import Callable, Generator, Iterable, Sequence
 
 from shards.errors import SSTableError
-from shards.memtable import Partition
 from shards.sstable.merge import MAX_PURGEABLE, merge_into, purge
-from shards.sstable.reader import SSTableReader
-from shards.sstable.writer import SSTableWriter
+from shards.sstable.codec import LIVE_COMPLEX, row_key
+from shards.sstable.reader import EncodedRows, SSTableReader
+from shards.sstable.writer import CopyTally, SSTableWriter, copy_tally
 
 # Cassandra's STCS defaults (SizeTieredCompactionStrategyOptions and table compaction options).
 MIN_THRESHOLD = 4
@@ -52,23 +52,39 @@ STEP_ROWS = 200
 PurgeBound = Callable[[int, bytes], int]
 
 
-def _key(part: Partition) -> tuple[int, bytes]:
+def _key(found: EncodedRows) -> tuple[int, bytes]:
+    part = found.part
     return part.token, part.pk
 
 
-def _groups(readers: Sequence[SSTableReader]) -> Iterable[list[Partition]]:
-    """The inputs' partitions merged by (token, pk), equal keys grouped."""
-    group: list[Partition] = []
+def _groups(readers: Sequence[SSTableReader]) -> Iterable[list[EncodedRows]]:
+    """The inputs' partitions merged by (token, pk), equal keys grouped, rows still encoded."""
+    group: list[EncodedRows] = []
     key = None
-    for part in heapq.merge(*(reader.scan() for reader in readers), key=_key):
-        part_key = (part.token, part.pk)
+    for found in heapq.merge(*(reader.scan_encoded() for reader in readers), key=_key):
+        part_key = (found.part.token, found.part.pk)
         if part_key != key and group:
             yield group
             group = []
         key = part_key
-        group.append(part)
+        group.append(found)
     if group:
         yield group
+
+
+def shared_columns(readers: Sequence[SSTableReader]) -> list[str]:
+    """The column dictionary to seed the output with: of the inputs' dictionaries, the one that
+    the most Data (by size) has as a prefix, so that those inputs' partitions can be copied as
+    bytes. Flushes of a table whose writes name the same columns in the same order all get the
+    same dictionary."""
+    best: list[str] = []
+    best_size = -1
+    for candidate in {tuple(reader.stats.columns) for reader in readers}:
+        size = sum(reader.data_size for reader in readers
+                   if candidate[:len(reader.stats.columns)] == tuple(reader.stats.columns))
+        if size > best_size or size == best_size and list(candidate) < best:
+            best, best_size = list(candidate), size
+    return best
 
 
 def compact_steps(readers: Sequence[SSTableReader], writer_factory: Callable[[], SSTableWriter],
@@ -81,21 +97,32 @@ def compact_steps(readers: Sequence[SSTableReader], writer_factory: Callable[[],
     Closing the generator early (or an error) aborts the output; the inputs are never touched."""
     if len({reader.table_id for reader in readers}) > 1:
         raise SSTableError("compaction inputs belong to different tables")
+    seed = shared_columns(readers)
+    same_ids = {reader for reader in readers
+                if seed[:len(reader.stats.columns)] == reader.stats.columns}
     writer: SSTableWriter | None = None
     done = 0
     try:
         for group in _groups(readers):
-            target = group[0]
-            for other in group[1:]:
-                merge_into(target, other)
-            bound = MAX_PURGEABLE if max_purgeable is None else max_purgeable(target.token,
-                                                                              target.pk)
-            out = purge(target, now, gc_grace_seconds, bound)
-            done += max(1, len(target.rows))
-            if out is not None:
+            copy = _copy_source(group, same_ids)
+            if copy is not None:
                 if writer is None:
-                    writer = writer_factory()
-                writer.add(out)
+                    writer = _output(writer_factory, seed)
+                writer.add_copy(*copy)
+                for found in group:
+                    done += len(found.records) or 1
+            else:
+                target = group[0].decode()
+                for other in group[1:]:
+                    merge_into(target, other.decode())
+                bound = MAX_PURGEABLE if max_purgeable is None else max_purgeable(target.token,
+                                                                                  target.pk)
+                out = purge(target, now, gc_grace_seconds, bound)
+                done += max(1, len(target.rows))
+                if out is not None:
+                    if writer is None:
+                        writer = _output(writer_factory, seed)
+                    writer.add(out)
             if done >= step_rows:
                 done = 0
                 yield None
@@ -107,6 +134,54 @@ def compact_steps(readers: Sequence[SSTableReader], writer_factory: Callable[[],
     if reader is not None:
         yield reader
     return reader
+
+
+def _output(writer_factory: Callable[[], SSTableWriter], columns: list[str]) -> SSTableWriter:
+    writer = writer_factory()
+    try:
+        writer.seed_columns(columns)
+    except BaseException:
+        writer.abort()
+        raise
+    return writer
+
+
+def _copy_source(group: list[EncodedRows],
+                 same_ids: set[SSTableReader]) -> tuple[EncodedRows, CopyTally] | None:
+    """The version in `group` that merging and purging the group would give back unchanged,
+    with its copy_tally, so that its bytes can be copied; None when the group must be decoded.
+
+    One version: when nothing in it is deleted, expiring or purgeable. Several versions of a
+    one-row partition (a row overwritten in full, the common upsert): when each is that plain,
+    and one of them has every column and the marker the others have, each with a timestamp
+    above every timestamp of the others. Its cells and marker win every reconciliation, and
+    nothing of the others survives beside them. Only sources whose column ids are the
+    output's (`same_ids`) qualify, so that the bit sets compare the same columns."""
+    tallies = []
+    for found in group:
+        if found.reader not in same_ids:
+            return None
+        if len(group) > 1 and (len(found.records) != 1 or found.part.static):
+            return None
+        tally = copy_tally(found)
+        if tally is None:
+            return None
+        tallies.append(tally)
+    if len(group) == 1:
+        return group[0], tallies[0]
+    best = max(range(len(group)), key=lambda i: tallies[i][1])
+    _cells, low, _high, what = tallies[best]
+    if what & LIVE_COMPLEX:
+        return None  # a collection's elements merge by path: the versions' union survives
+    buf, start, _end = group[best].records[0]
+    ck = row_key(buf, start)
+    for i, found in enumerate(group):
+        if i != best:
+            _cells, _low, high, other = tallies[i]
+            buf, start, _end = found.records[0]
+            if high >= low or other & ~what or row_key(buf, start) != ck:
+                return None
+    return group[best], tallies[best]
 
 
 def compact(readers: Sequence[SSTableReader], writer_factory: Callable[[], SSTableWriter],

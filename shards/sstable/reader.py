@@ -144,17 +144,20 @@ class EncodedRows:
     a reader that can use the bytes as they are (the store's plain reads) decodes each row with
     `decoder.plain_row` instead. `cut` is as for `get_prefix`."""
 
-    __slots__ = ("reader", "part", "records", "cut", "cursor", "decoder")
+    __slots__ = ("reader", "part", "records", "cut", "cursor", "decoder", "head")
 
     def __init__(self, reader: SSTableReader, part: Partition,
                  records: list[tuple[bytes, int, int]], cut: bytes | None,
-                 cursor: _Cursor) -> None:
+                 cursor: _Cursor, head: tuple[bytes, int, int] | None = None) -> None:
         self.reader = reader
         self.part = part
         self.records = records
         self.cut = cut
         self.cursor = cursor
         self.decoder: PartitionDecoder = reader._decoder
+        # (buffer, start, end) of the header record: only from scan_encoded, whose partitions
+        # are whole and may be copied as bytes (SSTableWriter.add_copy).
+        self.head = head
 
     def decode(self) -> Partition:
         self.reader._decode_rows(self.part, self.records, self.cursor)
@@ -377,20 +380,35 @@ class SSTableReader:
         """Every partition with (token, pk) >= (after_token, after_pk), in that order (all of
         them if after_token is None), each with all its rows. Chunks read by a scan bypass the
         LRU cache, so a compaction does not evict the chunks of hot point reads."""
+        for found in self.scan_encoded(after_token, after_pk):
+            yield found.decode()
+
+    def scan_encoded(self, after_token: int | None = None,
+                     after_pk: bytes = b"") -> Iterator[EncodedRows]:
+        """`scan` with each partition's rows left encoded, and its header's record kept (`head`):
+        a partition is decoded only when the caller needs it (`decode()`), valid until the
+        scan moves on."""
         self._check_open()
         start = 0 if after_token is None else self._find(after_token)
         if start >= self._count:
             return
         cursor = _Cursor(self._chunks, self._entry(start)[1], False)
         bound = None if after_token is None else (after_token, after_pk)
+        header = self._decoder.header
         for _ in range(start, self._count):
-            part = self._header(cursor)
-            self._decode_rows(part, self._records(cursor, b"", b"", True)[0], cursor)
+            try:
+                buf, begin, size = cursor.record()
+                if not size:
+                    raise DecodeError("empty partition header")
+                part = header(buf, begin, begin + size)
+            except DecodeError as exc:
+                raise self._corrupt(cursor, str(exc)) from None
+            records = self._records(cursor, b"", b"", True)[0]
             if bound is not None:
                 if (part.token, part.pk) < bound:
                     continue
                 bound = None
-            yield part
+            yield EncodedRows(self, part, records, None, cursor, (buf, begin, begin + size))
         if cursor.position != self._chunks.length:
             raise CorruptSSTable(self._data_path, -1, f"{self._chunks.length - cursor.position} "
                                                       f"bytes of data follow the last partition")

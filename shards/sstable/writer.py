@@ -37,7 +37,14 @@ from shards.errors import SSTableError, SSTableOptionError, SSTableOrderError, S
 from shards.memtable import Partition
 from shards.sstable.bloom import BloomBuilder
 from shards.sstable.chunks import ChunkWriter, check_chunk_bytes, codec_id, write_all
-from shards.sstable.codec import U32, PartitionEncoder
+from shards.sstable.codec import (
+    MAX_TIMESTAMP,
+    U32,
+    PartitionEncoder,
+    live_cells,
+    live_row,
+    row_key,
+)
 from shards.sstable.format import (
     CHUNKS,
     COMPONENTS,
@@ -60,13 +67,15 @@ from shards.sstable.format import (
     component_path,
     pack_toc,
 )
-from shards.sstable.reader import SSTableReader
+from shards.sstable.reader import EncodedRows, SSTableReader
 from shards.sstable.syncthread import run_to_end, sync_thread, wait_steps
 from shards.tombstones import NO_DELETION
 
 # Cassandra's default chunk_length_in_kb (16 since 4.0): the Data a point read decompresses.
 # (64 KiB chunks made a point read from an SSTable cost 37 us in process, 16 KiB 31 us.)
 DEFAULT_CHUNK_BYTES = 16 * 1024
+# copy_tally: (cells, min timestamp, max timestamp, codec.live_row's bit set).
+CopyTally = tuple[int, int, int, int]
 # Rows between two row-index samples. A slice read decodes (or skips by length) at most this many
 # bytes of rows before its first wanted row; each sample costs its clustering key + 16 bytes.
 ROW_INDEX_BLOCK_BYTES = 8 * 1024
@@ -135,6 +144,8 @@ class SSTableWriter:
         self._first: tuple[int, bytes] | None = None
         self._last: tuple[int, bytes] | None = None
         self.partitions = 0
+        # Source SSTable -> whether its column ids are this one's (add_copy).
+        self._sources: dict[SSTableReader, bool] = {}
 
     def _temp(self, component: str) -> str:
         return component_path(self.directory, self.table_id, self.generation,
@@ -157,11 +168,7 @@ class SSTableWriter:
         if self._state is not _OPEN:
             raise SSTableStateError(f"SSTable writer is {self._state}")
         key = (partition.token, partition.pk)
-        if self._last is not None and key <= self._last:
-            raise SSTableOrderError(
-                f"partition (token {key[0]}, pk {key[1].hex()}) added after (token "
-                f"{self._last[0]}, pk {self._last[1].hex()}): an SSTable needs strictly "
-                f"increasing (token, pk)")
+        self._check_order(key)
         try:
             self._add(partition)
         except (struct.error, OverflowError) as exc:
@@ -175,6 +182,13 @@ class SSTableWriter:
             self._first = key
         self._last = key
         self.partitions += 1
+
+    def _check_order(self, key: tuple[int, bytes]) -> None:
+        if self._last is not None and key <= self._last:
+            raise SSTableOrderError(
+                f"partition (token {key[0]}, pk {key[1].hex()}) added after (token "
+                f"{self._last[0]}, pk {self._last[1].hex()}): an SSTable needs strictly "
+                f"increasing (token, pk)")
 
     def _add(self, part: Partition) -> None:
         rows = part.rows
@@ -210,12 +224,85 @@ class SSTableWriter:
                 parts, pending = [], 0
         parts.append(_END_OF_PARTITION)
         data.write(b"".join(parts))
+        self._indexed(part, start, samples)
+
+    def _indexed(self, part: Partition, start: int, samples: list[tuple[bytes, int]]) -> None:
+        """The Index entry, row index and bloom filter key of a partition written at `start`."""
         row_index = NO_ROW_INDEX
         if len(samples) > 1:
             row_index = self._row_index.size + len(self._row_index.buf)
             self._row_index.write(_pack_row_index(samples))
         self._index.write(INDEX_ENTRY.pack(part.token, start, row_index))
         self._bloom.add(part.pk)
+
+    def seed_columns(self, columns: list[str]) -> None:
+        """Start the column dictionary with `columns`, so that a source SSTable whose dictionary
+        is a prefix of it has its partitions copied as bytes (`add_copy`); before any add."""
+        if self.partitions or self._encoder.columns:
+            raise SSTableStateError("the column dictionary is seeded before the first partition")
+        for name in columns:
+            if name not in self._encoder.ids:
+                self._encoder.new_column(name)
+
+    def add_copy(self, found: EncodedRows, tally: CopyTally) -> None:
+        """Write a whole partition of another SSTable (from its `scan_encoded`) as its bytes
+        are. The caller has checked that compaction would write it unchanged (`tally` is its
+        `copy_tally`) and that the source's column dictionary is a prefix of this one (so its
+        column ids mean the same here; `seed_columns`). Stats count what `add` would have."""
+        if self._state is not _OPEN:
+            raise SSTableStateError(f"SSTable writer is {self._state}")
+        part, head = found.part, found.head
+        if head is None:
+            raise SSTableStateError("add_copy needs a partition from scan_encoded")
+        if not self._same_ids(found.reader):
+            raise SSTableStateError(f"SSTable {found.reader.path(DATA)} numbers its columns "
+                                    f"differently: its partitions cannot be copied as bytes")
+        key = (part.token, part.pk)
+        self._check_order(key)
+        try:
+            self._copy(part, head, found.records)
+        except BaseException:
+            self.abort()
+            raise
+        self._encoder.count_copy(len(found.records), tally[0], tally[1], tally[2])
+        if self._first is None:
+            self._first = key
+        self._last = key
+        self.partitions += 1
+
+    def _same_ids(self, source: SSTableReader) -> bool:
+        known = self._sources.get(source)
+        if known is None:
+            columns = source.stats.columns
+            known = self._sources[source] = self._encoder.columns[:len(columns)] == columns
+        return known
+
+    def _copy(self, part: Partition, head: tuple[bytes, int, int],
+              records: list[tuple[bytes, int, int]]) -> None:
+        data = self._data
+        start = data.position
+        buf, begin, end = head
+        if begin >= 4 and (not records or records[-1][0] is buf):
+            # The header and every row lie in one buffer, back to back with their size prefixes
+            # (a record the scan joined across chunks starts its buffer, without its prefix).
+            data.write(buf[begin - 4:records[-1][2] if records else end] + _END_OF_PARTITION)
+        else:
+            pack = U32.pack
+            parts = [pack(end - begin), buf[begin:end]]
+            for rbuf, rstart, rend in records:
+                parts += (pack(rend - rstart), rbuf[rstart:rend])
+            parts.append(_END_OF_PARTITION)
+            data.write(b"".join(parts))
+        samples: list[tuple[bytes, int]] = []
+        pos = start + 4 + end - begin
+        if len(records) > 1 and data.position - pos > ROW_INDEX_BLOCK_BYTES:
+            block_start = -ROW_INDEX_BLOCK_BYTES
+            for rbuf, rstart, rend in records:
+                if pos - block_start >= ROW_INDEX_BLOCK_BYTES:
+                    samples.append((row_key(rbuf, rstart), pos))
+                    block_start = pos
+                pos += 4 + rend - rstart
+        self._indexed(part, start, samples)
 
     def finish(self) -> SSTableReader:
         """Make the SSTable durable and complete (TOC last); returns it opened for reading."""
@@ -342,6 +429,34 @@ class SSTableWriter:
                     pass
         if removed:
             fsync_directory(self.directory)
+
+def copy_tally(found: EncodedRows) -> CopyTally | None:
+    """What a partition of `scan_encoded` holds, when compaction would write it exactly as it is
+    (nothing deleted, expiring or purgeable; see codec.live_row): (cells, min timestamp, max
+    timestamp, live_row's bit set of its rows). None when it is not that plain."""
+    part = found.part
+    if part.deletion != NO_DELETION or part.ldt or part.ranges is not None and len(part.ranges):
+        return None
+    cells, low, high = 0, MAX_TIMESTAMP, NO_DELETION
+    if part.static:
+        static = live_cells(part.static)
+        if static is None:
+            return None
+        cells, low, high = static
+    columns = len(found.decoder.columns)
+    what = 0
+    for buf, start, end in found.records:
+        row = live_row(buf, start, end, columns)
+        if row is None:
+            return None
+        cells += row[0]
+        low = min(low, row[1])
+        high = max(high, row[2])
+        what |= row[3]
+    if high == NO_DELETION:
+        return None  # no row and no static cell: purge drops the partition
+    return cells, low, high, what
+
 
 def _pack_row_index(samples: list[tuple[bytes, int]]) -> bytes:
     """One partition's row index: count, entry offsets (relative to the block), entries."""

@@ -1,0 +1,300 @@
+"""Compaction copies the bytes of partitions it would write unchanged: the output is the same
+SSTable, byte for byte, as when every partition is decoded, merged, purged and encoded again;
+what is copied and what is not; live_row's walk agrees with the encoder's tallies."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from unittest import mock
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from shards.errors import SSTableStateError
+from shards.memtable import Cell, Complex, Marker, Partition, Row
+from shards.sstable import SSTableWriter, compact, compact_steps
+from shards.sstable.codec import (
+    LIVE_COLUMN_SHIFT,
+    LIVE_COMPLEX,
+    LIVE_MARKER,
+    PartitionEncoder,
+    live_row,
+)
+from shards.sstable.format import COMPONENTS, component_path
+from shards.tombstones import NO_DELETION
+from tests.shards.sstable.helpers import TABLE, dump, partitions, write
+from tests.shards.sstable.test_compaction import _expected
+
+_KEYS = [(t, b"pk%d" % i) for i, t in enumerate([-9, -4, -4, 0, 3, 8, 11, 12])]
+_COLUMNS = ["a", "b", "c", "d"]
+# Small chunks and values up to a few KiB: headers and rows cross chunk boundaries, and
+# partitions of a few such rows pass ROW_INDEX_BLOCK_BYTES and get a row index.
+_CHUNK = 4096
+_VALUES = st.one_of(st.binary(max_size=20),
+                    st.builds(lambda size, byte: bytes([byte]) * size, st.integers(1000, 3000),
+                              st.integers(0, 255)))
+
+
+@st.composite
+def _live_row(draw, ck: bytes, base: int) -> Row:
+    row = Row([ck[1:]])
+    ts = st.integers(base, base + 50)
+    if draw(st.booleans()):
+        row.marker = Marker(draw(ts), 0, 0)
+    for name in draw(st.lists(st.sampled_from(_COLUMNS), max_size=4, unique=True)):
+        row.cells[name] = Cell(draw(ts), draw(_VALUES), 0, 0)
+    if draw(st.integers(0, 5)) == 0:
+        column = Complex()
+        for path in draw(st.lists(st.binary(min_size=1, max_size=3), min_size=1, max_size=3,
+                                  unique=True)):
+            column.cells[path] = (b"k" + path, Cell(draw(ts), draw(_VALUES), 0, 0))
+        row.cells["m"] = column
+    if row.marker is None and not row.cells:
+        row.marker = Marker(draw(ts), 0, 0)
+    return row
+
+
+@st.composite
+def _live_partition(draw, token: int, pk: bytes, base: int) -> Partition:
+    """Nothing deleted or expiring; often the one row b"@c" that other tables overwrite."""
+    part = Partition(token, pk)
+    keys = draw(st.one_of(st.just([b"@c"]),
+                          st.lists(st.sampled_from([b"@a", b"@b", b"@c", b"@d"]), min_size=1,
+                                   max_size=4, unique=True)))
+    for ck in sorted(keys):
+        part.rows[ck] = draw(_live_row(ck, base))
+    if draw(st.integers(0, 7)) == 0:
+        part.static["s"] = Cell(base, b"static", 0, 0)
+    return part
+
+
+@st.composite
+def _tables(draw) -> list[list[Partition]]:
+    tables = []
+    for n in range(3):
+        keys = sorted(draw(st.lists(st.sampled_from(_KEYS), min_size=1, max_size=6,
+                                    unique=True)))
+        # Later tables are mostly newer (full overwrites), sometimes interleaved with older ones.
+        base = draw(st.one_of(st.just(100 * n), st.integers(0, 250)))
+        tables.append([draw(st.one_of(_live_partition(t, pk, base), _live_partition(t, pk, base),
+                                      partitions(t, pk, small=True, max_rows=3)))
+                       for t, pk in keys])
+    return tables
+
+
+def _files(d: str, generation: int) -> dict[str, bytes]:
+    out = {}
+    for component in COMPONENTS:
+        with open(component_path(d, TABLE, generation, component), "rb") as f:
+            out[component] = f.read()
+    return out
+
+
+def _compact(d: str, tables: list[list[Partition]], now: int, gc_grace: int,
+             copying: bool) -> object:
+    readers = [write(d, table, generation=g, chunk_bytes=_CHUNK)
+               for g, table in enumerate(tables, 1)]
+    decoding = (contextlib.nullcontext() if copying
+                else mock.patch("shards.sstable.compaction._copy_source", return_value=None))
+    try:
+        with decoding:
+            return compact(readers, lambda: SSTableWriter(d, TABLE, 9, chunk_bytes=_CHUNK),
+                           now, gc_grace)
+    finally:
+        for reader in readers:
+            reader.close()
+
+
+@settings(max_examples=60, deadline=None)
+@given(_tables(), st.integers(0, 60), st.integers(0, 30))
+def test_copying_writes_the_sstable_decoding_writes(tables, now, gc_grace) -> None:
+    with tempfile.TemporaryDirectory() as copied, tempfile.TemporaryDirectory() as decoded:
+        out = _compact(copied, tables, now, gc_grace, copying=True)
+        reference = _compact(decoded, tables, now, gc_grace, copying=False)
+        assert (out is None) == (reference is None)
+        if out is None:
+            return
+        try:
+            assert [dump(p) for p in out.scan()] == _expected(tables, now, gc_grace)
+            assert out.stats == reference.stats
+            assert _files(copied, 9) == _files(decoded, 9)
+        finally:
+            out.close()
+            reference.close()
+
+
+def _row(ts: int, columns: dict[str, bytes], marker: bool = True) -> Row:
+    row = Row([b"c"])
+    if marker:
+        row.marker = Marker(ts, 0, 0)
+    for name, value in columns.items():
+        row.cells[name] = Cell(ts, value, 0, 0)
+    return row
+
+
+def _one_row(pk: bytes, row: Row) -> Partition:
+    part = Partition(len(pk), pk)
+    part.rows[b"@c"] = row
+    return part
+
+
+class _Counting:
+    """Counts SSTableWriter.add and add_copy calls during a compaction."""
+
+    def __enter__(self) -> _Counting:
+        self.added = self.copied = 0
+        add, add_copy = SSTableWriter.add, SSTableWriter.add_copy
+
+        def counted_add(writer, part):
+            self.added += 1
+            return add(writer, part)
+
+        def counted_copy(writer, found, tally):
+            self.copied += 1
+            return add_copy(writer, found, tally)
+
+        self._patches = [mock.patch.object(SSTableWriter, "add", counted_add),
+                         mock.patch.object(SSTableWriter, "add_copy", counted_copy)]
+        for patch in self._patches:
+            patch.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for patch in self._patches:
+            patch.stop()
+
+
+def test_what_is_copied_and_what_is_decoded(tmp_path) -> None:
+    d = str(tmp_path)
+    full = {"a": b"1", "b": b"2"}
+    old = [_one_row(b"overwritten", _row(10, full)), _one_row(b"partly", _row(10, full)),
+           _one_row(b"tie", _row(20, full)), _one_row(b"alone-old", _row(10, full))]
+    expiring = _row(30, {})
+    expiring.cells["a"] = Cell(30, b"x", 60, 1_000_000)
+    new = [_one_row(b"overwritten", _row(30, full)),
+           _one_row(b"partly", _row(30, {"a": b"9"})),  # b survives from the old version
+           _one_row(b"tie", _row(20, full)), _one_row(b"alone-ttl", expiring)]
+    readers = [write(d, sorted(parts, key=lambda p: (p.token, p.pk)), generation=g)
+               for g, parts in ((1, old), (2, new))]
+    with _Counting() as counts:
+        out = compact(readers, lambda: SSTableWriter(d, TABLE, 3), now=0, gc_grace_seconds=0)
+    # Copied: the full overwrite (the newer version) and the old partition alone. Decoded: the
+    # partial overwrite, the equal timestamps and the expiring cell.
+    assert (counts.copied, counts.added) == (2, 3)
+    got = {p.pk: {name: (c.timestamp, c.value) for name, c in p.rows[b"@c"].cells.items()}
+           for p in out.scan()}
+    assert got[b"overwritten"] == {"a": (30, b"1"), "b": (30, b"2")}
+    assert got[b"partly"] == {"a": (30, b"9"), "b": (10, b"2")}
+    assert got[b"alone-old"] == {"a": (10, b"1"), "b": (10, b"2")}
+    assert out.stats.rows == 5 and out.stats.cells == 9 and out.stats.expiring_cells == 1
+    assert (out.stats.min_timestamp, out.stats.max_timestamp) == (10, 30)
+    out.close()
+
+
+def test_sources_with_other_column_ids_are_decoded(tmp_path) -> None:
+    d = str(tmp_path)
+    ab = write(d, [_one_row(b"x", _row(1, {"a": b"1", "b": b"2"}))], generation=1)
+    ba = write(d, [_one_row(b"y", _row(1, {"b": b"2", "a": b"1"}))], generation=2)
+    bigger = write(d, [_one_row(b"z", _row(1, {"b": b"2", "a": b"1", "c": b"3"}))],
+                   generation=3)
+    assert ab.stats.columns == ["a", "b"] and bigger.stats.columns == ["b", "a", "c"]
+    with _Counting() as counts:
+        out = compact([ab, ba, bigger], lambda: SSTableWriter(d, TABLE, 4), 0, 0)
+    # ["b", "a", "c"] has the most data as its prefix: the second and third are copied.
+    assert out.stats.columns == ["b", "a", "c"] and (counts.copied, counts.added) == (2, 1)
+    assert {p.pk: sorted(p.rows[b"@c"].cells) for p in out.scan()} == {
+        b"x": ["a", "b"], b"y": ["a", "b"], b"z": ["a", "b", "c"]}
+    out.close()
+
+
+def test_add_copy_refuses_what_it_cannot_copy(tmp_path) -> None:
+    d = str(tmp_path)
+    source = write(d, [_one_row(b"x", _row(1, {"a": b"1", "b": b"2"}))], generation=1)
+    (found,) = list(source.scan_encoded())
+    writer = SSTableWriter(d, TABLE, 2)
+    writer.seed_columns(["b", "a"])
+    with pytest.raises(SSTableStateError, match="numbers its columns differently"):
+        writer.add_copy(found, (2, 1, 1, 0))
+    (cached,) = [source.find(found.part.token, b"x")]
+    with pytest.raises(SSTableStateError, match="scan_encoded"):
+        writer.add_copy(cached, (2, 1, 1, 0))
+    writer.add(_one_row(b"y", _row(1, {"a": b"1"})))
+    with pytest.raises(SSTableStateError, match="before the first partition"):
+        writer.seed_columns(["a"])
+    writer.abort()
+    source.close()
+
+
+def test_closing_a_copying_compaction_leaves_no_output(tmp_path) -> None:
+    d = str(tmp_path)
+    readers = [write(d, [_one_row(b"k%04d" % i, _row(g, {"a": b"v"})) for i in range(300)],
+                     generation=g) for g in (1, 2)]
+    steps = compact_steps(readers, lambda: SSTableWriter(d, TABLE, 3), 0, 0, step_rows=50)
+    next(steps)
+    steps.close()
+    assert not any("-3-" in name for name in os.listdir(d))
+
+
+def _encoded_row(row: Row, ck: bytes = b"@c") -> tuple[bytes, PartitionEncoder]:
+    encoder = PartitionEncoder()
+    return encoder.row(ck, row), encoder
+
+
+def _walk(body: bytes, columns: int = 8) -> tuple[int, int, int, int] | None:
+    return live_row(body, 0, len(body), columns)
+
+
+def test_live_row_tallies_what_the_encoder_counts() -> None:
+    row = _row(7, {"a": b"1", "b": b"22"})
+    row.cells["b"] = Cell(9, b"22", 0, 0)
+    collection = Complex()
+    collection.cells[b"p"] = (b"kp", Cell(4, b"e", 0, 0))
+    collection.cells[b"q"] = (b"kq", Cell(12, b"f", 0, 0))
+    row.cells["m"] = collection
+    body, encoder = _encoded_row(row)
+    bits = LIVE_MARKER | LIVE_COMPLEX | 1 << LIVE_COLUMN_SHIFT | 1 << (LIVE_COLUMN_SHIFT + 1)
+    assert _walk(body) == (encoder.cells, encoder.min_ts, encoder.max_ts, bits) == (
+        4, 4, 12, bits)
+    assert _walk(body, columns=2) is None  # a column id the dictionary does not have
+    assert _walk(body[:-1]) is None and _walk(body + b"\0") is None
+
+
+@pytest.mark.parametrize("change", [
+    lambda r: setattr(r, "marker", Marker(5, 60, 100)),
+    lambda r: r.cells.__setitem__("a", Cell(5, b"x", 60, 100)),
+    lambda r: r.cells.__setitem__("a", Cell(5, None, 0, 100)),
+    lambda r: (setattr(r, "deletion", 3), setattr(r, "ldt", 100)),
+    lambda r: r.cells.__setitem__("a", Cell(NO_DELETION, b"x", 0, 0)),
+    lambda r: (setattr(r, "marker", None), r.cells.clear()),
+    lambda r: r.cells.__setitem__("m", Complex(deletion=2, ldt=9)),
+    lambda r: r.cells.__setitem__("m", Complex()),
+], ids=["expiring-marker", "expiring-cell", "tombstone", "row-deletion", "floor-timestamp",
+        "empty-row", "collection-deletion", "empty-collection"])
+def test_live_row_refuses_what_purge_could_change(change) -> None:
+    row = _row(5, {"a": b"1"})
+    change(row)
+    assert _walk(_encoded_row(row)[0]) is None
+
+
+def test_copies_across_chunk_boundaries(tmp_path) -> None:
+    """Thousands of small partitions in 4 KiB chunks: headers, rows and size prefixes fall on
+    every side of a boundary, and each copy must frame them as the encoder does."""
+    tables = [[_one_row(b"k%0*d" % (3 + i % 9, i), _row(g, {"a": b"v" * (i % 50), "b": b"w"}))
+               for i in range(g, 3000, 2)] for g in (1, 2)]
+    for table in tables:
+        table.sort(key=lambda p: (p.token, p.pk))
+    copied, decoded = tmp_path / "copied", tmp_path / "decoded"
+    copied.mkdir()
+    decoded.mkdir()
+    with _Counting() as counts:
+        out = _compact(str(copied), tables, 0, 0, copying=True)
+    # Every add() wrote an input: the compaction copied all 2,999 partitions.
+    assert (counts.copied, counts.added) == (2999, 2999)
+    reference = _compact(str(decoded), tables, 0, 0, copying=False)
+    assert _files(str(copied), 9) == _files(str(decoded), 9)
+    assert out.stats == reference.stats and out.stats.partitions == 2999
+    out.close()
+    reference.close()
