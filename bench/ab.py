@@ -70,7 +70,15 @@ def line(r: RunResult) -> str:
     of the server shows in the last two long before p99) and errors."""
     cpu = "-" if r.cpu_us_per_op is None else f"{r.cpu_us_per_op:.0f}"
     tail = "  ".join(f"{name} {_ms(r.latency_us.get(name))} ms" for name in ("p99", "p99.9", "max"))
-    return f"{r.throughput:>9,.0f} ops/s  {cpu:>4} µs/op  {tail}  errors {r.errors}"
+    settled = ("" if r.settled_cpu_us_per_op is None
+               else f"  settled {r.settled_cpu_us_per_op:.0f} µs/op")
+    return f"{r.throughput:>9,.0f} ops/s  {cpu:>4} µs/op{settled}  {tail}  errors {r.errors}"
+
+
+def _median(values: list[float | None]) -> float | None:
+    """The median of the known values, None when there are none."""
+    known = [value for value in values if value is not None]
+    return statistics.median(known) if known else None
 
 
 def _ms(us: int | None) -> str:
@@ -82,15 +90,18 @@ def summary(sides: list[Side]) -> str:
     rows = []
     medians = []
     for side in sides:
-        cpus = [r.cpu_us_per_op for r in side.results if r.cpu_us_per_op is not None]
         ops = statistics.median(r.throughput for r in side.results)
-        cpu = statistics.median(cpus) if cpus else None
-        medians.append((ops, cpu))
+        cpu = _median([r.cpu_us_per_op for r in side.results])
+        settled = _median([r.settled_cpu_us_per_op for r in side.results])
+        medians.append((ops, cpu, settled))
         rows.append(f"median  {side.name:<24} {ops:>9,.0f} ops/s  "
-                    f"{'-' if cpu is None else f'{cpu:.0f}':>4} µs/op")
-    (base_ops, base_cpu), (new_ops, new_cpu) = medians
+                    f"{'-' if cpu is None else f'{cpu:.0f}':>4} µs/op"
+                    + ("" if settled is None else f"  settled {settled:.0f} µs/op"))
+    (base_ops, base_cpu, base_settled), (new_ops, new_cpu, new_settled) = medians
     change = [f"throughput {new_ops / base_ops - 1:+.0%}"] if base_ops else []
     if base_cpu and new_cpu:
         change.append(f"CPU per op {new_cpu / base_cpu - 1:+.0%}")
+    if base_settled and new_settled:
+        change.append(f"settled CPU per op {new_settled / base_settled - 1:+.0%}")
     rows.append("change  " + ", ".join(change))
     return "\n".join(rows)

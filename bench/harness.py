@@ -52,6 +52,14 @@ PRELOAD_SECONDS_PER_KEY = 0.002
 # first and last requests of the window may fall just outside it).
 KEPT_UP_SHARE = 0.99
 REPORT_TIMEOUT = C.DRAIN_TIMEOUT + 30.0
+# After a run with a small memtable budget, the node is idle ("settled") once its processes use
+# less than SETTLED_SHARE of a core in SETTLED_INTERVALS intervals of SETTLE_INTERVAL seconds
+# in a row (an idle node uses about 1%: the front's and the shards' timers); the flushes and
+# compactions the run left are counted until then, for at most SETTLE_TIMEOUT seconds.
+SETTLED_SHARE = 0.05
+SETTLE_INTERVAL = 1.0
+SETTLED_INTERVALS = 2
+SETTLE_TIMEOUT = 300.0
 PERCENTILES = (50.0, 95.0, 99.0, 99.9)
 
 
@@ -124,8 +132,15 @@ class RunResult(msgspec.Struct):
     stolen: float | None = None
     # What the kernel did for the server's processes in the measured phase (None: not sampled).
     server_kernel: KernelCounters | None = None
-    # SSTables on a started node's disk at the end of the run (None: not a started node).
+    # SSTables on a started node's disk at the end of the run, once settled (None: not a
+    # started node).
     sstables: int | None = None
+    # Runs with a small memtable budget: the server's CPU from the end of the measured phase
+    # until the node was idle, and how long that took (None: not such a run, or the node was
+    # still busy after SETTLE_TIMEOUT). The flushes and compactions a run leaves are part of
+    # what its writes cost.
+    background_cpu_seconds: float | None = None
+    settle_seconds: float | None = None
 
     @property
     def other_cpu(self) -> float | None:
@@ -141,6 +156,13 @@ class RunResult(msgspec.Struct):
         if self.server_cpu_seconds is None or not self.ops:
             return None
         return self.server_cpu_seconds / self.ops * 1e6
+
+    @property
+    def settled_cpu_us_per_op(self) -> float | None:
+        """CPU per op with the background work the run left (flushes, compactions)."""
+        if self.background_cpu_seconds is None or self.server_cpu_seconds is None or not self.ops:
+            return None
+        return (self.server_cpu_seconds + self.background_cpu_seconds) / self.ops * 1e6
 
 
 def split_in_flight(concurrency: int, clients: int) -> list[int]:
@@ -181,6 +203,9 @@ def run(opts: RunOptions, target: str, bind: tuple[str, int] | None = None,
         after_preload = (server.flush if opts.flush and isinstance(server, FerrosaNode)
                          else None)
         reports, preload_seconds = _drive_clients(opts, host, port, sampler, after_preload)
+        if opts.memtable_mib and isinstance(server, FerrosaNode) and sampler is not None:
+            sampler.settle("settled", SETTLED_SHARE, SETTLE_INTERVAL, SETTLED_INTERVALS,
+                           SETTLE_TIMEOUT)
         sstables = server.sstables() if isinstance(server, FerrosaNode) else None
     finally:
         if sampler is not None:
@@ -283,7 +308,10 @@ def _result(opts: RunOptions, target: str, address: str, reports: list[C.ClientR
     latency = _percentiles(total)
     service = _percentiles(merged(r.service for r in reports)) if opts.rate else {}
     cpu_seconds, by_role, lost, peak, busy, stolen = None, {}, 0, None, None, None
-    kernel = None
+    kernel = background = settle_seconds = None
+    if sampler is not None and "settled" in sampler.marks:
+        background = sampler.cpu_between("end", "settled")[0]
+        settle_seconds = sampler.marks["settled"].at - sampler.marks["end"].at
     if sampler is not None and "end" in sampler.marks:
         cpu_seconds, by_role = sampler.cpu_between("start", "end")
         kernel = sampler.kernel_between("start", "end")
@@ -306,7 +334,7 @@ def _result(opts: RunOptions, target: str, address: str, reports: list[C.ClientR
         cores=psutil.cpu_count() or 1, error_samples=samples,
         preload_ops=sum(r.preload_ops for r in reports),
         preload_errors=sum(r.preload_errors for r in reports), preload_seconds=preload_seconds,
-        sstables=sstables)
+        sstables=sstables, background_cpu_seconds=background, settle_seconds=settle_seconds)
 
 
 def run_label(workload: Any, opts: RunOptions) -> str:

@@ -93,6 +93,16 @@ def _cpu_text(r: RunResult) -> str:
     return f"{head} ({r.server_cpu_seconds:.2f} s over {r.seconds:g} s: {roles}){lost}"
 
 
+def background_text(r: RunResult) -> str | None:
+    """The flushes and compactions a small-memtable run left: None for other runs."""
+    if not r.options.memtable_mib or r.server_cpu_seconds is None:
+        return None
+    if r.settled_cpu_us_per_op is None:
+        return "the node was still busy long after the load; its background work is unknown"
+    return (f"{r.background_cpu_seconds:.2f} s of CPU in the {r.settle_seconds:.0f} s after "
+            f"the load until the node was idle: {r.settled_cpu_us_per_op:.0f} µs/op with it")
+
+
 # Steal below this share of the cores' time rounds to 0% and is not printed.
 STEAL_SHOWN = 0.005
 
@@ -130,6 +140,8 @@ def console(r: RunResult, null: RunResult | None = None) -> str:
                 f"{r.other_cpu:.0%} with other processes")
              + ("" if (r.stolen or 0) < STEAL_SHOWN else
                 f", {r.stolen:.0%} stolen by the hypervisor"),
+             *([f"  background     {background}"] if (background := background_text(r))
+               else []),
              *([f"  sstables       {r.sstables} on the node's disk at the end"]
                if r.sstables is not None else []),
              f"  limited by     {r.verdict}",
@@ -155,6 +167,8 @@ def markdown(r: RunResult, null: RunResult | None, commit: str, when: datetime.d
     out += _figures_table(r, null)
     out += ["", f"Limited by: {r.verdict}.", "",
             f"Server CPU: {_cpu_text(r)}.", "",
+            *([f"Background work: {background}.", ""] if (background := background_text(r))
+              else []),
             *([f"Server kernel: {kernel}.", ""] if (kernel := kernel_text(r)) else []),
             "Client processes' CPU (share of a core): "
             + ", ".join(f"{c:.0%}" for c in r.client_cpu) + "."

@@ -382,6 +382,27 @@ class ProcessSampler:
             total = total + (counters - a.kernel.get(pid, KernelCounters()))
         return total
 
+    def settle(self, name: str, quiet_share: float, interval: float, quiet_intervals: int,
+               timeout: float) -> bool:
+        """Wait until the process tree has used less than `quiet_share` of a core in each of
+        `quiet_intervals` intervals in a row, then take mark `name` (at the start of those
+        quiet intervals, so their idle CPU is not counted). False, without the mark, when
+        `timeout` seconds pass first."""
+        deadline = time.monotonic() + timeout
+        quiet: list[CpuMark] = []
+        before = self.mark(name)
+        while time.monotonic() < deadline:
+            time.sleep(interval)
+            after = self.mark(name)
+            used = sum(seconds - before.cpu.get(pid, 0.0) for pid, seconds in after.cpu.items())
+            quiet = quiet + [before] if used < quiet_share * (after.at - before.at) else []
+            if len(quiet) >= quiet_intervals:
+                self.marks[name] = quiet[0]
+                return True
+            before = after
+        del self.marks[name]
+        return False
+
     def cpu_between(self, first: str, second: str) -> tuple[float, dict[str, float]]:
         """(total CPU seconds, CPU seconds per role) spent between two marks."""
         a, b = self.marks[first], self.marks[second]

@@ -143,3 +143,61 @@ def test_ab_lines_show_the_latency_tail() -> None:
     line = ab.line(_result("write", 1000))
     assert "100 ops/s" in line and "5000 µs/op" in line
     assert "p99 3.00 ms  p99.9 4.00 ms  max 5.00 ms  errors 0" in line
+
+
+def _busy_child(busy_seconds: float):
+    """A child process that burns CPU for `busy_seconds`, then sleeps."""
+    import sys
+    code = ("import time\nend = time.process_time() + %r\n"
+            "while time.process_time() < end:\n    pass\ntime.sleep(60)\n" % busy_seconds)
+    return subprocess.Popen([sys.executable, "-c", code])
+
+
+def test_the_sampler_settles_once_the_work_is_done() -> None:
+    """ProcessSampler.settle: the mark comes after the busy second, before the quiet ones."""
+    from bench.server import ProcessSampler
+    child = _busy_child(1.0)
+    try:
+        sampler = ProcessSampler(child.pid)
+        sampler.mark("end")
+        assert sampler.settle("settled", 0.05, 0.25, 2, timeout=30.0)
+        busy = sampler.cpu_between("end", "settled")[0]
+        assert 0.9 <= busy <= 1.3, busy
+        assert sampler.marks["settled"].at - sampler.marks["end"].at >= 0.9
+    finally:
+        child.kill()
+        child.wait()
+
+
+def test_the_sampler_gives_up_on_a_process_that_stays_busy() -> None:
+    from bench.server import ProcessSampler
+    child = _busy_child(60.0)
+    try:
+        sampler = ProcessSampler(child.pid)
+        assert not sampler.settle("settled", 0.05, 0.2, 2, timeout=1.0)
+        assert "settled" not in sampler.marks
+    finally:
+        child.kill()
+        child.wait()
+
+
+def test_background_work_in_the_report_and_the_ab_lines() -> None:
+    import datetime
+
+    from bench import ab
+    r = _result("write-memtable32MiB", 1000)
+    assert "background" not in report.console(r, None) and "settled" not in ab.line(r)
+    r.options = RunOptions(workload="write", settings=Settings(), memtable_mib=32)
+    assert "still busy long after the load" in report.console(r, None)
+    r.background_cpu_seconds, r.settle_seconds = 2.5, 12.4
+    assert r.settled_cpu_us_per_op == 7500
+    expected = "2.50 s of CPU in the 12 s after the load until the node was idle: 7500 µs/op"
+    assert expected in report.console(r, None)
+    assert expected in report.markdown(r, None, "abc", datetime.datetime.now())
+    assert "5000 µs/op  settled 7500 µs/op  p99" in ab.line(r)
+    side = ab.Side("this checkout", None)
+    side.results = [r]
+    base = ab.Side("baseline", None)
+    base.results = [_result("write-memtable32MiB", 1000)]
+    base.results[0].background_cpu_seconds = 5.0
+    assert "settled CPU per op -25%" in ab.summary([base, side])
