@@ -49,6 +49,10 @@ FLUSH_STEP_PARTITIONS = 64
 # each here.
 SORT_RUN_PARTITIONS = 2048
 RELEASE_STEP_PARTITIONS = 512
+# A flush numbers its columns as the newest SSTable does, unless that one names more columns
+# than this: a table whose columns were added and dropped many times starts afresh, far below
+# the format's 65,535 (every name ever seeded stays in the dictionaries that follow).
+MAX_SEEDED_COLUMNS = 1024
 # Rows merged per compaction step (see compact_steps): about as long as a flush step.
 COMPACTION_STEP_ROWS = 64
 # Cassandra's default gc_grace_seconds, until the front sends the table's schema.
@@ -259,6 +263,11 @@ class TableStore:
     def _write(self, frozen: TableData, on_done: Callable[[], None], position: object):
         writer = self._new_writer()
         try:
+            newest = self.sstables[0].stats.columns if self.sstables else []
+            if len(newest) <= MAX_SEEDED_COLUMNS:
+                # The newest SSTable's column ids first: the table's SSTables then number their
+                # columns alike, and compaction copies their partitions as bytes.
+                writer.seed_columns(newest)
             runs = []
             for run in frozen.sorted_runs(SORT_RUN_PARTITIONS):
                 runs.append(run)

@@ -69,3 +69,37 @@ def test_a_compaction_deletes_its_inputs_on_the_sync_thread(tmp_path, monkeypatc
         key = b"key%d" % i
         reply = store.handle(m.Read(1, TABLE, token(key), key, plain, NOW))
         assert reply.count == 1 and reply.rows.endswith(key)
+
+
+def test_flushes_number_columns_as_the_newest_sstable_so_compaction_copies(tmp_path,
+                                                                            monkeypatch) -> None:
+    from shards.sstable import SSTableWriter
+    store = ShardStore(0, str(tmp_path), 1 << 30, None)
+    store.handle(m.TableSchema(0, TABLE))
+    orders = [["b", "a"], ["a", "c"], ["c", "b", "a"], ["d"]]
+    for n, names in enumerate(orders):
+        for i in range(20):
+            key = b"k%d-%d" % (n, i)
+            mutation = m.Mutation(TABLE, token(key), key, b"", [], 5 + n, m.MUTATION_ROW_UPSERT,
+                                  [], [], 0, 0, True, NOW - 10, plain_names=names,
+                                  plain_values=[key] * len(names))
+            assert type(store.handle(m.Write(0, [mutation]))) is m.Ack
+        store.flush(TABLE)
+        while store.maintenance_step():
+            pass
+    table = store.tables[TABLE]
+    # Newest first: each flush extends the dictionary of the one before.
+    assert [r.stats.columns for r in table.sstables] == [
+        ["b", "a", "c", "d"], ["b", "a", "c"], ["b", "a", "c"], ["b", "a"]]
+    copied = []
+    real = SSTableWriter.add_copy
+
+    def add_copy(writer, found, tally):
+        copied.append(found.part.pk)
+        return real(writer, found, tally)
+    monkeypatch.setattr(SSTableWriter, "add_copy", add_copy)
+    store.compact(TABLE, major=True)
+    while store.maintenance_step():
+        pass
+    assert len(copied) == 80 and len(table.sstables) == 1
+    assert table.sstables[0].stats.columns == ["b", "a", "c", "d"]
