@@ -1,7 +1,9 @@
 """Partitions as bytes: the encoding of a partition header, rows and cells in the Data stream.
 
-What it is: `PartitionEncoder` (memtable objects -> bytes, counting the statistics on the way) and
-`PartitionDecoder` (bytes -> memtable objects: Partition, Row, Complex, Cell).
+What it is: `PartitionEncoder` (memtable objects -> bytes, counting the statistics on the way),
+`PartitionDecoder` (bytes -> memtable objects: Partition, Row, Complex, Cell), and `live_row` /
+`live_cells` (whether compaction would keep a row or static cells byte for byte, and their
+statistics, from a walk that decodes nothing).
 
 What it must NOT do: know about chunks, compression, files or indexes. It sees one contiguous
 `bytes` object per header or row; the caller (writer/reader) frames them in the logical stream as

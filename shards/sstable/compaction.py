@@ -2,8 +2,9 @@
 
 What it is: `compact_steps` (a generator doing a bounded amount of work per `next()`, for the
 shard loop to interleave with requests), `compact` (the same, run to the end), `purge_bound`
-(the purgeable-timestamp bound from SSTables outside the compaction) and `size_tiered_buckets`
-(Cassandra's SizeTieredCompactionStrategy bucketing, as a pure function of sizes).
+(the purgeable-timestamp bound from SSTables outside the compaction), `shared_columns` (the
+output's column dictionary) and `size_tiered_buckets` (Cassandra's SizeTieredCompactionStrategy
+bucketing, as a pure function of sizes).
 
 What it must NOT do: delete the input SSTables or swap them for the output in the store (the
 caller does that once the output is complete), or hold more than the partitions in flight: one
@@ -14,6 +15,12 @@ Theory of operation:
   group, folded with merge_into, purged with purge(now, gc_grace_seconds, bound) and written if
   anything remains. The output writer is created only for the first surviving partition, so a
   compaction that purges everything creates no file and ends without a reader.
+- The scans keep rows encoded. A group that merging and purging would give back unchanged
+  (`_copy_source`: versions with nothing deleted, expiring or purgeable, whose rows are in one
+  version only or overwritten in full by their newest version) is copied as its bytes
+  (SSTableWriter.add_copy: the rows of every version in clustering order) and never decoded. That needs the source's column ids to be the
+  output's: the output's dictionary is seeded with `shared_columns(readers)`, and sources whose
+  dictionary is not a prefix of it are always decoded. Both ways write the same bytes.
 - A tombstone may be dropped only if no data it could shadow exists outside the compaction:
   `max_purgeable(token, pk)` gives the oldest timestamp of that partition elsewhere (Cassandra's
   CompactionController.getPurgeEvaluator); `purge_bound(other_readers)` builds it from the other
@@ -30,13 +37,15 @@ Theory of operation:
 from __future__ import annotations
 
 import heapq
+from operator import itemgetter
 from collections.abc import Callable, Generator, Iterable, Sequence
 
 from shards.errors import SSTableError
 from shards.sstable.merge import MAX_PURGEABLE, merge_into, purge
-from shards.sstable.codec import LIVE_COMPLEX, row_key
+from shards.sstable.codec import LIVE_COMPLEX, MAX_TIMESTAMP, live_row, row_key
 from shards.sstable.reader import EncodedRows, SSTableReader
 from shards.sstable.writer import CopyTally, SSTableWriter, copy_tally
+from shards.tombstones import NO_DELETION
 
 # Cassandra's STCS defaults (SizeTieredCompactionStrategyOptions and table compaction options).
 MIN_THRESHOLD = 4
@@ -146,42 +155,76 @@ def _output(writer_factory: Callable[[], SSTableWriter], columns: list[str]) -> 
     return writer
 
 
-def _copy_source(group: list[EncodedRows],
-                 same_ids: set[SSTableReader]) -> tuple[EncodedRows, CopyTally] | None:
-    """The version in `group` that merging and purging the group would give back unchanged,
-    with its copy_tally, so that its bytes can be copied; None when the group must be decoded.
+Copy = tuple[list[EncodedRows], list[tuple[bytes, int, int]], CopyTally]
+# _merged_rows sorts (clustering key, version, record, tally) by its first two.
+_CLUSTERING_THEN_VERSION = itemgetter(0, 1)
 
-    One version: when nothing in it is deleted, expiring or purgeable. Several versions of a
-    one-row partition (a row overwritten in full, the common upsert): when each is that plain,
-    and one of them has every column and the marker the others have, each with a timestamp
-    above every timestamp of the others. Its cells and marker win every reconciliation, and
-    nothing of the others survives beside them. Only sources whose column ids are the
-    output's (`same_ids`) qualify, so that the bit sets compare the same columns."""
-    tallies = []
+
+def _copy_source(group: list[EncodedRows], same_ids: set[SSTableReader]) -> Copy | None:
+    """What merging and purging `group` would give back unchanged, as add_copy's arguments
+    (the versions, the rows to copy, their tally); None when the group must be decoded. Only
+    sources whose column ids are the output's (`same_ids`) qualify.
+
+    One version: when nothing in it is deleted, expiring or purgeable. Several: `_merged_rows`."""
     for found in group:
         if found.reader not in same_ids:
             return None
-        if len(group) > 1 and (len(found.records) != 1 or found.part.static):
-            return None
-        tally = copy_tally(found)
-        if tally is None:
-            return None
-        tallies.append(tally)
     if len(group) == 1:
-        return group[0], tallies[0]
-    best = max(range(len(group)), key=lambda i: tallies[i][1])
-    _cells, low, _high, what = tallies[best]
-    if what & LIVE_COMPLEX:
-        return None  # a collection's elements merge by path: the versions' union survives
-    buf, start, _end = group[best].records[0]
-    ck = row_key(buf, start)
-    for i, found in enumerate(group):
-        if i != best:
-            _cells, _low, high, other = tallies[i]
-            buf, start, _end = found.records[0]
-            if high >= low or other & ~what or row_key(buf, start) != ck:
+        found = group[0]
+        tally = copy_tally(found)
+        return None if tally is None else (group, found.records, tally)
+    return _merged_rows(group)
+
+
+def _merged_rows(group: list[EncodedRows]) -> Copy | None:
+    """Several versions of a partition, each with rows only (no static cells) and nothing
+    deleted, expiring or purgeable: the union of their rows, in clustering order. A row in
+    several versions qualifies when one of its versions has every column and the marker the
+    others have, each with a timestamp above every timestamp of theirs (a row overwritten in
+    full, the common upsert): its cells and marker win every reconciliation and nothing of
+    the others survives beside them. Collections merge by element, so a row with one in
+    several versions does not qualify."""
+    rows = []
+    for version, found in enumerate(group):
+        part = found.part
+        if (part.static or part.deletion != NO_DELETION or part.ldt
+                or part.ranges is not None and len(part.ranges)):
+            return None
+        columns = len(found.decoder.columns)
+        for record in found.records:
+            buf, start, end = record
+            tally = live_row(buf, start, end, columns)
+            if tally is None:
                 return None
-    return group[best], tallies[best]
+            rows.append((row_key(buf, start), version, record, tally))
+    rows.sort(key=_CLUSTERING_THEN_VERSION)
+    records = []
+    cells, low, high = 0, MAX_TIMESTAMP, NO_DELETION
+    i = 0
+    while i < len(rows):
+        j = best = i
+        ck = rows[i][0]
+        row_low = rows[i][3][1]
+        j += 1
+        while j < len(rows) and rows[j][0] == ck:
+            if rows[j][3][1] > row_low:
+                best, row_low = j, rows[j][3][1]
+            j += 1
+        _cells, row_low, _high, what = rows[best][3]
+        for k in range(i, j):
+            if k != best:
+                _cells, _low, other_high, other = rows[k][3]
+                if other_high >= row_low or other & ~what or what & LIVE_COMPLEX:
+                    return None
+        chosen = rows[best][3]
+        records.append(rows[best][2])
+        cells += chosen[0]
+        low = min(low, chosen[1])
+        high = max(high, chosen[2])
+        i = j
+    if not records:
+        return None
+    return group, records, (cells, low, high, 0)
 
 
 def compact(readers: Sequence[SSTableReader], writer_factory: Callable[[], SSTableWriter],

@@ -1,8 +1,10 @@
 """SSTableWriter: streams partitions, in (token, pk) order, into a new SSTable.
 
 What it is: the one way SSTables come into existence (memtable flush and compaction both use it).
-`add(partition)` encodes and writes as it goes; `finish()` makes every component durable, writes the
-TOC last and returns an open SSTableReader; `abort()` deletes everything written.
+`add(partition)` encodes and writes as it goes; `add_copy(found, tally)` writes a partition of
+another SSTable as its bytes are (compaction, when the bytes would come out the same);
+`finish()` makes every component durable, writes the TOC last and returns an open SSTableReader;
+`abort()` deletes everything written.
 
 What it must NOT do: decide which partitions to write or merge versions of a partition (the caller
 hands over each partition once, already merged), or keep the table in memory.
@@ -244,27 +246,32 @@ class SSTableWriter:
             if name not in self._encoder.ids:
                 self._encoder.new_column(name)
 
-    def add_copy(self, found: EncodedRows, tally: CopyTally) -> None:
-        """Write a whole partition of another SSTable (from its `scan_encoded`) as its bytes
-        are. The caller has checked that compaction would write it unchanged (`tally` is its
-        `copy_tally`) and that the source's column dictionary is a prefix of this one (so its
-        column ids mean the same here; `seed_columns`). Stats count what `add` would have."""
+    def add_copy(self, sources: list[EncodedRows], records: list[tuple[bytes, int, int]],
+                 tally: CopyTally) -> None:
+        """Write a partition from the bytes of other SSTables (partitions of their
+        `scan_encoded`): the header of sources[0] and `records`, rows of any of them in
+        clustering order. The caller has checked that compaction would write exactly that
+        (`tally` counts what the records hold, as copy_tally does), and that each source's
+        column dictionary is a prefix of this one (so its column ids mean the same here;
+        `seed_columns`). Stats count what `add` would have."""
         if self._state is not _OPEN:
             raise SSTableStateError(f"SSTable writer is {self._state}")
+        found = sources[0]
         part, head = found.part, found.head
-        if head is None:
-            raise SSTableStateError("add_copy needs a partition from scan_encoded")
-        if not self._same_ids(found.reader):
-            raise SSTableStateError(f"SSTable {found.reader.path(DATA)} numbers its columns "
-                                    f"differently: its partitions cannot be copied as bytes")
+        for source in sources:
+            if source.head is None:
+                raise SSTableStateError("add_copy needs partitions from scan_encoded")
+            if not self._same_ids(source.reader):
+                raise SSTableStateError(f"SSTable {source.reader.path(DATA)} numbers its columns "
+                                        f"differently: its partitions cannot be copied as bytes")
         key = (part.token, part.pk)
         self._check_order(key)
         try:
-            self._copy(part, head, found.records)
+            self._copy(part, head, records, records is found.records)
         except BaseException:
             self.abort()
             raise
-        self._encoder.count_copy(len(found.records), tally[0], tally[1], tally[2])
+        self._encoder.count_copy(len(records), tally[0], tally[1], tally[2])
         if self._first is None:
             self._first = key
         self._last = key
@@ -278,11 +285,12 @@ class SSTableWriter:
         return known
 
     def _copy(self, part: Partition, head: tuple[bytes, int, int],
-              records: list[tuple[bytes, int, int]]) -> None:
+              records: list[tuple[bytes, int, int]], whole: bool) -> None:
+        """`whole`: the records are all the rows that follow `head` in its SSTable."""
         data = self._data
         start = data.position
         buf, begin, end = head
-        if begin >= 4 and (not records or records[-1][0] is buf):
+        if whole and begin >= 4 and (not records or records[-1][0] is buf):
             # The header and every row lie in one buffer, back to back with their size prefixes
             # (a record the scan joined across chunks starts its buffer, without its prefix).
             data.write(buf[begin - 4:records[-1][2] if records else end] + _END_OF_PARTITION)

@@ -94,9 +94,9 @@ def test_flushes_number_columns_as_the_newest_sstable_so_compaction_copies(tmp_p
     copied = []
     real = SSTableWriter.add_copy
 
-    def add_copy(writer, found, tally):
-        copied.append(found.part.pk)
-        return real(writer, found, tally)
+    def add_copy(writer, sources, records, tally):
+        copied.append(sources[0].part.pk)
+        return real(writer, sources, records, tally)
     monkeypatch.setattr(SSTableWriter, "add_copy", add_copy)
     store.compact(TABLE, major=True)
     while store.maintenance_step():

@@ -152,9 +152,9 @@ class _Counting:
             self.added += 1
             return add(writer, part)
 
-        def counted_copy(writer, found, tally):
+        def counted_copy(writer, sources, records, tally):
             self.copied += 1
-            return add_copy(writer, found, tally)
+            return add_copy(writer, sources, records, tally)
 
         self._patches = [mock.patch.object(SSTableWriter, "add", counted_add),
                          mock.patch.object(SSTableWriter, "add_copy", counted_copy)]
@@ -217,10 +217,10 @@ def test_add_copy_refuses_what_it_cannot_copy(tmp_path) -> None:
     writer = SSTableWriter(d, TABLE, 2)
     writer.seed_columns(["b", "a"])
     with pytest.raises(SSTableStateError, match="numbers its columns differently"):
-        writer.add_copy(found, (2, 1, 1, 0))
-    (cached,) = [source.find(found.part.token, b"x")]
+        writer.add_copy([found], found.records, (2, 1, 1, 0))
+    cached = source.find(found.part.token, b"x")
     with pytest.raises(SSTableStateError, match="scan_encoded"):
-        writer.add_copy(cached, (2, 1, 1, 0))
+        writer.add_copy([cached], cached.records, (2, 1, 1, 0))
     writer.add(_one_row(b"y", _row(1, {"a": b"1"})))
     with pytest.raises(SSTableStateError, match="before the first partition"):
         writer.seed_columns(["a"])
@@ -296,5 +296,47 @@ def test_copies_across_chunk_boundaries(tmp_path) -> None:
     reference = _compact(str(decoded), tables, 0, 0, copying=False)
     assert _files(str(copied), 9) == _files(str(decoded), 9)
     assert out.stats == reference.stats and out.stats.partitions == 2999
+    out.close()
+    reference.close()
+
+
+def _series(pk: bytes, cks: range, ts: int, collection: bool = False) -> Partition:
+    part = Partition(len(pk), pk)
+    for n in cks:
+        ck = b"@%02d" % n
+        row = Row([ck[1:]])
+        row.marker = Marker(ts, 0, 0)
+        row.cells["a"] = Cell(ts, b"v%d" % ts, 0, 0)
+        if collection:
+            column = Complex()
+            column.cells[b"p%d" % ts] = (b"k", Cell(ts, b"e", 0, 0))
+            row.cells["m"] = column
+        part.rows[ck] = row
+    return part
+
+
+def test_rows_spread_over_inputs_are_copied_in_clustering_order(tmp_path) -> None:
+    """A time series: each input holds later rows of the same partition, one rewrites an
+    older row in full. Rows of a collection in two versions merge by element: decoded."""
+    later = _series(b"series", range(6, 11), 2)
+    later.rows[b"@03"] = _series(b"series", range(3, 4), 2).rows[b"@03"]
+    tables = [[_series(b"series", range(1, 6), 1), _series(b"sets", range(1, 2), 1, True)],
+              [later, _series(b"sets", range(1, 2), 2, True)],
+              [_series(b"series", range(11, 16), 3)]]
+    for table in tables:
+        table.sort(key=lambda p: (p.token, p.pk))
+    copied, decoded = tmp_path / "copied", tmp_path / "decoded"
+    copied.mkdir()
+    decoded.mkdir()
+    with _Counting() as counts:
+        out = _compact(str(copied), tables, 0, 0, copying=True)
+    assert (counts.copied, counts.added - 5) == (1, 1)  # 5 add() calls wrote the inputs
+    reference = _compact(str(decoded), tables, 0, 0, copying=False)
+    assert _files(str(copied), 9) == _files(str(decoded), 9) and out.stats == reference.stats
+    series = next(p for p in out.scan() if p.pk == b"series")
+    assert list(series.rows) == [b"@%02d" % n for n in range(1, 16)]
+    assert series.rows[b"@03"].cells["a"].value == b"v2"
+    sets = next(p for p in out.scan() if p.pk == b"sets")
+    assert list(sets.rows[b"@01"].cells["m"].cells) == [b"p1", b"p2"]
     out.close()
     reference.close()
