@@ -284,6 +284,17 @@ def test_copies_across_chunk_boundaries(tmp_path) -> None:
     every side of a boundary, and each copy must frame them as the encoder does."""
     tables = [[_one_row(b"k%0*d" % (3 + i % 9, i), _row(g, {"a": b"v" * (i % 50), "b": b"w"}))
                for i in range(g, 3000, 2)] for g in (1, 2)]
+    out, counts = _both_ways(tmp_path, tables)
+    # Every add() wrote an input: the compaction copied all 2,999 partitions.
+    assert (counts.copied, counts.added) == (2999, 2999)
+    assert out.stats.partitions == 2999
+    out.close()
+
+
+def _both_ways(tmp_path, tables: list[list[Partition]]) -> tuple[object, _Counting]:
+    """Compacts `tables` (sorted here) copying and decoding: the same files, byte for byte.
+    The copying compaction's output, and its counts of add() and add_copy() calls (the
+    inputs' writes count as add() calls)."""
     for table in tables:
         table.sort(key=lambda p: (p.token, p.pk))
     copied, decoded = tmp_path / "copied", tmp_path / "decoded"
@@ -291,13 +302,10 @@ def test_copies_across_chunk_boundaries(tmp_path) -> None:
     decoded.mkdir()
     with _Counting() as counts:
         out = _compact(str(copied), tables, 0, 0, copying=True)
-    # Every add() wrote an input: the compaction copied all 2,999 partitions.
-    assert (counts.copied, counts.added) == (2999, 2999)
     reference = _compact(str(decoded), tables, 0, 0, copying=False)
-    assert _files(str(copied), 9) == _files(str(decoded), 9)
-    assert out.stats == reference.stats and out.stats.partitions == 2999
-    out.close()
+    assert _files(str(copied), 9) == _files(str(decoded), 9) and out.stats == reference.stats
     reference.close()
+    return out, counts
 
 
 def _series(pk: bytes, cks: range, ts: int, collection: bool = False) -> Partition:
@@ -323,20 +331,11 @@ def test_rows_spread_over_inputs_are_copied_in_clustering_order(tmp_path) -> Non
     tables = [[_series(b"series", range(1, 6), 1), _series(b"sets", range(1, 2), 1, True)],
               [later, _series(b"sets", range(1, 2), 2, True)],
               [_series(b"series", range(11, 16), 3)]]
-    for table in tables:
-        table.sort(key=lambda p: (p.token, p.pk))
-    copied, decoded = tmp_path / "copied", tmp_path / "decoded"
-    copied.mkdir()
-    decoded.mkdir()
-    with _Counting() as counts:
-        out = _compact(str(copied), tables, 0, 0, copying=True)
+    out, counts = _both_ways(tmp_path, tables)
     assert (counts.copied, counts.added - 5) == (1, 1)  # 5 add() calls wrote the inputs
-    reference = _compact(str(decoded), tables, 0, 0, copying=False)
-    assert _files(str(copied), 9) == _files(str(decoded), 9) and out.stats == reference.stats
     series = next(p for p in out.scan() if p.pk == b"series")
     assert list(series.rows) == [b"@%02d" % n for n in range(1, 16)]
     assert series.rows[b"@03"].cells["a"].value == b"v2"
     sets = next(p for p in out.scan() if p.pk == b"sets")
     assert list(sets.rows[b"@01"].cells["m"].cells) == [b"p1", b"p2"]
     out.close()
-    reference.close()
