@@ -389,15 +389,18 @@ class ProcessSampler:
         quiet intervals, so their idle CPU is not counted). False, without the mark, when
         `timeout` seconds pass first."""
         deadline = time.monotonic() + timeout
-        quiet: list[CpuMark] = []
-        before = self.mark(name)
+        before = quiet_since = self.mark(name)
+        quiet = 0
         while time.monotonic() < deadline:
             time.sleep(interval)
             after = self.mark(name)
             used = sum(seconds - before.cpu.get(pid, 0.0) for pid, seconds in after.cpu.items())
-            quiet = quiet + [before] if used < quiet_share * (after.at - before.at) else []
-            if len(quiet) >= quiet_intervals:
-                self.marks[name] = quiet[0]
+            if used < quiet_share * (after.at - before.at):
+                quiet_since, quiet = (before, 1) if not quiet else (quiet_since, quiet + 1)
+            else:
+                quiet = 0
+            if quiet >= quiet_intervals:
+                self.marks[name] = quiet_since
                 return True
             before = after
         del self.marks[name]

@@ -18,9 +18,10 @@ Theory of operation:
 - The scans keep rows encoded. A group that merging and purging would give back unchanged
   (`_copy_source`: versions with nothing deleted, expiring or purgeable, whose rows are in one
   version only or overwritten in full by their newest version) is copied as its bytes
-  (SSTableWriter.add_copy: the rows of every version in clustering order) and never decoded. That needs the source's column ids to be the
-  output's: the output's dictionary is seeded with `shared_columns(readers)`, and sources whose
-  dictionary is not a prefix of it are always decoded. Both ways write the same bytes.
+  (SSTableWriter.add_copy: the rows of every version in clustering order) and never decoded.
+  That needs the sources' column ids to be the output's: the output's dictionary is seeded
+  with `shared_columns(readers)`, and sources whose dictionary is not a prefix of it are always
+  decoded. Both ways write the same bytes.
 - A tombstone may be dropped only if no data it could shadow exists outside the compaction:
   `max_purgeable(token, pk)` gives the oldest timestamp of that partition elsewhere (Cassandra's
   CompactionController.getPurgeEvaluator); `purge_bound(other_readers)` builds it from the other
@@ -37,14 +38,15 @@ Theory of operation:
 from __future__ import annotations
 
 import heapq
-from operator import itemgetter
 from collections.abc import Callable, Generator, Iterable, Sequence
+from operator import itemgetter
 
 from shards.errors import SSTableError
+from shards.memtable import Partition
+from shards.sstable.codec import LIVE_COMPLEX, MAX_TIMESTAMP, live_cells, live_row, row_key
 from shards.sstable.merge import MAX_PURGEABLE, merge_into, purge
-from shards.sstable.codec import LIVE_COMPLEX, MAX_TIMESTAMP, live_row, row_key
 from shards.sstable.reader import EncodedRows, SSTableReader
-from shards.sstable.writer import CopyTally, SSTableWriter, copy_tally
+from shards.sstable.writer import CopyTally, SSTableWriter
 from shards.tombstones import NO_DELETION
 
 # Cassandra's STCS defaults (SizeTieredCompactionStrategyOptions and table compaction options).
@@ -171,9 +173,40 @@ def _copy_source(group: list[EncodedRows], same_ids: set[SSTableReader]) -> Copy
             return None
     if len(group) == 1:
         found = group[0]
-        tally = copy_tally(found)
+        tally = _copy_tally(found)
         return None if tally is None else (group, found.records, tally)
     return _merged_rows(group)
+
+
+def _plain_header(part: Partition) -> bool:
+    """No partition deletion and no range tombstone: nothing in the header purge could change."""
+    return not (part.deletion != NO_DELETION or part.ldt
+                or part.ranges is not None and len(part.ranges))
+
+
+def _copy_tally(found: EncodedRows) -> CopyTally | None:
+    """What a partition of `scan_encoded` holds, when compaction would write it exactly as it
+    is (nothing deleted, expiring or purgeable; see codec.live_row); None otherwise."""
+    part = found.part
+    if not _plain_header(part):
+        return None
+    cells, low, high = 0, MAX_TIMESTAMP, NO_DELETION
+    if part.static:
+        static = live_cells(part.static)
+        if static is None:
+            return None
+        cells, low, high = static
+    columns = len(found.decoder.columns)
+    for buf, start, end in found.records:
+        row = live_row(buf, start, end, columns)
+        if row is None:
+            return None
+        cells += row[0]
+        low = min(low, row[1])
+        high = max(high, row[2])
+    if high == NO_DELETION:
+        return None  # no row and no static cell: purge drops the partition
+    return cells, low, high
 
 
 def _merged_rows(group: list[EncodedRows]) -> Copy | None:
@@ -186,9 +219,7 @@ def _merged_rows(group: list[EncodedRows]) -> Copy | None:
     several versions does not qualify."""
     rows = []
     for version, found in enumerate(group):
-        part = found.part
-        if (part.static or part.deletion != NO_DELETION or part.ldt
-                or part.ranges is not None and len(part.ranges)):
+        if found.part.static or not _plain_header(found.part):
             return None
         columns = len(found.decoder.columns)
         for record in found.records:
@@ -202,29 +233,28 @@ def _merged_rows(group: list[EncodedRows]) -> Copy | None:
     cells, low, high = 0, MAX_TIMESTAMP, NO_DELETION
     i = 0
     while i < len(rows):
-        j = best = i
         ck = rows[i][0]
-        row_low = rows[i][3][1]
-        j += 1
-        while j < len(rows) and rows[j][0] == ck:
-            if rows[j][3][1] > row_low:
-                best, row_low = j, rows[j][3][1]
+        best = j = i
+        while j + 1 < len(rows) and rows[j + 1][0] == ck:
             j += 1
-        _cells, row_low, _high, what = rows[best][3]
-        for k in range(i, j):
+            if rows[j][3][1] > rows[best][3][1]:
+                best = j
+        row_cells, row_low, row_high, what = rows[best][3]
+        if j > i and what & LIVE_COMPLEX:
+            return None  # a collection's elements merge by path: the versions' union survives
+        for k in range(i, j + 1):
             if k != best:
                 _cells, _low, other_high, other = rows[k][3]
-                if other_high >= row_low or other & ~what or what & LIVE_COMPLEX:
+                if other_high >= row_low or other & ~what:
                     return None
-        chosen = rows[best][3]
         records.append(rows[best][2])
-        cells += chosen[0]
-        low = min(low, chosen[1])
-        high = max(high, chosen[2])
-        i = j
+        cells += row_cells
+        low = min(low, row_low)
+        high = max(high, row_high)
+        i = j + 1
     if not records:
         return None
-    return group, records, (cells, low, high, 0)
+    return group, records, (cells, low, high)
 
 
 def compact(readers: Sequence[SSTableReader], writer_factory: Callable[[], SSTableWriter],

@@ -1,8 +1,8 @@
 """SSTableWriter: streams partitions, in (token, pk) order, into a new SSTable.
 
 What it is: the one way SSTables come into existence (memtable flush and compaction both use it).
-`add(partition)` encodes and writes as it goes; `add_copy(found, tally)` writes a partition of
-another SSTable as its bytes are (compaction, when the bytes would come out the same);
+`add(partition)` encodes and writes as it goes; `add_copy(sources, records, tally)` writes a
+partition from other SSTables' bytes (compaction, when the bytes would come out the same);
 `finish()` makes every component durable, writes the TOC last and returns an open SSTableReader;
 `abort()` deletes everything written.
 
@@ -39,14 +39,7 @@ from shards.errors import SSTableError, SSTableOptionError, SSTableOrderError, S
 from shards.memtable import Partition
 from shards.sstable.bloom import BloomBuilder
 from shards.sstable.chunks import ChunkWriter, check_chunk_bytes, codec_id, write_all
-from shards.sstable.codec import (
-    MAX_TIMESTAMP,
-    U32,
-    PartitionEncoder,
-    live_cells,
-    live_row,
-    row_key,
-)
+from shards.sstable.codec import U32, PartitionEncoder, row_key
 from shards.sstable.format import (
     CHUNKS,
     COMPONENTS,
@@ -76,8 +69,8 @@ from shards.tombstones import NO_DELETION
 # Cassandra's default chunk_length_in_kb (16 since 4.0): the Data a point read decompresses.
 # (64 KiB chunks made a point read from an SSTable cost 37 us in process, 16 KiB 31 us.)
 DEFAULT_CHUNK_BYTES = 16 * 1024
-# copy_tally: (cells, min timestamp, max timestamp, codec.live_row's bit set).
-CopyTally = tuple[int, int, int, int]
+# What add_copy's rows hold: (cells, min timestamp, max timestamp).
+CopyTally = tuple[int, int, int]
 # Rows between two row-index samples. A slice read decodes (or skips by length) at most this many
 # bytes of rows before its first wanted row; each sample costs its clustering key + 16 bytes.
 ROW_INDEX_BLOCK_BYTES = 8 * 1024
@@ -251,7 +244,7 @@ class SSTableWriter:
         """Write a partition from the bytes of other SSTables (partitions of their
         `scan_encoded`): the header of sources[0] and `records`, rows of any of them in
         clustering order. The caller has checked that compaction would write exactly that
-        (`tally` counts what the records hold, as copy_tally does), and that each source's
+        (`tally` counts what the records and static cells hold), and that each source's
         column dictionary is a prefix of this one (so its column ids mean the same here;
         `seed_columns`). Stats count what `add` would have."""
         if self._state is not _OPEN:
@@ -271,7 +264,7 @@ class SSTableWriter:
         except BaseException:
             self.abort()
             raise
-        self._encoder.count_copy(len(records), tally[0], tally[1], tally[2])
+        self._encoder.count_copy(len(records), *tally)
         if self._first is None:
             self._first = key
         self._last = key
@@ -437,33 +430,6 @@ class SSTableWriter:
                     pass
         if removed:
             fsync_directory(self.directory)
-
-def copy_tally(found: EncodedRows) -> CopyTally | None:
-    """What a partition of `scan_encoded` holds, when compaction would write it exactly as it is
-    (nothing deleted, expiring or purgeable; see codec.live_row): (cells, min timestamp, max
-    timestamp, live_row's bit set of its rows). None when it is not that plain."""
-    part = found.part
-    if part.deletion != NO_DELETION or part.ldt or part.ranges is not None and len(part.ranges):
-        return None
-    cells, low, high = 0, MAX_TIMESTAMP, NO_DELETION
-    if part.static:
-        static = live_cells(part.static)
-        if static is None:
-            return None
-        cells, low, high = static
-    columns = len(found.decoder.columns)
-    what = 0
-    for buf, start, end in found.records:
-        row = live_row(buf, start, end, columns)
-        if row is None:
-            return None
-        cells += row[0]
-        low = min(low, row[1])
-        high = max(high, row[2])
-        what |= row[3]
-    if high == NO_DELETION:
-        return None  # no row and no static cell: purge drops the partition
-    return cells, low, high, what
 
 
 def _pack_row_index(samples: list[tuple[bytes, int]]) -> bytes:

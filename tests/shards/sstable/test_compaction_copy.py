@@ -217,10 +217,10 @@ def test_add_copy_refuses_what_it_cannot_copy(tmp_path) -> None:
     writer = SSTableWriter(d, TABLE, 2)
     writer.seed_columns(["b", "a"])
     with pytest.raises(SSTableStateError, match="numbers its columns differently"):
-        writer.add_copy([found], found.records, (2, 1, 1, 0))
+        writer.add_copy([found], found.records, (2, 1, 1))
     cached = source.find(found.part.token, b"x")
     with pytest.raises(SSTableStateError, match="scan_encoded"):
-        writer.add_copy([cached], cached.records, (2, 1, 1, 0))
+        writer.add_copy([cached], cached.records, (2, 1, 1))
     writer.add(_one_row(b"y", _row(1, {"a": b"1"})))
     with pytest.raises(SSTableStateError, match="before the first partition"):
         writer.seed_columns(["a"])
