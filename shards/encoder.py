@@ -149,7 +149,7 @@ class RowEncoder:
     several); it is given by the caller because only the schema knows how many there are.
     """
 
-    __slots__ = ("key", "projection", "now", "pk_components", "dropped", "_pk_part",
+    __slots__ = ("key", "projection", "now", "pk_components", "dropped", "_pk_key",
                  "_pk_values")
 
     def __init__(self, projection: msgspec.Raw | bytes, now: int,
@@ -162,9 +162,9 @@ class RowEncoder:
         self.pk_components = pk_components
         # Dropped columns -> drop time: a selected column's cells at or before it stay hidden.
         self.dropped = dropped
-        # The partition whose key components _pk_values holds, encoded: every row of a slice
+        # The partition key whose components _pk_values holds, encoded: every row of a slice
         # repeats them.
-        self._pk_part: Partition | None = None
+        self._pk_key: bytes | None = None
         self._pk_values: list[bytes] = []
 
     def encode(self, part: Partition, row: Row | None, shadow: int, out: list[bytes]) -> int:
@@ -192,9 +192,9 @@ class RowEncoder:
                     size += 4
                 continue
             if kind == _PROJ_PK:
-                if part is not self._pk_part:
+                if part.pk is not self._pk_key:
                     self._pk_values = [_raw(v) for v in self.pk_components(part.pk)]
-                    self._pk_part = part
+                    self._pk_key = part.pk
                 piece = self._pk_values[arg]
             elif kind == m.PROJ_CK:
                 piece = _NULL if row is None else _raw(row.ck_values[arg])
@@ -220,12 +220,13 @@ class RowEncoder:
         plan = _PLANS[key] = _plain_plan(self.projection, columns_key)
         return plan
 
-    def encode_plain(self, plan: PlainPlan, part: Partition, ck_values: list[bytes],
+    def encode_plain(self, plan: PlainPlan, pk: bytes, ck_values: list[bytes],
                      values: list, out: list[bytes]) -> int:
-        """`encode` for a live row decoded by plain_row into `values` (None: no cell)."""
-        if part is not self._pk_part:
-            self._pk_values = [_raw(v) for v in self.pk_components(part.pk)]
-            self._pk_part = part
+        """`encode` for a live row of partition `pk` decoded by plain_row into `values` (None:
+        no cell)."""
+        if pk is not self._pk_key:
+            self._pk_values = [_raw(v) for v in self.pk_components(pk)]
+            self._pk_key = pk
         pk_values = self._pk_values
         size = 0
         for kind, i in plan.items:

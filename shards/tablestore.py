@@ -37,6 +37,7 @@ from shards.sstable import (
 )
 from shards.sstable.bloom import key_hash
 from shards.sstable.chunks import MAX_CHUNK_BYTES, MIN_CHUNK_BYTES
+from shards.sstable.keycache import key_cache
 from shards.sstable.reader import EncodedRows
 from shards.sstable.syncthread import steps_until_done
 from shards.sstable.writer import DEFAULT_CHUNK_BYTES
@@ -162,6 +163,41 @@ class TableStore:
             if cut is not None and (horizon is None or cut < horizon):
                 horizon = cut
         return found, horizon
+
+    def single_plain(self, token: int,
+                     pk: bytes) -> tuple[SSTableReader, bytes, int, int] | tuple[()] | None:
+        """(SSTable, buffer, start, end) of the record of the partition's only row, when one
+        SSTable alone holds the partition and it is a plain one-row partition the KeyCache
+        knows there (SSTableReader.plain_record); () when no source holds the partition (the
+        bloom filters rule out every SSTable); None: read it with partition_prefix.
+
+        The point read of a table without clustering columns, once flushed: the other SSTables
+        are ruled out by the key cache and the bloom filter, as _older_sources would."""
+        if self.flushing or pk in self.memtable.partitions:
+            return None
+        keys = key_cache()
+        if keys is None:
+            return None
+        found: tuple[SSTableReader, bytes, int, int] | None = None
+        hashed = None
+        for reader in self.sstables:
+            low, high = reader.token_range
+            if not low <= token <= high:
+                continue
+            entry = keys.get(reader.number, pk)
+            if entry is None:
+                if hashed is None:
+                    hashed = key_hash(pk)
+                if reader.may_contain_hash(*hashed):
+                    return None
+                continue
+            if found is not None:
+                return None  # two SSTables hold it: their rows need merging
+            record = reader.plain_record(entry, token, pk)
+            if record is None:
+                return None
+            found = (reader, *record)
+        return found if found is not None else ()
 
     def partition(self, token: int, pk: bytes, lo: bytes = b"", hi: bytes = b"") -> Partition | None:
         """The merged partition with at least the rows lo <= ck < hi (b"" = unbounded)."""

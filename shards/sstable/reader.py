@@ -44,7 +44,14 @@ from shards.errors import CorruptSSTable, SSTableError, SSTableStateError
 from shards.memtable import Partition
 from shards.sstable.bloom import HASH_SEED, MAX_HASHES, BloomFilter
 from shards.sstable.chunks import ChunkReader, DataSource, LocalData
-from shards.sstable.codec import U32, DecodeError, PartitionDecoder, row_key, row_map
+from shards.sstable.codec import (
+    U32,
+    DecodeError,
+    PartitionDecoder,
+    row_key,
+    row_map,
+    single_plain_row,
+)
 from shards.sstable.format import (
     CHUNKS,
     COMPONENTS,
@@ -365,6 +372,28 @@ class SSTableReader:
             return None
         self.lookups += 1
         return self._rows(cursor, part, rows, lo, hi, limit)
+
+    def plain_record(self, entry: KeyEntry, token: int,
+                     pk: bytes) -> tuple[bytes, int, int] | None:
+        """(buffer, start, end) of the only row of partition (token, pk), which the KeyCache
+        places at `entry` in this SSTable, when it is a plain one-row partition inside one
+        chunk (codec.single_plain_row); None: read it with `find_cached`."""
+        if type(entry) is not int:
+            return None  # a partition with a row index has many rows
+        chunks = self._chunks
+        index, p = divmod(entry, chunks.chunk_bytes)
+        if index >= chunks.count:
+            return None
+        buf = chunks.chunk(index, True)
+        span = single_plain_row(buf, p, token, pk)
+        if span is None:
+            return None
+        self.lookups += 1
+        return buf, span[0], span[1]
+
+    @property
+    def decoder(self) -> PartitionDecoder:
+        return self._decoder
 
     def _rows(self, cursor: _Cursor, part: Partition, rows: int, lo: bytes, hi: bytes,
               limit: int) -> EncodedRows:

@@ -7,7 +7,7 @@ import pytest
 from ferrosa.cql import ast as A
 from ferrosa.cql.errors import CqlInvalidRequest, CqlSyntaxError
 from ferrosa.cql.parser import parse_statement
-from tests.cql.helpers import I, M, Op, Q, S, T, col, rel, sel
+from tests.cql.helpers import I, Op, Q, T, col, rel, sel
 
 
 def coll(kind: str, *types: A.CqlType, frozen: bool = False) -> A.CollectionType:

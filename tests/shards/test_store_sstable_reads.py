@@ -42,7 +42,7 @@ def steps(draw):
                       draw(st.booleans()), NOW - 10)
 
 
-def _store(directory: str, history: list) -> ShardStore:
+def store_of(directory: str, history: list) -> ShardStore:
     store = ShardStore(0, directory, 1 << 30, None)
     store.handle(m.TableSchema(0, TABLE))
     for step in history:
@@ -81,7 +81,7 @@ def counter(tmp_path_factory):
        start=st.sampled_from([b""] + CKS[:6]))
 def test_prefix_reads_match_whole_reads(counter, monkeypatch, history, limit, start) -> None:
     counter[1] += 1
-    store = _store(str(counter[0] / str(counter[1])), history)
+    store = store_of(str(counter[0] / str(counter[1])), history)
     prefixed = _pages(store, limit, start)
     unbounded = TableStore.partition_prefix  # with rows 0 it decodes every row
     with monkeypatch.context() as patch:
@@ -102,7 +102,7 @@ def test_reads_through_the_key_cache_match_reads_without_it(counter, history, li
     bloom filters and Indexes answers, however many SSTables hold the partition and whatever
     the flushes compacted away."""
     counter[1] += 1
-    store = _store(str(counter[0] / str(counter[1])), history)
+    store = store_of(str(counter[0] / str(counter[1])), history)
     uncached = _pages(store, limit, start)
     cache = set_key_cache(1 << 20)
     try:
@@ -123,14 +123,14 @@ PLAIN_ONLY, DELETIONS, ODD = "plain", "deletions", "odd"
 
 
 @st.composite
-def plain_steps(draw, mode: str):
+def plain_steps(draw, mode: str, cks: list[bytes] = CKS):
     """Writes of plain rows and cells (what the SSTable fast path serves); rows of a marker
     alone may have a TTL (expired or not). DELETIONS adds row, range and partition deletions
     and static cells; ODD also what the fast path leaves to the general one: TTL cells, cell
     tombstones, collection elements."""
     if draw(st.integers(0, 11)) == 0:
         return FLUSH
-    ck = draw(st.sampled_from(CKS))
+    ck = draw(st.sampled_from(cks))
     ts = draw(st.integers(1, 30))
     kind = m.MUTATION_ROW_UPSERT
     if mode != PLAIN_ONLY:
@@ -158,13 +158,13 @@ def plain_steps(draw, mode: str):
                       plain_names=names, plain_values=values)
 
 
-def _histories():
+def histories(cks: list[bytes] = CKS):
     return st.sampled_from([PLAIN_ONLY, DELETIONS, ODD]).flatmap(lambda mode: st.tuples(
-        st.lists(plain_steps(mode), max_size=25),
-        st.one_of(st.just([]), st.lists(plain_steps(mode), max_size=4))))
+        st.lists(plain_steps(mode, cks), max_size=25),
+        st.one_of(st.just([]), st.lists(plain_steps(mode, cks), max_size=4))))
 
 
-def _all_pages(store: ShardStore, projection, limit: int, start: bytes) -> list:
+def all_pages(store: ShardStore, projection, limit: int, start: bytes) -> list:
     pages, after = [], None
     for _ in range(len(CKS) + 2):
         reply = store.handle(m.Read(1, TABLE, TOKEN, PK, projection, NOW, start=start,
@@ -180,7 +180,7 @@ def _all_pages(store: ShardStore, projection, limit: int, start: bytes) -> list:
 
 @settings(max_examples=300, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(histories=_histories(), limit=st.integers(0, 4),
+@given(histories=histories(), limit=st.integers(0, 4),
        start=st.sampled_from([b""] + CKS[:6]))
 def test_plain_reads_match_decoded_reads(counter, monkeypatch, histories, limit,
                                          start) -> None:
@@ -190,11 +190,11 @@ def test_plain_reads_match_decoded_reads(counter, monkeypatch, histories, limit,
     fast path serves."""
     counter[1] += 1
     history, tail = histories
-    store = _store(str(counter[0] / str(counter[1])), history + [FLUSH] + tail)
-    direct = _all_pages(store, PLAIN, limit, start)
+    store = store_of(str(counter[0] / str(counter[1])), history + [FLUSH] + tail)
+    direct = all_pages(store, PLAIN, limit, start)
     with monkeypatch.context() as patch:
         patch.setattr(ShardStore, "_read_plain", staticmethod(lambda *args: None))
-        decoded = _all_pages(store, PLAIN, limit, start)
+        decoded = all_pages(store, PLAIN, limit, start)
     assert direct == decoded
 
 
@@ -222,7 +222,7 @@ def test_deletions_in_the_same_sstable_hide_plain_rows(tmp_path, deletion) -> No
     history = [deletion] + [
         m.Mutation(TABLE, TOKEN, PK, ck, [ck], 5, m.MUTATION_ROW_UPSERT, [], [], 0, 0, True,
                    NOW - 10, plain_names=["a"], plain_values=[b"v"]) for ck in CKS[:4]] + [FLUSH]
-    store = _store(str(tmp_path), history)
+    store = store_of(str(tmp_path), history)
     reply = store.handle(m.Read(1, TABLE, TOKEN, PK, PLAIN, NOW))
     assert reply.count == (0 if deletion.kind == m.MUTATION_PARTITION_DELETE else 2)
 
@@ -243,10 +243,10 @@ def test_plain_reads_skip_dead_rows(tmp_path, monkeypatch) -> None:
     store = ShardStore(0, str(tmp_path), 1 << 30, None)
     store.handle(m.TableSchema(0, TABLE))
     for limit in range(4):
-        direct = _all_pages(store, PLAIN, limit, b"")
+        direct = all_pages(store, PLAIN, limit, b"")
         with monkeypatch.context() as patch:
             patch.setattr(ShardStore, "_read_plain", staticmethod(lambda *args: None))
-            assert direct == _all_pages(store, PLAIN, limit, b"")
+            assert direct == all_pages(store, PLAIN, limit, b"")
         assert sum(page[1] for page in direct) == 3
 
 

@@ -91,3 +91,57 @@ def test_plain_row_agrees_with_row(data) -> None:
     assert plain == (decoded_ck, decoded.ck_values, marker is not None or bool(decoded.cells))
     assert {encoder.columns[i]: v for i, v in enumerate(values) if v is not None} == {
         name: cell.value for name, cell in decoded.cells.items()}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=120), st.integers(0, 130), st.integers(-3, 3), st.binary(max_size=5))
+def test_single_plain_row_reads_any_bytes_or_declines(buf, p, token, pk) -> None:
+    """Over any bytes, single_plain_row answers a span inside the buffer or None: it never
+    raises, whatever the sizes in the bytes say."""
+    from shards.sstable.codec import single_plain_row
+    span = single_plain_row(buf, p, token, pk)
+    assert span is None or p < span[0] <= span[1] <= len(buf) - 4
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(-(2**63), 2**63 - 1), _PKS, st.data())
+def test_single_plain_row_finds_the_row_of_a_plain_partition(token, pk, data) -> None:
+    """The span is the row's record in plain_partition's bytes; any other token or key, a cut
+    buffer, a second row, a static cell or a partition deletion gets None."""
+    from shards.memtable import Cell
+    from shards.sstable.codec import single_plain_row
+    part = data.draw(plain_partitions(token, pk))
+    encoder = PartitionEncoder()
+    ((ck, row),) = part.rows.items()
+    prefix = data.draw(st.binary(max_size=5))
+    record = encoder.plain_partition(part, ck, row)
+    buf = prefix + record + data.draw(st.binary(max_size=5))
+    p = len(prefix)
+    span = single_plain_row(buf, p, token, pk)
+    if len(pk) > MAX_CACHED_PK:
+        assert span is None
+        return
+    body = encoder.row(ck, row)
+    assert span is not None and buf[span[0]:span[1]] == body
+    assert single_plain_row(buf, p, token ^ 1, pk) is None
+    assert single_plain_row(buf, p, token, pk + b"x") is None
+    assert single_plain_row(prefix + record[:-1], p, token, pk) is None
+    odd = data.draw(st.sampled_from(["row", "static", "deletion"]))
+    if odd == "row":
+        part.rows[b"\x41"] = row  # after every drawn key (\x40...)
+    elif odd == "static":
+        part.static["a"] = Cell(1, b"s", 0, 0)
+    else:
+        part.deletion, part.ldt = 5, 6
+    other = _general(PartitionEncoder(), part) if odd != "row" else _two_rows(part)
+    assert single_plain_row(prefix + other, p, token, pk) is None
+
+
+def _two_rows(part: Partition) -> bytes:
+    encoder = PartitionEncoder()
+    header = encoder.header(part)
+    out = [U32.pack(len(header)), header]
+    for ck, row in part.rows.items():
+        body = encoder.row(ck, row)
+        out += (U32.pack(len(body)), body)
+    return b"".join(out + [_END])

@@ -12,7 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shards.memtable import Cell, Partition
+from shards.rowmap import RowMap
+from shards.tombstones import NO_DELETION
 from shards.sstable import writer as writer_module
+from shards.sstable.codec import MAX_CACHED_PK, PartitionEncoder
 from shards.sstable.format import NO_ROW_INDEX
 from shards.sstable.keycache import ENTRY_BYTES, KeyCache, key_cache, set_key_cache
 from tests.shards.sstable.helpers import dump, partition_lists, write
@@ -125,3 +128,52 @@ def test_an_entry_for_the_same_key_under_another_token_is_a_miss(tmp_path, keys)
         assert reader.find_cached(1, b"same") is None
         assert dump(reader.find_cached(2, b"same").decode()) == dump(parts[1])
         assert dump(reader.find(1, b"same").decode()) == dump(parts[0])
+
+
+@settings(max_examples=40, deadline=None)
+@given(partition_lists(max_size=6), st.booleans(), st.data())
+def test_plain_records_are_the_rows_find_cached_reads(parts, small_chunks, data) -> None:
+    """plain_record gives the one row's record of a plain one-row partition, as find_cached
+    reads it, and None for any other partition: more rows, static cells, deletions, or
+    records that cross into the next chunk."""
+    for part in parts:  # most drawn partitions are not plain: make about half of them so
+        if part.rows and data.draw(st.booleans()):
+            _make_plain(part)
+    cache = set_key_cache(1 << 20)
+    try:
+        with tempfile.TemporaryDirectory() as d, \
+                write(d, parts, chunk_bytes=4096 if small_chunks else 65536) as reader:
+            for part in parts:
+                assert reader.find(part.token, part.pk) is not None  # fills the cache
+                entry = cache.get(reader.number, part.pk)
+                record = reader.plain_record(entry, part.token, part.pk)
+                assert reader.plain_record(entry, part.token ^ 1, part.pk) is None
+                found = reader.find_cached(part.token, part.pk)
+                plain = (len(part.rows) == 1 and not part.static and not part.ranges
+                         and part.deletion == NO_DELETION)  # (an empty range list writes none)
+                if record is None:
+                    assert not plain or len(part.pk) > MAX_CACHED_PK or _crosses(
+                        reader, entry, part)
+                    continue
+                assert plain
+                buf, start, end = record
+                ((rbuf, rstart, rend),) = found.records
+                assert buf[start:end] == rbuf[rstart:rend]
+    finally:
+        set_key_cache(0)
+
+
+def _make_plain(part: Partition) -> None:
+    """Keep only the first row: no static cells, range tombstones or partition deletion."""
+    ck, row = part.rows.first_item()
+    part.rows = RowMap()
+    part.rows[ck] = row
+    part.static, part.ranges, part.deletion, part.ldt = {}, None, NO_DELETION, 0
+
+
+def _crosses(reader, offset: int, part: Partition) -> bool:
+    """Whether the plain partition's records at `offset` run into the next chunk."""
+    ((ck, row),) = part.rows.items()
+    size = len(PartitionEncoder().plain_partition(part, ck, row))
+    chunk = reader._chunks.chunk_bytes
+    return offset % chunk + size > chunk

@@ -1,0 +1,143 @@
+"""Point reads of a plain one-row partition in one SSTable (ShardStore._read_single).
+
+With the KeyCache on, an unbounded read of such a partition is answered from the row's record
+without a Partition: it must answer exactly what the general path answers, whatever the history
+wrote, and leave to that path every partition it cannot answer alone."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ferrosa.ipc import messages as m
+from shards.sstable.codec import DecodeError, PartitionDecoder
+from shards.sstable.keycache import set_key_cache
+from shards.store import ShardStore
+from shards.tablestore import TableStore
+from tests.shards.test_store_sstable_reads import (
+    CKS,
+    FLUSH,
+    NOW,
+    PK,
+    PLAIN,
+    TABLE,
+    TOKEN,
+    all_pages,
+    histories,
+    store_of,
+)
+
+ROW = m.Mutation(TABLE, TOKEN, PK, CKS[0], [CKS[0]], 5, m.MUTATION_ROW_UPSERT, [], [], 0, 0, True,
+                 NOW - 10, plain_names=["a", "b"], plain_values=[b"A", b"B" * 300])
+
+
+@pytest.fixture
+def keys():
+    cache = set_key_cache(1 << 20)
+    yield cache
+    set_key_cache(0)
+
+
+@pytest.fixture(scope="module")
+def counter(tmp_path_factory):
+    return [tmp_path_factory.mktemp("single"), 0]
+
+
+@settings(max_examples=200, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(histories=st.sampled_from([CKS[:1], CKS[:2]]).flatmap(histories),
+       limit=st.integers(0, 2))
+def test_single_reads_match_general_reads(counter, monkeypatch, histories, limit) -> None:
+    """Histories over one clustering key or two (a partition has one row or two) of plain rows,
+    deletions, statics, TTLs and collections, flushed into one SSTable or more: the read answers
+    what partition_prefix's path answers, before and after the key cache knows the partition."""
+    counter[1] += 1
+    history, tail = histories
+    store = store_of(str(counter[0] / str(counter[1])), history + [FLUSH] + tail)
+    set_key_cache(1 << 20)
+    try:
+        first = all_pages(store, PLAIN, limit, b"")
+        second = all_pages(store, PLAIN, limit, b"")  # the key cache knows it now
+        with monkeypatch.context() as patch:
+            patch.setattr(TableStore, "single_plain", lambda *args: None)
+            general = all_pages(store, PLAIN, limit, b"")
+    finally:
+        set_key_cache(0)
+    assert first == second == general
+
+
+def _flushed(tmp_path, *steps) -> ShardStore:
+    return store_of(str(tmp_path), [ROW, FLUSH, *steps])
+
+
+def _single(store: ShardStore):
+    return store.tables[TABLE].single_plain(TOKEN, PK)
+
+
+def test_a_plain_row_is_read_from_its_record(tmp_path, keys, monkeypatch) -> None:
+    store = _flushed(tmp_path)
+    assert _single(store) is None  # the key cache does not know it yet
+    general = store.handle(m.Read(1, TABLE, TOKEN, PK, PLAIN, NOW))
+    assert _single(store) is not None
+    answers = []
+    real = ShardStore._read_single
+    monkeypatch.setattr(ShardStore, "_read_single",
+                        staticmethod(lambda *args: answers.append(real(*args)) or answers[-1]))
+    reply = store.handle(m.Read(1, TABLE, TOKEN, PK, PLAIN, NOW))
+    assert answers and answers[0] is not None
+    value = lambda v: len(v).to_bytes(4, "big", signed=True) + v  # noqa: E731
+    assert reply.rows == value(PK) + value(CKS[0]) + value(b"A") + value(b"B" * 300) + value(b"A")
+    assert (reply.count, reply.more, reply.last_token, reply.last_pk, reply.last_ck) == (
+        1, False, TOKEN, PK, CKS[0])
+    assert reply == general
+
+
+@pytest.mark.parametrize("step", [
+    pytest.param(ROW, id="the memtable holds it too"),
+    pytest.param(FLUSH, id="two SSTables hold it"),
+])
+def test_newer_sources_take_the_general_path(tmp_path, keys, step) -> None:
+    """A partition the memtable holds too, or two SSTables hold, is merged: not this path."""
+    store = _flushed(tmp_path, ROW, *([step] if step == FLUSH else []))
+    store.handle(m.Read(1, TABLE, TOKEN, PK, PLAIN, NOW))
+    assert _single(store) is None
+    assert store.handle(m.Read(1, TABLE, TOKEN, PK, PLAIN, NOW)).count == 1
+
+
+@pytest.mark.parametrize("extra", [
+    pytest.param(m.Mutation(TABLE, TOKEN, PK, CKS[1], [CKS[1]], 5, m.MUTATION_ROW_UPSERT, [],
+                            [], 0, 0, True, NOW - 10, plain_names=["a"], plain_values=[b"x"]),
+                 id="a second row"),
+    pytest.param(m.Mutation(TABLE, TOKEN, PK, CKS[0], [CKS[0]], 5, m.MUTATION_ROW_UPSERT, [],
+                            [m.CellWrite("s", b"S")], 0, 0, False, NOW - 10),
+                 id="a static cell"),
+    pytest.param(m.Mutation(TABLE, TOKEN, PK, b"", [], 1, m.MUTATION_PARTITION_DELETE,
+                            now=NOW - 10), id="an older partition deletion"),
+])
+def test_partitions_that_are_not_plain_take_the_general_path(tmp_path, keys, extra) -> None:
+    store = store_of(str(tmp_path), [ROW, extra, FLUSH])
+    expected = store.handle(m.Read(1, TABLE, TOKEN, PK, PLAIN, NOW))
+    assert _single(store) is None
+    assert store.handle(m.Read(1, TABLE, TOKEN, PK, PLAIN, NOW)) == expected
+
+
+def test_a_row_that_does_not_decode_is_reported(tmp_path, keys, monkeypatch) -> None:
+    """The record is left to the general path, which names the corrupt SSTable."""
+    store = _flushed(tmp_path)
+    store.handle(m.Read(1, TABLE, TOKEN, PK, PLAIN, NOW))
+
+    def broken(self, buf, p, end, slot_of, values):
+        raise DecodeError("row is 1 bytes longer than its contents")
+    monkeypatch.setattr(PartitionDecoder, "plain_row", broken)
+    reply = store.handle(m.Read(1, TABLE, TOKEN, PK, PLAIN, NOW))
+    assert type(reply) is m.Failure and "CorruptSSTable" in reply.message
+
+
+def test_a_partition_no_source_holds_is_empty(tmp_path, keys) -> None:
+    """Every SSTable's bloom filter rules the key out: an empty answer, no Index search."""
+    store = _flushed(tmp_path)
+    other = b"absent"
+    assert store.tables[TABLE].single_plain(TOKEN, other) == ()
+    reply = store.handle(m.Read(1, TABLE, TOKEN, other, PLAIN, NOW))
+    assert (reply.count, reply.rows, reply.more) == (0, b"", False)
