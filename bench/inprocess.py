@@ -3,7 +3,7 @@ processes, sockets or wake-ups.
 
     python -m bench.inprocess shard [--ops 40000] [--batch 11] [--repeat 5]
     python -m bench.inprocess front [--ops 50000] [--per-read 16] [--repeat 3]
-    python -m bench.inprocess shard-read [--ops 40000] [--batch 11] [--repeat 5] [--flushed]
+    python -m bench.inprocess shard-read [--ops 40000] [--batch 11] [--repeat 5] [--flushed [--cold]]
     python -m bench.inprocess front-read [--ops 50000] [--per-read 16] [--repeat 3]
     python -m bench.inprocess shard-batch [--ops 8000] [--batch 11] [--repeat 5]
     python -m bench.inprocess front-batch [--ops 10000] [--per-read 16] [--repeat 3]
@@ -36,7 +36,8 @@ from a memtable of SLICE_PARTITIONS partitions of CLUSTER_ROWS rows: the CPU per
 ``--flushed`` (shard-read, shard-slice): the same reads from an SSTable (the memtable flushed
 first), the state of most of a real node's data. The reads then run once untimed first, so that
 the shard's chunk and key caches are as warm as a node's after a few seconds of reads
-(``--chunk-cache 0 --key-cache 0`` for none).
+(``--chunk-cache 0 --key-cache 0`` for none); ``--cold`` skips that pass and reads each key
+once, as a node's first reads after a flush or a restart do.
 
 ``flush``: a ShardStore's memtable filled with ``--ops`` such writes (about 63% distinct keys),
 then one flush to an SSTable: the CPU per partition written, fsyncs included. ``compact``: four
@@ -163,31 +164,35 @@ def shard_us_per_write(ops: int, batch: int, rows: int = 1) -> float:
         shutil.rmtree(directory, ignore_errors=True)
 
 
-def _point_reads(count: int, table_id: bytes, seed: int = 2) -> list[bytes]:
+def _point_reads(count: int, table_id: bytes, seed: int = 2, distinct: bool = False) -> list[bytes]:
+    """`count` encoded point Reads of random keys; `distinct`: no key twice (at most KEYS)."""
     from ferrosa.partitioner import token
     rng = random.Random(seed)
+    keys = rng.sample(range(KEYS), count) if distinct else None
     encode = msgspec.msgpack.Encoder().encode
     projection = m.encode_projection([(m.PROJ_PK, 0),
                                       *((m.PROJ_CELL, f"C{j}") for j in range(COLUMNS))])
     out = []
     for i in range(count):
-        pk = b"%010d" % rng.randrange(KEYS)
+        pk = b"%010d" % (keys[i] if keys is not None else rng.randrange(KEYS))
         out.append(encode(m.Read(i, table_id, token(pk), pk, projection, 1_700_000_100)))
     return out
 
 
-def shard_us_per_read(ops: int, batch: int, flushed: bool = False) -> float:
+def shard_us_per_read(ops: int, batch: int, flushed: bool = False, cold: bool = False) -> float:
     directory = tempfile.mkdtemp(prefix="bench-inprocess-")
     try:
         store, table_id = _filled_store(directory, 3 * KEYS)  # about 95% of the keys
-        reads = _point_reads(ops, table_id)
+        reads = _point_reads(min(ops, KEYS), table_id, distinct=True) if cold else (
+            _point_reads(ops, table_id))
         if flushed:
             store.flush(table_id)
             _run_jobs(store)
-            _serve_reads(store, reads, batch)  # warms the caches
+            if not cold:
+                _serve_reads(store, reads, batch)  # warms the caches
         elapsed, found = _serve_reads(store, reads, batch)
-        assert found > ops // 2, f"only {found} of {ops} reads found their row"
-        return elapsed / ops * 1e6
+        assert found > len(reads) // 2, f"only {found} of {len(reads)} reads found their row"
+        return elapsed / len(reads) * 1e6
     finally:
         shutil.rmtree(directory, ignore_errors=True)
 
@@ -494,6 +499,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=None)
     parser.add_argument("--flushed", action="store_true",
                         help="shard-read, shard-slice: read from an SSTable, not the memtable")
+    parser.add_argument("--cold", action="store_true",
+                        help="shard-read --flushed: no untimed pass first, and no key read twice "
+                             "(the reads just after a flush; --ops at most 100000)")
     parser.add_argument("--chunk-cache", type=int, default=None,
                         help="shard-read, shard-slice: the shard's ChunkCache bytes (default: "
                              "a node's, NodeConfig.chunk_cache_bytes; 0: none)")
@@ -513,7 +521,8 @@ def main(argv: list[str] | None = None) -> int:
     elif args.part in ("shard", "shard-read"):
         measure = shard_us_per_write if args.part == "shard" else shard_us_per_read
         ops, repeat = args.ops or 40_000, args.repeat or 5
-        runs = [measure(ops, args.batch, flushed=args.flushed) if args.part == "shard-read"
+        runs = [measure(ops, args.batch, flushed=args.flushed, cold=args.cold)
+                if args.part == "shard-read"
                 else measure(ops, args.batch) for _ in range(repeat)]
     elif args.part == "shard-slice":
         ops, repeat = args.ops or 2_000, args.repeat or 5

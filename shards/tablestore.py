@@ -167,30 +167,31 @@ class TableStore:
     def single_plain(self, token: int,
                      pk: bytes) -> tuple[SSTableReader, bytes, int, int] | tuple[()] | None:
         """(SSTable, buffer, start, end) of the record of the partition's only row, when one
-        SSTable alone holds the partition and it is a plain one-row partition the KeyCache
-        knows there (SSTableReader.plain_record); () when no source holds the partition (the
-        bloom filters rule out every SSTable); None: read it with partition_prefix.
+        SSTable alone holds the partition and it is a plain one-row partition there
+        (SSTableReader.plain_record); () when no source holds the partition; None: read it
+        with partition_prefix.
 
-        The point read of a table without clustering columns, once flushed: the other SSTables
-        are ruled out by the key cache and the bloom filter, as _older_sources would."""
+        The point read of a table without clustering columns, once flushed. As _older_sources,
+        each SSTable is asked the KeyCache, then the bloom filter, then its Index (which fills
+        the KeyCache)."""
         if self.flushing or pk in self.memtable.partitions:
             return None
         keys = key_cache()
-        if keys is None:
-            return None
         found: tuple[SSTableReader, bytes, int, int] | None = None
         hashed = None
         for reader in self.sstables:
             low, high = reader.token_range
             if not low <= token <= high:
                 continue
-            entry = keys.get(reader.number, pk)
+            entry = keys.get(reader.number, pk) if keys is not None else None
             if entry is None:
                 if hashed is None:
                     hashed = key_hash(pk)
-                if reader.may_contain_hash(*hashed):
-                    return None
-                continue
+                if not reader.may_contain_hash(*hashed):
+                    continue
+                entry = reader.locate(token, pk)
+                if entry is None:
+                    continue
             if found is not None:
                 return None  # two SSTables hold it: their rows need merging
             record = reader.plain_record(entry, token, pk)

@@ -337,6 +337,25 @@ class SSTableReader:
                     or not self.bloom.may_contain(pk)):
                 return None
         self.lookups += 1
+        found = self._search(token, pk)
+        if found is None:
+            return None
+        cursor, part, entry = found
+        rows = NO_ROW_INDEX if type(entry) is int else entry[1]
+        return self._rows(cursor, part, rows, lo, hi, limit)
+
+    def locate(self, token: int, pk: bytes) -> KeyEntry | None:
+        """The Index entry of partition (token, pk), which its bloom filter lets through, as the
+        KeyCache keeps it (and now does); None if this SSTable does not hold it."""
+        self._check_open()
+        found = self._search(token, pk)
+        if found is None:
+            return None
+        return found[2]
+
+    def _search(self, token: int, pk: bytes) -> tuple[_Cursor, Partition, KeyEntry] | None:
+        """The partition's header (rows still unread) from the Data its Index entry points at,
+        the cursor after it, and the entry, now also in the KeyCache; None if not here."""
         i = self._find(token)
         while i < self._count:
             entry_token, offset, rows = self._entry(i)
@@ -345,10 +364,11 @@ class SSTableReader:
             cursor = _Cursor(self._chunks, offset, True)
             part = self._header(cursor)
             if part.pk == pk:
+                entry = offset if rows == NO_ROW_INDEX else (offset, rows)
                 keys = key_cache()
                 if keys is not None:
-                    keys.put(self.number, pk, offset if rows == NO_ROW_INDEX else (offset, rows))
-                return self._rows(cursor, part, rows, lo, hi, limit)
+                    keys.put(self.number, pk, entry)
+                return cursor, part, entry
             i += 1
         return None
 

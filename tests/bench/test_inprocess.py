@@ -29,9 +29,14 @@ def test_each_part_reports_its_cpu(part: str, ops: str, unit: str) -> None:
     assert found and float(found.group(1)) > 0, out
 
 
-def test_slices_read_from_an_sstable() -> None:
-    done = subprocess.run([sys.executable, "-m", "bench.inprocess", "shard-slice", "--flushed",
-                           "--ops", "200", "--repeat", "1"], cwd=REPO, capture_output=True,
+@pytest.mark.parametrize(("part", "options", "unit"), [
+    ("shard-slice", ["--ops", "200"], "row read"),
+    ("shard-read", ["--ops", "3000"], "read"),
+    ("shard-read", ["--ops", "3000", "--cold"], "read"),
+])
+def test_reads_from_an_sstable(part: str, options: list[str], unit: str) -> None:
+    done = subprocess.run([sys.executable, "-m", "bench.inprocess", part, "--flushed",
+                           *options, "--repeat", "1"], cwd=REPO, capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert re.search(r"^shard-slice: [0-9.]+ µs of CPU per row read", done.stdout, re.M)
+    assert re.search(rf"^{part}: [0-9.]+ µs of CPU per {unit}", done.stdout, re.M)

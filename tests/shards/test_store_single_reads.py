@@ -1,7 +1,6 @@
 """Point reads of a plain one-row partition in one SSTable (ShardStore._read_single).
 
-With the KeyCache on, an unbounded read of such a partition is answered from the row's record
-without a Partition: it must answer exactly what the general path answers, whatever the history
+An unbounded read of such a partition is answered from the row's record without a Partition: it must answer exactly what the general path answers, whatever the history
 wrote, and leave to that path every partition it cannot answer alone."""
 
 from __future__ import annotations
@@ -13,6 +12,7 @@ from hypothesis import strategies as st
 from ferrosa.ipc import messages as m
 from shards.sstable.codec import DecodeError, PartitionDecoder
 from shards.sstable.keycache import set_key_cache
+from shards.sstable.reader import SSTableReader
 from shards.store import ShardStore
 from shards.tablestore import TableStore
 from tests.shards.test_store_sstable_reads import (
@@ -75,11 +75,25 @@ def _single(store: ShardStore):
     return store.tables[TABLE].single_plain(TOKEN, PK)
 
 
-def test_a_plain_row_is_read_from_its_record(tmp_path, keys, monkeypatch) -> None:
-    store = _flushed(tmp_path)
-    assert _single(store) is None  # the key cache does not know it yet
-    general = store.handle(m.Read(1, TABLE, TOKEN, PK, PLAIN, NOW))
+@pytest.mark.parametrize("cache", [1 << 20, 0], ids=["key cache", "no key cache"])
+def test_a_plain_row_is_read_from_its_record(tmp_path, monkeypatch, cache) -> None:
+    """The first read finds the partition through the Index (and teaches the KeyCache, when
+    there is one); every read takes this path."""
+    keys = set_key_cache(cache)
+    try:
+        _read_from_record(_flushed(tmp_path), keys, monkeypatch)
+    finally:
+        set_key_cache(0)
+
+
+def _read_from_record(store: ShardStore, keys, monkeypatch) -> None:
+    with monkeypatch.context() as patch:
+        patch.setattr(TableStore, "single_plain", lambda *args: None)
+        general = store.handle(m.Read(1, TABLE, TOKEN, PK, PLAIN, NOW))
+    if keys is not None:
+        keys._entries.clear()
     assert _single(store) is not None
+    assert keys is None or len(keys) == 1
     answers = []
     real = ShardStore._read_single
     monkeypatch.setattr(ShardStore, "_read_single",
@@ -134,10 +148,21 @@ def test_a_row_that_does_not_decode_is_reported(tmp_path, keys, monkeypatch) -> 
     assert type(reply) is m.Failure and "CorruptSSTable" in reply.message
 
 
-def test_a_partition_no_source_holds_is_empty(tmp_path, keys) -> None:
-    """Every SSTable's bloom filter rules the key out: an empty answer, no Index search."""
+@pytest.mark.parametrize("bloom", [False, True], ids=["bloom filter", "bloom false positive"])
+def test_a_partition_no_source_holds_is_empty(tmp_path, keys, monkeypatch, bloom) -> None:
+    """Every SSTable's bloom filter, or else its Index, rules the key out: an empty answer.
+    The other key has the same token, so the Index search reaches a partition to compare."""
     store = _flushed(tmp_path)
+    reader = store.tables[TABLE].sstables[0]
+    searched = []
+    real = SSTableReader.locate
+    monkeypatch.setattr(SSTableReader, "locate",
+                        lambda *args: searched.append(args) or real(*args))
+    if bloom:
+        monkeypatch.setattr(reader, "may_contain_hash", lambda h1, h2: True)
     other = b"absent"
     assert store.tables[TABLE].single_plain(TOKEN, other) == ()
+    assert len(searched) == bloom
     reply = store.handle(m.Read(1, TABLE, TOKEN, other, PLAIN, NOW))
     assert (reply.count, reply.rows, reply.more) == (0, b"", False)
+    assert len(keys) == 0
