@@ -2,8 +2,10 @@
 
 What it is: ``python -m bench ab --baseline REV <workload> [load options]``. It checks REV out
 into a temporary git worktree, then runs the workload ``--rounds`` times against a fresh node of
-each version in turn (baseline, then this checkout), and prints every run's figures and the
-medians.
+each version in turn, and prints every run's figures and the medians. The baseline goes first
+in odd rounds, this checkout in even ones: a version that always ran second would always meet
+what the first run left behind (dirty pages still being written back, a CPU the hypervisor
+has just lent to another guest), and the comparison would carry that as a difference.
 
 Why alternate: on a shared machine the same build's figures drift by 10-25% over minutes (other
 tenants, CPU frequency). Runs made one after the other, in alternation, see the same drift, so
@@ -51,12 +53,13 @@ def remove_worktree(where: Path) -> None:
 
 def compare(opts: RunOptions, revision: str, rounds: int, bind: tuple[str, int],
             run: Callable[..., RunResult], say: Callable[[str], None] = print) -> list[Side]:
-    """Run baseline and candidate alternately; returns both sides with their results."""
+    """Run baseline and candidate alternately, the first of each round swapped every round;
+    returns both sides (baseline first) with their results."""
     baseline = add_worktree(revision)
     sides = [Side(f"baseline {revision}", baseline), Side("this checkout", None)]
     try:
         for round_ in range(1, rounds + 1):
-            for side in sides:
+            for side in (sides if round_ % 2 else sides[::-1]):
                 result = run(opts, "ferrosa", bind, source=side.source)
                 side.results.append(result)
                 say(f"round {round_}  {side.name:<24} {line(result)}")

@@ -62,10 +62,7 @@ _PLAIN_HEADERS: dict[int, struct.Struct] = {}
 
 def _plain_header(pk_length: int) -> struct.Struct:
     """header size, pk length, pk, token, deletion, ldt, 0 static cells, 0 range tombstones."""
-    header = _PLAIN_HEADERS.get(pk_length)
-    if header is None:
-        header = _PLAIN_HEADERS[pk_length] = struct.Struct(f"<II{pk_length}sqqqII")
-    return header
+    return _PLAIN_HEADERS.get(pk_length) or _header_layout(_PLAIN_HEADERS, pk_length, "")
 
 
 _SINGLE_PLAIN: dict[int, struct.Struct] = {}
@@ -73,9 +70,14 @@ _SINGLE_PLAIN: dict[int, struct.Struct] = {}
 
 def _single_plain(pk_length: int) -> struct.Struct:
     """A plain header's record (_plain_header) and the size prefix of the row record after it."""
-    layout = _SINGLE_PLAIN.get(pk_length)
-    if layout is None:
-        layout = _SINGLE_PLAIN[pk_length] = struct.Struct(f"<II{pk_length}sqqqIII")
+    return _SINGLE_PLAIN.get(pk_length) or _header_layout(_SINGLE_PLAIN, pk_length, "I")
+
+
+def _header_layout(cache: dict[int, struct.Struct], pk_length: int,
+                   then: str) -> struct.Struct:
+    """Make and keep in `cache` the plain header's Struct for keys of `pk_length` bytes,
+    followed by the fields `then`."""
+    layout = cache[pk_length] = struct.Struct(f"<II{pk_length}sqqqII{then}")
     return layout
 
 

@@ -201,3 +201,25 @@ def test_background_work_in_the_report_and_the_ab_lines() -> None:
     base.results = [_result("write-memtable32MiB", 1000)]
     base.results[0].background_cpu_seconds = 5.0
     assert "settled CPU per op -25%" in ab.summary([base, side])
+
+
+def test_ab_swaps_which_version_runs_first_each_round() -> None:
+    """Round 1 runs the baseline first, round 2 this checkout, and so on; each side keeps its
+    own results in round order. The runs here are stand-ins: tests/bench/test_run.py runs
+    `bench ab` against real nodes."""
+    from bench import ab
+    order: list[str] = []
+
+    def run(opts, target, bind, source=None):
+        order.append("baseline" if source is not None else "this checkout")
+        return _result(f"run {len(order)}", 1000 * len(order))
+
+    lines: list[str] = []
+    sides = ab.compare(RunOptions(workload="write", settings=Settings()), "HEAD", 3,
+                       ("127.0.0.1", 0), run, say=lines.append)
+    assert order == ["baseline", "this checkout", "this checkout", "baseline", "baseline",
+                     "this checkout"]
+    assert [r.label for r in sides[0].results] == ["run 1", "run 4", "run 5"]
+    assert [r.label for r in sides[1].results] == ["run 2", "run 3", "run 6"]
+    assert [text.split()[:3] for text in lines[2:4]] == [["round", "2", "this"],
+                                                         ["round", "2", "baseline"]]
