@@ -2,7 +2,8 @@
 
 What it is: ``python -m bench ab --baseline REV <workload> [load options]``. It checks REV out
 into a temporary git worktree, then runs the workload ``--rounds`` times against a fresh node of
-each version in turn, and prints every run's figures and the medians. The baseline goes first
+each version in turn, and prints every run's figures, the medians, and how many rounds each
+side won with the range of its figures. The baseline goes first
 in odd rounds, this checkout in even ones: a version that always ran second would always meet
 what the first run left behind (dirty pages still being written back, a CPU the hypervisor
 has just lent to another guest), and the comparison would carry that as a difference.
@@ -107,4 +108,26 @@ def summary(sides: list[Side]) -> str:
     if base_settled and new_settled:
         change.append(f"settled CPU per op {new_settled / base_settled - 1:+.0%}")
     rows.append("change  " + ", ".join(change))
+    rows.append(rounds_line(*sides))
     return "\n".join(rows)
+
+
+def rounds_line(base: Side, new: Side) -> str:
+    """How often this checkout came out ahead round by round, and each side's range: medians
+    of a few rounds hide how far single runs scatter (an A/A of one build gave medians 3%
+    apart and single pairs up to 27%, docs/performance.md)."""
+    pairs = list(zip(base.results, new.results))
+    faster = sum(n.throughput > b.throughput for b, n in pairs)
+    text = f"rounds  this checkout ahead in {faster} of {len(pairs)} on throughput"
+    cpu = [(b.cpu_us_per_op, n.cpu_us_per_op) for b, n in pairs
+           if b.cpu_us_per_op is not None and n.cpu_us_per_op is not None]
+    if cpu:
+        cheaper = sum(n < b for b, n in cpu)
+        text += (f", {cheaper} of {len(cpu)} on CPU per op (baseline {_span(b for b, _ in cpu)},"
+                 f" this checkout {_span(n for _, n in cpu)} µs/op)")
+    return text
+
+
+def _span(values) -> str:
+    values = list(values)
+    return f"{min(values):.0f}-{max(values):.0f}"

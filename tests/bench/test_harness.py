@@ -203,6 +203,21 @@ def test_background_work_in_the_report_and_the_ab_lines() -> None:
     assert "settled CPU per op -25%" in ab.summary([base, side])
 
 
+def test_ab_counts_the_rounds_each_side_won() -> None:
+    """Three rounds: this checkout has more throughput in two, and less CPU per op in one."""
+    from bench import ab
+    base, new = ab.Side("baseline", None), ab.Side("this checkout", None)
+    base.results = [_result("b", ops) for ops in (1000, 1000, 1000)]
+    new.results = [_result("n", ops) for ops in (1100, 900, 1200)]
+    new.results[0].server_cpu_seconds = 4.0
+    new.results[1].server_cpu_seconds = 6.0
+    new.results[2].server_cpu_seconds = 7.0
+    assert [round(r.cpu_us_per_op) for r in new.results] == [3636, 6667, 5833]
+    assert ab.summary([base, new]).splitlines()[-1] == (
+        "rounds  this checkout ahead in 2 of 3 on throughput, 1 of 3 on CPU per op "
+        "(baseline 5000-5000, this checkout 3636-6667 µs/op)")
+
+
 def test_ab_swaps_which_version_runs_first_each_round() -> None:
     """Round 1 runs the baseline first, round 2 this checkout, and so on; each side keeps its
     own results in round order. The runs here are stand-ins: tests/bench/test_run.py runs

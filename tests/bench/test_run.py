@@ -75,6 +75,7 @@ def test_ab_runs_a_revision_and_this_checkout_alternately(tmp_path: Path) -> Non
     assert done.returncode == 0, out
     assert "round 1  baseline HEAD" in out and "round 1  this checkout" in out, out
     assert out.count("median ") == 2 and "change  throughput" in out, out
+    assert "rounds  this checkout ahead in " in out and " of 1 on CPU per op (baseline " in out, out
     listed = subprocess.run(["git", "worktree", "list"], cwd=REPO, capture_output=True,
                             text=True).stdout
     assert "bench-ab-" not in listed  # the baseline worktree is gone
