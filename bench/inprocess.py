@@ -10,6 +10,7 @@ processes, sockets or wake-ups.
     python -m bench.inprocess shard-slice [--ops 2000] [--batch 11] [--repeat 5] [--flushed]
     python -m bench.inprocess flush [--ops 100000] [--repeat 3]
     python -m bench.inprocess compact [--ops 100000] [--repeat 3]
+    python -m bench.inprocess compact-series [--ops 40000] [--repeat 3]
 
 Theory of operation
 -------------------
@@ -42,6 +43,9 @@ once, as a node's first reads after a flush or a restart do.
 ``flush``: a ShardStore's memtable filled with ``--ops`` such writes (about 63% distinct keys),
 then one flush to an SSTable: the CPU per partition written, fsyncs included. ``compact``: four
 such SSTables (overlapping keys) merged by a major compaction: the CPU per partition read.
+``compact-series``: four SSTables holding the next ``--ops`` / 4 rows of the same
+SERIES_PARTITIONS partitions of clustered1 (a time series), merged by a major compaction:
+the CPU per row read.
 
 All print the CPU per request, best of ``--repeat`` runs (each in a fresh interpreter would be
 cleaner; the best of several in one is steadier on a shared machine). The node's own figures
@@ -69,6 +73,8 @@ from ferrosa.ipc import messages as m
 KEYS = 100_000
 # shard-slice: partitions of CLUSTER_ROWS rows (bench.workloads' clustered1 shape).
 SLICE_PARTITIONS = 20
+# compact-series: the partitions every input's rows are spread over.
+SERIES_PARTITIONS = 100
 COLUMNS = 5
 VALUE_BYTES = 34
 TABLE_DDL = ('CREATE TABLE ks.standard1 (key blob PRIMARY KEY, "C0" blob, "C1" blob, "C2" blob, '
@@ -199,26 +205,31 @@ def shard_us_per_read(ops: int, batch: int, flushed: bool = False, cold: bool = 
 
 def _clustered_store(directory: str, partitions: int, rows: int):
     """A store whose table has an int clustering column: ``partitions`` of ``rows`` rows each."""
-    from ferrosa.partitioner import token
-    from ferrosa.protocol.types import INT
-    from ferrosa.schema.bytecomparable import encode_clustering
     from shards.store import ShardStore
     store = ShardStore(0, os.path.join(directory, "data"), 1 << 30, None)
     table_id = uuid.uuid4().bytes
     store.handle(m.TableSchema(0, table_id))
+    _write_rows(store, table_id, partitions, range(rows))
+    return store, table_id
+
+
+def _write_rows(store, table_id: bytes, partitions: int, cks: range) -> None:
+    """Rows `cks` (int clustering values) of partitions 0 .. partitions - 1, five 34-byte
+    columns each, in partition order."""
+    from ferrosa.partitioner import token
+    from ferrosa.protocol.types import INT
+    from ferrosa.schema.bytecomparable import encode_clustering
     values = [os.urandom(VALUE_BYTES) for _ in range(COLUMNS)]
     names = [f"C{j}" for j in range(COLUMNS)]
-    request = 0
     for p in range(partitions):
         pk = b"%010d" % p
-        for ck in range(rows):
+        for ck in cks:
             raw = ck.to_bytes(4, "big")
-            request += 1
+            request = p * (1 << 32) + ck  # the write's timestamp too: unique, rising per row
             store.handle(m.Write(request, [m.Mutation(
                 table_id, token(pk), pk, encode_clustering([INT], [False], [raw]), [raw],
                 1_700_000_000_000_000 + request, m.MUTATION_ROW_UPSERT, [], [], 0, 0, True,
                 1_700_000_000, plain_names=names, plain_values=values)]))
-    return store, table_id
 
 
 def shard_us_per_slice_row(ops: int, batch: int, rows: int = 100,
@@ -335,6 +346,37 @@ def compact_us_per_partition(ops: int, inputs: int = 4) -> float:
         _run_jobs(store)
         elapsed = time.process_time() - start
         assert len(table.sstables) == 1, "the major compaction left several SSTables"
+        return elapsed / read * 1e6
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def compact_series_us_per_row(rows: int, inputs: int = 4) -> float:
+    """A major compaction of `inputs` SSTables that each hold the next rows of the same
+    partitions (a time series: every partition is spread over every input, no row twice):
+    the CPU per row read. Compaction copies such rows (compaction.py `_merged_rows`)."""
+    from ferrosa.heap import tune_collector
+    from shards.store import ShardStore
+    directory = tempfile.mkdtemp(prefix="bench-inprocess-")
+    try:
+        store = ShardStore(0, os.path.join(directory, "data"), 1 << 30, None)
+        table_id = uuid.uuid4().bytes
+        store.handle(m.TableSchema(0, table_id))
+        per_input = max(rows // (inputs * SERIES_PARTITIONS), 1)
+        for i in range(inputs):
+            _write_rows(store, table_id, SERIES_PARTITIONS,
+                        range(i * per_input, (i + 1) * per_input))
+            store.flush(table_id)
+            _run_jobs(store)
+        table = store.tables[table_id]
+        read = sum(reader.stats.rows for reader in table.sstables)
+        tune_collector()
+        start = time.process_time()
+        store.compact(table_id, major=True)
+        _run_jobs(store)
+        elapsed = time.process_time() - start
+        assert len(table.sstables) == 1, "the major compaction left several SSTables"
+        assert table.sstables[0].stats.rows == read, "the compaction lost or merged rows"
         return elapsed / read * 1e6
     finally:
         shutil.rmtree(directory, ignore_errors=True)
@@ -492,7 +534,7 @@ def main(argv: list[str] | None = None) -> int:
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("part", choices=("shard", "front", "shard-read", "front-read",
                                          "front-batch", "shard-batch", "shard-slice", "flush",
-                                         "compact"))
+                                         "compact", "compact-series"))
     parser.add_argument("--ops", type=int, default=None)
     parser.add_argument("--batch", type=int, default=11, help="shard: requests per drained batch")
     parser.add_argument("--per-read", type=int, default=16, help="front: EXECUTEs per socket read")
@@ -532,13 +574,16 @@ def main(argv: list[str] | None = None) -> int:
         kind = {"front": "write", "front-read": "read", "front-batch": "batch"}[args.part]
         ops, repeat = args.ops or (10_000 if kind == "batch" else 50_000), args.repeat or 3
         runs = [front_us_per_request(ops, args.per_read, kind) for _ in range(repeat)]
+    elif args.part == "compact-series":
+        ops, repeat = args.ops or 40_000, args.repeat or 3
+        runs = [compact_series_us_per_row(ops) for _ in range(repeat)]
     else:
         measure = flush_us_per_partition if args.part == "flush" else compact_us_per_partition
         ops, repeat = args.ops or 100_000, args.repeat or 3
         runs = [measure(ops) for _ in range(repeat)]
     unit = {"shard": "write", "front": "write", "shard-read": "read", "front-read": "read",
             "front-batch": "batch", "shard-batch": "batch",
-            "shard-slice": "row read"}.get(args.part, "partition")
+            "shard-slice": "row read", "compact-series": "row read"}.get(args.part, "partition")
     print(f"{args.part}: {min(runs):.2f} µs of CPU per {unit} (best of {repeat}; all: "
           f"{', '.join(f'{r:.2f}' for r in runs)})")
     return 0

@@ -18,6 +18,7 @@ REPO = Path(__file__).resolve().parents[2]
     ("shard-slice", "200", "row read"), ("shard-batch", "300", "batch"),
     ("front-batch", "300", "batch"),
     ("flush", "4000", "partition"), ("compact", "4000", "partition"),
+    ("compact-series", "2000", "row read"),
 ])
 def test_each_part_reports_its_cpu(part: str, ops: str, unit: str) -> None:
     done = subprocess.run([sys.executable, "-m", "bench.inprocess", part, "--ops", ops,
