@@ -205,11 +205,17 @@ def shard_us_per_read(ops: int, batch: int, flushed: bool = False, cold: bool = 
 
 def _clustered_store(directory: str, partitions: int, rows: int):
     """A store whose table has an int clustering column: ``partitions`` of ``rows`` rows each."""
+    store, table_id = _empty_store(directory)
+    _write_rows(store, table_id, partitions, range(rows))
+    return store, table_id
+
+
+def _empty_store(directory: str):
+    """A ShardStore in `directory` with one table (its id returned too) and no commit log."""
     from shards.store import ShardStore
     store = ShardStore(0, os.path.join(directory, "data"), 1 << 30, None)
     table_id = uuid.uuid4().bytes
     store.handle(m.TableSchema(0, table_id))
-    _write_rows(store, table_id, partitions, range(rows))
     return store, table_id
 
 
@@ -290,10 +296,7 @@ def _serve_reads(store, messages: list[bytes], batch: int) -> tuple[float, int]:
 
 
 def _filled_store(directory: str, ops: int, seed: int = 1):
-    from shards.store import ShardStore
-    store = ShardStore(0, os.path.join(directory, "data"), 1 << 30, None)
-    table_id = uuid.uuid4().bytes
-    store.handle(m.TableSchema(0, table_id))
+    store, table_id = _empty_store(directory)
     decode = msgspec.msgpack.Decoder(m.ShardRequest).decode
     for payload in _writes(ops, table_id, seed):
         store.handle(decode(payload))
@@ -324,7 +327,6 @@ def flush_us_per_partition(ops: int) -> float:
 
 
 def compact_us_per_partition(ops: int, inputs: int = 4) -> float:
-    from ferrosa.heap import tune_collector
     directory = tempfile.mkdtemp(prefix="bench-inprocess-")
     try:
         store, table_id = _filled_store(directory, ops // inputs)
@@ -340,13 +342,7 @@ def compact_us_per_partition(ops: int, inputs: int = 4) -> float:
         read += len(table.memtable.partitions)
         store.flush(table_id)
         _run_jobs(store)
-        tune_collector()
-        start = time.process_time()
-        store.compact(table_id, major=True)
-        _run_jobs(store)
-        elapsed = time.process_time() - start
-        assert len(table.sstables) == 1, "the major compaction left several SSTables"
-        return elapsed / read * 1e6
+        return _major_compaction_seconds(store, table_id) / read * 1e6
     finally:
         shutil.rmtree(directory, ignore_errors=True)
 
@@ -355,13 +351,9 @@ def compact_series_us_per_row(rows: int, inputs: int = 4) -> float:
     """A major compaction of `inputs` SSTables that each hold the next rows of the same
     partitions (a time series: every partition is spread over every input, no row twice):
     the CPU per row read. Compaction copies such rows (compaction.py `_merged_rows`)."""
-    from ferrosa.heap import tune_collector
-    from shards.store import ShardStore
     directory = tempfile.mkdtemp(prefix="bench-inprocess-")
     try:
-        store = ShardStore(0, os.path.join(directory, "data"), 1 << 30, None)
-        table_id = uuid.uuid4().bytes
-        store.handle(m.TableSchema(0, table_id))
+        store, table_id = _empty_store(directory)
         per_input = max(rows // (inputs * SERIES_PARTITIONS), 1)
         for i in range(inputs):
             _write_rows(store, table_id, SERIES_PARTITIONS,
@@ -370,16 +362,23 @@ def compact_series_us_per_row(rows: int, inputs: int = 4) -> float:
             _run_jobs(store)
         table = store.tables[table_id]
         read = sum(reader.stats.rows for reader in table.sstables)
-        tune_collector()
-        start = time.process_time()
-        store.compact(table_id, major=True)
-        _run_jobs(store)
-        elapsed = time.process_time() - start
-        assert len(table.sstables) == 1, "the major compaction left several SSTables"
+        elapsed = _major_compaction_seconds(store, table_id)
         assert table.sstables[0].stats.rows == read, "the compaction lost or merged rows"
         return elapsed / read * 1e6
     finally:
         shutil.rmtree(directory, ignore_errors=True)
+
+
+def _major_compaction_seconds(store, table_id: bytes) -> float:
+    """The CPU seconds of a major compaction of the table, run to its end."""
+    from ferrosa.heap import tune_collector
+    tune_collector()
+    start = time.process_time()
+    store.compact(table_id, major=True)
+    _run_jobs(store)
+    elapsed = time.process_time() - start
+    assert len(store.tables[table_id].sstables) == 1, "the compaction left several SSTables"
+    return elapsed
 
 
 class _Transport:
