@@ -3,7 +3,8 @@ processes, sockets or wake-ups.
 
     python -m bench.inprocess shard [--ops 40000] [--batch 11] [--repeat 5]
     python -m bench.inprocess front [--ops 50000] [--per-read 16] [--repeat 3]
-    python -m bench.inprocess shard-read [--ops 40000] [--batch 11] [--repeat 5] [--flushed [--cold]]
+    python -m bench.inprocess shard-read [--ops 40000] [--batch 11] [--repeat 5]
+                                         [--flushed [--cold]]
     python -m bench.inprocess front-read [--ops 50000] [--per-read 16] [--repeat 3]
     python -m bench.inprocess shard-batch [--ops 8000] [--batch 11] [--repeat 5]
     python -m bench.inprocess front-batch [--ops 10000] [--per-read 16] [--repeat 3]
@@ -170,17 +171,19 @@ def shard_us_per_write(ops: int, batch: int, rows: int = 1) -> float:
         shutil.rmtree(directory, ignore_errors=True)
 
 
-def _point_reads(count: int, table_id: bytes, seed: int = 2, distinct: bool = False) -> list[bytes]:
+def _point_reads(count: int, table_id: bytes, seed: int = 2,
+                 distinct: bool = False) -> list[bytes]:
     """`count` encoded point Reads of random keys; `distinct`: no key twice (at most KEYS)."""
     from ferrosa.partitioner import token
     rng = random.Random(seed)
-    keys = rng.sample(range(KEYS), count) if distinct else None
+    keys = (rng.sample(range(KEYS), count) if distinct
+            else [rng.randrange(KEYS) for _ in range(count)])
     encode = msgspec.msgpack.Encoder().encode
     projection = m.encode_projection([(m.PROJ_PK, 0),
                                       *((m.PROJ_CELL, f"C{j}") for j in range(COLUMNS))])
     out = []
-    for i in range(count):
-        pk = b"%010d" % (keys[i] if keys is not None else rng.randrange(KEYS))
+    for i, key in enumerate(keys):
+        pk = b"%010d" % key
         out.append(encode(m.Read(i, table_id, token(pk), pk, projection, 1_700_000_100)))
     return out
 
@@ -189,8 +192,7 @@ def shard_us_per_read(ops: int, batch: int, flushed: bool = False, cold: bool = 
     directory = tempfile.mkdtemp(prefix="bench-inprocess-")
     try:
         store, table_id = _filled_store(directory, 3 * KEYS)  # about 95% of the keys
-        reads = _point_reads(min(ops, KEYS), table_id, distinct=True) if cold else (
-            _point_reads(ops, table_id))
+        reads = _point_reads(min(ops, KEYS) if cold else ops, table_id, distinct=cold)
         if flushed:
             store.flush(table_id)
             _run_jobs(store)

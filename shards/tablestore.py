@@ -183,6 +183,8 @@ class TableStore:
             low, high = reader.token_range
             if not low <= token <= high:
                 continue
+            if not reader.single_rows:
+                return None  # partitions of several rows: the general path reads those
             entry = keys.get(reader.number, pk) if keys is not None else None
             if entry is None:
                 if hashed is None:

@@ -192,6 +192,9 @@ class SSTableReader:
         self._row_index = row_index
         self._count = stats.partitions
         self._decoder = PartitionDecoder(stats.columns)
+        # No partition holds two rows (a table without clustering columns): only then may a
+        # point read find its partition as one plain row (plain_record).
+        self.single_rows = stats.rows <= stats.partitions
         self._data_path = self.path(DATA)
         # Point lookups that passed the bloom filter: the cache tier's measure of "hot".
         self.lookups = 0
