@@ -414,6 +414,37 @@ class SSTableReader:
         self.lookups += 1
         return buf, span[0], span[1]
 
+    def locate_plain(self, token: int, pk: bytes
+                     ) -> tuple[KeyEntry, tuple[bytes, int, int] | None] | None:
+        """`locate` and `plain_record` together, for a partition the bloom filter lets through:
+        None if this SSTable does not hold (token, pk), else its entry (now in the KeyCache)
+        and the record of its only row, None when it is not a plain one-row partition inside
+        one chunk.
+
+        The first read of a key, which the KeyCache does not know yet. The Index's first entry
+        for the token usually holds the key as a plain one-row partition, and the record's own
+        framing (codec.single_plain_row) proves it, key included: no cursor or Partition is
+        built to compare the key, as `locate` builds them. Any other case (a token two keys
+        share, a partition that is not plain or crosses a chunk, a corrupt record) is left to
+        `locate`, which reads the headers."""
+        self._check_open()
+        i = self._find(token)
+        if i < self._count:
+            entry_token, offset, rows = self._entry(i)
+            if entry_token != token:
+                return None
+            if rows == NO_ROW_INDEX:
+                record = self.plain_record(offset, token, pk)
+                if record is not None:
+                    keys = key_cache()
+                    if keys is not None:
+                        keys.put(self.number, pk, offset)
+                    return offset, record
+        entry = self.locate(token, pk)
+        if entry is None:
+            return None
+        return entry, self.plain_record(entry, token, pk)
+
     @property
     def decoder(self) -> PartitionDecoder:
         return self._decoder

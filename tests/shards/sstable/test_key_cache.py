@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shards.memtable import Cell, Partition
+from shards.memtable import Cell, Partition, Row
 from shards.rowmap import RowMap
 from shards.tombstones import NO_DELETION
 from shards.sstable import writer as writer_module
@@ -177,3 +177,58 @@ def _crosses(reader, offset: int, part: Partition) -> bool:
     size = len(PartitionEncoder().plain_partition(part, ck, row))
     chunk = reader._chunks.chunk_bytes
     return offset % chunk + size > chunk
+
+
+@settings(max_examples=40, deadline=None)
+@given(partition_lists(max_size=6), st.booleans(), st.data())
+def test_locate_plain_answers_what_locate_and_plain_record_answer(parts, small_chunks,
+                                                                  data) -> None:
+    """The first read's lookup (locate_plain) finds what the Index search (locate) finds and
+    the record plain_record then gives, and teaches the KeyCache the same entry: for plain
+    and other partitions, keys sharing a token (drawn tokens are often equal), records that
+    cross into the next chunk, and keys the SSTable does not hold."""
+    for part in parts:
+        if part.rows and data.draw(st.booleans()):
+            _make_plain(part)
+    lookups = [(part.token, part.pk) for part in parts]
+    lookups += [(token, pk + b"?") for token, pk in lookups] + [(7, b"absent")]
+    cache = set_key_cache(1 << 20)
+    try:
+        with tempfile.TemporaryDirectory() as d, \
+                write(d, parts, chunk_bytes=4096 if small_chunks else 65536) as reader:
+            for token, pk in lookups:
+                cache._entries.clear()
+                entry = reader.locate(token, pk)
+                expected = None if entry is None else (
+                    entry, reader.plain_record(entry, token, pk))
+                kept = dict(cache._entries)
+                cache._entries.clear()
+                assert reader.locate_plain(token, pk) == expected
+                assert dict(cache._entries) == kept
+    finally:
+        set_key_cache(0)
+
+
+def test_locate_plain_compares_the_key_before_trusting_a_record(tmp_path, keys,
+                                                               monkeypatch) -> None:
+    """Two plain partitions share a token: the second key's lookup passes over the record of
+    the first (its framing names another key) to the Index search, which finds the second."""
+    parts = [Partition(9, b"first"), Partition(9, b"second")]
+    for part in parts:
+        part.rows = RowMap()
+        part.rows[b""] = _plain_row(part.pk)
+    searched = []
+    with write(str(tmp_path), parts) as reader:
+        real = reader.locate
+        monkeypatch.setattr(reader, "locate", lambda *a: searched.append(a) or real(*a))
+        first = reader.locate_plain(9, b"first")
+        assert searched == [] and first is not None and first[1] is not None
+        second = reader.locate_plain(9, b"second")
+        assert searched == [(9, b"second")]
+        buf, start, end = second[1]
+        assert b"second" in buf[start:end]
+        assert keys.get(reader.number, b"second") == second[0] != first[0]
+
+
+def _plain_row(value: bytes) -> Row:
+    return Row([], cells={"v": Cell(5, value, 0, 0)})
