@@ -108,8 +108,10 @@ class BloomFilter:
         every SSTable's filter uses HASH_SEED)."""
         m = self.bits
         data = self.array
-        for i in range(self.hashes):
-            probe = ((h1 + i * h2) & _MASK64) % m
+        mask = _MASK64
+        for _ in range(self.hashes):  # h1 steps by h2: h1 + i*h2 without a multiplication
+            probe = (h1 & mask) % m
             if not data[probe >> 3] >> (probe & 7) & 1:
                 return False
+            h1 += h2
         return True
