@@ -338,12 +338,15 @@ def _result(opts: RunOptions, target: str, address: str, reports: list[C.ClientR
 
 
 def run_label(workload: Any, opts: RunOptions) -> str:
-    """The results name: fixed-rate, flushed, small-memtable and raw-generator runs get their
-    own rows (``write@5000ops``, ``read-uniform-flushed``, ``write-memtable32MiB``,
-    ``write-raw``)."""
+    """The results name: fixed-rate, flushed, small-memtable, raw-generator runs and runs over
+    another number of keys than the default get their own rows (``write@5000ops``,
+    ``read-uniform-flushed``, ``write-memtable32MiB``, ``write-raw``,
+    ``read-uniform-400000keys``)."""
+    keys = opts.settings.keys
     label = (workload.label(opts.settings) + ("-flushed" if opts.flush else "")
              + (f"-memtable{opts.memtable_mib}MiB" if opts.memtable_mib else "")
-             + ("-raw" if opts.generator == "raw" else ""))
+             + ("-raw" if opts.generator == "raw" else "")
+             + (f"-{keys}keys" if keys != Settings().keys else ""))
     return f"{label}@{opts.rate:g}ops" if opts.rate else label
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from bench import report
+from bench import harness, report
 from bench.harness import RunOptions, RunResult, Second, split_in_flight, verdict
-from bench.workloads import Settings
+from bench.workloads import WORKLOADS, Settings
 
 
 def test_split_in_flight() -> None:
@@ -238,3 +238,16 @@ def test_ab_swaps_which_version_runs_first_each_round() -> None:
     assert [r.label for r in sides[1].results] == ["run 2", "run 3", "run 6"]
     assert [text.split()[:3] for text in lines[2:4]] == [["round", "2", "this"],
                                                          ["round", "2", "baseline"]]
+
+
+def test_run_labels_name_what_sets_a_run_apart() -> None:
+    """Runs that differ from the default in what they measure get their own results rows."""
+    def label(settings: dict | None = None, **options) -> str:
+        return harness.run_label(WORKLOADS["read"], RunOptions(
+            workload="read", settings=Settings(**(settings or {})), **options))
+    assert label() == "read-uniform"
+    assert label(flush=True, generator="raw") == "read-uniform-flushed-raw"
+    assert (label(flush=True, generator="raw", settings={"keys": 400_000})
+            == "read-uniform-flushed-raw-400000keys")
+    assert label(rate=5000) == "read-uniform@5000ops"
+    assert label(memtable_mib=32) == "read-uniform-memtable32MiB"
