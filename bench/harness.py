@@ -31,6 +31,7 @@ from bench import client as C
 from bench import rawclient as R
 from bench.histogram import Histogram, merged
 from bench.server import (
+    CacheUse,
     FerrosaNode,
     KernelCounters,
     NullServer,
@@ -141,6 +142,10 @@ class RunResult(msgspec.Struct):
     # what its writes cost.
     background_cpu_seconds: float | None = None
     settle_seconds: float | None = None
+    # A started node's key and chunk caches: the lookups from the end of the preload (and
+    # flush) to the end of the run, warm-up included, and what they held at the end. Empty
+    # when the node does not report them.
+    caches: dict[str, CacheUse] = {}
 
     @property
     def other_cpu(self) -> float | None:
@@ -200,19 +205,29 @@ def run(opts: RunOptions, target: str, bind: tuple[str, int] | None = None,
     sampler = ProcessSampler(pid).start() if pid is not None else None
     try:
         create_schema(opts, host, port)
-        after_preload = (server.flush if opts.flush and isinstance(server, FerrosaNode)
-                         else None)
-        reports, preload_seconds = _drive_clients(opts, host, port, sampler, after_preload)
-        if opts.memtable_mib and isinstance(server, FerrosaNode) and sampler is not None:
+        node = server if isinstance(server, FerrosaNode) else None
+        caches_before: dict[str, CacheUse] = {}
+
+        def after_preload() -> None:
+            if opts.flush:
+                node.flush()
+            caches_before.update(node.caches())
+
+        reports, preload_seconds = _drive_clients(opts, host, port, sampler,
+                                                  after_preload if node is not None else None)
+        if opts.memtable_mib and node is not None and sampler is not None:
             sampler.settle("settled", SETTLED_SHARE, SETTLE_INTERVAL, SETTLED_INTERVALS,
                            SETTLE_TIMEOUT)
-        sstables = server.sstables() if isinstance(server, FerrosaNode) else None
+        sstables = node.sstables() if node is not None else None
+        caches = ({name: use.since(caches_before.get(name))
+                   for name, use in node.caches().items()} if node is not None else {})
     finally:
         if sampler is not None:
             sampler.stop()
         if server is not None:
             server.stop()
-    return _result(opts, target, f"{host}:{port}", reports, sampler, preload_seconds, sstables)
+    return _result(opts, target, f"{host}:{port}", reports, sampler, preload_seconds,
+                   sstables, caches)
 
 
 def _drive_clients(opts: RunOptions, host: str, port: int, sampler: ProcessSampler | None,
@@ -294,7 +309,8 @@ def _sleep_until(instant: float) -> None:
 
 def _result(opts: RunOptions, target: str, address: str, reports: list[C.ClientReport],
             sampler: ProcessSampler | None, preload_seconds: float,
-            sstables: int | None = None) -> RunResult:
+            sstables: int | None = None,
+            caches: dict[str, CacheUse] | None = None) -> RunResult:
     workload = WORKLOADS[opts.workload]
     seconds = len(reports[0].ok)
     per_second = []
@@ -334,7 +350,8 @@ def _result(opts: RunOptions, target: str, address: str, reports: list[C.ClientR
         cores=psutil.cpu_count() or 1, error_samples=samples,
         preload_ops=sum(r.preload_ops for r in reports),
         preload_errors=sum(r.preload_errors for r in reports), preload_seconds=preload_seconds,
-        sstables=sstables, background_cpu_seconds=background, settle_seconds=settle_seconds)
+        sstables=sstables, background_cpu_seconds=background, settle_seconds=settle_seconds,
+        caches=caches or {})
 
 
 def run_label(workload: Any, opts: RunOptions) -> str:

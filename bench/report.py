@@ -119,6 +119,23 @@ def kernel_text(r: RunResult) -> str | None:
             f"{k.sleeps / r.ops:.2f} sleeps, {k.preemptions / r.ops:.2f} preemptions{faults}")
 
 
+# How a node's caches are named in the reports.
+CACHE_NAMES = {"key": "key cache", "chunk": "chunk cache"}
+
+
+def cache_texts(r: RunResult) -> list[str]:
+    """One line per cache of a started node: the run's hit rate and what it held at the end.
+    A read figure means little without them: a first read of a key costs far more than one
+    the key cache knows."""
+    out = []
+    for name, use in r.caches.items():
+        lookups = use.hits + use.misses
+        rate = f"{use.hits / lookups:.1%} of {lookups:,} lookups hit" if lookups else "no lookups"
+        out.append(f"{CACHE_NAMES.get(name, name)}: {rate} (warm-up included); at the end "
+                   f"{use.entries:,} entries, {_mib(use.bytes)} of {_mib(use.capacity)} MiB")
+    return out
+
+
 def console(r: RunResult, null: RunResult | None = None) -> str:
     lat = r.latency_us
     lines = [f"{r.label} against {r.target} at {r.address}: {settings_text(r)}",
@@ -144,6 +161,7 @@ def console(r: RunResult, null: RunResult | None = None) -> str:
                else []),
              *([f"  sstables       {r.sstables} on the node's disk at the end"]
                if r.sstables is not None else []),
+             *(f"  caches         {text}" for text in cache_texts(r)),
              f"  limited by     {r.verdict}",
              f"  setup          {r.preload_seconds:.1f} s to connect and preload "
              f"{r.preload_ops} operations ({r.preload_errors} errors)"]
@@ -170,6 +188,7 @@ def markdown(r: RunResult, null: RunResult | None, commit: str, when: datetime.d
             *([f"Background work: {background}.", ""] if (background := background_text(r))
               else []),
             *([f"Server kernel: {kernel}.", ""] if (kernel := kernel_text(r)) else []),
+            *([f"Caches: {'; '.join(texts)}.", ""] if (texts := cache_texts(r)) else []),
             "Client processes' CPU (share of a core): "
             + ", ".join(f"{c:.0%}" for c in r.client_cpu) + "."
             + ("" if r.machine_busy is None else

@@ -25,6 +25,7 @@ This module must NOT drive load or format results.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -40,6 +41,24 @@ import msgspec
 import psutil
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+class CacheUse(msgspec.Struct):
+    """A node's key cache or chunk cache, summed over its shards: counters since the shards
+    started, and what it holds (`ferrosa-ctl status`)."""
+
+    entries: int
+    bytes: int
+    capacity: int
+    hits: int
+    misses: int
+
+    def since(self, before: CacheUse | None) -> CacheUse:
+        """The lookups made since `before` (the counters' difference), with what it holds now."""
+        if before is None:
+            return self
+        return CacheUse(self.entries, self.bytes, self.capacity, self.hits - before.hits,
+                        self.misses - before.misses)
 # How often the sampler reads RSS: often enough to catch a peak lasting a second.
 SAMPLE_INTERVAL = 0.5
 # How long a fresh server may take to listen (a node spawns a front and its shards).
@@ -47,6 +66,8 @@ START_TIMEOUT = 60.0
 STOP_TIMEOUT = 30.0
 # Flushing a preloaded node (100k rows: seconds; far more keys: minutes).
 FLUSH_TIMEOUT = 600.0
+# `ferrosa-ctl status` pings every shard (2 s at most each, in parallel).
+STATUS_TIMEOUT = 30.0
 _PORT_POLL = 0.05
 
 
@@ -171,6 +192,25 @@ class FerrosaNode(ServerProcess):
         from shards.sstable.format import list_sstables
         return sum(len(list_sstables(directory))
                    for directory, _, _ in os.walk(self.workdir / "data"))
+
+    def caches(self) -> dict[str, CacheUse]:
+        """The shards' key and chunk caches now, summed (`ferrosa-ctl --json status`); empty
+        when the node does not report them (an older checkout under `bench ab`) or does not
+        answer: a run's figures do not depend on them."""
+        try:
+            done = subprocess.run([sys.executable, "-m", "ferrosa.ctl.main", "--json",
+                                   "--data-dir", str(self.workdir / "data"), "status"],
+                                  env=self.env(), cwd=self.source or REPO, capture_output=True,
+                                  text=True, timeout=STATUS_TIMEOUT, check=False)
+            shards = json.loads(done.stdout)["shards"]
+        except (subprocess.TimeoutExpired, ValueError, KeyError, TypeError):
+            return {}
+        out = {}
+        for name in ("key", "chunk"):
+            known = [s.get(f"{name}_cache") for s in shards if s.get(f"{name}_cache")]
+            if known:
+                out[name] = CacheUse(*(sum(c[f] for c in known) for f in CacheUse.__struct_fields__))
+        return out
 
     def flush(self) -> None:
         """`ferrosa-ctl flush`: every memtable written to SSTables; returns once done."""

@@ -39,6 +39,10 @@ class OwnedLRU:
     def __len__(self) -> int:
         return len(self._entries)
 
+    def counts(self) -> tuple[int, int, int, int, int]:
+        """(entries, bytes, budget, hits, misses): what the cache holds and how it has served."""
+        return len(self._entries), self.bytes, self.budget, self.hits, self.misses
+
     def get(self, owner: Hashable, key: Hashable) -> Any:
         """The value kept for (owner, key), None if none is."""
         entry = (owner, key)

@@ -20,13 +20,16 @@ from collections import deque
 from typing import Callable, Generator
 
 from ferrosa.ipc import messages as m
+from ferrosa.lru import OwnedLRU
 from ferrosa.partitioner import decompose_partition_key
 from shards.encoder import RowEncoder
 from shards.errors import MutationRejected, SSTableError
 from shards.memtable import Partition, Row
 from shards.sstable import SSTableReader, cleanup_incomplete, list_sstables
+from shards.sstable.chunks import chunk_cache
 from shards.sstable.codec import DecodeError
 from shards.sstable.format import COMPONENTS, TOC, component_path
+from shards.sstable.keycache import key_cache
 from shards.sstable.reader import EncodedRows, RemoteOpener
 from shards.tablestore import TableStore
 from shards.tombstones import NO_DELETION
@@ -73,6 +76,10 @@ def _only_puts(mutation: m.Mutation) -> bool:
         if write.op:
             return False
     return True
+
+
+def _cache_stats(cache: OwnedLRU | None) -> m.CacheStats | None:
+    return None if cache is None else m.CacheStats(*cache.counts())
 
 
 def _needs_current_row(mutation: m.Mutation) -> bool:
@@ -417,7 +424,7 @@ class ShardStore:
         sstables = [r for t in self.tables.values() for r in t.sstables]
         return m.Stats(req.req_id, self.shard, os.getpid(), partitions, self.memtable_bytes(),
                        self.requests, len(sstables), sum(r.disk_size for r in sstables),
-                       len(self.jobs))
+                       len(self.jobs), _cache_stats(key_cache()), _cache_stats(chunk_cache()))
 
     # -- background work ------------------------------------------------------------------------
     def memtable_bytes(self) -> int:

@@ -23,7 +23,13 @@ from typing import Any
 import msgspec
 
 from ferrosa.config import ConfigError, load_config
-from ferrosa.ctl.messages import ADMIN_SOCKET_NAME, AdminReply, AdminRequest, NodeStatus
+from ferrosa.ctl.messages import (
+    ADMIN_SOCKET_NAME,
+    AdminReply,
+    AdminRequest,
+    CacheStatus,
+    NodeStatus,
+)
 
 # How long to wait for the node's answer (a status pings every shard: 2 s at most each, in
 # parallel); flush and compact wait for the work itself, which can take minutes on big tables.
@@ -118,7 +124,23 @@ def format_status(status: NodeStatus) -> str:
     for row in rows:
         lines.append("  ".join(cell.rjust(w) if i >= 2 else cell.ljust(w)
                                for i, (cell, w) in enumerate(zip(row, widths))).rstrip())
+    if up:
+        lines += ["", _cache_line("Key cache", [s.key_cache for s in status.shards]),
+                  _cache_line("Chunk cache", [s.chunk_cache for s in status.shards])]
     return "\n".join(lines)
+
+
+def _cache_line(name: str, caches: list[CacheStatus | None]) -> str:
+    """One cache of every shard that reports it, summed (as `nodetool info` prints its caches)."""
+    known = [c for c in caches if c is not None]
+    if not known:
+        return f"{name:<12} off"
+    entries, size, capacity, hits, misses = (sum(getattr(c, f) for c in known) for f in (
+        "entries", "bytes", "capacity", "hits", "misses"))
+    lookups = hits + misses
+    served = (f"{hits / lookups:.1%} of {lookups:,} lookups hit" if lookups
+              else "no lookups yet")
+    return f"{name:<12} {entries:,} entries, {_size(size)} of {_size(capacity)}; {served}"
 
 
 def cmd_status(path: Path, args: argparse.Namespace) -> int:

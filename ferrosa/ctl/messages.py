@@ -32,6 +32,16 @@ class AdminReply(msgspec.Struct, omit_defaults=True):
     error: str = ""
 
 
+class CacheStatus(msgspec.Struct):
+    """A shard's key cache or chunk cache since the shard started (`nodetool info`'s lines)."""
+
+    entries: int
+    bytes: int
+    capacity: int
+    hits: int
+    misses: int
+
+
 class ShardStatus(msgspec.Struct):
     shard: int
     state: str  # UP | DOWN (restarting) | TIMEOUT (alive but did not answer in time)
@@ -45,6 +55,9 @@ class ShardStatus(msgspec.Struct):
     sstables: int = 0
     sstable_bytes: int = 0
     pending_jobs: int = 0  # flushes and compactions queued or running
+    # None: the shard is not UP, or runs without that cache.
+    key_cache: CacheStatus | None = None
+    chunk_cache: CacheStatus | None = None
 
 
 class NodeStatus(msgspec.Struct):

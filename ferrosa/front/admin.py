@@ -31,6 +31,7 @@ from ferrosa.ctl.messages import (
     MAX_SOCKET_PATH_BYTES,
     AdminReply,
     AdminRequest,
+    CacheStatus,
     NodeStatus,
     ShardStatus,
 )
@@ -65,6 +66,12 @@ def socket_path(data_dir: Path) -> Path:
         raise FerrosaError(f"admin socket path {path} is longer than {MAX_SOCKET_PATH_BYTES} "
                            f"bytes (a Unix socket limit): use a shorter data directory")
     return path
+
+
+def _cache_status(stats: m.CacheStats | None) -> CacheStatus | None:
+    if stats is None:
+        return None
+    return CacheStatus(stats.entries, stats.bytes, stats.capacity, stats.hits, stats.misses)
 
 
 def _uploader_status(data_dir: Path) -> dict | None:
@@ -198,6 +205,8 @@ class AdminServer:
         status.sstables = stats.sstables
         status.sstable_bytes = stats.sstable_bytes
         status.pending_jobs = stats.pending_jobs
+        status.key_cache = _cache_status(stats.key_cache)
+        status.chunk_cache = _cache_status(stats.chunk_cache)
         return status
 
 

@@ -291,6 +291,17 @@ class Failure(msgspec.Struct, tag=True, array_like=True, gc=False):
     message: str
 
 
+class CacheStats(msgspec.Struct, array_like=True, gc=False):
+    """One of a shard's read caches (its key cache, its chunk cache) since the shard started:
+    what `ferrosa-ctl status` reports, as `nodetool info` reports Cassandra's."""
+
+    entries: int
+    bytes: int
+    capacity: int  # the budget in bytes
+    hits: int
+    misses: int
+
+
 class Stats(msgspec.Struct, tag=True, array_like=True, gc=False):
     req_id: int
     shard: int
@@ -301,6 +312,9 @@ class Stats(msgspec.Struct, tag=True, array_like=True, gc=False):
     sstables: int = 0
     sstable_bytes: int = 0
     pending_jobs: int = 0
+    # None: the shard runs without that cache (its budget is 0).
+    key_cache: CacheStats | None = None
+    chunk_cache: CacheStats | None = None
 
 
 class Hello(msgspec.Struct, tag=True, array_like=True, gc=False):

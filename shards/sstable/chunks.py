@@ -80,6 +80,10 @@ def set_chunk_cache(budget: int) -> ChunkCache | None:
     return _shared_cache
 
 
+def chunk_cache() -> ChunkCache | None:
+    return _shared_cache
+
+
 def _compressor(codec: int) -> Callable[[bytes], bytes] | None:
     if codec == CODECS["lz4"]:
         return lambda raw: lz4.block.compress(raw, store_size=False)

@@ -251,3 +251,19 @@ def test_run_labels_name_what_sets_a_run_apart() -> None:
             == "read-uniform-flushed-raw-400000keys")
     assert label(rate=5000) == "read-uniform@5000ops"
     assert label(memtable_mib=32) == "read-uniform-memtable32MiB"
+
+
+def test_cache_lines_give_the_runs_hit_rates() -> None:
+    from bench.server import CacheUse
+    r = _result("read-uniform-flushed", 1000)
+    assert report.cache_texts(r) == [] and "caches" not in report.console(r)
+    before = CacheUse(10, 1 << 20, 32 << 20, 5, 10)
+    r.caches = {"key": CacheUse(90_000, 12 << 20, 32 << 20, 1_505, 510).since(before),
+                "chunk": CacheUse(400, 6 << 20, 64 << 20, 0, 0).since(None)}
+    assert report.cache_texts(r) == [
+        ("key cache: 75.0% of 2,000 lookups hit (warm-up included); at the end 90,000 entries, "
+         "12 of 32 MiB"),
+        "chunk cache: no lookups (warm-up included); at the end 400 entries, 6 of 64 MiB"]
+    assert "  caches         key cache: 75.0%" in report.console(r)
+    import datetime
+    assert "Caches: key cache: 75.0%" in report.markdown(r, None, "abc", datetime.datetime.now())

@@ -42,9 +42,26 @@ def test_status_table_and_json(node, session):
     assert shards[0]["last_token"] + 1 == shards[1]["first_token"]
     assert sum(s["partitions"] for s in shards) == 100
     assert all(s["partitions"] > 0 and s["memtable_bytes"] > 0 for s in shards)
+    # Reads of flushed rows go through each shard's key and chunk caches, which status sums.
+    assert ctl("--data-dir", str(node.data_dir), "flush", "c", "t").returncode == 0
+    before = _cache_lookups(status["shards"])
+    select = session.prepare("SELECT v FROM c.t WHERE k = ?")
+    for _ in range(2):
+        assert all(session.execute(select, (i,)).one().v == "x" for i in range(100))
+    out = ctl("--data-dir", str(node.data_dir), "status")
+    assert "Key cache " in out.stdout and "Chunk cache " in out.stdout
+    shards = json.loads(ctl("--json", "--data-dir", str(node.data_dir), "status").stdout)["shards"]
+    keys = [s["key_cache"] for s in shards]
+    assert sum(k["entries"] for k in keys) >= 100
+    assert sum(k["hits"] for k in keys) >= 100 and _cache_lookups(shards) >= before + 200
+    assert all(s["chunk_cache"]["hits"] > 0 for s in shards)
     # Only the node's user may use the admin socket.
     mode = stat.S_IMODE(os.stat(node.data_dir / "admin.sock").st_mode)
     assert mode & 0o077 == 0
+
+
+def _cache_lookups(shards: list[dict]) -> int:
+    return sum(s["key_cache"]["hits"] + s["key_cache"]["misses"] for s in shards)
 
 
 def test_status_reports_a_restarted_shard(node):
