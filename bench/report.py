@@ -124,12 +124,14 @@ CACHE_NAMES = {"key": "key cache", "chunk": "chunk cache"}
 
 
 def cache_texts(r: RunResult) -> list[str]:
-    """One line per cache of a started node: the run's hit rate and what it held at the end.
-    A read figure means little without them: a first read of a key costs far more than one
-    the key cache knows."""
+    """One line per cache of a started node: the run's hit rate and what it held at the end
+    (none for a cache the run never used, as a write run's). A read figure means little
+    without them: a first read of a key costs far more than one the key cache knows."""
     out = []
     for name, use in r.caches.items():
         lookups = use.hits + use.misses
+        if not lookups and not use.entries:
+            continue
         rate = f"{use.hits / lookups:.1%} of {lookups:,} lookups hit" if lookups else "no lookups"
         out.append(f"{CACHE_NAMES.get(name, name)}: {rate} (warm-up included); at the end "
                    f"{use.entries:,} entries, {_mib(use.bytes)} of {_mib(use.capacity)} MiB")

@@ -267,3 +267,5 @@ def test_cache_lines_give_the_runs_hit_rates() -> None:
     assert "  caches         key cache: 75.0%" in report.console(r)
     import datetime
     assert "Caches: key cache: 75.0%" in report.markdown(r, None, "abc", datetime.datetime.now())
+    r.caches = {"key": CacheUse(0, 0, 32 << 20, 0, 0)}  # a write run never reads
+    assert report.cache_texts(r) == []
