@@ -186,19 +186,19 @@ class TableStore:
             if not reader.single_rows:
                 return None  # partitions of several rows: the general path reads those
             entry = keys.get(reader.number, pk) if keys is not None else None
-            if entry is not None:
-                record = reader.plain_record(entry, token, pk)
-            else:
+            located = None
+            if entry is None:
                 if hashed is None:
                     hashed = key_hash(pk)
                 if not reader.may_contain_hash(*hashed):
                     continue
-                located = reader.locate_plain(token, pk)
+                located = reader.locate_plain(token, pk)  # the entry and the record
                 if located is None:
                     continue
-                record = located[1]
             if found is not None:
                 return None  # two SSTables hold it: their rows need merging
+            record = (located[1] if located is not None
+                      else reader.plain_record(entry, token, pk))
             if record is None:
                 return None
             found = (reader, *record)
