@@ -29,6 +29,9 @@ sum of the server processes' RSS, sampled every {SAMPLE_INTERVAL} s (RSS counts 
 per process, so it overstates shared-memory rings and libraries). "vs null" is the run's
 throughput divided by the null server's (`--compare-null`: same workload, same settings, back
 to back; the null server answers from the protocol codec alone and stores nothing).
+Runs over another key count than the default 100,000 have their own rows (`-400000keys`).
+A run's own summary gives the hit rates of the node's key and chunk caches: a flushed read
+row over more keys than the key cache holds is mostly first reads.
 
 Rows run at different times are not comparable on a shared virtual machine: one commit's
 batch figure measured 4,983 and 2,798 ops/s in two sittings. To judge a change, run
