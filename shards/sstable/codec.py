@@ -29,6 +29,8 @@ Theory of operation (little-endian; the byte tables are in docs/sstable-format.m
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
+from operator import itemgetter
 
 from shards.errors import SSTableError
 from shards.memtable import Cell, Complex, Marker, Partition, Row
@@ -118,6 +120,138 @@ _CELL = [_cell_struct(flags) for flags in range(8)]
 
 class DecodeError(Exception):
     """Bytes that are not a valid header/row encoding (converted to CorruptSSTable by callers)."""
+
+
+# Row shapes a PartitionDecoder learns (one per row length; a table whose values have fixed
+# sizes, such as a time series of numbers, has one or a few), and the projections (slot_of
+# lists) each shape keeps a values getter for.
+MAX_ROW_SHAPES = 64
+MAX_SHAPE_PLANS = 16
+# Rows of a shape's length whose layout differs (two text values whose lengths trade off)
+# cost an unpack for nothing: after this many, rows of that length are read field by field.
+MAX_SHAPE_MISSES = 32
+
+
+class RowShape:
+    """The layout of a plain row of one length: every field at a fixed offset, unpacked by one
+    Struct (`plain_row`'s fast path).
+
+    Theory of operation: a plain row is its clustering (key length, key, component count, a
+    length and value per component), a flags byte, an optional marker and its cells (id,
+    flags, timestamp, length, value each). Once one row of a given length has been parsed,
+    another row of that length with the same lengths, counts, flags, column ids and marker
+    TTL (`layout`, compared as one tuple against `expected`) has every field at the same
+    offset, so one unpack reads it whole. Timestamps (`stamps`) must not be the deletion
+    floor, as plain_row requires; values and keys are taken by index. A row that differs in
+    any of these takes plain_row's field-by-field path."""
+
+    __slots__ = ("unpack", "layout", "expected", "stamps", "ck_values", "cells", "live",
+                 "getters", "last", "misses")
+
+    def __init__(self, fmt: str, layout: list[int], expected: list[int], stamps: list[int],
+                 ck_values: list[int], cells: dict[int, int], live: bool) -> None:
+        self.unpack = struct.Struct(fmt).unpack_from
+        self.layout = itemgetter(*layout)  # always two or more fields: a tuple
+        self.expected = tuple(expected)
+        self.stamps = _tuple_getter(stamps)
+        self.ck_values = _tuple_getter(ck_values)
+        self.cells = cells  # column id -> index of the cell's value in the unpacked tuple
+        self.live = live
+        self.getters: dict[int, tuple[list[int], Callable]] = {}
+        self.last: tuple[list[int] | None, Callable | None] = (None, None)
+        self.misses = 0
+
+    def fill(self, slot_of: list[int], values: list, t: tuple) -> None:
+        """Put the unpacked row `t`'s cells that `slot_of` selects in their slots of `values`."""
+        known, fill = self.last
+        if known is not slot_of:
+            found = self.getters.get(id(slot_of))
+            if found is None or found[0] is not slot_of:
+                found = slot_of, self._filler(slot_of, len(values))
+                if len(self.getters) < MAX_SHAPE_PLANS:
+                    self.getters[id(slot_of)] = found  # holds slot_of: its id stays its own
+            self.last = found
+            fill = found[1]
+        fill(values, t)
+
+    def _filler(self, slot_of: list[int], width: int) -> Callable[[list, tuple], None]:
+        picks = sorted((slot_of[col], i) for col, i in self.cells.items() if slot_of[col] >= 0)
+        if [slot for slot, _ in picks] == list(range(width)):  # every slot: SELECT *
+            get = _tuple_getter([i for _, i in picks])
+
+            def fill_all(values: list, t: tuple) -> None:
+                values[:] = get(t)
+            return fill_all
+
+        def fill_some(values: list, t: tuple) -> None:
+            for slot, i in picks:
+                values[slot] = t[i]
+        return fill_some
+
+
+def _tuple_getter(indexes: list[int]):
+    """A function of a tuple giving the tuple of its items at `indexes` (itemgetter gives a
+    bare item for one index)."""
+    if len(indexes) == 1:
+        i = indexes[0]
+        return lambda t: (t[i],)
+    if not indexes:
+        return lambda t: ()
+    return itemgetter(*indexes)
+
+
+def row_shape(buf: bytes, p: int, end: int) -> RowShape | None:
+    """The RowShape of the plain row at buf[p:end] (plain_row has just read it), None when it
+    is not plain."""
+    fmt, layout, expected, stamps, ck_values = ["<I"], [0, 2], [], [], []
+    n = U32.unpack_from(buf, p)[0]
+    count = _U16.unpack_from(buf, p + 4 + n)[0]
+    fmt.append(f"{n}sH")
+    expected += (n, count)
+    q, field = p + 6 + n, 3
+    for _ in range(count):
+        n = _I32.unpack_from(buf, q)[0]
+        if n < 0:
+            return None
+        fmt.append(f"i{n}s")
+        layout.append(field)
+        expected.append(n)
+        ck_values.append(field + 1)
+        field, q = field + 2, q + 4 + n
+    flags = buf[q]
+    fmt.append("B")
+    layout.append(field)
+    expected.append(flags)
+    field, q = field + 1, q + 1
+    marker = flags == ROW_MARKER
+    if marker:
+        fmt.append("qiq")
+        stamps.append(field)
+        layout.append(field + 1)
+        expected.append(0)  # the marker's TTL
+        field, q = field + 3, q + _MARKER.size
+    elif flags:
+        return None
+    cells_count = U32.unpack_from(buf, q)[0]
+    fmt.append("I")
+    layout.append(field)
+    expected.append(cells_count)
+    field, q = field + 1, q + 4
+    cells = {}
+    for _ in range(cells_count):
+        col, flags, _ts, n = _LIVE.unpack_from(buf, q)
+        if flags != VALUE:
+            return None
+        fmt.append(f"HBqI{n}s")
+        layout += (field, field + 1, field + 3)
+        expected += (col, flags, n)
+        stamps.append(field + 2)
+        cells[col] = field + 4
+        field, q = field + 5, q + _LIVE.size + n
+    if q != end:
+        return None
+    return RowShape("".join(fmt), layout, expected, stamps, ck_values, cells,
+                    marker or cells_count > 0)
 
 
 class PartitionEncoder:
@@ -283,12 +417,14 @@ class PartitionEncoder:
 class PartitionDecoder:
     """Decodes headers and rows of one SSTable (whose column dictionary is `columns`)."""
 
-    __slots__ = ("columns", "columns_key")
+    __slots__ = ("columns", "columns_key", "shapes")
 
     def __init__(self, columns: list[str]) -> None:
         self.columns = columns
         # Hashable: readers of the encoded rows key what they derive from the dictionary by it.
         self.columns_key = tuple(columns)
+        # Row length -> the shape plain_row learnt (False: none, the length varies in layout).
+        self.shapes: dict[int, RowShape | bool] = {}
 
     def header(self, buf: bytes, p: int, end: int) -> Partition:
         try:
@@ -345,8 +481,32 @@ class PartitionDecoder:
         cell shorter than a plain one may end the buffer). A plain row is live when it has a
         marker or a cell (every cell holds a value).
 
-        _clustering and the cell loop are inlined: this runs once per row of most reads from
-        SSTables, and each cell is one unpack and one combined check."""
+        A row of a length seen before is read by that length's RowShape in one unpack when its
+        layout matches; the first plain row of each length teaches the decoder its shape."""
+        shapes = self.shapes
+        shape = shapes.get(end - p)
+        if shape:
+            try:
+                t = shape.unpack(buf, p)
+            except struct.error:
+                t = None
+            if t is not None and shape.layout(t) == shape.expected and \
+                    NO_DELETION not in shape.stamps(t):
+                shape.fill(slot_of, values, t)
+                return t[1], list(shape.ck_values(t)), shape.live
+            shape.misses += 1
+            if shape.misses >= MAX_SHAPE_MISSES:
+                shapes[end - p] = False  # this length varies in layout: field by field
+        row = self._plain_fields(buf, p, end, slot_of, values)
+        if row is not None and shape is None and len(shapes) < MAX_ROW_SHAPES:
+            shapes[end - p] = row_shape(buf, p, end) or False
+        return row
+
+    def _plain_fields(self, buf: bytes, p: int, end: int, slot_of: list[int],
+                      values: list) -> tuple[bytes, list[bytes], bool] | None:
+        """plain_row field by field. _clustering and the cell loop are inlined: this runs once
+        per row of reads whose rows vary in shape, and each cell is one unpack and one
+        combined check."""
         u32 = U32.unpack_from
         try:
             n = u32(buf, p)[0]

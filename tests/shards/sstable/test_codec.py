@@ -145,3 +145,102 @@ def _two_rows(part: Partition) -> bytes:
         body = encoder.row(ck, row)
         out += (U32.pack(len(body)), body)
     return b"".join(out + [_END])
+
+
+# Rows whose lengths often collide with different layouts: short keys and values, few columns,
+# timestamps that include the deletion floor (which plain_row refuses).
+_SHAPE_KEYS = st.sampled_from([b"", b"\x40a", b"\x40ab", b"\x40abc", b"\x40abcd"])
+_SHAPE_STAMPS = st.sampled_from([1, 7, 2**40, -(2**63)])
+
+
+@st.composite
+def _shape_rows(draw, ck: bytes):
+    from shards.memtable import Cell, Marker, Row
+    row = Row([ck[i:i + 2] for i in range(1, len(ck), 2)] or [b""])
+    if draw(st.booleans()):
+        row.marker = Marker(draw(_SHAPE_STAMPS), *draw(st.sampled_from([(0, 0), (5, 9)])))
+    if draw(st.integers(0, 9)) == 0:
+        row.deletion, row.ldt = 3, 4
+    for name in draw(st.lists(st.sampled_from(["a", "b", "c"]), max_size=3, unique=True)):
+        value = draw(st.sampled_from([b"", b"v", b"vw", None]))
+        ttl = draw(st.sampled_from([0, 0, 0, 6]))
+        row.cells[name] = Cell(draw(_SHAPE_STAMPS), value, ttl, 11 if ttl or value is None else 0)
+    return row
+
+
+@st.composite
+def _slot_maps(draw, columns: int) -> tuple[list[int], int]:
+    """slot_of over `columns` column ids (-1: not selected) and the width, which may leave
+    slots no column fills."""
+    width = draw(st.integers(0, columns + 1))
+    slots = draw(st.permutations(range(max(width, columns))))
+    return [s if s < width and draw(st.booleans()) else -1 for s in slots[:columns]], width
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_plain_rows_read_by_shape_are_read_as_field_by_field(data) -> None:
+    """One decoder reads many rows: a row of a length it has seen is read by that length's
+    RowShape when its layout matches. Every answer (the row, None, the values by slot) is what
+    reading field by field gives, for rows whose lengths collide with other layouts, markers
+    with a TTL, cell tombstones, expiring cells, row deletions and timestamps at the deletion
+    floor, under two projections used in turn."""
+    from shards.sstable.codec import PartitionDecoder
+    encoder = PartitionEncoder()
+    bodies = []
+    for _ in range(data.draw(st.integers(1, 10))):
+        ck = data.draw(_SHAPE_KEYS)
+        bodies.append(encoder.row(ck, data.draw(_shape_rows(ck))))
+    decoder = PartitionDecoder(encoder.columns)
+    maps = [data.draw(_slot_maps(len(encoder.columns))) for _ in range(2)]
+    for round_ in range(2):  # the second round reads every row with what the first taught
+        for i, body in enumerate(bodies):
+            slot_of, width = maps[(i + round_) % 2]
+            fast, expected = [None] * width, [None] * width
+            row = decoder.plain_row(body, 0, len(body), slot_of, fast)
+            assert row == decoder._plain_fields(body, 0, len(body), slot_of, expected)
+            if row is not None:
+                assert fast == expected
+                assert len(body) in decoder.shapes
+
+
+def test_a_row_of_a_known_shape_at_the_deletion_floor_is_not_plain() -> None:
+    """The layout matches the learnt shape; only a timestamp differs, and plain_row must still
+    refuse a marker or a cell at the deletion floor."""
+    from shards.memtable import Cell, Marker, Row
+    from shards.sstable.codec import NO_DELETION, PartitionDecoder
+    encoder = PartitionEncoder()
+
+    def body(marker_ts: int, cell_ts: int) -> bytes:
+        row = Row([b"ab"], Marker(marker_ts, 0, 0), cells={"a": Cell(cell_ts, b"xyz", 0, 0)})
+        return encoder.row(b"\x40ab", row)
+    known, floor_cell, floor_marker = body(5, 6), body(5, NO_DELETION), body(NO_DELETION, 6)
+    decoder = PartitionDecoder(encoder.columns)
+    values = [None]
+    assert decoder.plain_row(known, 0, len(known), [0], values) == (b"\x40ab", [b"ab"], True)
+    assert len(known) in decoder.shapes and values == [b"xyz"]
+    for other in (floor_cell, floor_marker):
+        assert len(other) == len(known)
+        assert decoder.plain_row(other, 0, len(other), [0], [None]) is None
+
+
+def test_a_length_whose_rows_vary_in_layout_is_read_field_by_field() -> None:
+    """Rows of one length but two layouts: each is read right, and after MAX_SHAPE_MISSES
+    rows that miss the learnt shape the length gets none (no unpack wasted per row)."""
+    from shards.memtable import Cell, Marker, Row
+    from shards.sstable.codec import MAX_SHAPE_MISSES, PartitionDecoder
+    encoder = PartitionEncoder()
+
+    def body(ck: bytes, value: bytes) -> bytes:
+        row = Row([ck[1:]], Marker(5, 0, 0), cells={"a": Cell(6, value, 0, 0)})
+        return encoder.row(ck, row)
+    first, other = body(b"\x40a", b"xyz"), body(b"\x40ab", b"x")
+    assert len(first) == len(other)
+    decoder = PartitionDecoder(encoder.columns)
+    for i in range(2 * MAX_SHAPE_MISSES):
+        for ck, value, b in ((b"\x40a", b"xyz", first), (b"\x40ab", b"x", other)):
+            values = [None]
+            assert decoder.plain_row(b, 0, len(b), [0], values) == (ck, [ck[1:]], True)
+            assert values == [value]
+        assert decoder.shapes[len(first)] is not False or i >= MAX_SHAPE_MISSES - 1
+    assert decoder.shapes[len(first)] is False
