@@ -1,9 +1,9 @@
 """Partitions as bytes: the encoding of a partition header, rows and cells in the Data stream.
 
-What it is: `PartitionEncoder` (memtable objects -> bytes, counting the statistics on the way),
-`PartitionDecoder` (bytes -> memtable objects: Partition, Row, Complex, Cell), and `live_row` /
-`live_cells` (whether compaction would keep a row or static cells byte for byte, and their
-statistics, from a walk that decodes nothing).
+What it is: `PartitionEncoder` (memtable objects -> bytes, counting the statistics on the way)
+and `PartitionDecoder` (bytes -> memtable objects: Partition, Row, Complex, Cell; or a plain
+row's values alone, read by its length's `RowShape` when it has the learnt layout). Whether
+compaction would keep a record byte for byte is shards/sstable/livewalk.py's.
 
 What it must NOT do: know about chunks, compression, files or indexes. It sees one contiguous
 `bytes` object per header or row; the caller (writer/reader) frames them in the logical stream as
@@ -123,9 +123,9 @@ class DecodeError(Exception):
 
 
 # Row shapes a PartitionDecoder learns (one per row length; a table whose values have fixed
-# sizes, such as a time series of numbers, has one or a few), and the projections (slot_of
-# lists) each shape keeps a values getter for.
-MAX_ROW_SHAPES = 64
+# sizes, such as a time series of numbers, has one or a few; each SSTable's reader keeps its
+# own, a few KiB), and the projections (slot_of lists) each shape keeps a values getter for.
+MAX_ROW_SHAPES = 16
 MAX_SHAPE_PLANS = 16
 # Rows of a shape's length whose layout differs (two text values whose lengths trade off)
 # cost an unpack for nothing: after this many, rows of that length are read field by field.
@@ -570,110 +570,6 @@ class PartitionDecoder:
                 col = _U16.unpack_from(buf, p)[0]
                 into[names[col]], p = _odd_cell(buf, p, flags)
         return p
-
-
-# live_row's bits for what a row holds: its marker, any collection, and each simple column.
-LIVE_MARKER, LIVE_COMPLEX, LIVE_COLUMN_SHIFT = 1, 2, 2
-# Timestamps a kept row can hold: above the deletion floor, which purge treats as shadowed.
-_MIN_KEPT_TS = NO_DELETION + 1
-MAX_TIMESTAMP = (1 << 63) - 1
-
-
-def live_row(buf: bytes, p: int, end: int,
-             columns: int) -> tuple[int, int, int, int] | None:
-    """(cells, min timestamp, max timestamp, what) of the row encoded at buf[p:end] when
-    compaction would keep it byte for byte: no row deletion, no TTL, every cell (and collection
-    element) a live value with a column id below `columns`, no collection deletion or empty
-    collection, and a marker or a cell. None otherwise, or when the bytes do not parse (`row`
-    reports those). `what` is a bit set: LIVE_MARKER, LIVE_COMPLEX if a collection is present,
-    and bit `LIVE_COLUMN_SHIFT + id` for each simple cell's column.
-
-    A walk over the lengths and timestamps only: a copied row needs its statistics, not its
-    values."""
-    u32 = U32.unpack_from
-    try:
-        p += 4 + u32(buf, p)[0]
-        count = _U16.unpack_from(buf, p)[0]
-        p += 2
-        i32 = _I32.unpack_from
-        for _ in range(count):
-            n = i32(buf, p)[0]
-            p += 4 if n < 0 else 4 + n
-        flags = buf[p]
-        p += 1
-        low, high = MAX_TIMESTAMP, NO_DELETION
-        what = 0
-        if flags == ROW_MARKER:
-            low, ttl, _expires = _MARKER.unpack_from(buf, p)
-            if ttl:
-                return None
-            high = low
-            what = LIVE_MARKER
-            p += _MARKER.size
-        elif flags:
-            return None
-        count = u32(buf, p)[0]
-        p += 4
-        unpack = _LIVE.unpack_from
-        cells = 0
-        for _ in range(count):
-            col, flags, ts, n = unpack(buf, p)
-            if col >= columns:
-                return None
-            if flags == VALUE:
-                p += 15 + n
-                cells += 1
-                what |= 1 << (col + LIVE_COLUMN_SHIFT)
-            elif flags == COMPLEX:
-                deletion, ldt, n = _COMPLEX.unpack_from(buf, p + 3)
-                if deletion != NO_DELETION or ldt or not n:
-                    return None
-                p += 3 + _COMPLEX.size
-                for _ in range(n):
-                    p += 4 + u32(buf, p)[0]
-                    p += 4 + u32(buf, p)[0]
-                    _col, flags, ts, size = unpack(buf, p)
-                    if flags != VALUE:
-                        return None
-                    p += 15 + size
-                    low = min(low, ts)
-                    high = max(high, ts)
-                cells += n
-                what |= LIVE_COMPLEX
-                continue
-            else:
-                return None
-            if ts < low:
-                low = ts
-            if ts > high:
-                high = ts
-    except (struct.error, IndexError):
-        return None
-    # high stays at the floor when the row has neither a marker nor a cell (purge drops it).
-    if p != end or low < _MIN_KEPT_TS or high == NO_DELETION:
-        return None
-    return cells, low, high, what
-
-
-def live_cells(cells: dict) -> tuple[int, int, int] | None:
-    """`live_row` for decoded cells (a partition's static cells): (cells, min timestamp, max
-    timestamp) when purge keeps every one as it is, else None. (0, ...) for no cells."""
-    count, low, high = 0, MAX_TIMESTAMP, NO_DELETION
-    for cell in cells.values():
-        if type(cell) is Cell:
-            elements: list[Cell] = [cell]
-        elif cell.deletion != NO_DELETION or cell.ldt or not len(cell.cells):
-            return None
-        else:
-            elements = [element for _key, element in cell.cells.values()]
-        for element in elements:
-            ts = element.timestamp
-            if element.value is None or element.ttl or element.ldt or ts < _MIN_KEPT_TS:
-                return None
-            low = min(low, ts)
-            high = max(high, ts)
-            count += 1
-    return count, low, high
 
 
 def _clustering(buf: bytes, p: int) -> tuple[bytes, list, int]:

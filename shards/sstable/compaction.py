@@ -43,7 +43,8 @@ from operator import itemgetter
 
 from shards.errors import SSTableError
 from shards.memtable import Partition
-from shards.sstable.codec import LIVE_COMPLEX, MAX_TIMESTAMP, live_cells, live_row, row_key
+from shards.sstable.codec import row_key
+from shards.sstable.livewalk import LIVE_COMPLEX, MAX_TIMESTAMP, live_cells, live_row
 from shards.sstable.merge import MAX_PURGEABLE, merge_into, purge
 from shards.sstable.reader import EncodedRows, SSTableReader
 from shards.sstable.writer import CopyTally, SSTableWriter
@@ -186,7 +187,7 @@ def _plain_header(part: Partition) -> bool:
 
 def _copy_tally(found: EncodedRows) -> CopyTally | None:
     """What a partition of `scan_encoded` holds, when compaction would write it exactly as it
-    is (nothing deleted, expiring or purgeable; see codec.live_row); None otherwise."""
+    is (nothing deleted, expiring or purgeable; see livewalk.live_row); None otherwise."""
     part = found.part
     if not _plain_header(part):
         return None

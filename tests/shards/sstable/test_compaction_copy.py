@@ -16,13 +16,8 @@ from hypothesis import strategies as st
 from shards.errors import SSTableStateError
 from shards.memtable import Cell, Complex, Marker, Partition, Row
 from shards.sstable import SSTableWriter, compact, compact_steps
-from shards.sstable.codec import (
-    LIVE_COLUMN_SHIFT,
-    LIVE_COMPLEX,
-    LIVE_MARKER,
-    PartitionEncoder,
-    live_row,
-)
+from shards.sstable.codec import PartitionEncoder
+from shards.sstable.livewalk import LIVE_COLUMN_SHIFT, LIVE_COMPLEX, LIVE_MARKER, live_row
 from shards.sstable.format import COMPONENTS, component_path
 from shards.tombstones import NO_DELETION
 from tests.shards.sstable.helpers import TABLE, dump, partitions, write

@@ -1,0 +1,132 @@
+"""The walk that tells compaction whether a row or a partition's static cells would come out of
+merging and purging unchanged, so that their bytes can be copied (shards/sstable/compaction.py
+`_copy_source`), with the statistics the output's Stats need.
+
+What it is: `live_row` over a row's encoded bytes (codec.py's layout), `live_cells` over
+decoded static cells.
+
+What it must NOT do: decode values or build memtable objects (a copied row needs its lengths
+and timestamps, not its values), or decide anything about merging: the caller compares the
+bits and timestamps it returns.
+"""
+
+from __future__ import annotations
+
+import struct
+
+from shards.memtable import Cell
+from shards.sstable.codec import (
+    _COMPLEX,
+    _I32,
+    _LIVE,
+    _MARKER,
+    _U16,
+    COMPLEX,
+    ROW_MARKER,
+    U32,
+    VALUE,
+)
+from shards.tombstones import NO_DELETION
+
+# live_row's bits for what a row holds: its marker, any collection, and each simple column.
+LIVE_MARKER, LIVE_COMPLEX, LIVE_COLUMN_SHIFT = 1, 2, 2
+# Timestamps a kept row can hold: above the deletion floor, which purge treats as shadowed.
+_MIN_KEPT_TS = NO_DELETION + 1
+MAX_TIMESTAMP = (1 << 63) - 1
+
+
+def live_row(buf: bytes, p: int, end: int,
+             columns: int) -> tuple[int, int, int, int] | None:
+    """(cells, min timestamp, max timestamp, what) of the row encoded at buf[p:end] when
+    compaction would keep it byte for byte: no row deletion, no TTL, every cell (and collection
+    element) a live value with a column id below `columns`, no collection deletion or empty
+    collection, and a marker or a cell. None otherwise, or when the bytes do not parse (`row`
+    reports those). `what` is a bit set: LIVE_MARKER, LIVE_COMPLEX if a collection is present,
+    and bit `LIVE_COLUMN_SHIFT + id` for each simple cell's column.
+
+    A walk over the lengths and timestamps only: a copied row needs its statistics, not its
+    values."""
+    u32 = U32.unpack_from
+    try:
+        p += 4 + u32(buf, p)[0]
+        count = _U16.unpack_from(buf, p)[0]
+        p += 2
+        i32 = _I32.unpack_from
+        for _ in range(count):
+            n = i32(buf, p)[0]
+            p += 4 if n < 0 else 4 + n
+        flags = buf[p]
+        p += 1
+        low, high = MAX_TIMESTAMP, NO_DELETION
+        what = 0
+        if flags == ROW_MARKER:
+            low, ttl, _expires = _MARKER.unpack_from(buf, p)
+            if ttl:
+                return None
+            high = low
+            what = LIVE_MARKER
+            p += _MARKER.size
+        elif flags:
+            return None
+        count = u32(buf, p)[0]
+        p += 4
+        unpack = _LIVE.unpack_from
+        cells = 0
+        for _ in range(count):
+            col, flags, ts, n = unpack(buf, p)
+            if col >= columns:
+                return None
+            if flags == VALUE:
+                p += 15 + n
+                cells += 1
+                what |= 1 << (col + LIVE_COLUMN_SHIFT)
+            elif flags == COMPLEX:
+                deletion, ldt, n = _COMPLEX.unpack_from(buf, p + 3)
+                if deletion != NO_DELETION or ldt or not n:
+                    return None
+                p += 3 + _COMPLEX.size
+                for _ in range(n):
+                    p += 4 + u32(buf, p)[0]
+                    p += 4 + u32(buf, p)[0]
+                    _col, flags, ts, size = unpack(buf, p)
+                    if flags != VALUE:
+                        return None
+                    p += 15 + size
+                    low = min(low, ts)
+                    high = max(high, ts)
+                cells += n
+                what |= LIVE_COMPLEX
+                continue
+            else:
+                return None
+            if ts < low:
+                low = ts
+            if ts > high:
+                high = ts
+    except (struct.error, IndexError):
+        return None
+    # high stays at the floor when the row has neither a marker nor a cell (purge drops it).
+    if p != end or low < _MIN_KEPT_TS or high == NO_DELETION:
+        return None
+    return cells, low, high, what
+
+
+def live_cells(cells: dict) -> tuple[int, int, int] | None:
+    """`live_row` for decoded cells (a partition's static cells): (cells, min timestamp, max
+    timestamp) when purge keeps every one as it is, else None. (0, ...) for no cells."""
+    count, low, high = 0, MAX_TIMESTAMP, NO_DELETION
+    for cell in cells.values():
+        if type(cell) is Cell:
+            elements: list[Cell] = [cell]
+        elif cell.deletion != NO_DELETION or cell.ldt or not len(cell.cells):
+            return None
+        else:
+            elements = [element for _key, element in cell.cells.values()]
+        for element in elements:
+            ts = element.timestamp
+            if element.value is None or element.ttl or element.ldt or ts < _MIN_KEPT_TS:
+                return None
+            low = min(low, ts)
+            high = max(high, ts)
+            count += 1
+    return count, low, high
