@@ -121,12 +121,21 @@ class PlainPlan:
     `items` one (kind, index) per selected value: PROJ_PK and PROJ_CK index the key components,
     PROJ_CELL a slot."""
 
-    __slots__ = ("slot_of", "width", "items")
+    __slots__ = ("slot_of", "width", "items", "lead", "tail")
 
     def __init__(self, slot_of: list[int], width: int, items: list[tuple[int, int]]) -> None:
         self.slot_of = slot_of
         self.width = width
         self.items = items
+        # The leading partition-key items (one prefix per partition: RowEncoder.plain_prefix)
+        # and the items after them, which a row read by its shape packs in one call
+        # (codec.RowShape.packer); None when a key item comes later.
+        lead = 0
+        while lead < len(items) and items[lead][0] == _PROJ_PK:
+            lead += 1
+        tail = tuple(items[lead:])
+        self.lead = lead
+        self.tail = None if any(kind == _PROJ_PK for kind, _ in tail) else tail
 
 
 def _plain_plan(projection: list, columns: tuple[str, ...]) -> PlainPlan | None:
@@ -219,6 +228,14 @@ class RowEncoder:
             _PLANS.clear()
         plan = _PLANS[key] = _plain_plan(self.projection, columns_key)
         return plan
+
+    def plain_prefix(self, plan: PlainPlan, pk: bytes) -> bytes:
+        """The encoded leading partition-key items of `plan` (its `lead`), for partition `pk`."""
+        if pk is not self._pk_key:
+            self._pk_values = [_raw(v) for v in self.pk_components(pk)]
+            self._pk_key = pk
+        pk_values = self._pk_values
+        return b"".join([pk_values[i] for _, i in plan.items[:plan.lead]])
 
     def encode_plain(self, plan: PlainPlan, pk: bytes, ck_values: list[bytes],
                      values: list, out: list[bytes]) -> int:

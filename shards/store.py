@@ -264,6 +264,14 @@ class ShardStore:
         plan = encoder.plain_plan(decoder.columns_key)
         if plan is None:
             return None
+        packed = (decoder.plain_packed(buf, start, end, plan) if plan.tail is not None
+                  else None)
+        if packed is not None:
+            ck, tail, live = packed
+            if not live:
+                return None
+            rows = encoder.plain_prefix(plan, req.pk) + tail
+            return m.RowsReply(req.req_id, 1, rows, False, req.token, req.pk, ck)
         values = [None] * plan.width
         try:
             row = decoder.plain_row(buf, start, end, plan.slot_of, values)
@@ -308,14 +316,21 @@ class ShardStore:
             return None
         plain_row, encode, pk = decoder.plain_row, encoder.encode_plain, part.pk
         slot_of, width, after, limit = plan.slot_of, plan.width, req.after, req.limit
+        # Rows their shape reads are packed whole after the partition key's values.
+        packed_row = decoder.plain_packed if plan.tail is not None else None
+        prefix = encoder.plain_prefix(plan, pk) if packed_row is not None else b""
         count, size, last_ck, previous = 0, 0, None, None
         try:
             for buf, start, end in found.records:
-                values = [None] * width
-                row = plain_row(buf, start, end, slot_of, values)
-                if row is None:
-                    return None
-                ck, ck_values, live = row
+                packed = packed_row(buf, start, end, plan) if packed_row is not None else None
+                if packed is None:
+                    values = [None] * width
+                    row = plain_row(buf, start, end, slot_of, values)
+                    if row is None:
+                        return None
+                    ck, ck_values, live = row
+                else:
+                    ck, tail, live = packed
                 if ck == previous:
                     raise DecodeError("a partition repeats a clustering key")
                 previous = ck
@@ -323,7 +338,11 @@ class ShardStore:
                     continue
                 if (limit and count >= limit) or size > MAX_REPLY_ROW_BYTES:
                     return count, True, last_ck
-                size += encode(plan, pk, ck_values, values, out)
+                if packed is None:
+                    size += encode(plan, pk, ck_values, values, out)
+                else:
+                    out += (prefix, tail)
+                    size += len(prefix) + len(tail)
                 count += 1
                 last_ck = ck
         except DecodeError as exc:

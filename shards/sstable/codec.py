@@ -32,6 +32,7 @@ import struct
 from collections.abc import Callable
 from operator import itemgetter
 
+from ferrosa.ipc.messages import PROJ_CK
 from shards.errors import SSTableError
 from shards.memtable import Cell, Complex, Marker, Partition, Row
 from shards.rowmap import RowMap
@@ -145,12 +146,15 @@ class RowShape:
     floor, as plain_row requires; values and keys are taken by index. A row that differs in
     any of these takes plain_row's field-by-field path."""
 
-    __slots__ = ("unpack", "layout", "expected", "stamps", "ck_values", "cells", "live",
-                 "getters", "last", "misses")
+    __slots__ = ("unpack", "layout", "expected", "stamps", "ck_values", "ck_fields", "cells",
+                 "sizes", "live", "getters", "last", "misses", "packers", "last_pack")
 
     def __init__(self, fmt: str, layout: list[int], expected: list[int], stamps: list[int],
-                 ck_values: list[int], cells: dict[int, int], live: bool) -> None:
+                 ck_values: list[int], cells: dict[int, int], sizes: dict[int, int],
+                 live: bool) -> None:
         self.unpack = struct.Struct(fmt).unpack_from
+        self.ck_fields = ck_values
+        self.sizes = sizes  # index of a key component's or cell's value -> its length
         self.layout = itemgetter(*layout)  # always two or more fields: a tuple
         self.expected = tuple(expected)
         self.stamps = _tuple_getter(stamps)
@@ -160,6 +164,39 @@ class RowShape:
         self.getters: dict[int, tuple[list[int], Callable]] = {}
         self.last: tuple[list[int] | None, Callable | None] = (None, None)
         self.misses = 0
+        self.packers: dict[int, tuple[object, Callable | None]] = {}
+        self.last_pack: tuple[object, Callable | None] = (None, None)
+
+    def packer(self, plan) -> Callable[[tuple], bytes] | None:
+        """A function of an unpacked row giving the encoded result values of `plan`'s `tail`
+        (key components and cells, each a big-endian length and the value, as the protocol's
+        [bytes]) in one pack, since this shape fixes every length; None when the plan has no
+        such tail or selects a cell this shape lacks (a null: encode_plain writes it)."""
+        found = self.packers.get(id(plan))
+        if found is None or found[0] is not plan:
+            found = plan, self._packer(plan.tail, plan.slot_of)
+            if len(self.packers) < MAX_SHAPE_PLANS:
+                self.packers[id(plan)] = found  # holds the plan: its id stays its own
+        self.last_pack = found
+        return found[1]
+
+    def _packer(self, tail: tuple | None, slot_of: list[int]) -> Callable[[tuple], bytes] | None:
+        if tail is None:
+            return None
+        column_of = {slot: col for col, slot in enumerate(slot_of) if slot >= 0}
+        fmt, picks = [">"], []
+        for kind, i in tail:
+            if kind == PROJ_CK:
+                field = self.ck_fields[i] if i < len(self.ck_fields) else None
+            else:
+                field = self.cells.get(column_of.get(i, -1))
+            if field is None:
+                return None
+            fmt.append(f"i{self.sizes[field]}s")
+            picks += (field - 1, field)  # the length field precedes the value in a row too
+        pack = struct.Struct("".join(fmt)).pack
+        get = _tuple_getter(picks)
+        return lambda t: pack(*get(t))
 
     def fill(self, slot_of: list[int], values: list, t: tuple) -> None:
         """Put the unpacked row `t`'s cells that `slot_of` selects in their slots of `values`."""
@@ -204,6 +241,7 @@ def row_shape(buf: bytes, p: int, end: int) -> RowShape | None:
     """The RowShape of the plain row at buf[p:end] (plain_row has just read it), None when it
     is not plain."""
     fmt, layout, expected, stamps, ck_values = ["<I"], [0, 2], [], [], []
+    sizes: dict[int, int] = {}
     n = U32.unpack_from(buf, p)[0]
     count = _U16.unpack_from(buf, p + 4 + n)[0]
     fmt.append(f"{n}sH")
@@ -217,6 +255,7 @@ def row_shape(buf: bytes, p: int, end: int) -> RowShape | None:
         layout.append(field)
         expected.append(n)
         ck_values.append(field + 1)
+        sizes[field + 1] = n
         field, q = field + 2, q + 4 + n
     flags = buf[q]
     fmt.append("B")
@@ -247,10 +286,11 @@ def row_shape(buf: bytes, p: int, end: int) -> RowShape | None:
         expected += (col, flags, n)
         stamps.append(field + 2)
         cells[col] = field + 4
+        sizes[field + 4] = n
         field, q = field + 5, q + _LIVE.size + n
     if q != end:
         return None
-    return RowShape("".join(fmt), layout, expected, stamps, ck_values, cells,
+    return RowShape("".join(fmt), layout, expected, stamps, ck_values, cells, sizes,
                     marker or cells_count > 0)
 
 
@@ -501,6 +541,27 @@ class PartitionDecoder:
         if row is not None and shape is None and len(shapes) < MAX_ROW_SHAPES:
             shapes[end - p] = row_shape(buf, p, end) or False
         return row
+
+    def plain_packed(self, buf: bytes, p: int, end: int,
+                     plan) -> tuple[bytes, bytes, bool] | None:
+        """(clustering key, the encoded values of the plan's tail, whether the row is live) of
+        a row its length's RowShape reads, when the shape can pack that tail (RowShape.packer);
+        None: read it with plain_row and encode it with RowEncoder.encode_plain."""
+        shape = self.shapes.get(end - p)
+        if not shape:
+            return None
+        known, pack = shape.last_pack
+        if known is not plan:
+            pack = shape.packer(plan)
+        if pack is None:
+            return None
+        try:
+            t = shape.unpack(buf, p)
+        except struct.error:
+            return None
+        if shape.layout(t) != shape.expected or NO_DELETION in shape.stamps(t):
+            return None  # plain_row reads it, and counts the miss
+        return t[1], pack(t), shape.live
 
     def _plain_fields(self, buf: bytes, p: int, end: int, slot_of: list[int],
                       values: list) -> tuple[bytes, list[bytes], bool] | None:

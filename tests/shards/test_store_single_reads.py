@@ -144,6 +144,7 @@ def test_a_row_that_does_not_decode_is_reported(tmp_path, keys, monkeypatch) -> 
     def broken(self, buf, p, end, slot_of, values):
         raise DecodeError("row is 1 bytes longer than its contents")
     monkeypatch.setattr(PartitionDecoder, "plain_row", broken)
+    monkeypatch.setattr(PartitionDecoder, "plain_packed", lambda *args: None)
     reply = store.handle(m.Read(1, TABLE, TOKEN, PK, PLAIN, NOW))
     assert type(reply) is m.Failure and "CorruptSSTable" in reply.message
 
