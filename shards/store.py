@@ -316,9 +316,10 @@ class ShardStore:
             return None
         plain_row, encode, pk = decoder.plain_row, encoder.encode_plain, part.pk
         slot_of, width, after, limit = plan.slot_of, plan.width, req.after, req.limit
-        # Rows their shape reads are packed whole after the partition key's values.
+        # Rows their shape reads are packed whole after the partition key's values (made at
+        # the first such row: encode_plain splits the key only for a row it writes too).
         packed_row = decoder.plain_packed if plan.tail is not None else None
-        prefix = encoder.plain_prefix(plan, pk) if packed_row is not None else b""
+        prefix = None
         count, size, last_ck, previous = 0, 0, None, None
         try:
             for buf, start, end in found.records:
@@ -341,6 +342,8 @@ class ShardStore:
                 if packed is None:
                     size += encode(plan, pk, ck_values, values, out)
                 else:
+                    if prefix is None:
+                        prefix = encoder.plain_prefix(plan, pk)
                     out += (prefix, tail)
                     size += len(prefix) + len(tail)
                 count += 1

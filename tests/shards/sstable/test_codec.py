@@ -168,6 +168,17 @@ def _shape_rows(draw, ck: bytes):
     return row
 
 
+def _shaped_bodies(data, most: int):
+    """Up to `most` encoded _shape_rows, their encoder (its column dictionary) and a decoder."""
+    from shards.sstable.codec import PartitionDecoder
+    encoder = PartitionEncoder()
+    bodies = []
+    for _ in range(data.draw(st.integers(1, most))):
+        ck = data.draw(_SHAPE_KEYS)
+        bodies.append(encoder.row(ck, data.draw(_shape_rows(ck))))
+    return encoder, bodies, PartitionDecoder(encoder.columns)
+
+
 @st.composite
 def _slot_maps(draw, columns: int) -> tuple[list[int], int]:
     """slot_of over `columns` column ids (-1: not selected) and the width, which may leave
@@ -185,13 +196,7 @@ def test_plain_rows_read_by_shape_are_read_as_field_by_field(data) -> None:
     reading field by field gives, for rows whose lengths collide with other layouts, markers
     with a TTL, cell tombstones, expiring cells, row deletions and timestamps at the deletion
     floor, under two projections used in turn."""
-    from shards.sstable.codec import PartitionDecoder
-    encoder = PartitionEncoder()
-    bodies = []
-    for _ in range(data.draw(st.integers(1, 10))):
-        ck = data.draw(_SHAPE_KEYS)
-        bodies.append(encoder.row(ck, data.draw(_shape_rows(ck))))
-    decoder = PartitionDecoder(encoder.columns)
+    encoder, bodies, decoder = _shaped_bodies(data, 10)
     maps = [data.draw(_slot_maps(len(encoder.columns))) for _ in range(2)]
     for round_ in range(2):  # the second round reads every row with what the first taught
         for i, body in enumerate(bodies):
@@ -260,13 +265,7 @@ def test_packed_rows_are_the_values_read_field_by_field(data) -> None:
     key item later on, a clustering index the rows lack, or a cell the row lacks, it declines."""
     from ferrosa.ipc import messages as m
     from shards.encoder import PlainPlan
-    from shards.sstable.codec import PartitionDecoder
-    encoder = PartitionEncoder()
-    bodies = []
-    for _ in range(data.draw(st.integers(1, 8))):
-        ck = data.draw(_SHAPE_KEYS)
-        bodies.append(encoder.row(ck, data.draw(_shape_rows(ck))))
-    decoder = PartitionDecoder(encoder.columns)
+    encoder, bodies, decoder = _shaped_bodies(data, 8)
     slot_of, width = data.draw(_slot_maps(len(encoder.columns)))
     item = st.one_of(st.tuples(st.just(m.PROJ_PK), st.just(0)),
                      st.tuples(st.just(m.PROJ_CK), st.integers(0, 2)),
