@@ -201,10 +201,8 @@ class RowEncoder:
                     size += 4
                 continue
             if kind == _PROJ_PK:
-                if part.pk is not self._pk_key:
-                    self._pk_values = [_raw(v) for v in self.pk_components(part.pk)]
-                    self._pk_key = part.pk
-                piece = self._pk_values[arg]
+                pk = part.pk
+                piece = (self._pk_values if pk is self._pk_key else self._key_pieces(pk))[arg]
             elif kind == m.PROJ_CK:
                 piece = _NULL if row is None else _raw(row.ck_values[arg])
             else:
@@ -229,22 +227,24 @@ class RowEncoder:
         plan = _PLANS[key] = _plain_plan(self.projection, columns_key)
         return plan
 
-    def plain_prefix(self, plan: PlainPlan, pk: bytes) -> bytes:
-        """The encoded leading partition-key items of `plan` (its `lead`), for partition `pk`."""
+    def _key_pieces(self, pk: bytes) -> list[bytes]:
+        """The encoded components of partition key `pk`, split once per partition: every row
+        of a slice repeats them."""
         if pk is not self._pk_key:
             self._pk_values = [_raw(v) for v in self.pk_components(pk)]
             self._pk_key = pk
-        pk_values = self._pk_values
+        return self._pk_values
+
+    def plain_prefix(self, plan: PlainPlan, pk: bytes) -> bytes:
+        """The encoded leading partition-key items of `plan` (its `lead`), for partition `pk`."""
+        pk_values = self._key_pieces(pk)
         return b"".join([pk_values[i] for _, i in plan.items[:plan.lead]])
 
     def encode_plain(self, plan: PlainPlan, pk: bytes, ck_values: list[bytes],
                      values: list, out: list[bytes]) -> int:
         """`encode` for a live row of partition `pk` decoded by plain_row into `values` (None:
         no cell)."""
-        if pk is not self._pk_key:
-            self._pk_values = [_raw(v) for v in self.pk_components(pk)]
-            self._pk_key = pk
-        pk_values = self._pk_values
+        pk_values = self._pk_values if pk is self._pk_key else self._key_pieces(pk)
         size = 0
         for kind, i in plan.items:
             if kind == _PROJ_CELL:  # most of a row's values: sized without len(piece)

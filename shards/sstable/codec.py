@@ -172,13 +172,9 @@ class RowShape:
         (key components and cells, each a big-endian length and the value, as the protocol's
         [bytes]) in one pack, since this shape fixes every length; None when the plan has no
         such tail or selects a cell this shape lacks (a null: encode_plain writes it)."""
-        found = self.packers.get(id(plan))
-        if found is None or found[0] is not plan:
-            found = plan, self._packer(plan.tail, plan.slot_of)
-            if len(self.packers) < MAX_SHAPE_PLANS:
-                self.packers[id(plan)] = found  # holds the plan: its id stays its own
-        self.last_pack = found
-        return found[1]
+        self.last_pack = _made_for(self.packers, plan,
+                                   lambda: self._packer(plan.tail, plan.slot_of))
+        return self.last_pack[1]
 
     def _packer(self, tail: tuple | None, slot_of: list[int]) -> Callable[[tuple], bytes] | None:
         if tail is None:
@@ -202,13 +198,9 @@ class RowShape:
         """Put the unpacked row `t`'s cells that `slot_of` selects in their slots of `values`."""
         known, fill = self.last
         if known is not slot_of:
-            found = self.getters.get(id(slot_of))
-            if found is None or found[0] is not slot_of:
-                found = slot_of, self._filler(slot_of, len(values))
-                if len(self.getters) < MAX_SHAPE_PLANS:
-                    self.getters[id(slot_of)] = found  # holds slot_of: its id stays its own
-            self.last = found
-            fill = found[1]
+            self.last = _made_for(self.getters, slot_of,
+                                  lambda: self._filler(slot_of, len(values)))
+            fill = self.last[1]
         fill(values, t)
 
     def _filler(self, slot_of: list[int], width: int) -> Callable[[list, tuple], None]:
@@ -224,6 +216,18 @@ class RowShape:
             for slot, i in picks:
                 values[slot] = t[i]
         return fill_some
+
+
+def _made_for(cache: dict, key: object, make: Callable) -> tuple:
+    """(key, what make() gives), kept in `cache` by the identity of `key` (a projection's
+    slot_of list or plan) while the cache has room; the entry holds `key`, so its id stays
+    its own."""
+    found = cache.get(id(key))
+    if found is None or found[0] is not key:
+        found = key, make()
+        if len(cache) < MAX_SHAPE_PLANS:
+            cache[id(key)] = found
+    return found
 
 
 def _tuple_getter(indexes: list[int]):
