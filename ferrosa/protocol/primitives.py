@@ -23,6 +23,7 @@ import msgspec
 
 from ferrosa.protocol.constants import ConsistencyLevel
 from ferrosa.protocol.errors import ProtocolError
+from ferrosa.protocol.valueshapes import state_for
 
 BYTE = struct.Struct(">B")
 SHORT = struct.Struct(">H")
@@ -198,7 +199,29 @@ class Reader:
         raise ProtocolError(f"Invalid [value] length {n}")
 
     def read_values(self, count: int, allow_unset: bool = True) -> list[Any]:
-        """``count`` consecutive [value]s (the bound variables of QUERY/EXECUTE/BATCH)."""
+        """``count`` consecutive [value]s (the bound variables of QUERY/EXECUTE/BATCH): in one
+        unpack when they have the layout last seen for ``count`` values (valueshapes)."""
+        state = state_for(count)
+        if state is None:
+            return self._read_values(count, allow_unset)
+        if state.skip:
+            state.skip -= 1
+            return self._read_values(count, allow_unset)
+        shape = state.shape
+        if shape is not None:
+            pos = self.pos
+            if pos + shape.size <= self.end:
+                t = shape.unpack(self.buf, pos)
+                if shape.lengths(t) == shape.expected:
+                    self.pos = pos + shape.size
+                    state.backoff = 0
+                    return list(shape.values(t))
+            state.missed()
+        values = self._read_values(count, allow_unset)
+        state.learn(values)
+        return values
+
+    def _read_values(self, count: int, allow_unset: bool) -> list[Any]:
         buf, end, unpack = self.buf, self.end, INT.unpack_from
         pos = self.pos
         out: list[Any] = []
