@@ -70,7 +70,7 @@ def _truncated(what: str) -> ProtocolError:
 class Reader:
     """Bounds-checked cursor over a protocol body. ``pos`` is public so callers can slice."""
 
-    __slots__ = ("buf", "pos", "end")
+    __slots__ = ("buf", "end", "pos")
 
     def __init__(self, data: bytes | bytearray | memoryview, pos: int = 0) -> None:
         # Bytes, not a memoryview over them: a slice of bytes is the value itself, where a

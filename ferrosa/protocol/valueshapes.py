@@ -39,7 +39,7 @@ MAX_SHAPE_BACKOFF = 1024
 class ValuesShape:
     """One layout of `len(expected)` values: ([int] length, bytes) each, big-endian."""
 
-    __slots__ = ("unpack", "size", "lengths", "expected", "values")
+    __slots__ = ("expected", "lengths", "size", "unpack", "values")
 
     def __init__(self, lengths: tuple[int, ...]) -> None:
         layout = struct.Struct(">" + "".join(f"i{n}s" for n in lengths))
@@ -63,7 +63,7 @@ def _second(t: tuple) -> tuple:
 class CountState:
     """The shape tried for lists of one value count, and its back-off."""
 
-    __slots__ = ("shape", "skip", "backoff")
+    __slots__ = ("backoff", "shape", "skip")
 
     def __init__(self) -> None:
         self.shape: ValuesShape | None = None
