@@ -212,13 +212,12 @@ class Reader:
             pos = self.pos
             if pos + shape.size <= self.end:
                 t = shape.unpack(self.buf, pos)
-                if shape.lengths(t) == shape.expected:
+                if t[::2] == shape.expected:
                     self.pos = pos + shape.size
                     state.backoff = 0
-                    return list(shape.values(t))
-            state.missed()
+                    return list(t[1::2])
         values = self._read_values(count, allow_unset)
-        state.learn(values)
+        state.read_by_loop(values, missed=shape is not None)
         return values
 
     def _read_values(self, count: int, allow_unset: bool) -> list[Any]:

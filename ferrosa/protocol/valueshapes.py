@@ -15,15 +15,16 @@ of protocol/.
 Theory of operation: per value count there is one `CountState`: the shape last learnt for that
 count and a back-off. A hit resets the back-off. A miss (another statement with as many values,
 or a text value of another length) learns the layout just read and skips the next `backoff`
-lists of that count, the back-off doubling up to MAX_SHAPE_BACKOFF, so values whose lengths
-never repeat cost one failed unpack per MAX_SHAPE_BACKOFF lists and no more.
+lists of that count, as does a list that gives no layout (a null or an unset value); the
+back-off doubles up to MAX_SHAPE_BACKOFF, so values whose lengths never repeat cost one failed
+unpack per MAX_SHAPE_BACKOFF lists and no more, and lists that always hold a null are not
+measured for a layout each time.
 """
 
 from __future__ import annotations
 
 import struct
 from collections.abc import Callable
-from operator import itemgetter
 from typing import Any
 
 # Distinct value layouts kept (each a Struct, its lengths and two getters: well under a KiB).
@@ -37,27 +38,16 @@ MAX_SHAPE_BACKOFF = 1024
 
 
 class ValuesShape:
-    """One layout of `len(expected)` values: ([int] length, bytes) each, big-endian."""
+    """One layout of `len(expected)` values: ([int] length, bytes) each, big-endian. An
+    unpacked list holds the lengths at its even places and the values at its odd ones."""
 
-    __slots__ = ("expected", "lengths", "size", "unpack", "values")
+    __slots__ = ("expected", "size", "unpack")
 
     def __init__(self, lengths: tuple[int, ...]) -> None:
         layout = struct.Struct(">" + "".join(f"i{n}s" for n in lengths))
         self.unpack: Callable[[bytes, int], tuple] = layout.unpack_from
         self.size = layout.size
         self.expected = lengths
-        count = len(lengths)
-        # A tuple of one value's fields has two items, so both getters return tuples.
-        self.lengths = itemgetter(*range(0, 2 * count, 2)) if count > 1 else _first
-        self.values = itemgetter(*range(1, 2 * count, 2)) if count > 1 else _second
-
-
-def _first(t: tuple) -> tuple:
-    return (t[0],)
-
-
-def _second(t: tuple) -> tuple:
-    return (t[1],)
 
 
 class CountState:
@@ -70,22 +60,26 @@ class CountState:
         self.skip = 0  # lists of this count still to read field by field
         self.backoff = 0
 
-    def missed(self) -> None:
-        self.backoff = min(MAX_SHAPE_BACKOFF, 2 * self.backoff + 1)
-        self.skip = self.backoff
+    def read_by_loop(self, values: list[Any], missed: bool) -> None:
+        """`values` were just read field by field, after the shape `missed` them or with no
+        shape yet: their layout is the one tried next, and a miss, or values that give no
+        layout (a null, an unset value, no room for another shape), back off."""
+        if not self._learn(values) or missed:
+            self.backoff = min(MAX_SHAPE_BACKOFF, 2 * self.backoff + 1)
+            self.skip = self.backoff
 
-    def learn(self, values: list[Any]) -> None:
-        """Make the layout of `values` (just read field by field) the one tried next."""
+    def _learn(self, values: list[Any]) -> bool:
         try:
             lengths = tuple(map(len, values))  # None and UNSET have no length: no shape
         except TypeError:
-            return
+            return False
         shape = _SHAPES.get(lengths)
         if shape is None:
             if len(_SHAPES) >= MAX_VALUE_SHAPES:
-                return
+                return False
             shape = _SHAPES[lengths] = ValuesShape(lengths)
         self.shape = shape
+        return True
 
 
 _SHAPES: dict[tuple[int, ...], ValuesShape] = {}
