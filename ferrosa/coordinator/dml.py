@@ -44,12 +44,16 @@ def _no_ttl(values: list) -> int:
 _ABSENT = object()
 
 
+def NO_ATTRIBUTE(values: list) -> None:
+    """A statement's TIMESTAMP or TTL when it has no USING for it: None (the default)."""
+
+
 def compile_timestamp(term: ast.Term | None, keyspace: str, table: str,
                       specs: dict[int, MarkerSpec]):
     """USING TIMESTAMP (Cassandra's Attributes.getTimestamp): absent or unset -> None (the
     coordinator's clock), a bound null -> InvalidRequest."""
     if term is None:
-        return lambda values: None
+        return NO_ATTRIBUTE
     fn = compile_term(term, T.BIGINT, "[timestamp]", keyspace, table, specs)
 
     def timestamp(values: list) -> int | None:
@@ -66,7 +70,7 @@ def compile_ttl(term: ast.Term | None, keyspace: str, table: str, specs: dict[in
     """USING TTL (Attributes.getTimeToLive): absent or unset -> None (the table's default TTL),
     a bound null -> 0 (no TTL)."""
     if term is None:
-        return lambda values: None
+        return NO_ATTRIBUTE
     fn = compile_term(term, T.INT, "[ttl]", keyspace, table, specs)
 
     def ttl(values: list) -> int | None:
@@ -107,6 +111,11 @@ class CompiledWrite(CompiledStatement):
         self.markers = ordered_markers(specs, marker_count)
         self.pk_indexes = pk_indexes(table, self.markers)
         self.one_mutation = plan.without_in  # then the statement writes exactly one mutation
+        # The usual prepared INSERT or UPDATE: one row of whole values, no USING, not a
+        # counter. `start` builds its Mutation in `_single`, without mutations()' general path.
+        self.single = (self.one_mutation and self.simple and kind == m.MUTATION_ROW_UPSERT
+                       and not table.is_counter and timestamp is NO_ATTRIBUTE
+                       and ttl is NO_ATTRIBUTE)
 
     def _ttl(self, values: list) -> int:
         ttl = self.ttl_fn(values)
@@ -128,13 +137,7 @@ class CompiledWrite(CompiledStatement):
         expires = now + ttl if ttl else 0
         if self.simple:
             regular = []
-            names = self.plain_names
-            plain = [fn(values) for fn in self.plain_fns]
-            if UNSET in plain:  # an unset bind value leaves its column alone
-                names = [name for name, value in zip(names, plain) if value is not UNSET]
-                plain = [value for value in plain if value is not UNSET]
-            static = [m.CellWrite(name, value) for name, fn in self.static_fns
-                      if (value := fn(values)) is not UNSET] if self.static_fns else []
+            names, plain, static = self._whole_values(values)
         else:
             regular = [w for fn in self.regular for w in fn(values)]
             static = [w for fn in self.static for w in fn(values)]
@@ -158,10 +161,36 @@ class CompiledWrite(CompiledStatement):
                                       plain))
         return out
 
+    def _whole_values(self, values: list) -> tuple[list[str], list, list[m.CellWrite]]:
+        """A `simple` statement's cells: the regular columns' names and values (the Mutation's
+        plain lists) and the static ones' CellWrites."""
+        names = self.plain_names
+        plain = [fn(values) for fn in self.plain_fns]
+        if UNSET in plain:  # an unset bind value leaves its column alone
+            names = [name for name, value in zip(names, plain) if value is not UNSET]
+            plain = [value for value in plain if value is not UNSET]
+        static = [m.CellWrite(name, value) for name, fn in self.static_fns
+                  if (value := fn(values)) is not UNSET] if self.static_fns else []
+        return names, plain, static
+
+    def _single(self, ex: Execution) -> m.Mutation:
+        """mutations(ex)[0] of a `single` statement: the same Mutation, the same errors."""
+        values = ex.values
+        names, plain, static = self._whole_values(values)
+        plan = self.plan
+        pk = plan.partition_keys(values)[0]
+        prefix = plan.clustering_prefixes(values)[0] if plan.clustering else []
+        ttl = self.info.meta.options.default_time_to_live  # valid: checked by CREATE/ALTER
+        now = ex.now()
+        return m.Mutation(self.info.id_bytes, token_of(pk), pk,
+                          plan.encode(prefix) if prefix else b"", prefix, ex.write_timestamp(),
+                          m.MUTATION_ROW_UPSERT, [], static, ttl, now + ttl if ttl else 0,
+                          self.row_marker, now, b"", names, plain)
+
     def start(self, ex: Execution) -> ShardCall | None:
         if not self.one_mutation:
             return None  # IN lists: execute() groups the mutations by shard
-        mutations = self.mutations(ex)
+        mutations = [self._single(ex)] if self.single else self.mutations(ex)
         return ex.node.router.call_owner(mutations[0].token, m.Write(0, mutations))
 
     async def execute(self, ex: Execution) -> VoidResult:

@@ -1,0 +1,100 @@
+"""CompiledWrite's short path for the usual prepared write (`_single`) builds exactly the Mutation,
+or raises exactly the error, of the general path (`mutations`), for every bound value shape."""
+
+from __future__ import annotations
+
+import asyncio
+
+import msgspec
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ferrosa.config import NodeConfig
+from ferrosa.coordinator.execution import Execution, Session
+from ferrosa.coordinator.router import ShardRouter
+from ferrosa.coordinator.terms import UNSET
+from ferrosa.front.node import Node
+from ferrosa.ipc.doorbell import Doorbell
+
+SCHEMA = [
+    "CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}",
+    "CREATE TABLE ks.plain (k int PRIMARY KEY, a text, b int)",
+    ("CREATE TABLE ks.aged (k int, c int, s int static, v text, PRIMARY KEY (k, c)) "
+     "WITH default_time_to_live = 100"),
+    ("CREATE TABLE ks.two (k1 int, k2 text, c1 int, c2 text, v int, "
+     "PRIMARY KEY ((k1, k2), c1, c2)) WITH CLUSTERING ORDER BY (c1 DESC, c2 ASC)"),
+]
+# (statement, whether it takes the short path)
+STATEMENTS = [
+    ("INSERT INTO ks.plain (k, a, b) VALUES (?, ?, ?)", True),
+    ("UPDATE ks.plain SET a = ?, b = ? WHERE k = ?", True),
+    ("INSERT INTO ks.aged (k, c, s, v) VALUES (?, ?, ?, ?)", True),
+    ("INSERT INTO ks.aged (k, s) VALUES (?, ?)", True),  # the static row only
+    ("UPDATE ks.aged SET v = ? WHERE k = ? AND c = ?", True),
+    ("INSERT INTO ks.two (k1, k2, c1, c2, v) VALUES (?, ?, ?, ?, ?)", True),
+    ("INSERT INTO ks.plain (k, a, b) VALUES (?, ?, ?) USING TTL ?", False),
+    ("INSERT INTO ks.plain (k, a, b) VALUES (?, ?, ?) USING TIMESTAMP ?", False),
+    ("UPDATE ks.plain SET a = ? WHERE k IN (?, ?)", False),
+    ("DELETE FROM ks.plain WHERE k = ?", False),
+]
+
+
+@pytest.fixture(scope="module")
+def node(tmp_path_factory: pytest.TempPathFactory) -> Node:
+    """A front's Node with no shards: enough to compile statements against a real schema."""
+    async def build() -> Node:
+        config = msgspec.convert({"data_dir": str(tmp_path_factory.mktemp("node")),
+                                  "shard_count": 1}, NodeConfig)
+        made = Node(config, ShardRouter(asyncio.get_running_loop(), [], Doorbell()))
+        for query in SCHEMA:
+            await made.compile_query(query, None).execute(Execution(made, Session(), []))
+        return made
+    return asyncio.run(build())
+
+
+def test_which_statements_take_the_short_path(node: Node) -> None:
+    for query, single in STATEMENTS:
+        assert node.prepare(query, None).compiled.single is single, query
+
+
+_INT = st.integers(-(2 ** 31), 2 ** 31 - 1).map(lambda i: i.to_bytes(4, "big", signed=True))
+_BOUND = st.one_of(_INT, st.binary(max_size=8), st.none(), st.just(UNSET))
+
+
+@settings(max_examples=300, deadline=None)
+@given(which=st.sampled_from([q for q, single in STATEMENTS if single]),
+       values=st.lists(_BOUND, min_size=5, max_size=5),
+       timestamp=st.one_of(st.none(), st.integers(0, 2 ** 62)),
+       now=st.integers(0, 2 ** 31 - 1))
+def test_the_short_path_builds_what_the_general_one_does(node: Node, which: str, values: list,
+                                                         timestamp: int | None,
+                                                         now: int) -> None:
+    compiled = node.prepare(which, None).compiled
+    bound = values[:len(compiled.markers)]
+    general_ex = Execution(node, Session(), bound, timestamp=timestamp, now_in_seconds=now)
+    single_ex = Execution(node, Session(), bound, timestamp=timestamp, now_in_seconds=now)
+    try:
+        expected = compiled.mutations(general_ex)
+    except Exception as exc:  # noqa: BLE001 - the short path must raise the same
+        with pytest.raises(type(exc)) as caught:
+            compiled._single(single_ex)
+        assert str(caught.value) == str(exc)
+        return
+    got = compiled._single(single_ex)
+    assert len(expected) == 1
+    if timestamp is None:  # each drew its own from the session's clock, the second later
+        assert got.timestamp >= expected[0].timestamp
+        got.timestamp = expected[0].timestamp
+    assert got == expected[0]
+
+
+def test_the_table_default_ttl_is_applied(node: Node) -> None:
+    compiled = node.prepare("INSERT INTO ks.aged (k, c, s, v) VALUES (?, ?, ?, ?)",
+                            None).compiled
+    ex = Execution(node, Session(), [b"\0\0\0\1", b"\0\0\0\2", b"\0\0\0\3", b"x"],
+                   timestamp=9, now_in_seconds=1_000)
+    mutation = compiled._single(ex)
+    assert (mutation.ttl, mutation.expires_at, mutation.now) == (100, 1_100, 1_000)
+    assert (mutation.plain_names, mutation.plain_values) == (["v"], [b"x"])
+    assert [(w.column, w.value) for w in mutation.static_cells] == [("s", b"\0\0\0\3")]
