@@ -48,6 +48,9 @@ such SSTables (overlapping keys) merged by a major compaction: the CPU per parti
 SERIES_PARTITIONS partitions of clustered1 (a time series), merged by a major compaction:
 the CPU per row read.
 
+``--set-up-only`` (any part): build the store, the requests and the warmed caches, then stop
+before the timed work; bench.instructions counts such runs to take them out of its figures.
+
 All print the CPU per request, best of ``--repeat`` runs (each in a fresh interpreter would be
 cleaner; the best of several in one is steadier on a shared machine). The node's own figures
 (`python -m bench run`) are two to three times these: the difference is wake-ups, system calls
@@ -78,6 +81,11 @@ SLICE_PARTITIONS = 20
 SERIES_PARTITIONS = 100
 COLUMNS = 5
 VALUE_BYTES = 34
+# --set-up-only: each part builds its store, its requests and its caches, then returns before
+# the timed work. bench.instructions counts such runs and subtracts them, so that its figure is
+# the timed work's alone (making a front's EXECUTE frames costs a quarter of what the front
+# spends on them).
+SET_UP_ONLY = False
 TABLE_DDL = ('CREATE TABLE ks.standard1 (key blob PRIMARY KEY, "C0" blob, "C1" blob, "C2" blob, '
              '"C3" blob, "C4" blob)')
 INSERT = 'INSERT INTO ks.standard1 (key, "C0", "C1", "C2", "C3", "C4") VALUES (?, ?, ?, ?, ?, ?)'
@@ -155,6 +163,9 @@ def shard_us_per_write(ops: int, batch: int, rows: int = 1) -> float:
 
         worker = Worker()
         decode = msgspec.msgpack.Decoder(m.ShardRequest).decode
+        if SET_UP_ONLY:
+            commitlog.close()
+            return 0.0
         tune_collector()
         start = time.process_time()
         for i in range(0, ops, batch):
@@ -198,6 +209,8 @@ def shard_us_per_read(ops: int, batch: int, flushed: bool = False, cold: bool = 
             _run_jobs(store)
             if not cold:
                 _serve_reads(store, reads, batch)  # warms the caches
+        if SET_UP_ONLY:
+            return 0.0
         elapsed, found = _serve_reads(store, reads, batch)
         assert found > len(reads) // 2, f"only {found} of {len(reads)} reads found their row"
         return elapsed / len(reads) * 1e6
@@ -267,6 +280,8 @@ def shard_us_per_slice_row(ops: int, batch: int, rows: int = 100,
                                           limit=rows)))
         if flushed:
             _serve_reads(store, messages, batch)  # warms the caches
+        if SET_UP_ONLY:
+            return 0.0
         elapsed, found = _serve_reads(store, messages, batch)
         assert found == ops * rows, f"{found} rows read, {ops * rows} expected"
         return elapsed / found * 1e6
@@ -317,6 +332,8 @@ def flush_us_per_partition(ops: int) -> float:
         store, table_id = _filled_store(directory, ops)
         table = store.tables[table_id]
         partitions = len(table.memtable.partitions)
+        if SET_UP_ONLY:
+            return 0.0
         tune_collector()
         start = time.process_time()
         store.flush(table_id)
@@ -344,6 +361,8 @@ def compact_us_per_partition(ops: int, inputs: int = 4) -> float:
         read += len(table.memtable.partitions)
         store.flush(table_id)
         _run_jobs(store)
+        if SET_UP_ONLY:
+            return 0.0
         return _major_compaction_seconds(store, table_id) / read * 1e6
     finally:
         shutil.rmtree(directory, ignore_errors=True)
@@ -364,6 +383,8 @@ def compact_series_us_per_row(rows: int, inputs: int = 4) -> float:
             _run_jobs(store)
         table = store.tables[table_id]
         read = sum(reader.stats.rows for reader in table.sstables)
+        if SET_UP_ONLY:
+            return 0.0
         elapsed = _major_compaction_seconds(store, table_id)
         assert table.sstables[0].stats.rows == read, "the compaction lost or merged rows"
         return elapsed / read * 1e6
@@ -485,6 +506,8 @@ async def _front(ops: int, per_read: int, kind: str = "write") -> float:
         frames_in = [P.encode_request(_front_request(kind, query_id, i, values), 4, i % 30_000)
                      for i in range(ops)]
         reads = [b"".join(frames_in[i:i + per_read]) for i in range(0, ops, per_read)]
+        if SET_UP_ONLY:
+            return 0.0
         tune_collector()
         shard_cpu[0] = 0.0
         start = time.process_time()
@@ -548,10 +571,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chunk-cache", type=int, default=None,
                         help="shard-read, shard-slice: the shard's ChunkCache bytes (default: "
                              "a node's, NodeConfig.chunk_cache_bytes; 0: none)")
+    parser.add_argument("--set-up-only", action="store_true",
+                        help="build the store, the requests and the caches, then stop before "
+                             "the timed work (for bench.instructions, which subtracts it)")
     parser.add_argument("--key-cache", type=int, default=None,
                         help="shard-read, shard-slice: the shard's KeyCache bytes (default: a "
                              "node's, NodeConfig.key_cache_bytes; 0: none)")
     args = parser.parse_args(argv)
+    global SET_UP_ONLY
+    SET_UP_ONLY = args.set_up_only
     from ferrosa.config import NodeConfig
     from shards.sstable.chunks import set_chunk_cache
     from shards.sstable.keycache import set_key_cache
@@ -582,6 +610,9 @@ def main(argv: list[str] | None = None) -> int:
         measure = flush_us_per_partition if args.part == "flush" else compact_us_per_partition
         ops, repeat = args.ops or 100_000, args.repeat or 3
         runs = [measure(ops) for _ in range(repeat)]
+    if SET_UP_ONLY:
+        print(f"{args.part}: set up only, nothing timed")
+        return 0
     unit = {"shard": "write", "front": "write", "shard-read": "read", "front-read": "read",
             "front-batch": "batch", "shard-batch": "batch",
             "shard-slice": "row read", "compact-series": "row read"}.get(args.part, "partition")

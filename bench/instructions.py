@@ -12,24 +12,28 @@ The number of instructions executed does not drift: valgrind counts them on a si
 total for the same program, inputs and environment whatever else the machine does. So this
 runs ``python -m bench.inprocess <part> --repeat 1`` under valgrind twice, with ``--ops`` / 6
 and ``--ops`` requests; the difference of the two totals divided by the difference of the
-request counts is the cost of one request, with the interpreter's start, the imports and the
-benchmark's set-up (the same in both runs) taken out. PYTHONHASHSEED is fixed, and numpy's idle
+request counts is the cost of one request, with the interpreter's start and the imports (the
+same in both runs) taken out. What the benchmark does per request before its timer starts
+(making the requests: a quarter of the front's count; the pass that warms the caches of a
+``--flushed`` read) grows with the request count too, so the same two runs are made again with
+``--set-up-only``, which stops there, and their difference is subtracted: the figure is the
+timed work's alone. PYTHONHASHSEED is fixed, and numpy's idle
 threads are kept from spinning (FIXED_ENV), so that two runs of the same program count the same
 to a few thousand instructions in a billion.
 
 With ``--baseline REV`` the same count is made for REV, from a temporary git worktree (as
-``bench ab`` does), and the change is printed.
+``bench ab`` does), and the change is printed. The worktree's bench/ is replaced by this
+checkout's: both sides are measured with the same instrument (and REV may predate
+``--set-up-only``); only ferrosa/ and shards/ are REV's.
 
 Instructions are not time: a cache miss or a system call costs far more than its instruction
 count says, so this judges changes to the Python work per request (objects made, calls,
 lookups), not changes to memory layout or to the hand-offs between processes; those need
-``bench ab`` on a node. What grows with the request count is counted: besides the serving,
-the benchmark's making of its requests (encoding the frames or Reads, a few percent) and, for
-``--flushed`` reads, the untimed pass that warms the caches (so those count two reads per
-request). Both are the same code in the two versions of an A/B unless the change touches them.
+``bench ab`` on a node. The unit is the part's ``--ops`` unit: a write for ``flush`` and
+``compact`` (whose µs figures are per partition), a slice read for ``shard-slice`` (per row).
 
 Under valgrind a program runs 20-50 times slower: the default 12,000 requests of ``front`` take
-about a minute and a half, most of it the imports, twice; a part that fills a store first
+about two minutes, most of it the imports, four times; a part that fills a store first
 (shard-read, shard-slice, flush, compact) takes several minutes.
 
 What it must not do: time anything, or change the working tree (the baseline lives in its own
@@ -106,6 +110,23 @@ def inprocess_command(part: str, extra: list[str]) -> Callable[[int], list[str]]
     return command
 
 
+def per_request(part: str, extra: list[str], ops: int, cwd: Path,
+                pythonpath: Path | None = None) -> float:
+    """Instructions of the timed work of one request of a bench.inprocess part."""
+    whole = per_step(inprocess_command(part, extra), ops, cwd, pythonpath)
+    set_up = per_step(inprocess_command(part, [*extra, "--set-up-only"]), ops, cwd, pythonpath)
+    return whole - set_up
+
+
+def baseline_worktree(revision: str) -> Path:
+    """A worktree of `revision` whose bench/ is this checkout's (the same instrument)."""
+    where = add_worktree(revision)
+    shutil.rmtree(where / "bench")
+    shutil.copytree(REPO / "bench", where / "bench",
+                    ignore=shutil.ignore_patterns("results", "__pycache__"))
+    return where
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.instructions",
                                      description=__doc__.split("\n\n")[0])
@@ -117,14 +138,13 @@ def main(argv: list[str] | None = None) -> int:
     args, extra = parser.parse_known_args(argv)
     if extra[:1] == ["--"]:
         extra = extra[1:]
-    command = inprocess_command(args.part, extra)
     try:
-        here = per_step(command, args.ops, REPO)
+        here = per_request(args.part, extra, args.ops, REPO)
         print(f"{args.part}: {here:,.0f} instructions per request (this checkout)")
         if args.baseline:
-            where = add_worktree(args.baseline)
+            where = baseline_worktree(args.baseline)
             try:
-                base = per_step(command, args.ops, where, pythonpath=where)
+                base = per_request(args.part, extra, args.ops, where, pythonpath=where)
             finally:
                 remove_worktree(where)
             print(f"{args.part}: {base:,.0f} instructions per request (baseline "

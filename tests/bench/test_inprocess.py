@@ -41,3 +41,14 @@ def test_reads_from_an_sstable(part: str, options: list[str], unit: str) -> None
                           text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     assert re.search(rf"^{part}: [0-9.]+ µs of CPU per {unit}", done.stdout, re.M)
+
+
+@pytest.mark.parametrize("part", ["shard", "front-read", "shard-read", "shard-slice", "flush",
+                                  "compact", "compact-series"])
+def test_set_up_only_stops_before_the_timed_work(part: str) -> None:
+    options = ["--flushed"] if part in ("shard-read", "shard-slice") else []
+    done = subprocess.run([sys.executable, "-m", "bench.inprocess", part, "--ops", "300",
+                           "--repeat", "1", "--set-up-only", *options], cwd=REPO,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.strip() == f"{part}: set up only, nothing timed"
