@@ -14,12 +14,15 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
+
 from ferrosa.coordinator.router import ShardUnavailable
 from ferrosa.coordinator.terms import MarkerSpec
 from ferrosa.ipc import messages as m
 from ferrosa.partitioner import shard_of
 from ferrosa.protocol import types as T
 from ferrosa.schema.errors import InvalidRequest, SchemaError
+
 
 class ServerError(SchemaError):
     """A failure inside the node (a shard error, a dead shard): ERROR code SERVER_ERROR."""
@@ -91,8 +94,10 @@ class Session:
         return self.last_timestamp
 
 
-@dataclass
-class Execution:
+class Execution(msgspec.Struct):
+    """One execution of a statement: what the client bound and asked for. A Struct, not a
+    dataclass: made once per request, its C-level __init__ saves a Python call per request."""
+
     node: Any  # ferrosa.front.node.Node: schema, router, apply_schema
     session: Session
     values: list
