@@ -17,9 +17,12 @@ same in both runs) taken out. What the benchmark does per request before its tim
 (making the requests: a quarter of the front's count; the pass that warms the caches of a
 ``--flushed`` read) grows with the request count too, so the same two runs are made again with
 ``--set-up-only``, which stops there, and their difference is subtracted: the figure is the
-timed work's alone. PYTHONHASHSEED is fixed, and numpy's idle
-threads are kept from spinning (FIXED_ENV), so that two runs of the same program count the same
-to a few thousand instructions in a billion.
+timed work's alone. PYTHONHASHSEED is fixed, and numpy's idle threads are kept from spinning
+(FIXED_ENV), so that two runs of the same program count the same to a few thousand
+instructions in a billion. The sources are compiled to bytecode files first: else the first
+run of a fresh worktree, or of a module just edited, would compile it and the next would not
+(and, where PYTHONDONTWRITEBYTECODE is set, every run would compile every module it imports,
+half of an import's instructions).
 
 With ``--baseline REV`` the same count is made for REV, from a temporary git worktree (as
 ``bench ab`` does), and the change is printed. The worktree's bench/ is replaced by this
@@ -33,11 +36,11 @@ lookups), not changes to memory layout or to the hand-offs between processes; th
 ``compact`` (whose µs figures are per partition), a slice read for ``shard-slice`` (per row).
 
 Under valgrind a program runs 20-50 times slower: the default 12,000 requests of ``front`` take
-about two minutes, most of it the imports, four times; a part that fills a store first
+about a minute and a half, much of it the imports, four times; a part that fills a store first
 (shard-read, shard-slice, flush, compact) takes several minutes.
 
 What it must not do: time anything, or change the working tree (the baseline lives in its own
-worktree, removed at the end).
+worktree, removed at the end; the bytecode files go to the ignored __pycache__ folders).
 """
 
 from __future__ import annotations
@@ -110,9 +113,21 @@ def inprocess_command(part: str, extra: list[str]) -> Callable[[int], list[str]]
     return command
 
 
+# The packages a bench.inprocess run imports, compiled before counting.
+SOURCES = ("ferrosa", "shards", "bench")
+
+
+def compile_sources(cwd: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "compileall", "-q", *SOURCES], check=False,
+                          cwd=cwd, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise CountError(f"compiling the sources in {cwd} failed:\n{done.stdout}{done.stderr}")
+
+
 def per_request(part: str, extra: list[str], ops: int, cwd: Path,
                 pythonpath: Path | None = None) -> float:
     """Instructions of the timed work of one request of a bench.inprocess part."""
+    compile_sources(cwd)
     whole = per_step(inprocess_command(part, extra), ops, cwd, pythonpath)
     set_up = per_step(inprocess_command(part, [*extra, "--set-up-only"]), ops, cwd, pythonpath)
     return whole - set_up

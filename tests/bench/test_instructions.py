@@ -72,6 +72,9 @@ def test_the_baseline_is_measured_with_this_checkouts_bench() -> None:
         assert (where / "bench" / "instructions.py").read_text() == ours
         assert (where / "ferrosa" / "__init__.py").exists()
         assert not (where / "bench" / "results").exists()
+        instructions.compile_sources(where)  # so that no counted run compiles what it imports
+        assert list((where / "ferrosa" / "__pycache__").glob("__init__.*.pyc"))
+        assert list((where / "shards" / "__pycache__").glob("*.pyc"))
     finally:
         instructions.remove_worktree(where)
     assert not where.exists()
