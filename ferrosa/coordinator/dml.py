@@ -111,8 +111,8 @@ class CompiledWrite(CompiledStatement):
         self.markers = ordered_markers(specs, marker_count)
         self.pk_indexes = pk_indexes(table, self.markers)
         self.one_mutation = plan.without_in  # then the statement writes exactly one mutation
-        # The usual prepared INSERT or UPDATE: one row of whole values, no USING, not a
-        # counter. `start` builds its Mutation in `_single`, without mutations()' general path.
+        # The usual INSERT or UPDATE: one row of whole values, no USING, not a counter.
+        # mutations() builds its Mutation in `_single`, without the general path.
         self.single = (self.one_mutation and self.simple and kind == m.MUTATION_ROW_UPSERT
                        and not table.is_counter and timestamp is NO_ATTRIBUTE
                        and ttl is NO_ATTRIBUTE)
@@ -128,6 +128,12 @@ class CompiledWrite(CompiledStatement):
         return ttl
 
     def mutations(self, ex: Execution, batch_timestamp: int | None = None) -> list[m.Mutation]:
+        """The Mutations of one execution (in a batch: `batch_timestamp`, the batch's own)."""
+        if self.single:
+            return [self._single(ex, batch_timestamp)]
+        return self._general(ex, batch_timestamp)
+
+    def _general(self, ex: Execution, batch_timestamp: int | None) -> list[m.Mutation]:
         values = ex.values
         timestamp = self.timestamp_fn(values)
         if timestamp is None:
@@ -173,8 +179,9 @@ class CompiledWrite(CompiledStatement):
                   if (value := fn(values)) is not UNSET] if self.static_fns else []
         return names, plain, static
 
-    def _single(self, ex: Execution) -> m.Mutation:
-        """mutations(ex)[0] of a `single` statement: the same Mutation, the same errors."""
+    def _single(self, ex: Execution, batch_timestamp: int | None) -> m.Mutation:
+        """The one Mutation of a `single` statement: what `_general` makes, without its loops
+        and USING lookups; the same errors."""
         values = ex.values
         names, plain, static = self._whole_values(values)
         plan = self.plan
@@ -182,15 +189,16 @@ class CompiledWrite(CompiledStatement):
         prefix = plan.clustering_prefixes(values)[0] if plan.clustering else []
         ttl = self.info.meta.options.default_time_to_live  # valid: checked by CREATE/ALTER
         now = ex.now()
+        timestamp = batch_timestamp if batch_timestamp is not None else ex.write_timestamp()
         return m.Mutation(self.info.id_bytes, token_of(pk), pk,
-                          plan.encode(prefix) if prefix else b"", prefix, ex.write_timestamp(),
+                          plan.encode(prefix) if prefix else b"", prefix, timestamp,
                           m.MUTATION_ROW_UPSERT, [], static, ttl, now + ttl if ttl else 0,
                           self.row_marker, now, b"", names, plain)
 
     def start(self, ex: Execution) -> ShardCall | None:
         if not self.one_mutation:
             return None  # IN lists: execute() groups the mutations by shard
-        mutations = [self._single(ex)] if self.single else self.mutations(ex)
+        mutations = self.mutations(ex)
         return ex.node.router.call_owner(mutations[0].token, m.Write(0, mutations))
 
     async def execute(self, ex: Execution) -> VoidResult:

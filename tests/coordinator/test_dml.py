@@ -1,5 +1,5 @@
-"""CompiledWrite's short path for the usual prepared write (`_single`) builds exactly the Mutation,
-or raises exactly the error, of the general path (`mutations`), for every bound value shape."""
+"""CompiledWrite's short path for the usual write (`_single`) builds exactly the Mutation, or
+raises exactly the error, of the general path (`_general`), for every bound value shape."""
 
 from __future__ import annotations
 
@@ -66,24 +66,26 @@ _BOUND = st.one_of(_INT, st.binary(max_size=8), st.none(), st.just(UNSET))
 @given(which=st.sampled_from([q for q, single in STATEMENTS if single]),
        values=st.lists(_BOUND, min_size=5, max_size=5),
        timestamp=st.one_of(st.none(), st.integers(0, 2 ** 62)),
+       batch_timestamp=st.one_of(st.none(), st.integers(0, 2 ** 62)),
        now=st.integers(0, 2 ** 31 - 1))
 def test_the_short_path_builds_what_the_general_one_does(node: Node, which: str, values: list,
                                                          timestamp: int | None,
+                                                         batch_timestamp: int | None,
                                                          now: int) -> None:
     compiled = node.prepare(which, None).compiled
     bound = values[:len(compiled.markers)]
     general_ex = Execution(node, Session(), bound, timestamp=timestamp, now_in_seconds=now)
     single_ex = Execution(node, Session(), bound, timestamp=timestamp, now_in_seconds=now)
     try:
-        expected = compiled.mutations(general_ex)
+        expected = compiled._general(general_ex, batch_timestamp)
     except Exception as exc:  # noqa: BLE001 - the short path must raise the same
         with pytest.raises(type(exc)) as caught:
-            compiled._single(single_ex)
+            compiled._single(single_ex, batch_timestamp)
         assert str(caught.value) == str(exc)
         return
-    got = compiled._single(single_ex)
+    got = compiled._single(single_ex, batch_timestamp)
     assert len(expected) == 1
-    if timestamp is None:  # each drew its own from the session's clock, the second later
+    if timestamp is None and batch_timestamp is None:  # each drew its own from the session's clock, the second later
         assert got.timestamp >= expected[0].timestamp
         got.timestamp = expected[0].timestamp
     assert got == expected[0]
@@ -94,7 +96,7 @@ def test_the_table_default_ttl_is_applied(node: Node) -> None:
                             None).compiled
     ex = Execution(node, Session(), [b"\0\0\0\1", b"\0\0\0\2", b"\0\0\0\3", b"x"],
                    timestamp=9, now_in_seconds=1_000)
-    mutation = compiled._single(ex)
+    mutation = compiled._single(ex, None)
     assert (mutation.ttl, mutation.expires_at, mutation.now) == (100, 1_100, 1_000)
     assert (mutation.plain_names, mutation.plain_values) == (["v"], [b"x"])
     assert [(w.column, w.value) for w in mutation.static_cells] == [("s", b"\0\0\0\3")]
