@@ -40,16 +40,21 @@ class Side(msgspec.Struct):
 def add_worktree(revision: str) -> Path:
     """A detached worktree of ``revision`` in a new temporary directory."""
     where = Path(tempfile.mkdtemp(prefix="bench-ab-")) / "baseline"
-    done = subprocess.run(["git", "worktree", "add", "--detach", str(where), revision], cwd=REPO,
-                          capture_output=True, text=True)
+    done = subprocess.run(["git", "worktree", "add", "--detach", str(where), revision],
+                          check=False, cwd=REPO, capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"git worktree add {revision} failed: {done.stderr.strip()}")
     return where
 
 
 def remove_worktree(where: Path) -> None:
-    subprocess.run(["git", "worktree", "remove", "--force", str(where)], cwd=REPO,
+    """Remove a worktree of add_worktree, and the temporary directory made for it."""
+    subprocess.run(["git", "worktree", "remove", "--force", str(where)], check=False, cwd=REPO,
                    capture_output=True)
+    try:
+        where.parent.rmdir()
+    except OSError:
+        pass  # not empty: something else was put there, leave it
 
 
 def compare(opts: RunOptions, revision: str, rounds: int, bind: tuple[str, int],

@@ -77,4 +77,4 @@ def test_the_baseline_is_measured_with_this_checkouts_bench() -> None:
         assert list((where / "shards" / "__pycache__").glob("*.pyc"))
     finally:
         instructions.remove_worktree(where)
-    assert not where.exists()
+    assert not where.exists() and not where.parent.exists()  # no empty temporary directory left
