@@ -41,9 +41,6 @@ def _no_ttl(values: list) -> int:
     return 0
 
 
-_ABSENT = object()
-
-
 def NO_ATTRIBUTE(values: list) -> None:
     """A statement's TIMESTAMP or TTL when it has no USING for it: None (the default)."""
 
@@ -114,7 +111,7 @@ class CompiledWrite(CompiledStatement):
         # The usual INSERT or UPDATE: one row of whole values, no USING, not a counter.
         # mutations() builds its Mutation in `_single`, without the general path.
         self.single = (self.one_mutation and self.simple and kind == m.MUTATION_ROW_UPSERT
-                       and not table.is_counter and timestamp is NO_ATTRIBUTE
+                       and not self.is_counter and timestamp is NO_ATTRIBUTE
                        and ttl is NO_ATTRIBUTE)
 
     def _ttl(self, values: list) -> int:
