@@ -24,7 +24,7 @@ from ferrosa.coordinator.execution import (
 from ferrosa.coordinator.keys import KeyPlan, analyze_where, pk_indexes, slice_bounds
 from ferrosa.coordinator.router import ShardCall
 from ferrosa.coordinator.tableinfo import ColumnInfo, TableInfo
-from ferrosa.coordinator.terms import UNSET, MarkerSpec, compile_term
+from ferrosa.coordinator.terms import UNSET, MarkerSpec, compile_term, markers_getter
 from ferrosa.cql import ast
 from ferrosa.ipc import messages as m
 from ferrosa.partitioner import token as token_of
@@ -99,6 +99,7 @@ class CompiledWrite(CompiledStatement):
         if self.simple:
             self.plain_names = [c.name for c, _fn in cells if not c.is_static]
             self.plain_fns = [fn.simple_value for c, fn in cells if not c.is_static]
+            self.plain_markers = markers_getter(self.plain_fns)  # None unless all are markers
             self.static_fns = [(c.name, fn.simple_value) for c, fn in cells if c.is_static]
         self.kind = kind
         self.row_marker = row_marker
@@ -136,7 +137,7 @@ class CompiledWrite(CompiledStatement):
         if timestamp is None:
             timestamp = batch_timestamp if batch_timestamp is not None else ex.write_timestamp()
         ttl = 0 if self.is_counter else self._ttl(values)
-        now = ex.now()
+        now = ex.now_in_seconds
         expires = now + ttl if ttl else 0
         if self.simple:
             regular = []
@@ -168,7 +169,8 @@ class CompiledWrite(CompiledStatement):
         """A `simple` statement's cells: the regular columns' names and values (the Mutation's
         plain lists) and the static ones' CellWrites."""
         names = self.plain_names
-        plain = [fn(values) for fn in self.plain_fns]
+        get = self.plain_markers
+        plain = get(values) if get is not None else [fn(values) for fn in self.plain_fns]
         if UNSET in plain:  # an unset bind value leaves its column alone
             names = [name for name, value in zip(names, plain) if value is not UNSET]
             plain = [value for value in plain if value is not UNSET]
@@ -185,8 +187,11 @@ class CompiledWrite(CompiledStatement):
         pk = plan.partition_keys(values)[0]
         prefix = plan.clustering_prefixes(values)[0] if plan.clustering else []
         ttl = self.info.meta.options.default_time_to_live  # valid: checked by CREATE/ALTER
-        now = ex.now()
-        timestamp = batch_timestamp if batch_timestamp is not None else ex.write_timestamp()
+        now = ex.now_in_seconds
+        # ex.write_timestamp(), without its call
+        timestamp = batch_timestamp if batch_timestamp is not None else ex.timestamp
+        if timestamp is None:
+            timestamp = ex.session.next_timestamp()
         return m.Mutation(self.info.id_bytes, token_of(pk), pk,
                           plan.encode(prefix) if prefix else b"", prefix, timestamp,
                           m.MUTATION_ROW_UPSERT, [], static, ttl, now + ttl if ttl else 0,
@@ -195,7 +200,7 @@ class CompiledWrite(CompiledStatement):
     def start(self, ex: Execution) -> ShardCall | None:
         if not self.one_mutation:
             return None  # IN lists: execute() groups the mutations by shard
-        mutations = self.mutations(ex)
+        mutations = [self._single(ex, None)] if self.single else self._general(ex, None)
         return ex.node.router.call_owner(mutations[0].token, m.Write(0, mutations))
 
     async def execute(self, ex: Execution) -> VoidResult:
@@ -389,8 +394,6 @@ class CompiledBatch(CompiledStatement):
         timestamp = self.timestamp_fn(ex.values)
         if timestamp is None:
             timestamp = ex.write_timestamp()
-        if ex.now_in_seconds is None:  # one clock for the whole batch, as Cassandra's
-            ex.now_in_seconds = ex.now()
         mutations = []
         for index, statement in enumerate(self.statements):
             if per_statement_values is not None:

@@ -105,14 +105,13 @@ class Execution(msgspec.Struct):
     page_size: int = -1
     paging_state: bytes | None = None
     timestamp: int | None = None  # the client's default timestamp (protocol option)
-    now_in_seconds: int | None = None
+    # The execution's clock for TTLs and expiry, read once as Cassandra's QueryState does: the
+    # client's (protocol v5 NOW_IN_SECONDS) or the coordinator's when the execution starts.
+    now_in_seconds: int = msgspec.field(default_factory=lambda: int(time.time()))
     protocol_version: int = 5
 
     def write_timestamp(self) -> int:
         return self.timestamp if self.timestamp is not None else self.session.next_timestamp()
-
-    def now(self) -> int:
-        return self.now_in_seconds if self.now_in_seconds is not None else int(time.time())
 
 
 class CompiledStatement:
@@ -172,10 +171,12 @@ async def _settled(ex: Execution, call: Any) -> Any:
 
 def checked_reply(ex: Execution, call: Any) -> Any:
     """The reply of an answered ShardCall; shard failures raised as send_to_shard raises them."""
-    try:
-        reply = call.result()
-    except ShardUnavailable as exc:
-        raise _unavailable(ex, exc) from None
+    error = call.error  # call.result(), without its call
+    if error is not None:
+        if isinstance(error, ShardUnavailable):
+            raise _unavailable(ex, error) from None
+        raise error
+    reply = call.reply
     if type(reply) is m.Failure:
         raise _failure(reply)
     return reply

@@ -63,45 +63,48 @@ class ShardCall:
     Future's done callback scheduled on the event loop (a Handle and a loop pass per request).
     Awaited from an asyncio Task, it is a Future as far as the Task can tell: done callbacks are
     scheduled with call_soon and cancellation works.
+
+    `finished`, `reply` and `error` are done(), result() and exception() as attributes: the
+    router and the front's short path read them without a call per request.
     """
 
-    __slots__ = ("_loop", "_reply", "_error", "_done", "_callbacks", "resume",
+    __slots__ = ("_loop", "reply", "error", "finished", "_callbacks", "resume",
                  "_asyncio_future_blocking")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
-        self._reply = None
-        self._error: BaseException | None = None
-        self._done = False
+        self.reply = None
+        self.error: BaseException | None = None
+        self.finished = False
         self._callbacks: list | None = None
         self.resume: Callable[[], None] | None = None
         self._asyncio_future_blocking = False
 
     def __await__(self):
-        if not self._done:
+        if not self.finished:
             self._asyncio_future_blocking = True
             yield self
         return self.result()
 
     def done(self) -> bool:
-        return self._done
+        return self.finished
 
     def cancelled(self) -> bool:
-        return isinstance(self._error, asyncio.CancelledError)
+        return isinstance(self.error, asyncio.CancelledError)
 
     def result(self):
-        if self._error is not None:
-            raise self._error
-        return self._reply
+        if self.error is not None:
+            raise self.error
+        return self.reply
 
     def exception(self) -> BaseException | None:
-        return self._error
+        return self.error
 
     def get_loop(self) -> asyncio.AbstractEventLoop:
         return self._loop
 
     def add_done_callback(self, fn: Callable, *, context=None) -> None:
-        if self._done:
+        if self.finished:
             self._loop.call_soon(fn, self, context=context)
         elif self._callbacks is None:
             self._callbacks = [(fn, context)]
@@ -114,22 +117,22 @@ class ShardCall:
         return before - len(self._callbacks or ())
 
     def cancel(self, msg=None) -> bool:
-        if self._done:
+        if self.finished:
             return False
         self._finish(None, asyncio.CancelledError(msg) if msg is not None
                      else asyncio.CancelledError())
         return True
 
     def set_result(self, reply) -> None:
-        if not self._done:
+        if not self.finished:
             self._finish(reply, None)
 
     def set_exception(self, error: BaseException) -> None:
-        if not self._done:
+        if not self.finished:
             self._finish(None, error)
 
     def _finish(self, reply, error: BaseException | None) -> None:
-        self._reply, self._error, self._done = reply, error, True
+        self.reply, self.error, self.finished = reply, error, True
         resume, self.resume = self.resume, None
         if resume is not None:
             try:
@@ -261,7 +264,10 @@ class ShardRouter:
             in_flight = link.in_flight
             for req_id in reply.req_ids:
                 future = in_flight.pop(req_id, None)
-                if future is not None and not future.done():
+                if type(future) is ShardCall:  # set_result, without its two calls
+                    if not future.finished:
+                        future._finish(m.Ack(req_id), None)
+                elif future is not None and not future.done():
                     future.set_result(m.Ack(req_id))
             return
         if type(reply) is m.Hello:

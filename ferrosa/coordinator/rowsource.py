@@ -138,7 +138,7 @@ class RowSource:
         key_index = state.key_index if state else 0
         prefix_index = state.prefix_index if state else 0
         after = state.ck if state else None
-        now = ex.now()
+        now = ex.now_in_seconds
         while key_index < len(keys):
             key = keys[key_index]
             token = token_of(key)
@@ -169,7 +169,7 @@ class RowSource:
             token, pk, ck = low, b"", None
         partition_rows = state.partition_rows if state else 0
         shard, last_shard = shard_of(token, n), shard_of(high, n)
-        now = ex.now()
+        now = ex.now_in_seconds
         ppl = self.per_partition_limit
         while shard <= last_shard:
             scan = m.Scan(0, self.info.id_bytes, self.encoded_projection, now, self.npk,

@@ -104,7 +104,7 @@ class CompiledSelect(CompiledStatement):
         (prefix,) = plan.clustering_prefixes(values) if plan.clustering else [[]]
         token = token_of(key)
         budget = ex.page_size if ex.page_size and ex.page_size > 0 else INTERNAL_PAGE_ROWS
-        read = self._read(token, key, ex.now(), slice_bounds(plan, prefix, values), budget, None)
+        read = self._read(token, key, ex.now_in_seconds, slice_bounds(plan, prefix, values), budget, None)
         return ex.node.router.call_owner(token, read)
 
     def _read(self, token: int, key: bytes, now: int, bounds: tuple[bytes, bytes], budget: int,
@@ -175,7 +175,7 @@ class CompiledSelect(CompiledStatement):
         key_index = state.key_index if state else 0
         prefix_index = state.prefix_index if state else 0
         after = state.ck if state else None
-        now = ex.now()
+        now = ex.now_in_seconds
         while key_index < len(keys):
             key = keys[key_index]
             token = token_of(key)
@@ -209,7 +209,7 @@ class CompiledSelect(CompiledStatement):
         ck = state.ck if state else None
         shard = shard_of(token, n) if token is not None else 0
         chunks, count = [], 0
-        now = ex.now()
+        now = ex.now_in_seconds
         while shard < n:
             budget = (want - count) if want else INTERNAL_PAGE_ROWS
             scan = m.Scan(0, self.info.id_bytes, self.encoded_projection, now,

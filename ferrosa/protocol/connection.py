@@ -197,39 +197,35 @@ class ConnectionDecoder:
 class ConnectionEncoder:
     """``Frame``s -> bytes for the peer (direction bit, v3/v4 compression, v5 segments)."""
 
-    __slots__ = ("response", "compression", "_segments")
+    __slots__ = ("response", "compression", "framed", "_segments")
 
     def __init__(self, *, response: bool = True) -> None:
         self.response = response
         self.compression: str | None = None
-        self._segments: bool | None = None  # None: plain frames; else "segments compressed?"
-
-    @property
-    def framed(self) -> bool:
-        return self._segments is not None
+        # v5 segments? An attribute, not a property: read for every response (a call saved).
+        self.framed = False
+        self._segments = False  # when framed: are the segments compressed?
 
     def switch_to_segments(self, compressed: bool) -> None:
+        self.framed = True
         self._segments = compressed
 
     def encode_one(self, version: int, stream: int, opcode: int, body: bytes, flags: int = 0) -> bytes:
-        if self._segments is not None:
+        if self.framed:
             return encode_segments(encode_frame(version, stream, opcode, body, flags,
                                                 response=self.response), self._segments)
-        return self._plain(version, stream, opcode, body, flags)
-
-    def encode(self, frames: Iterable[Frame]) -> bytes:
-        """Encode several frames at once; in v5 they share self-contained segments."""
-        response = self.response
-        if self._segments is not None:
-            return encode_segments(
-                [encode_frame(f.version, f.stream, f.opcode, f.body, f.flags, response=response)
-                 for f in frames], self._segments)
-        plain = self._plain
-        return b"".join([plain(f.version, f.stream, f.opcode, f.body, f.flags) for f in frames])
-
-    def _plain(self, version: int, stream: int, opcode: int, body: bytes, flags: int) -> bytes:
         if (self.compression is not None and body and version < 5
                 and not (opcode == _STARTUP and not self.response)):
             body = compress_body(self.compression, body)
             flags |= FLAG_COMPRESSION
         return encode_frame(version, stream, opcode, body, flags, response=self.response)
+
+    def encode(self, frames: Iterable[Frame]) -> bytes:
+        """Encode several frames at once; in v5 they share self-contained segments."""
+        response = self.response
+        if self.framed:
+            return encode_segments(
+                [encode_frame(f.version, f.stream, f.opcode, f.body, f.flags, response=response)
+                 for f in frames], self._segments)
+        one = self.encode_one
+        return b"".join([one(f.version, f.stream, f.opcode, f.body, f.flags) for f in frames])

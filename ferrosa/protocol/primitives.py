@@ -30,6 +30,9 @@ SHORT = struct.Struct(">H")
 INT = struct.Struct(">i")
 UINT = struct.Struct(">I")
 LONG = struct.Struct(">q")
+# <query_parameters>' <consistency> and <flags>: a [byte] of flags before v5, an [int] from v5.
+_QUERY_HEAD_V4 = struct.Struct(">HB")
+_QUERY_HEAD_V5 = struct.Struct(">HI")
 
 pack_byte = BYTE.pack
 pack_short = SHORT.pack
@@ -322,6 +325,26 @@ class Reader:
             return _CONSISTENCY_BY_CODE[code]
         except KeyError:
             raise ProtocolError(f"Unknown code {code} for a consistency level") from None
+
+    def read_query_head(self, version: int) -> tuple[ConsistencyLevel, int]:
+        """The <consistency> and <flags> that open QUERY's, EXECUTE's and BATCH's parameters, in
+        one unpack (three calls fewer per request). A short body or an unknown consistency takes
+        the field by field reads, which raise the errors that name what is wrong."""
+        head = _QUERY_HEAD_V5 if version >= 5 else _QUERY_HEAD_V4
+        pos = self.pos
+        try:
+            code, flags = head.unpack_from(self.buf, pos)
+        except struct.error:
+            return self._query_head_by_field(version)
+        consistency = _CONSISTENCY_BY_CODE.get(code)
+        if consistency is None:
+            return self._query_head_by_field(version)
+        self.pos = pos + head.size
+        return consistency, flags
+
+    def _query_head_by_field(self, version: int) -> tuple[ConsistencyLevel, int]:
+        consistency = self.read_consistency()
+        return consistency, self.read_uint() if version >= 5 else self.read_byte()
 
     def read_string_map(self) -> dict[str, str]:
         read = self.read_string

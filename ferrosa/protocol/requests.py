@@ -203,11 +203,9 @@ def decode_options(r: Reader, version: int) -> Options:
 
 
 def read_query_parameters(r: Reader, version: int) -> QueryParameters:
-    consistency = r.read_consistency()
-    if version >= 5:
-        flags = r.read_uint()
-    else:
-        flags = r.read_byte() & _V4_QUERY_FLAG_MASK
+    consistency, flags = r.read_query_head(version)
+    if version < 5:
+        flags &= _V4_QUERY_FLAG_MASK
     allow_unset = version >= 4
     values: list[Any] = []
     names = None

@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ferrosa.protocol import primitives as p
 from ferrosa.protocol.constants import ConsistencyLevel
@@ -114,6 +116,28 @@ def test_invalid_inputs_raise_protocol_error() -> None:
         p.Reader(b"\x00\x0b").read_consistency()
     with pytest.raises(ProtocolError, match="size 5"):
         p.Reader(b"\x05\x01\x02\x03\x04\x05").read_inetaddr()
+
+
+def _outcome(read, data: bytes):
+    """(value, position after) of a read, or the ProtocolError's message."""
+    r = p.Reader(data)
+    try:
+        return read(r), r.pos
+    except ProtocolError as exc:
+        return exc.message
+
+
+@given(st.sampled_from([3, 4, 5]), st.one_of(
+    st.binary(max_size=8),
+    st.builds(lambda code, rest: code.to_bytes(2, "big") + rest,
+              st.sampled_from([*ConsistencyLevel, 11, 0xFFFF]), st.binary(max_size=6))))
+def test_read_query_head_is_the_field_by_field_reads(version: int, data: bytes) -> None:
+    """The one-unpack head gives what reading <consistency> then the [byte] or [int] of flags
+    gives, the same errors included."""
+    def by_field(r: p.Reader):
+        consistency = r.read_consistency()
+        return consistency, r.read_uint() if version >= 5 else r.read_byte()
+    assert _outcome(lambda r: r.read_query_head(version), data) == _outcome(by_field, data)
 
 
 def test_read_values_mixes_values_nulls_and_unset() -> None:
