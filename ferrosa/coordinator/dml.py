@@ -24,7 +24,7 @@ from ferrosa.coordinator.execution import (
 from ferrosa.coordinator.keys import KeyPlan, analyze_where, pk_indexes, slice_bounds
 from ferrosa.coordinator.router import ShardCall
 from ferrosa.coordinator.tableinfo import ColumnInfo, TableInfo
-from ferrosa.coordinator.terms import UNSET, MarkerSpec, compile_term, markers_getter
+from ferrosa.coordinator.terms import UNSET, MarkerSpec, bind_all, compile_term
 from ferrosa.cql import ast
 from ferrosa.ipc import messages as m
 from ferrosa.partitioner import token as token_of
@@ -99,7 +99,7 @@ class CompiledWrite(CompiledStatement):
         if self.simple:
             self.plain_names = [c.name for c, _fn in cells if not c.is_static]
             self.plain_fns = [fn.simple_value for c, fn in cells if not c.is_static]
-            self.plain_markers = markers_getter(self.plain_fns)  # None unless all are markers
+            self.plain_values = bind_all(self.plain_fns)
             self.static_fns = [(c.name, fn.simple_value) for c, fn in cells if c.is_static]
         self.kind = kind
         self.row_marker = row_marker
@@ -169,8 +169,7 @@ class CompiledWrite(CompiledStatement):
         """A `simple` statement's cells: the regular columns' names and values (the Mutation's
         plain lists) and the static ones' CellWrites."""
         names = self.plain_names
-        get = self.plain_markers
-        plain = get(values) if get is not None else [fn(values) for fn in self.plain_fns]
+        plain = self.plain_values(values)
         if UNSET in plain:  # an unset bind value leaves its column alone
             names = [name for name, value in zip(names, plain) if value is not UNSET]
             plain = [value for value in plain if value is not UNSET]

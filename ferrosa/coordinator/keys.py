@@ -9,13 +9,13 @@ What it must not do: run queries; it produces partition keys, tokens and cluster
 
 from __future__ import annotations
 
-import functools
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ferrosa import partitioner
 from ferrosa.coordinator.tableinfo import ColumnInfo, TableInfo
-from ferrosa.coordinator.terms import UNSET, MarkerSpec, ValueFn, compile_term
+from ferrosa.coordinator.terms import UNSET, MarkerSpec, ValueFn, bind_all, compile_term
 from ferrosa.cql import ast
 from ferrosa.protocol import types as T
 from ferrosa.protocol import values as V
@@ -93,14 +93,21 @@ class KeyPlan:
     _encoders: dict[int, BC.ClusteringEncoder] = field(default_factory=dict, repr=False,
                                                          compare=False)
 
-    @functools.cached_property
-    def clustering_fns(self) -> list[ValueFn] | None:
-        """The value function of each clustering restriction when each has exactly one value
-        (no IN): the common prefix, without resolve()'s per-restriction lists. Cached at first
-        use, when the analysis that builds the plan is over."""
-        if any(r.in_marker is not None or len(r.values) != 1 for r in self.clustering):
-            return None
-        return [r.values[0] for r in self.clustering]
+    # The common cases' binders, set by analyze_where once the plan is complete (plain
+    # attributes: a cached_property is looked up more slowly than the call it saves).
+    # one_key: `bind_all` of the partition key's value when the key is one column restricted
+    # to one value (no IN). clustering_values: `bind_all` of the clustering restrictions'
+    # values when each has exactly one (no IN): the prefix without resolve()'s lists.
+    one_key: Callable[[list], list] | None = field(default=None, repr=False, compare=False)
+    clustering_values: Callable[[list], list] | None = field(default=None, repr=False,
+                                                             compare=False)
+
+    def _bind_common_cases(self) -> None:
+        partition = self.partition
+        if len(partition) == 1 and partition[0].in_marker is None and len(partition[0].values) == 1:
+            self.one_key = bind_all(partition[0].values)
+        if all(r.in_marker is None and len(r.values) == 1 for r in self.clustering):
+            self.clustering_values = bind_all([r.values[0] for r in self.clustering])
 
     @property
     def has_partition_key(self) -> bool:
@@ -118,12 +125,12 @@ class KeyPlan:
                    for r in (*self.partition, *self.clustering))
 
     def partition_keys(self, values: list) -> list[bytes]:
+        one = self.one_key
+        if one is not None:  # one key column, one value: without the product of IN lists
+            value = one(values)
+            if type(value[0]) is bytes and value[0]:
+                return value  # anything else takes the general path and its errors
         partition = self.partition
-        if len(partition) == 1 and partition[0].in_marker is None and len(partition[0].values) == 1:
-            # One key column, one value: the common case, without the product of IN lists.
-            value = partition[0].values[0](values)
-            if type(value) is bytes and value:
-                return [value]  # anything else takes the general path and its errors
         parts = [r.resolve(values) for r in partition]
         count = 1
         for p in parts:
@@ -140,9 +147,9 @@ class KeyPlan:
         return keys
 
     def clustering_prefixes(self, values: list) -> list[list[bytes]]:
-        fns = self.clustering_fns
-        if fns is not None:  # no IN: the one prefix, straight from the markers
-            prefix = [fn(values) for fn in fns]
+        bind = self.clustering_values
+        if bind is not None:  # no IN: the one prefix, straight from the markers
+            prefix = bind(values)
             if None not in prefix and UNSET not in prefix:
                 return [prefix]  # a null or unset value takes the general path and its error
         parts = [r.resolve(values) for r in self.clustering]
@@ -204,6 +211,7 @@ def analyze_where(table: TableInfo, where: tuple[ast.Relation, ...],
     _clustering_restrictions(plan, by_column, specs)
     if for_write:
         _tuple_restrictions(plan, specs)
+    plan._bind_common_cases()
     return plan
 
 
@@ -389,6 +397,10 @@ def _tuple_bounds(plan: KeyPlan, values: list) -> tuple[bytes, bytes]:
     return start, end
 
 
+# The bounds of every row of a partition: empty start and end (byte-comparable).
+WHOLE_PARTITION = (b"", b"")
+
+
 def slice_bounds(plan: KeyPlan, prefix: list[bytes], values: list) -> tuple[bytes, bytes]:
     """Byte-comparable [start, end) of the rows a clustering prefix (and slice) selects."""
     if plan.tuple_slice is not None:
@@ -398,7 +410,7 @@ def slice_bounds(plan: KeyPlan, prefix: list[bytes], values: list) -> tuple[byte
     types, rev = table.ck_types, table.ck_reversed
     if plan.slice is None:
         if n == 0:
-            return b"", b""
+            return WHOLE_PARTITION
         return (BC.bound(types[:n], rev[:n], prefix, True, True),
                 BC.bound(types[:n], rev[:n], prefix, True, False))
     lower, upper = plan.slice.lower, plan.slice.upper

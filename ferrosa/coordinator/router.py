@@ -280,7 +280,10 @@ class ShardRouter:
                 self.on_shard_up(link.index)
             return
         future = link.in_flight.pop(reply.req_id, None)
-        if future is not None and not future.done():
+        if type(future) is ShardCall:  # as for each Ack above
+            if not future.finished:
+                future._finish(reply, None)
+        elif future is not None and not future.done():
             future.set_result(reply)
 
     def shard_down(self, shard: int) -> None:

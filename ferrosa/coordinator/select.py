@@ -26,17 +26,18 @@ from ferrosa.coordinator.execution import (
 )
 from ferrosa.coordinator.keys import (
     FILTERING_MESSAGE,
+    WHOLE_PARTITION,
     analyze_where,
     pk_indexes,
     slice_bounds,
 )
+from ferrosa.coordinator.router import ShardCall
 from ferrosa.coordinator.rowsource import (
     PagingState,
     decode_paging,
     first_token,
     paging_encoder,
 )
-from ferrosa.coordinator.router import ShardCall
 from ferrosa.coordinator.selectors import check_meta, meta_item, projection_item
 from ferrosa.coordinator.tableinfo import TableInfo
 from ferrosa.coordinator.terms import MarkerSpec, compile_int
@@ -87,6 +88,7 @@ class CompiledSelect(CompiledStatement):
         self.reverse = ordering(table, self.plan, stmt)
         ks, tb = table.keyspace, table.name
         self.limit_fn = compile_int(stmt.limit, "[limit]", ks, tb, specs)
+        self.limited = stmt.limit is not None
         self.markers = ordered_markers(specs, len(stmt.bind_markers))
         self.pk_indexes = pk_indexes(table, self.markers)
         # A read of at most one row (every key column restricted by =, no aggregate) can take
@@ -97,14 +99,18 @@ class CompiledSelect(CompiledStatement):
 
     def start(self, ex: Execution) -> ShardCall | None:
         if (not self.point_read or ex.paging_state is not None
-                or self.limit_fn(ex.values) is not None):
+                or (self.limited and self.limit_fn(ex.values) is not None)):
             return None
         plan, values = self.plan, ex.values
         (key,) = plan.partition_keys(values)
-        (prefix,) = plan.clustering_prefixes(values) if plan.clustering else [[]]
+        if plan.clustering:
+            (prefix,) = plan.clustering_prefixes(values)
+            bounds = slice_bounds(plan, prefix, values)
+        else:  # no clustering columns: the whole partition, its one row
+            bounds = WHOLE_PARTITION
         token = token_of(key)
         budget = ex.page_size if ex.page_size and ex.page_size > 0 else INTERNAL_PAGE_ROWS
-        read = self._read(token, key, ex.now_in_seconds, slice_bounds(plan, prefix, values), budget, None)
+        read = self._read(token, key, ex.now_in_seconds, bounds, budget, None)
         return ex.node.router.call_owner(token, read)
 
     def _read(self, token: int, key: bytes, now: int, bounds: tuple[bytes, bytes], budget: int,

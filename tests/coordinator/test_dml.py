@@ -114,6 +114,7 @@ MARKER_RUNS = [
     "INSERT INTO ks.blobs (k, a, b) VALUES (?, ?, ?)",
     "INSERT INTO ks.blobs (a, k, b) VALUES (?, ?, ?)",
     "UPDATE ks.blobs SET b = ? WHERE k = ?",
+    "INSERT INTO ks.plain (k, a, b) VALUES (?, 'x', ?)",  # not all markers
 ]
 _TEXT_OR_NOT = st.one_of(st.text(max_size=3).map(str.encode), st.just(b"\xc3\x28"))
 
@@ -130,22 +131,20 @@ def _bind(fn, values: list):
        values=st.lists(st.one_of(_BOUND, _TEXT_OR_NOT), min_size=3, max_size=3))
 def test_markers_bound_at_once_are_each_markers_value(node: Node, which: str,
                                                       values: list) -> None:
-    """`markers_getter` gives the list, or raises the validation error, that calling each
+    """`bind_all` gives the list, or raises the validation error, that calling each
     column's marker function gives."""
     compiled = node.prepare(which, None).compiled
-    assert compiled.plain_markers is not None
-    assert (_bind(compiled.plain_markers, values)
+    assert (_bind(compiled.plain_values, values)
             == _bind(lambda v: [fn(v) for fn in compiled.plain_fns], values))
 
 
 def test_blob_markers_in_one_run_are_a_slice(node: Node) -> None:
     """The usual prepared INSERT of blobs binds its columns in C: no Python call per write."""
     compiled = node.prepare("INSERT INTO ks.blobs (k, a, b) VALUES (?, ?, ?)", None).compiled
-    assert repr(compiled.plain_markers) == repr(operator.itemgetter(slice(1, 3)))
+    assert repr(compiled.plain_values) == repr(operator.itemgetter(slice(1, 3)))
 
 
 def test_a_literal_column_binds_value_by_value(node: Node) -> None:
     compiled = node.prepare("INSERT INTO ks.plain (k, a, b) VALUES (?, 'x', ?)", None).compiled
-    assert compiled.plain_markers is None
     ex = Execution(node, Session(), [b"\0\0\0\1", b"\0\0\0\2"], timestamp=1)
     assert compiled._single(ex, None).plain_values == [b"x", b"\0\0\0\2"]
