@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import struct
+
 import pytest
 from cassandra import ProtocolVersion as DriverVersion
 from cassandra.connection import lz4_compress, lz4_decompress
 from cassandra.protocol import OptionsMessage, ProtocolException, StartupMessage, _ProtocolHandler
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ferrosa.protocol import compression
 from ferrosa.protocol.connection import ConnectionDecoder, ConnectionEncoder
@@ -162,6 +166,38 @@ def test_bad_direction_or_opcode_is_skipped(first: int, opcode: int, match: str)
     assert info.value.stream == 9 and not info.value.fatal
     assert [f.opcode for f in info.value.frames] == [Opcode.STARTUP]
     assert [f.opcode for f in dec.feed()] == [Opcode.STARTUP]
+
+
+def _decoded(decoder: FrameDecoder, data: bytes) -> list:
+    """Each frame, or each error's message and fatality, of feeding `data` then the rest."""
+    out = []
+    for _ in range(4):
+        try:
+            out.extend(decoder.feed(data))
+            return out
+        except ProtocolError as err:
+            out.extend([*err.frames, (type(err), err.message, err.fatal)])
+            if err.fatal:
+                return out
+        data = b""
+    return out
+
+
+@settings(max_examples=300)
+@given(requests=st.booleans(), version=st.sampled_from([None, 3, 4, 5]),
+       headers=st.lists(st.tuples(st.sampled_from([4, 5, 0x84, 0x85, 3, 6]),
+                                  st.one_of(st.sampled_from(list(Opcode)), st.integers(0, 0x12)),
+                                  st.sampled_from([0, 1, 40, 41, 45])), min_size=1, max_size=4))
+def test_the_header_fast_check_accepts_what_the_full_rules_accept(
+        requests: bool, version: int | None, headers: list[tuple[int, int, int]]) -> None:
+    """FrameDecoder checks the usual header with one set lookup; every header decodes, or is
+    refused with the error, as it is when _check_header's rules see it all."""
+    data = b"".join(struct.pack(">BBhBi", first, 0, 1, opcode, length) + b"x" * length
+                    for first, opcode, length in headers)
+    fast = FrameDecoder(40 + 9, requests=requests, version=version)
+    full = FrameDecoder(40 + 9, requests=requests, version=version)
+    full._expected = frozenset()
+    assert _decoded(fast, data) == _decoded(full, data)
 
 
 def test_negative_length_is_fatal() -> None:
