@@ -34,6 +34,7 @@ from ferrosa.coordinator.router import ShardCall
 from ferrosa.coordinator.terms import UNSET
 from ferrosa.cql.errors import CqlError, CqlSyntaxError
 from ferrosa.front.auth import AUTHENTICATOR_CLASS, AuthenticationFailed
+from ferrosa.ipc import messages as m
 from ferrosa.protocol import messages as P
 from ferrosa.protocol import requests as Q
 from ferrosa.protocol import responses as R
@@ -42,7 +43,12 @@ from ferrosa.protocol import types as T
 from ferrosa.protocol.connection import ConnectionDecoder, ConnectionEncoder
 from ferrosa.protocol.constants import Opcode
 from ferrosa.protocol.errors import ErrorCode, ProtocolError
-from ferrosa.protocol.frame import Frame, protocol_error_frame
+from ferrosa.protocol.frame import (
+    Frame,
+    encode_frame,
+    plain_void_result,
+    protocol_error_frame,
+)
 from ferrosa.protocol.primitives import UNSET as WIRE_UNSET
 from ferrosa.schema.errors import AlreadyExists, SchemaError
 
@@ -80,12 +86,18 @@ class CqlConnection(asyncio.Protocol):
         self.session = X.Session()
         self.compression: str | None = None
         self.events: set[str] = set()
-        self._out: list[Frame] = []
+        # The loop pass's responses, written at its flush: plain frames (v3/v4, and v5 before
+        # the switch to segments), or v5 envelopes, which the flush puts in shared segments.
         self._raw_out: list[bytes] = []
+        self._envelopes: list[bytes] = []
         self._flush_scheduled = False
         self._closing = False
         self._in_flight = 0
         self._paused = False
+        # Where an acknowledged write's VOID RESULT goes when it can be made in one call
+        # (plain_void_result) instead of through send_result and the encoder: _raw_out on
+        # v3/v4 connections without compression, _envelopes once v5 segments are on.
+        self._void_out: list[bytes] | None = None
         self._handlers: dict[type, Callable] = {
             Q.Options: self.on_options,
             Q.Startup: self.on_startup,
@@ -153,8 +165,9 @@ class CqlConnection(asyncio.Protocol):
     def send_frame(self, frame: Frame) -> None:
         if self._closing:
             return
-        if self.encoder.framed:  # v5: the pass's frames share segments, encoded at the flush
-            self._out.append(frame)
+        if self.encoder.framed:  # v5: the pass's envelopes share segments, made at the flush
+            self._envelopes.append(encode_frame(frame.version, frame.stream, frame.opcode,
+                                                frame.body, frame.flags))
         else:
             self._raw_out.append(self.encoder.encode_one(frame.version, frame.stream,
                                                          frame.opcode, frame.body, frame.flags))
@@ -165,7 +178,7 @@ class CqlConnection(asyncio.Protocol):
         if self._closing:
             return
         if self.encoder.framed:
-            self._out.append(Frame(self.version, 0, stream, opcode, body))
+            self._envelopes.append(encode_frame(self.version, stream, opcode, body))
         else:
             self._raw_out.append(self.encoder.encode_one(self.version, stream, opcode, body))
         self._schedule_flush()
@@ -182,9 +195,9 @@ class CqlConnection(asyncio.Protocol):
         if self._raw_out:
             self.transport.write(b"".join(self._raw_out))
             self._raw_out.clear()
-        if self._out:
-            frames, self._out = self._out, []
-            self.transport.write(self.encoder.encode(frames))
+        if self._envelopes:
+            self.transport.write(self.encoder.segments(self._envelopes))
+            self._envelopes.clear()
 
     # -- dispatch -----------------------------------------------------------------------------
     def dispatch(self, frame: Frame) -> None:
@@ -276,6 +289,8 @@ class CqlConnection(asyncio.Protocol):
         if compression is not None and frame.version < 5:
             self.decoder.compression = compression
             self.encoder.compression = compression
+        if compression is None and frame.version < 5:
+            self._void_out = self._raw_out
         if self.node.config.auth_disabled:
             self.state = STATE_READY
             reply: R.Response = R.Ready()
@@ -287,6 +302,7 @@ class CqlConnection(asyncio.Protocol):
             self._flush()  # READY/AUTHENTICATE is the last unframed message
             compressed = compression == "lz4"
             self.encoder.switch_to_segments(compressed)
+            self._void_out = self._envelopes
             for buffered in self.decoder.switch_to_segments(compressed):
                 self.dispatch(buffered)
 
@@ -384,6 +400,12 @@ class CqlConnection(asyncio.Protocol):
         self._in_flight -= 1
         if self._paused:
             self._resume_reading()
+        out = self._void_out
+        if out is not None and type(call.reply) is m.Ack:  # an acknowledged write
+            if not self._closing:
+                out.append(plain_void_result(self.version, stream))
+                self._schedule_flush()
+            return
         try:
             result = compiled.finish(ex, X.checked_reply(ex, call))
             self.send_result(result, compiled, stream, skip_metadata)

@@ -220,6 +220,10 @@ class ConnectionEncoder:
             flags |= FLAG_COMPRESSION
         return encode_frame(version, stream, opcode, body, flags, response=self.response)
 
+    def segments(self, envelopes: list[bytes]) -> bytes:
+        """v5: encoded envelopes (frames) put in shared self-contained segments."""
+        return encode_segments(envelopes, self._segments)
+
     def encode(self, frames: Iterable[Frame]) -> bytes:
         """Encode several frames at once; in v5 they share self-contained segments."""
         response = self.response

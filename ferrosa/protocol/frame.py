@@ -54,6 +54,12 @@ HEADER = struct.Struct(">BBhBi")
 HEADER_SIZE = HEADER.size  # 9
 # v1/v2 header (1-byte stream); only written, to answer such clients with a readable error.
 LEGACY_HEADER = struct.Struct(">BBbBi")
+# A whole uncompressed RESULT Void response, what a server answers every acknowledged write
+# with: a plain frame (v3/v4) or a v5 envelope (segments compress, not envelopes). The first
+# byte (0x80 | version), no flags, the stream, then the opcode, the body length (4) and the
+# body ([int] 1, ResultKind.VOID), in one pack.
+_PLAIN_VOID_RESULT = struct.Struct(">Bxh9s")
+_VOID_RESULT_TAIL = bytes([Opcode.RESULT]) + INT.pack(4) + INT.pack(0x0001)
 
 # Cassandra 4.1/5.0 default native_transport_max_frame_size = 16MiB (Config.java:
 # `native_transport_max_frame_size = new DataStorageSpec.IntMebibytesBound("16MiB")`; 4.0 had
@@ -83,6 +89,11 @@ def encode_frame(version: int, stream: int, opcode: int, body: bytes, flags: int
     """Header + body, ready for the wire (no compression: see ``ConnectionEncoder``)."""
     first = version | _DIRECTION_BIT if response else version
     return HEADER.pack(first, flags, stream, opcode, len(body)) + body
+
+
+def plain_void_result(version: int, stream: int) -> bytes:
+    """The uncompressed RESULT Void frame or v5 envelope on `stream`, in one pack."""
+    return _PLAIN_VOID_RESULT.pack(_DIRECTION_BIT | version, stream, _VOID_RESULT_TAIL)
 
 
 def invalid_version_message(version: int) -> str:

@@ -6,7 +6,7 @@ import pytest
 from cassandra import InvalidRequest, ProtocolVersion
 from cassandra.cluster import Cluster
 from cassandra.cmurmur3 import murmur3
-from cassandra.query import SimpleStatement
+from cassandra.query import BatchStatement, BatchType, SimpleStatement
 
 NODE_HOST = "127.0.0.11"
 
@@ -33,6 +33,17 @@ def test_versions_and_compression(schema, cluster_factory, version, compression)
     s.execute("INSERT INTO kv (k, v) VALUES (%s, %s)", (version, f"compression={compression}"))
     row = s.execute("SELECT v FROM kv WHERE k = %s", (version,)).one()
     assert row.v == f"compression={compression}"
+    # The front's short path answers prepared writes and one-partition batches itself (on
+    # plain v3/v4 frames with a VOID RESULT made in one pack): every framing must read it.
+    insert = s.prepare("INSERT INTO clust (p, c, v) VALUES (?, ?, ?)")
+    key = f"v{version}-{compression}"
+    assert s.execute(insert, (key, 1, 10)).one() is None
+    batch = BatchStatement(BatchType.UNLOGGED)
+    for c in (2, 3):
+        batch.add(insert, (key, c, c * 10))
+    assert s.execute(batch).one() is None
+    assert [tuple(r) for r in s.execute(f"SELECT c, v FROM clust WHERE p = '{key}'")] == [
+        (3, 30), (2, 20), (1, 10)]
 
 
 def test_default_negotiation_reaches_v5(schema, cluster_factory):

@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ferrosa.protocol import compression
+from ferrosa.protocol import messages as m
 from ferrosa.protocol.connection import ConnectionDecoder, ConnectionEncoder
 from ferrosa.protocol.constants import FLAG_COMPRESSION, FLAG_USE_BETA, Opcode
 from ferrosa.protocol.errors import (
@@ -27,6 +28,7 @@ from ferrosa.protocol.frame import (
     encode_error_frame,
     encode_frame,
     invalid_version_message,
+    plain_void_result,
     protocol_error_frame,
     unsupported_version_frame,
 )
@@ -51,6 +53,20 @@ def test_golden_frames() -> None:
     assert _frames(STARTUP_V4) == [Frame(4, 0, 1, Opcode.STARTUP, STARTUP_BODY)]
     assert _frames(READY_V4, requests=False) == [Frame(4, 0, 1, Opcode.READY, b"")]
     assert _frames(ERROR_V5, requests=False)[0].body == b"\x00\x00\x00\x0a\x00\x03bad"
+
+
+@pytest.mark.parametrize(("version", "stream", "expected"), [
+    (4, 1, b"\x84\x00\x00\x01\x08\x00\x00\x00\x04\x00\x00\x00\x01"),
+    (3, 32767, b"\x83\x00\x7f\xff\x08\x00\x00\x00\x04\x00\x00\x00\x01"),
+    (4, -1, b"\x84\x00\xff\xff\x08\x00\x00\x00\x04\x00\x00\x00\x01"),
+])
+def test_plain_void_result_is_the_encoders_void_response(version: int, stream: int,
+                                                         expected: bytes) -> None:
+    """The front's one-pack answer to an acknowledged write: what the general encoder makes."""
+    assert plain_void_result(version, stream) == expected
+    assert expected == m.encode_response(m.VoidResult(), version, stream)
+    decoded = m.decode_response(_frames(expected, requests=False)[0])
+    assert isinstance(decoded, m.VoidResult)
 
 
 def test_golden_matches_python_driver_encoding() -> None:
