@@ -257,8 +257,18 @@ class Reader:
         return names, values
 
     def read_short_bytes(self) -> bytes:
-        start, stop = self._prefixed(SHORT, "[short bytes]")
-        return self.buf[start:stop]
+        # _prefixed's work, without its call: an [unsigned short] length cannot be negative.
+        # (Every EXECUTE starts with one: its query id.)
+        pos = self.pos
+        try:
+            (n,) = SHORT.unpack_from(self.buf, pos)
+        except struct.error:
+            raise _truncated("[short bytes]") from None
+        stop = pos + 2 + n
+        if stop > self.end:
+            raise _truncated("[short bytes]")
+        self.pos = stop
+        return self.buf[pos + 2:stop]
 
     def read_unsigned_vint(self) -> int:
         first = self.read_byte()
