@@ -55,8 +55,9 @@ class VoidResult:
     pass
 
 
-@dataclass
-class RowsResult:
+class RowsResult(msgspec.Struct):
+    """Rows for the client. A Struct: made once per read, its __init__ is C, not a call."""
+
     columns: list[ResultColumn]
     count: int
     rows: bytes  # concatenated rows, each a sequence of protocol [bytes]

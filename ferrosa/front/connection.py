@@ -94,10 +94,12 @@ class CqlConnection(asyncio.Protocol):
         self._closing = False
         self._in_flight = 0
         self._paused = False
-        # Where an acknowledged write's VOID RESULT goes when it can be made in one call
-        # (plain_void_result) instead of through send_result and the encoder: _raw_out on
-        # v3/v4 connections without compression, _envelopes once v5 segments are on.
-        self._void_out: list[bytes] | None = None
+        # Where a response goes when it needs no compression, so that it is made without the
+        # encoder (an acknowledged write's VOID RESULT in one call, plain_void_result):
+        # _raw_out on v3/v4 connections without compression, _envelopes once v5 segments are
+        # on (they compress segments, not envelopes); None before STARTUP and with v3/v4
+        # compression.
+        self._plain_out: list[bytes] | None = None
         self._handlers: dict[type, Callable] = {
             Q.Options: self.on_options,
             Q.Startup: self.on_startup,
@@ -174,11 +176,12 @@ class CqlConnection(asyncio.Protocol):
         self._schedule_flush()
 
     def send_body(self, stream: int, opcode: int, body: bytes) -> None:
-        """`send_frame` of a response without flags, without making its Frame in v3/v4."""
+        """`send_frame` of a response without flags, without making its Frame."""
         if self._closing:
             return
-        if self.encoder.framed:
-            self._envelopes.append(encode_frame(self.version, stream, opcode, body))
+        out = self._plain_out
+        if out is not None:
+            out.append(encode_frame(self.version, stream, opcode, body))
         else:
             self._raw_out.append(self.encoder.encode_one(self.version, stream, opcode, body))
         self._schedule_flush()
@@ -290,7 +293,7 @@ class CqlConnection(asyncio.Protocol):
             self.decoder.compression = compression
             self.encoder.compression = compression
         if compression is None and frame.version < 5:
-            self._void_out = self._raw_out
+            self._plain_out = self._raw_out
         if self.node.config.auth_disabled:
             self.state = STATE_READY
             reply: R.Response = R.Ready()
@@ -302,7 +305,7 @@ class CqlConnection(asyncio.Protocol):
             self._flush()  # READY/AUTHENTICATE is the last unframed message
             compressed = compression == "lz4"
             self.encoder.switch_to_segments(compressed)
-            self._void_out = self._envelopes
+            self._plain_out = self._envelopes
             for buffered in self.decoder.switch_to_segments(compressed):
                 self.dispatch(buffered)
 
@@ -400,7 +403,7 @@ class CqlConnection(asyncio.Protocol):
         self._in_flight -= 1
         if self._paused:
             self._resume_reading()
-        out = self._void_out
+        out = self._plain_out
         if out is not None and type(call.reply) is m.Ack:  # an acknowledged write
             if not self._closing:
                 out.append(plain_void_result(self.version, stream))
