@@ -21,7 +21,7 @@ from typing import Any
 
 import msgspec
 
-from ferrosa.protocol.constants import ConsistencyLevel
+from ferrosa.protocol.constants import Q_VALUES, ConsistencyLevel
 from ferrosa.protocol.errors import ProtocolError
 from ferrosa.protocol.valueshapes import state_for
 
@@ -30,9 +30,11 @@ SHORT = struct.Struct(">H")
 INT = struct.Struct(">i")
 UINT = struct.Struct(">I")
 LONG = struct.Struct(">q")
-# <query_parameters>' <consistency> and <flags>: a [byte] of flags before v5, an [int] from v5.
-_QUERY_HEAD_V4 = struct.Struct(">HB")
-_QUERY_HEAD_V5 = struct.Struct(">HI")
+# <query_parameters>' <consistency> and <flags> (a [byte] before v5, an [int] from v5), then
+# the [short] n of values when the flags have VALUES.
+_QUERY_HEAD_V4 = struct.Struct(">HBH")
+_QUERY_HEAD_V5 = struct.Struct(">HIH")
+_COUNT_SIZE = SHORT.size
 
 pack_byte = BYTE.pack
 pack_short = SHORT.pack
@@ -336,25 +338,30 @@ class Reader:
         except KeyError:
             raise ProtocolError(f"Unknown code {code} for a consistency level") from None
 
-    def read_query_head(self, version: int) -> tuple[ConsistencyLevel, int]:
-        """The <consistency> and <flags> that open QUERY's, EXECUTE's and BATCH's parameters, in
-        one unpack (three calls fewer per request). A short body or an unknown consistency takes
-        the field by field reads, which raise the errors that name what is wrong."""
+    def read_query_head(self, version: int) -> tuple[ConsistencyLevel, int, int]:
+        """The <consistency> and <flags> that open QUERY's, EXECUTE's and BATCH's parameters,
+        and the number of values that follows when the flags have VALUES (else 0), in one
+        unpack (four calls fewer per request). A short body or an unknown consistency takes the
+        field by field reads, which raise the errors that name what is wrong."""
         head = _QUERY_HEAD_V5 if version >= 5 else _QUERY_HEAD_V4
         pos = self.pos
         try:
-            code, flags = head.unpack_from(self.buf, pos)
+            code, flags, count = head.unpack_from(self.buf, pos)
         except struct.error:
             return self._query_head_by_field(version)
         consistency = _CONSISTENCY_BY_CODE.get(code)
         if consistency is None:
             return self._query_head_by_field(version)
-        self.pos = pos + head.size
-        return consistency, flags
+        if flags & Q_VALUES:
+            self.pos = pos + head.size
+            return consistency, flags, count
+        self.pos = pos + head.size - _COUNT_SIZE
+        return consistency, flags, 0
 
-    def _query_head_by_field(self, version: int) -> tuple[ConsistencyLevel, int]:
+    def _query_head_by_field(self, version: int) -> tuple[ConsistencyLevel, int, int]:
         consistency = self.read_consistency()
-        return consistency, self.read_uint() if version >= 5 else self.read_byte()
+        flags = self.read_uint() if version >= 5 else self.read_byte()
+        return consistency, flags, self.read_short() if flags & Q_VALUES else 0
 
     def read_string_map(self) -> dict[str, str]:
         read = self.read_string

@@ -203,14 +203,13 @@ def decode_options(r: Reader, version: int) -> Options:
 
 
 def read_query_parameters(r: Reader, version: int) -> QueryParameters:
-    consistency, flags = r.read_query_head(version)
+    consistency, flags, count = r.read_query_head(version)
     if version < 5:
         flags &= _V4_QUERY_FLAG_MASK
     allow_unset = version >= 4
     values: list[Any] = []
     names = None
     if flags & Q_VALUES:
-        count = r.read_short()
         if flags & Q_NAMES_FOR_VALUES:
             names, values = r.read_named_values(count, allow_unset)
         else:

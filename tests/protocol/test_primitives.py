@@ -128,15 +128,16 @@ def _outcome(read, data: bytes):
 
 
 @given(st.sampled_from([3, 4, 5]), st.one_of(
-    st.binary(max_size=8),
+    st.binary(max_size=10),
     st.builds(lambda code, rest: code.to_bytes(2, "big") + rest,
-              st.sampled_from([*ConsistencyLevel, 11, 0xFFFF]), st.binary(max_size=6))))
+              st.sampled_from([*ConsistencyLevel, 11, 0xFFFF]), st.binary(max_size=8))))
 def test_read_query_head_is_the_field_by_field_reads(version: int, data: bytes) -> None:
-    """The one-unpack head gives what reading <consistency> then the [byte] or [int] of flags
-    gives, the same errors included."""
+    """The one-unpack head gives what reading <consistency>, the [byte] or [int] of flags and,
+    with VALUES, the [short] n of values gives, the same errors included."""
     def by_field(r: p.Reader):
         consistency = r.read_consistency()
-        return consistency, r.read_uint() if version >= 5 else r.read_byte()
+        flags = r.read_uint() if version >= 5 else r.read_byte()
+        return consistency, flags, r.read_short() if flags & 0x01 else 0
     assert _outcome(lambda r: r.read_query_head(version), data) == _outcome(by_field, data)
 
 
