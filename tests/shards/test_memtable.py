@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import msgspec
 import pytest
 
@@ -130,6 +132,22 @@ def test_plain_cells_apply_as_cell_writes_do(writes) -> None:
     cells_row = as_cells.partitions[b"pk"].rows[b"\x40\x01"]
     assert plain_row.cells == cells_row.cells and plain_row.marker == cells_row.marker
     assert as_plain.bytes == as_cells.bytes
+
+
+@pytest.mark.parametrize("values", [[b"x", b"yy", b""], [b"x", None, b"zzz"]])
+def test_a_new_rows_plain_cells_are_exactly_its_values(values) -> None:
+    """A new row takes the way without lookups when it has no null: the same cells, names
+    shared with the memtable's other rows, and each cell's bytes counted once."""
+    names = [f"c{i}" for i in range(len(values))]
+    table, marker_only = TableData(), TableData()
+    table.apply(_plain(10, [n + "" for n in names], values, ttl=5, expires=105, marker=True))
+    marker_only.apply(_plain(10, [], [], ttl=5, expires=105, marker=True))
+    cells = table.partitions[b"pk"].rows[b"\x40\x01"].cells
+    assert cells == {n: Cell(10, v, 5, 105) if v is not None else Cell(10, None, 0, 100)
+                     for n, v in zip(names, values)}
+    assert all(name is sys.intern(name) for name in cells)
+    assert table.bytes - marker_only.bytes == sum(64 + len(n) + len(v or b"")
+                                                  for n, v in zip(names, values))
 
 
 def test_plain_null_is_a_tombstone_at_the_coordinators_clock() -> None:
