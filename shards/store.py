@@ -182,9 +182,11 @@ class ShardStore:
         self.written = True
         mutations = req.mutations
         # All or nothing: checks that need the current data run before anything is applied.
-        tables = [self._table(mutation.table_id) for mutation in mutations]
+        tables = []
         try:
-            for table, mutation in zip(tables, mutations):
+            for mutation in mutations:
+                table = self._table(mutation.table_id)
+                tables.append(table)
                 if len(mutation.plain_names) != len(mutation.plain_values):
                     raise MutationRejected(
                         f"a mutation has {len(mutation.plain_names)} plain cell names and "

@@ -85,10 +85,13 @@ def data_dir(config: NodeConfig, shard: int) -> Path:
     return config.data_path / "data" / f"shard-{shard}"
 
 
-def _table_ids(request) -> list[bytes]:
+def _add_table_ids(tables: set[bytes], request) -> None:
+    """Add the tables a logged request touches (into the set, not a list: once per write)."""
     if type(request) is m.Write:
-        return [mutation.table_id for mutation in request.mutations]
-    return [request.table_id]
+        for mutation in request.mutations:
+            tables.add(mutation.table_id)
+    else:
+        tables.add(request.table_id)
 
 
 def _object_store(config: NodeConfig, shard: int):
@@ -225,7 +228,9 @@ class ShardWorker:
         reply = self.store.handle(request)
         if type(reply) is m.Failure:
             log.error("shard %d: replayed write failed: %s", self.shard, reply.message)
-        return set(_table_ids(request))
+        tables: set[bytes] = set()
+        _add_table_ids(tables, request)
+        return tables
 
     def publish(self, replies: list) -> None:
         """Write every reply, waiting for room when the front is behind (never drop one)."""
@@ -255,7 +260,7 @@ class ShardWorker:
                 record = raw[index] if raw is not None else None
                 records.append(record if record is not None else encode(request))
                 held.append(reply.req_id)
-                tables.update(_table_ids(request))
+                _add_table_ids(tables, request)
             else:
                 ready.append(reply)
         self._log(records, held, tables)

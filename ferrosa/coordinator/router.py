@@ -217,17 +217,21 @@ class ShardRouter:
     def _flush(self) -> None:
         self._flush_scheduled = False
         dirty, self._dirty = self._dirty, set()
+        parked = False
         for shard in dirty:
             link = self.links[shard]
             queued, link.queued = link.queued, []
             if link.parked:
                 link.parked.extend(queued)
                 self._drain_parked(link)
+                parked = True
                 continue
             sent = link.requests.send_many(queued)
             if sent < len(queued):
                 link.parked.extend(queued[sent:])
-        self._update_saturation()
+                parked = True
+        if parked or self.saturated:  # else nothing is parked: the usual pass skips the check
+            self._update_saturation()
 
     def _drain_parked(self, link: ShardLink) -> None:
         if not link.parked or not link.up:
