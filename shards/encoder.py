@@ -231,7 +231,10 @@ class RowEncoder:
         """The encoded components of partition key `pk`, split once per partition: every row
         of a slice repeats them."""
         if pk is not self._pk_key:
-            self._pk_values = [_raw(v) for v in self.pk_components(pk)]
+            values = self.pk_components(pk)
+            # One component, the usual key, without a comprehension's function object.
+            self._pk_values = ([_raw(values[0])] if len(values) == 1
+                               else [_raw(v) for v in values])
             self._pk_key = pk
         return self._pk_values
 
