@@ -31,9 +31,12 @@ INT = struct.Struct(">i")
 UINT = struct.Struct(">I")
 LONG = struct.Struct(">q")
 # <query_parameters>' <consistency> and <flags> (a [byte] before v5, an [int] from v5), then
-# the [short] n of values when the flags have VALUES.
+# the [short] n of values when the flags have VALUES; without it, for parameters that end the
+# body (a BATCH's, a QUERY's without values).
 _QUERY_HEAD_V4 = struct.Struct(">HBH")
 _QUERY_HEAD_V5 = struct.Struct(">HIH")
+_SHORT_QUERY_HEAD_V4 = struct.Struct(">HB")
+_SHORT_QUERY_HEAD_V5 = struct.Struct(">HI")
 _COUNT_SIZE = SHORT.size
 
 pack_byte = BYTE.pack
@@ -341,22 +344,29 @@ class Reader:
     def read_query_head(self, version: int) -> tuple[ConsistencyLevel, int, int]:
         """The <consistency> and <flags> that open QUERY's, EXECUTE's and BATCH's parameters,
         and the number of values that follows when the flags have VALUES (else 0), in one
-        unpack (four calls fewer per request). A short body or an unknown consistency takes the
-        field by field reads, which raise the errors that name what is wrong."""
+        unpack (four calls fewer per request). A body too short for them, or an unknown
+        consistency, takes the field by field reads, which raise the errors that name what is
+        wrong. (Sizes are checked, not caught: an exception costs more than the reads.)"""
         head = _QUERY_HEAD_V5 if version >= 5 else _QUERY_HEAD_V4
         pos = self.pos
-        try:
+        if pos + head.size <= self.end:
             code, flags, count = head.unpack_from(self.buf, pos)
-        except struct.error:
-            return self._query_head_by_field(version)
+            if not flags & Q_VALUES:
+                count = 0
+                pos -= _COUNT_SIZE
+        else:  # parameters that end the body: no values
+            head = _SHORT_QUERY_HEAD_V5 if version >= 5 else _SHORT_QUERY_HEAD_V4
+            if pos + head.size > self.end:
+                return self._query_head_by_field(version)
+            code, flags = head.unpack_from(self.buf, pos)
+            if flags & Q_VALUES:
+                return self._query_head_by_field(version)
+            count = 0
         consistency = _CONSISTENCY_BY_CODE.get(code)
         if consistency is None:
             return self._query_head_by_field(version)
-        if flags & Q_VALUES:
-            self.pos = pos + head.size
-            return consistency, flags, count
-        self.pos = pos + head.size - _COUNT_SIZE
-        return consistency, flags, 0
+        self.pos = pos + head.size
+        return consistency, flags, count
 
     def _query_head_by_field(self, version: int) -> tuple[ConsistencyLevel, int, int]:
         consistency = self.read_consistency()
