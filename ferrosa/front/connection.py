@@ -195,6 +195,7 @@ class CqlConnection(asyncio.Protocol):
         self._flush_scheduled = False
         if self._closing or self.transport is None or self.transport.is_closing():
             return
+        # Both lists are cleared in place, never replaced: _plain_out may be either of them.
         if self._raw_out:
             self.transport.write(b"".join(self._raw_out))
             self._raw_out.clear()
