@@ -165,25 +165,21 @@ class CqlConnection(asyncio.Protocol):
         self.send_frame(P.response_frame(msg, self.version, stream))
 
     def send_frame(self, frame: Frame) -> None:
-        if self._closing:
-            return
-        if self.encoder.framed:  # v5: the pass's envelopes share segments, made at the flush
-            self._envelopes.append(encode_frame(frame.version, frame.stream, frame.opcode,
-                                                frame.body, frame.flags))
-        else:
-            self._raw_out.append(self.encoder.encode_one(frame.version, frame.stream,
-                                                         frame.opcode, frame.body, frame.flags))
-        self._schedule_flush()
+        """A response Frame (made with the connection's version, as every response is)."""
+        self.send_body(frame.stream, frame.opcode, frame.body, frame.flags)
 
-    def send_body(self, stream: int, opcode: int, body: bytes) -> None:
-        """`send_frame` of a response without flags, without making its Frame."""
+    def send_body(self, stream: int, opcode: int, body: bytes, flags: int = 0) -> None:
+        """A response, without making its Frame. With no compression to apply it is framed
+        here (v5: an envelope, which the flush puts in the pass's shared segments); else the
+        encoder compresses it."""
         if self._closing:
             return
         out = self._plain_out
         if out is not None:
-            out.append(encode_frame(self.version, stream, opcode, body))
+            out.append(encode_frame(self.version, stream, opcode, body, flags))
         else:
-            self._raw_out.append(self.encoder.encode_one(self.version, stream, opcode, body))
+            self._raw_out.append(self.encoder.encode_one(self.version, stream, opcode, body,
+                                                         flags))
         self._schedule_flush()
 
     def _schedule_flush(self) -> None:
