@@ -1,7 +1,7 @@
 """In-process micro-benchmarks: the CPU of the front's and a shard's code per request, without
 processes, sockets or wake-ups.
 
-    python -m bench.inprocess shard [--ops 40000] [--batch 11] [--repeat 5]
+    python -m bench.inprocess shard [--ops 40000] [--batch 11] [--repeat 5] [--overwrite]
     python -m bench.inprocess front [--ops 50000] [--per-read 16] [--repeat 3]
     python -m bench.inprocess shard-read [--ops 40000] [--batch 11] [--repeat 5]
                                          [--flushed [--cold]]
@@ -18,7 +18,11 @@ Theory of operation
 ``shard``: a ShardStore and a CommitLog in a temporary directory, fed encoded single-row Write
 messages of the standard1 shape (a 10-byte key over 100000 keys, five 34-byte columns) in
 batches of ``--batch`` (about what a shard drains per wake-up at saturation): decode, apply,
-one commit-log append per batch, release the acks: ShardWorker.serve's path.
+one commit-log append per batch, release the acks: ShardWorker.serve's path. The default run
+writes mostly new rows (40000 writes over 100000 keys: 17% meet a row already there).
+``--overwrite`` first fills the memtable with a row for every key (set-up, not timed), so that
+every timed write replaces a row's cells: the state of a node's write run after its first
+100000 writes, in which each cell is reconciled with the one it replaces.
 
 ``front``: a CqlConnection with an in-memory transport, the real Node and ShardRouter over real
 shared-memory rings, and a stand-in shard inside the same event loop that answers every request
@@ -97,7 +101,9 @@ INSERT_CLUSTERED = ('INSERT INTO ks.clustered1 (key, ck, "C0", "C1", "C2", "C3",
 SELECT = "SELECT * FROM ks.standard1 WHERE key = ?"
 
 
-def _writes(count: int, table_id: bytes, seed: int = 1) -> list[bytes]:
+def _writes(count: int, table_id: bytes, seed: int = 1, every_key: bool = False,
+            first_timestamp: int = 1_700_000_000_000_000) -> list[bytes]:
+    """`count` encoded single-row Writes of random keys; `every_key`: keys 0, 1, ... instead."""
     from ferrosa.partitioner import token
     rng = random.Random(seed)
     encode = msgspec.msgpack.Encoder().encode
@@ -105,9 +111,9 @@ def _writes(count: int, table_id: bytes, seed: int = 1) -> list[bytes]:
     names = [f"C{j}" for j in range(COLUMNS)]
     out = []
     for i in range(count):
-        pk = b"%010d" % rng.randrange(KEYS)
+        pk = b"%010d" % (i if every_key else rng.randrange(KEYS))
         # The plain form, as the front sends an INSERT of simple columns.
-        mutation = m.Mutation(table_id, token(pk), pk, b"", [], 1_700_000_000_000_000 + i,
+        mutation = m.Mutation(table_id, token(pk), pk, b"", [], first_timestamp + i,
                               m.MUTATION_ROW_UPSERT, [], [], 0, 0, True, 1_700_000_000,
                               plain_names=names, plain_values=values)
         out.append(encode(m.Write(i, [mutation])))
@@ -139,7 +145,7 @@ def _batch_writes(count: int, table_id: bytes, seed: int = 1) -> list[bytes]:
     return out
 
 
-def shard_us_per_write(ops: int, batch: int, rows: int = 1) -> float:
+def shard_us_per_write(ops: int, batch: int, rows: int = 1, overwrite: bool = False) -> float:
     from ferrosa.heap import tune_collector
     from shards.commitlog import AckQueue, CommitLog, CommitLogSettings
     from shards.store import ShardStore
@@ -155,6 +161,11 @@ def shard_us_per_write(ops: int, batch: int, rows: int = 1) -> float:
         table_id = uuid.uuid4().bytes
         store.handle(m.TableSchema(0, table_id))
         messages = _writes(ops, table_id) if rows == 1 else _batch_writes(ops, table_id)
+        if overwrite:  # a row for every key, older than every timed write
+            decode_write = msgspec.msgpack.Decoder(m.Write).decode
+            for payload in _writes(KEYS, table_id, every_key=True,
+                                   first_timestamp=1_600_000_000_000_000):
+                store.handle(decode_write(payload))
 
         class Worker(ShardWorker):
             def __init__(self) -> None:  # the serving half only: no rings, no process
@@ -571,6 +582,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chunk-cache", type=int, default=None,
                         help="shard-read, shard-slice: the shard's ChunkCache bytes (default: "
                              "a node's, NodeConfig.chunk_cache_bytes; 0: none)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="shard: a row for every key first, so that each write replaces one")
     parser.add_argument("--set-up-only", action="store_true",
                         help="build the store, the requests and the caches, then stop before "
                              "the timed work (for bench.instructions, which subtracts it)")
@@ -594,7 +607,7 @@ def main(argv: list[str] | None = None) -> int:
         ops, repeat = args.ops or 40_000, args.repeat or 5
         runs = [measure(ops, args.batch, flushed=args.flushed, cold=args.cold)
                 if args.part == "shard-read"
-                else measure(ops, args.batch) for _ in range(repeat)]
+                else measure(ops, args.batch, overwrite=args.overwrite) for _ in range(repeat)]
     elif args.part == "shard-slice":
         ops, repeat = args.ops or 2_000, args.repeat or 5
         runs = [shard_us_per_slice_row(ops, args.batch, flushed=args.flushed)
