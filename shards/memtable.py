@@ -221,7 +221,9 @@ class _CellApplier(msgspec.Struct, gc=False):
             cell = Cell(ts, value, ttl, expires) if value is not None else Cell(ts, None, 0, now)
             old = target.get(name)
             if type(old) is Cell:
-                target[name] = reconcile(old, cell)
+                # A later write wins outright (reconcile's first rule), without a call per cell:
+                # the usual overwrite.
+                target[name] = cell if old.timestamp < ts else reconcile(old, cell)
             else:
                 # The name decoded with this write is a new str each time; the interned one is
                 # shared by every row of the memtable (a fifth of a standard1 row's memory).
@@ -331,16 +333,21 @@ class TableData:
                 partitions.popitem()
             yield
 
-    def _partition(self, token: int, pk: bytes) -> Partition:
-        part = self.partitions.get(pk)
-        if part is None:
-            part = self.partitions[pk] = Partition(token, pk)
-            self._unordered.append((token, pk))
-            self.bytes += _PARTITION_OVERHEAD + len(pk)
+    def partition(self, token: int, pk: bytes) -> Partition:
+        """The memtable's partition of `pk`, made (empty) if it has none."""
+        return self.partitions.get(pk) or self._new_partition(token, pk)
+
+    def _new_partition(self, token: int, pk: bytes) -> Partition:
+        part = self.partitions[pk] = Partition(token, pk)
+        self._unordered.append((token, pk))
+        self.bytes += _PARTITION_OVERHEAD + len(pk)
         return part
 
     def check(self, mut: m.Mutation) -> None:
-        """Validate what needs the current data (list indexes) before any mutation is applied."""
+        """Validate what needs the current data (list indexes) before any mutation is applied,
+        and the mutation's kind (apply refuses an unknown one too late for all or nothing)."""
+        if mut.kind not in m.MUTATION_KINDS:
+            raise MutationRejected(f"unknown mutation kind {mut.kind}")
         if mut.kind != m.MUTATION_ROW_UPSERT:
             return
         part = self.partitions.get(mut.pk)
@@ -355,16 +362,20 @@ class TableData:
         check_list_indexes(mut.static_cells, part.static, part.deletion, mut.now)
 
     def apply(self, mut: m.Mutation) -> None:
-        part = self._partition(mut.token, mut.pk)
+        # A partition or row that exists is found inline (the usual overwrite); a call makes a
+        # new one. Partition and Row are always true.
+        part = self.partitions.get(mut.pk) or self._new_partition(mut.token, mut.pk)
         kind = mut.kind
         ts = mut.timestamp
         if ts < self.min_timestamp:
             self.min_timestamp = ts
-        if kind == m.MUTATION_PARTITION_DELETE:
+        if kind == m.MUTATION_ROW_UPSERT:
+            self._upsert(part, mut)
+        elif kind == m.MUTATION_PARTITION_DELETE:
             if (ts, mut.now) > (part.deletion, part.ldt):
                 part.deletion, part.ldt = ts, mut.now
         elif kind == m.MUTATION_ROW_DELETE:
-            row = self._row(part, mut)
+            row = part.rows.get(mut.ck) or self._new_row(part, mut)
             if (ts, mut.now) > (row.deletion, row.ldt):
                 row.deletion, row.ldt = ts, mut.now
         elif kind == m.MUTATION_RANGE_DELETE:
@@ -373,30 +384,28 @@ class TableData:
             part.ranges.add(mut.ck, mut.ck_end, ts, mut.now)
             self.bytes += _CELL_OVERHEAD + len(mut.ck) + len(mut.ck_end)
         else:
-            self._upsert(part, mut)
+            raise MutationRejected(f"unknown mutation kind {kind}")
 
     def _upsert(self, part: Partition, mut: m.Mutation) -> None:
-        applier = _CellApplier(mut.timestamp, mut.ttl, mut.expires_at, mut.now)
+        ts, ttl, expires = mut.timestamp, mut.ttl, mut.expires_at
+        applier = _CellApplier(ts, ttl, expires, mut.now)
         if mut.static_cells:
             self.bytes += applier.apply(part.static, mut.static_cells, part.deletion)
-        if mut.plain_names or mut.cells or mut.row_marker:
-            row = self._row(part, mut)
-            if mut.row_marker:
-                marker = Marker(mut.timestamp, mut.ttl, mut.expires_at)
-                if row.marker is None or marker.timestamp >= row.marker.timestamp:
-                    row.marker = marker
-            if mut.plain_names:
-                self.bytes += applier.plain(row.cells, mut.plain_names, mut.plain_values)
+        names = mut.plain_names
+        if names or mut.cells or mut.row_marker:
+            row = part.rows.get(mut.ck) or self._new_row(part, mut)
+            if mut.row_marker and (row.marker is None or ts >= row.marker.timestamp):
+                row.marker = Marker(ts, ttl, expires)
+            if names:
+                self.bytes += applier.plain(row.cells, names, mut.plain_values)
             if mut.cells:
                 self.bytes += applier.apply(row.cells, mut.cells, part.row_shadow(mut.ck, row))
 
-    def _row(self, part: Partition, mut: m.Mutation) -> Row:
-        row = part.rows.get(mut.ck)
-        if row is None:
-            # A tuple, not the decoded list: a tuple of bytes leaves the collector's lists after
-            # its first collection, a list is walked by every full collection for good.
-            row = part.rows[mut.ck] = Row(tuple(mut.ck_values))
-            self.bytes += _ROW_OVERHEAD + len(mut.ck)
+    def _new_row(self, part: Partition, mut: m.Mutation) -> Row:
+        # A tuple, not the decoded list: a tuple of bytes leaves the collector's lists after its
+        # first collection, a list is walked by every full collection for good.
+        row = part.rows[mut.ck] = Row(tuple(mut.ck_values))
+        self.bytes += _ROW_OVERHEAD + len(mut.ck)
         return row
 
     @property

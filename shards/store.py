@@ -67,8 +67,10 @@ def set_aside(directory: str, table_id: bytes, generation: int) -> str:
 
 
 def _only_puts(mutation: m.Mutation) -> bool:
-    """True when every cell write is a plain put (CELL_SET == 0): such a mutation neither reads
-    the current row nor can be refused by TableData.check."""
+    """True when every cell write is a plain put (CELL_SET == 0) of a known mutation kind: such
+    a mutation neither reads the current row nor can be refused by TableData.check."""
+    if mutation.kind not in m.MUTATION_KINDS:
+        return False  # TableData.check refuses it
     for write in mutation.cells:
         if write.op:
             return False
@@ -183,16 +185,21 @@ class ShardStore:
         mutations = req.mutations
         # All or nothing: checks that need the current data run before anything is applied.
         tables = []
+        known = self.tables
         try:
             for mutation in mutations:
-                table = self._table(mutation.table_id)
+                # A TableStore is always true: a known table without a call.
+                table = known.get(mutation.table_id) or self._table(mutation.table_id)
                 tables.append(table)
                 if len(mutation.plain_names) != len(mutation.plain_values):
                     raise MutationRejected(
                         f"a mutation has {len(mutation.plain_names)} plain cell names and "
                         f"{len(mutation.plain_values)} values")
-                if _only_puts(mutation):
-                    continue  # the common case: nothing to check against the current data
+                # The common case, an upsert of plain cells alone, is told without a call: it has
+                # nothing to check against the current data.
+                if ((not mutation.cells and not mutation.static_cells
+                     and mutation.kind in m.MUTATION_KINDS) or _only_puts(mutation)):
+                    continue
                 # Only older sources can hold a row the memtable lacks: skip the scan otherwise.
                 if (table.sstables or table.flushing) and _needs_current_row(mutation):
                     table.pull_row(mutation.token, mutation.pk, mutation.ck)

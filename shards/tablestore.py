@@ -278,7 +278,7 @@ class TableStore:
         older = self._older_sources(token, pk, ck, ck + b"\x00")[0]
         if not older:
             return
-        target = self.memtable._partition(token, pk)
+        target = self.memtable.partition(token, pk)
         for part in older:
             merge_into(target, _decoded(part))
 
