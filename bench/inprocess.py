@@ -27,7 +27,9 @@ every timed write replaces a row's cells: the state of a node's write run after 
 ``front``: a CqlConnection with an in-memory transport, the real Node and ShardRouter over real
 shared-memory rings, and a stand-in shard inside the same event loop that answers every request
 with Ack (its own CPU time is measured and subtracted). It prepares the workload's INSERT and
-feeds EXECUTE frames ``--per-read`` at a time, as a socket read would deliver them.
+feeds EXECUTE frames ``--per-read`` at a time, as a socket read would deliver them. Each
+EXECUTE carries what the Python driver's do: the bound values, a page size and a client
+timestamp.
 
 ``shard-read`` and ``front-read``: the same for the read workload's point SELECT (``SELECT *``
 by key): the shard serves Read messages from a memtable holding every key (ShardWorker.serve
@@ -85,6 +87,10 @@ SLICE_PARTITIONS = 20
 SERIES_PARTITIONS = 100
 COLUMNS = 5
 VALUE_BYTES = 34
+# front: what the Python driver puts in every EXECUTE (its default fetch size; a client
+# timestamp in microseconds, one more per request).
+DRIVER_PAGE_SIZE = 5000
+CLIENT_TIMESTAMP = 1_700_000_000_000_000
 # --set-up-only: each part builds its store, its requests and its caches, then returns before
 # the timed work. bench.instructions counts such runs and subtracts them, so that its figure is
 # the timed work's alone (making a front's EXECUTE frames costs a quarter of what the front
@@ -543,16 +549,20 @@ async def _front(ops: int, per_read: int, kind: str = "write") -> float:
 
 def _front_request(kind: str, query_id: bytes, i: int, values: list[bytes]):
     """The i-th request of the front's workload: an EXECUTE of the prepared INSERT or SELECT,
-    or an unlogged BATCH of BATCH_ROWS such INSERTs into one partition of clustered1."""
+    or an unlogged BATCH of BATCH_ROWS such INSERTs into one partition of clustered1. Their
+    parameters are the Python driver's (and bench.rawproto's): a client timestamp on each, a
+    page size on each EXECUTE, and skip_metadata on the SELECT's."""
     from ferrosa.protocol import requests as Q
     key = b"%010d" % (i * 7919 % KEYS)
+    timestamp = CLIENT_TIMESTAMP + i
     if kind == "batch":
         start = i * 13 % (CLUSTER_ROWS - BATCH_ROWS)
         return Q.Batch(batch_type=1, consistency=1, statements=[
             Q.BatchStatement(query_id, [key, ck.to_bytes(4, "big"), *values])
-            for ck in range(start, start + BATCH_ROWS)])
+            for ck in range(start, start + BATCH_ROWS)], timestamp=timestamp)
     return Q.Execute(query_id=query_id, params=Q.QueryParameters(
-        consistency=1, values=[key, *(values if kind == "write" else [])], skip_metadata=True))
+        consistency=1, values=[key, *(values if kind == "write" else [])],
+        skip_metadata=kind == "read", page_size=DRIVER_PAGE_SIZE, timestamp=timestamp))
 
 
 def front_us_per_request(ops: int, per_read: int, kind: str = "write") -> float:
