@@ -30,6 +30,7 @@ SHORT = struct.Struct(">H")
 INT = struct.Struct(">i")
 UINT = struct.Struct(">I")
 LONG = struct.Struct(">q")
+_INT_LONG = struct.Struct(">iq")
 # <query_parameters>' <consistency> and <flags> (a [byte] before v5, an [int] from v5), then
 # the [short] n of values when the flags have VALUES; without it, for parameters that end the
 # body (a BATCH's, a QUERY's without values).
@@ -147,6 +148,17 @@ class Reader:
             raise _truncated("a [long]") from None
         self.pos = pos + 8
         return v
+
+    def read_int_and_long(self) -> tuple[int, int]:
+        """An [int] then a [long], in one unpack; with too few bytes, the error of the field
+        that is short."""
+        pos = self.pos
+        try:
+            pair = _INT_LONG.unpack_from(self.buf, pos)
+        except struct.error:
+            return self.read_int(), self.read_long()
+        self.pos = pos + _INT_LONG.size
+        return pair
 
     def read_uuid(self) -> uuid.UUID:
         return uuid.UUID(bytes=self.read_raw(16))

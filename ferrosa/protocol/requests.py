@@ -57,6 +57,9 @@ from ferrosa.protocol.primitives import (
 # v3/v4 carry query flags in a [byte]; bit 0x80 has no meaning there.
 _V4_QUERY_FLAG_MASK = 0x7F
 _TIMESTAMP_MIN = -(1 << 63)
+# The optional parameters the Python and Java drivers send with every EXECUTE and QUERY: a
+# page size (their default fetch size) and a client-side timestamp.
+_PAGE_SIZE_AND_TIMESTAMP = Q_PAGE_SIZE | Q_TIMESTAMP
 # Cassandra's CassandraVersion grammar: major.minor[.patch][-pre][+build]
 _CQL_VERSION_RE = re.compile(r"(\d+)\.(\d+)(?:\.(\d+))?(?:-[.\w]+)?(?:[.+][.\w]+)?")
 _MIN_CQL_VERSION = (2, 99, 0)
@@ -202,6 +205,11 @@ def decode_options(r: Reader, version: int) -> Options:
     return Options()
 
 
+def _timestamp_out_of_bounds(timestamp: int) -> ProtocolError:
+    return ProtocolError(f"Out of bound timestamp, must be in [{_TIMESTAMP_MIN + 1}, "
+                         f"{-_TIMESTAMP_MIN - 1}] (got {timestamp})")
+
+
 def read_query_parameters(r: Reader, version: int) -> QueryParameters:
     consistency, flags, count = r.read_query_head(version)
     if version < 5:
@@ -214,8 +222,15 @@ def read_query_parameters(r: Reader, version: int) -> QueryParameters:
             names, values = r.read_named_values(count, allow_unset)
         else:
             values = r.read_values(count, allow_unset)
-    if not flags & ~(Q_VALUES | Q_SKIP_METADATA | Q_NAMES_FOR_VALUES):
+    rest = flags & ~(Q_VALUES | Q_SKIP_METADATA | Q_NAMES_FOR_VALUES)
+    if not rest:
         return QueryParameters(consistency, values, names, bool(flags & Q_SKIP_METADATA), flags=flags)
+    if rest == _PAGE_SIZE_AND_TIMESTAMP:  # the drivers' usual parameters: one unpack for both
+        page_size, timestamp = r.read_int_and_long()
+        if timestamp == _TIMESTAMP_MIN:
+            raise _timestamp_out_of_bounds(timestamp)
+        return QueryParameters(consistency, values, names, bool(flags & Q_SKIP_METADATA),
+                               page_size, None, None, timestamp, flags=flags)
     page_size = r.read_int() if flags & Q_PAGE_SIZE else None
     paging_state = r.read_bytes() if flags & Q_PAGING_STATE else None
     serial = r.read_consistency() if flags & Q_SERIAL_CONSISTENCY else None
@@ -223,8 +238,7 @@ def read_query_parameters(r: Reader, version: int) -> QueryParameters:
     if flags & Q_TIMESTAMP:
         timestamp = r.read_long()
         if timestamp == _TIMESTAMP_MIN:
-            raise ProtocolError(f"Out of bound timestamp, must be in [{_TIMESTAMP_MIN + 1}, "
-                                f"{-_TIMESTAMP_MIN - 1}] (got {timestamp})")
+            raise _timestamp_out_of_bounds(timestamp)
     keyspace = r.read_string() if flags & Q_KEYSPACE else None
     now = r.read_int() if flags & Q_NOW_IN_SECONDS else None
     return QueryParameters(consistency, values, names, bool(flags & Q_SKIP_METADATA), page_size,

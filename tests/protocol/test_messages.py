@@ -116,6 +116,20 @@ def test_driver_execute_with_values_null_and_unset(version: int) -> None:
     # (python-driver never sets the Skip_metadata flag itself, whatever skip_meta says)
 
 
+@pytest.mark.parametrize("version", [3, 4, 5])
+def test_driver_execute_with_page_size_and_timestamp(version: int) -> None:
+    """What the driver sends with every EXECUTE (its fetch size, a client timestamp) is read
+    in one unpack, to the values the field-by-field reads give."""
+    msg = dp.ExecuteMessage(b"\xaa" * 16, [b"k"], DCL.LOCAL_ONE, fetch_size=5000,
+                            timestamp=1_700_000_000_123_456,
+                            result_metadata_id=b"\xbb" * 16 if version >= 5 else None)
+    e = m.decode_request(_driver_request(msg, version))
+    assert e.params.flags & 0x3F == 0x25
+    assert (e.params.consistency, e.params.values) == (CL.LOCAL_ONE, [b"k"])
+    assert (e.params.page_size, e.params.timestamp) == (5000, 1_700_000_000_123_456)
+    assert (e.params.paging_state, e.params.serial_consistency, e.params.keyspace) == (None,) * 3
+
+
 def test_unset_value_is_rejected_in_v3() -> None:
     msg = dp.ExecuteMessage(b"\xaa", [DRIVER_UNSET], DCL.ONE)
     with pytest.raises(ProtocolError, match="Unset values") as info:
@@ -204,6 +218,13 @@ def test_startup_snappy_only_before_v5_and_keys_are_case_insensitive() -> None:
     (b"\x00\x00\x00\x01q\x00\x0f\x00", Opcode.QUERY, "Unknown code 15 for a consistency level"),
     (b"\x00\x00\x00\x01q\x00\x01\x20\x80\x00\x00\x00\x00\x00\x00\x00", Opcode.QUERY, "Out of bound timestamp"),
     (b"\x00\x00\x00\x05q", Opcode.QUERY, "Not enough bytes"),
+    # a page size and a timestamp (the drivers' usual pair): out of bounds, then cut short
+    (b"\x00\x00\x00\x01q\x00\x01\x24\x00\x00\x13\x88\x80" + bytes(7), Opcode.QUERY,
+     "Out of bound timestamp"),
+    (b"\x00\x00\x00\x01q\x00\x01\x24\x00\x00\x13\x88\x00\x00", Opcode.QUERY,
+     "Not enough bytes to read a \\[long\\]"),
+    (b"\x00\x00\x00\x01q\x00\x01\x24\x00\x00", Opcode.QUERY,
+     "Not enough bytes to read an \\[int\\]"),
 ])
 def test_malformed_requests(body: bytes, opcode: int, match: str) -> None:
     with pytest.raises(ProtocolError, match=match):

@@ -141,6 +141,13 @@ def test_read_query_head_is_the_field_by_field_reads(version: int, data: bytes) 
     assert _outcome(lambda r: r.read_query_head(version), data) == _outcome(by_field, data)
 
 
+@given(st.binary(max_size=14))
+def test_read_int_and_long_is_the_two_reads(data: bytes) -> None:
+    """One unpack gives what read_int then read_long give, the short field's error included."""
+    assert (_outcome(lambda r: r.read_int_and_long(), data)
+            == _outcome(lambda r: (r.read_int(), r.read_long()), data))
+
+
 def test_read_values_mixes_values_nulls_and_unset() -> None:
     out = bytearray()
     for v in (b"a", None, p.UNSET, b""):
