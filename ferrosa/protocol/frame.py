@@ -72,6 +72,8 @@ _VERSION_NAMES = {3: "3/v3", 4: "4/v4", 5: "5/v5"}
 _SUPPORTED = SUPPORTED_VERSIONS
 _STARTUP = int(Opcode.STARTUP)
 _SWITCH_RESPONSES = frozenset((int(Opcode.READY), int(Opcode.AUTHENTICATE)))
+# FrameDecoder._by_the_rules: stop decoding until more bytes come (or the pause is lifted).
+_WAIT = object()
 
 
 class Frame(msgspec.Struct, gc=False):
@@ -149,24 +151,56 @@ def protocol_error_frame(err: ProtocolError, connection_version: int | None) -> 
 class FrameDecoder:
     """Incremental frame decoder; see the module docstring for the rules it enforces."""
 
-    __slots__ = ("max_frame_bytes", "requests", "version", "pause_at_handshake", "paused",
-                 "_buf", "_discard", "_failed", "_expected")
+    __slots__ = ("max_frame_bytes", "requests", "_version", "_pause_at_handshake", "paused",
+                 "_buf", "_discard", "_failed", "_fast")
 
     def __init__(self, max_frame_bytes: int = MAX_FRAME_BYTES, *, requests: bool = True,
                  version: int | None = None, pause_at_handshake: bool = False) -> None:
         self.max_frame_bytes = max_frame_bytes
         self.requests = requests
-        self.version = version
-        self.pause_at_handshake = pause_at_handshake
+        self._version = version
+        self._pause_at_handshake = pause_at_handshake
         self.paused = False
-        # `direction bit | opcode` of the frames this side receives: the usual frame is checked
-        # with one set lookup, and only the others go through _check_header's full rules.
-        self._expected = frozenset(
-            op if requests else _DIRECTION_BIT | op for op in _OPCODE_NAMES
-            if (op in REQUEST_OPCODES) == requests)
+        self._fast: frozenset[int] = frozenset()
         self._buf = bytearray()
         self._discard = 0
         self._failed = False
+        self._set_fast()
+
+    @property
+    def version(self) -> int | None:
+        """The connection's version: set by its first STARTUP, or by the owner."""
+        return self._version
+
+    @version.setter
+    def version(self, value: int | None) -> None:
+        self._version = value
+        self._set_fast()
+
+    @property
+    def pause_at_handshake(self) -> bool:
+        return self._pause_at_handshake
+
+    @pause_at_handshake.setter
+    def pause_at_handshake(self, value: bool) -> None:
+        self._pause_at_handshake = value
+        self._set_fast()
+
+    def _set_fast(self) -> None:
+        """The headers a complete frame is taken with, without the full rules: `first byte << 8
+        | opcode` for each version the connection accepts (its own, or any before STARTUP) and
+        each opcode this side receives, but for the frames that change the decoder's state (the
+        STARTUP that sets the version, the frame a v5 handshake pauses after)."""
+        versions = _SUPPORTED if self._version is None else (self._version,)
+        opcodes = {op for op in _OPCODE_NAMES if (op in REQUEST_OPCODES) == self.requests}
+        if self.requests and self._version is None:
+            opcodes.discard(_STARTUP)
+        if self._pause_at_handshake:
+            opcodes -= {_STARTUP} if self.requests else _SWITCH_RESPONSES
+        direction = 0 if self.requests else _DIRECTION_BIT
+        self._fast = frozenset(((version | direction) << 8) | op
+                               for version in versions if version in _SUPPORTED
+                               for op in opcodes)
 
     @property
     def buffered(self) -> int:
@@ -212,49 +246,66 @@ class FrameDecoder:
         mv = memoryview(buf)
         unpack = HEADER.unpack_from
         append = frames.append
+        fast, limit = self._fast, self.max_frame_bytes
         try:
-            while True:
+            if self._discard:  # the rest of a frame refused by the last call
+                pos = take = min(self._discard, n)
+                self._discard -= take
                 if self._discard:
-                    take = min(self._discard, n - pos)
-                    pos += take
-                    self._discard -= take
-                    if self._discard:
+                    return
+            while pos < n:
+                # The usual frame, whole in the buffer, with a header of the fast set.
+                if n - pos >= HEADER_SIZE:
+                    first, flags, stream, opcode, length = unpack(mv, pos)
+                    end = pos + HEADER_SIZE + length
+                    if ((first << 8) | opcode in fast and length >= 0
+                            and end - pos <= limit and end <= n):
+                        append(Frame(first & 0x7F, flags, stream, opcode,
+                                     mv[pos + HEADER_SIZE:end].tobytes()))
+                        pos = end
+                        continue
+                pos, stop = self._by_the_rules(mv, pos, n, append)
+                if stop is not None:
+                    if stop is _WAIT:  # an incomplete frame, or the pause of a v5 handshake
                         return
-                if pos >= n:
-                    return
-                first = buf[pos]
-                version = first & 0x7F
-                if version not in _SUPPORTED:
-                    raise version_error_for(version, self.version)
-                if n - pos < HEADER_SIZE:
-                    return
-                _, flags, stream, opcode, length = unpack(mv, pos)
-                if length < 0:
-                    raise ProtocolError(
-                        f"Invalid value for envelope header body length field: {length}", stream=stream)
-                total = HEADER_SIZE + length
-                if not ((first & _DIRECTION_BIT) | opcode in self._expected
-                        and (version == self.version or self.version is None)
-                        and total <= self.max_frame_bytes):
-                    err = self._check_header(first, version, stream, opcode, total)
-                    if err is not None:
-                        take = min(total, n - pos)
-                        pos += take
-                        self._discard = total - take
-                        raise err
-                if n - pos < total:
-                    return
-                append(Frame(version, flags, stream, opcode, mv[pos + HEADER_SIZE:pos + total].tobytes()))
-                pos += total
-                if opcode == _STARTUP and self.requests and self.version is None:
-                    self.version = version
-                if self.pause_at_handshake and version >= 5 and self._is_switch_point(opcode):
-                    self.paused = True
-                    return
+                    raise stop  # a refused frame, its bytes up to `pos` consumed
         finally:
             mv.release()
             if pos:
                 del buf[:pos]
+
+    def _by_the_rules(self, mv: memoryview, pos: int, n: int,
+                      append) -> tuple[int, ProtocolError | object | None]:
+        """The frame at `pos` by the full rules, in Cassandra's order (the module docstring):
+        (the position after it, None), (pos, _WAIT) to stop before an incomplete frame,
+        (the position after it, _WAIT) for the pause of a v5 handshake, or (the position after
+        the refused frame's bytes at hand, the error) for a frame to skip. Fatal errors raise."""
+        first = mv[pos]
+        version = first & 0x7F
+        if version not in _SUPPORTED:
+            raise version_error_for(version, self._version)
+        if n - pos < HEADER_SIZE:
+            return pos, _WAIT
+        _, flags, stream, opcode, length = HEADER.unpack_from(mv, pos)
+        if length < 0:
+            raise ProtocolError(
+                f"Invalid value for envelope header body length field: {length}", stream=stream)
+        total = HEADER_SIZE + length
+        err = self._check_header(first, version, stream, opcode, total)
+        if err is not None:
+            take = min(total, n - pos)
+            self._discard = total - take
+            return pos + take, err
+        if n - pos < total:
+            return pos, _WAIT
+        append(Frame(version, flags, stream, opcode, mv[pos + HEADER_SIZE:pos + total].tobytes()))
+        pos += total
+        if opcode == _STARTUP and self.requests and self._version is None:
+            self.version = version
+        if self._pause_at_handshake and version >= 5 and self._is_switch_point(opcode):
+            self.paused = True
+            return pos, _WAIT
+        return pos, None
 
     def _is_switch_point(self, opcode: int) -> bool:
         return opcode == _STARTUP if self.requests else opcode in _SWITCH_RESPONSES

@@ -199,25 +199,51 @@ def _decoded(decoder: FrameDecoder, data: bytes) -> list:
     return out
 
 
-@settings(max_examples=300)
-@given(requests=st.booleans(), version=st.sampled_from([None, 3, 4, 5]),
-       headers=st.lists(st.tuples(st.sampled_from([4, 5, 0x84, 0x85, 3, 6, 2, 0x86]),
+class _RulesOnly(FrameDecoder):
+    """A FrameDecoder whose every frame goes through the full rules (no fast set)."""
+
+    __slots__ = ()
+
+    def _set_fast(self) -> None:
+        self._fast = frozenset()
+
+
+@settings(max_examples=400)
+@given(requests=st.booleans(), version=st.sampled_from([None, 3, 4, 5]), pause=st.booleans(),
+       headers=st.lists(st.tuples(st.sampled_from([4, 5, 0x84, 0x85, 3, 6, 2, 0x86, 0x45]),
                                   st.one_of(st.sampled_from(list(Opcode)), st.integers(0, 0x12)),
-                                  st.sampled_from([0, 1, 40, 41, 45, -1])), min_size=1, max_size=4),
-       cut=st.integers(0, 12))
+                                  st.sampled_from([0, 1, 40, 41, 45, -1])), min_size=1, max_size=5),
+       cut=st.integers(0, 12), chunk=st.integers(1, 60))
 def test_the_header_fast_check_accepts_what_the_full_rules_accept(
-        requests: bool, version: int | None, headers: list[tuple[int, int, int]],
-        cut: int) -> None:
-    """FrameDecoder checks the usual header with one set lookup; every header decodes, or is
-    refused with the error, as it is when the full rules see it all (also when the input
-    ends inside a header)."""
+        requests: bool, version: int | None, pause: bool, headers: list[tuple[int, int, int]],
+        cut: int, chunk: int) -> None:
+    """FrameDecoder takes the usual whole frame after one set lookup of its header; every
+    frame decodes, or is refused with the error, as it is when the full rules see it all
+    (also when the input ends inside a header, comes in pieces, sets the connection's
+    version with a STARTUP, or pauses at a v5 handshake)."""
     data = b"".join(struct.pack(">BBhBi", first, 0, 1, opcode, length) + b"x" * max(length, 0)
                     for first, opcode, length in headers)
     data = data[:len(data) - cut]
-    fast = FrameDecoder(40 + 9, requests=requests, version=version)
-    full = FrameDecoder(40 + 9, requests=requests, version=version)
-    full._expected = frozenset()
-    assert _decoded(fast, data) == _decoded(full, data)
+    fast = FrameDecoder(40 + 9, requests=requests, version=version, pause_at_handshake=pause)
+    full = _RulesOnly(40 + 9, requests=requests, version=version, pause_at_handshake=pause)
+    assert fast._fast and not full._fast
+    assert _decoded_in_pieces(fast, data, chunk) == _decoded_in_pieces(full, data, chunk)
+    assert (fast.version, fast.paused, fast.buffered) == (full.version, full.paused,
+                                                          full.buffered)
+
+
+def _decoded_in_pieces(decoder: FrameDecoder, data: bytes, chunk: int) -> list:
+    """Frames and errors of `data` fed `chunk` bytes at a time (then what a pause held back)."""
+    out: list = []
+    for start in range(0, len(data), chunk):
+        out.extend(_decoded(decoder, data[start:start + chunk]))
+        if out and type(out[-1]) is tuple and out[-1][2]:
+            return out  # fatal
+    if decoder.paused:
+        decoder.paused = False
+        out.append("paused")
+        out.extend(_decoded(decoder, b""))
+    return out
 
 
 def test_negative_length_is_fatal() -> None:
