@@ -62,32 +62,22 @@ def test_single_row_shortcut_matches_the_row_loop(directory, monkeypatch, writes
     assert shortcut == general
 
 
-def test_plain_lists_of_different_lengths_are_refused_and_nothing_is_applied(directory) -> None:
+@pytest.mark.parametrize("bad,message", [
+    (m.Mutation(TABLE, 7, b"p2", b"", [], 5, m.MUTATION_ROW_UPSERT, plain_names=["a", "b"],
+                plain_values=[b"x"]), "a mutation has 2 plain cell names and 1 values"),
+    # The kind is checked with the other rules, before anything is applied.
+    (m.Mutation(TABLE, 7, b"p2", b"", [], 5, 9, plain_names=["a"], plain_values=[b"y"]),
+     "unknown mutation kind 9"),
+])
+def test_a_bad_mutation_is_refused_and_nothing_is_applied(directory, bad, message) -> None:
+    """A Write whose second mutation is refused leaves its first one unapplied too."""
     store = ShardStore(0, directory, 1 << 30, None)
     store.handle(m.TableSchema(0, TABLE))
     good = m.Mutation(TABLE, 7, b"p1", b"", [], 5, m.MUTATION_ROW_UPSERT, plain_names=["a"],
                       plain_values=[b"x"], row_marker=True)
-    bad = m.Mutation(TABLE, 7, b"p2", b"", [], 5, m.MUTATION_ROW_UPSERT,
-                     plain_names=["a", "b"], plain_values=[b"x"])
     reply = store.handle(m.Write(3, [good, bad]))
     assert type(reply) is m.Failure and reply.req_id == 3
-    assert reply.message == "a mutation has 2 plain cell names and 1 values"
-    for pk in (b"p1", b"p2"):
-        rows = store.handle(m.Read(4, TABLE, 7, pk, PROJECTION, NOW))
-        assert type(rows) is m.RowsReply and rows.count == 0
-
-
-def test_a_mutation_of_unknown_kind_is_refused_and_nothing_is_applied(directory) -> None:
-    """The kind is checked with the other rules, before anything is applied: a Write whose
-    second mutation has no known kind leaves the first one unapplied too."""
-    store = ShardStore(0, directory, 1 << 30, None)
-    store.handle(m.TableSchema(0, TABLE))
-    good = m.Mutation(TABLE, 7, b"p1", b"", [], 5, m.MUTATION_ROW_UPSERT, plain_names=["a"],
-                      plain_values=[b"x"], row_marker=True)
-    unknown = m.Mutation(TABLE, 7, b"p2", b"", [], 5, 9, plain_names=["a"], plain_values=[b"y"])
-    reply = store.handle(m.Write(3, [good, unknown]))
-    assert type(reply) is m.Failure and reply.req_id == 3
-    assert reply.message == "unknown mutation kind 9"
+    assert reply.message == message
     for pk in (b"p1", b"p2"):
         rows = store.handle(m.Read(4, TABLE, 7, pk, PROJECTION, NOW))
         assert type(rows) is m.RowsReply and rows.count == 0
