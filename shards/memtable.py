@@ -196,39 +196,12 @@ class _CellApplier(msgspec.Struct, gc=False):
         for write in writes:
             op = write.op
             if op == m.CELL_SET and write.path is None:
-                added += self.plain(target, (write.column,), (write.value,))
+                added += put_plain(target, (write.column,), (write.value,), self.ts, self.ttl,
+                                   self.expires, self.now)
             elif op == m.CELL_COUNTER_ADD:
                 added += self._counter(target, write, shadow)
             else:
                 added += self._complex(target, write, shadow)
-        return added
-
-    def plain(self, target: dict[str, Cell | Complex], names: Sequence[str],
-              values: Sequence[bytes | None]) -> int:
-        """Put whole-value cells (a mutation's plain_names/plain_values, or one CELL_SET write
-        without a path): each reconciled with the cell it meets; returns the bytes added."""
-        ts, ttl, expires, now = self.ts, self.ttl, self.expires, self.now
-        if not target and None not in values:
-            # A new row of values, the usual insert of a new key: no cell to reconcile with,
-            # so no lookup per cell, and the bytes added summed in C.
-            added = len(names) * _CELL_OVERHEAD
-            for name, value in zip(names, values):
-                target[intern(name)] = Cell(ts, value, ttl, expires)
-                added += len(name) + len(value)
-            return added
-        added = 0
-        for name, value in zip(names, values):
-            cell = Cell(ts, value, ttl, expires) if value is not None else Cell(ts, None, 0, now)
-            old = target.get(name)
-            if type(old) is Cell:
-                # A later write wins outright (reconcile's first rule), without a call per cell:
-                # the usual overwrite.
-                target[name] = cell if old.timestamp < ts else reconcile(old, cell)
-            else:
-                # The name decoded with this write is a new str each time; the interned one is
-                # shared by every row of the memtable (a fifth of a standard1 row's memory).
-                target[intern(name)] = cell
-                added += _CELL_OVERHEAD + len(name) + (len(value) if value is not None else 0)
         return added
 
     def _counter(self, target: dict, write: m.CellWrite, shadow: int) -> int:
@@ -273,6 +246,36 @@ class _CellApplier(msgspec.Struct, gc=False):
         else:
             raise MutationRejected(f"unknown cell operation {op}")
         return added
+
+
+def put_plain(target: dict[str, Cell | Complex], names: Sequence[str],
+              values: Sequence[bytes | None], ts: int, ttl: int, expires: int, now: int) -> int:
+    """Put whole-value cells (a mutation's plain_names/plain_values, or one CELL_SET write
+    without a path) written at `ts` with `ttl` and `expires`, `now` the coordinator's clock:
+    each reconciled with the cell it meets; returns the bytes added. A function of the
+    mutation's fields, not a _CellApplier method: the usual INSERT makes no applier."""
+    if not target and None not in values:
+        # A new row of values, the usual insert of a new key: no cell to reconcile with, so
+        # no lookup per cell.
+        added = len(names) * _CELL_OVERHEAD
+        for name, value in zip(names, values):
+            target[intern(name)] = Cell(ts, value, ttl, expires)
+            added += len(name) + len(value)
+        return added
+    added = 0
+    for name, value in zip(names, values):
+        cell = Cell(ts, value, ttl, expires) if value is not None else Cell(ts, None, 0, now)
+        old = target.get(name)
+        if type(old) is Cell:
+            # A later write wins outright (reconcile's first rule), without a call per cell:
+            # the usual overwrite.
+            target[name] = cell if old.timestamp < ts else reconcile(old, cell)
+        else:
+            # The name decoded with this write is a new str each time; the interned one is
+            # shared by every row of the memtable (a fifth of a standard1 row's memory).
+            target[intern(name)] = cell
+            added += _CELL_OVERHEAD + len(name) + (len(value) if value is not None else 0)
+    return added
 
 
 def check_list_indexes(writes: Iterable[m.CellWrite], target: dict, shadow: int,
@@ -388,18 +391,20 @@ class TableData:
 
     def _upsert(self, part: Partition, mut: m.Mutation) -> None:
         ts, ttl, expires = mut.timestamp, mut.ttl, mut.expires_at
-        applier = _CellApplier(ts, ttl, expires, mut.now)
         if mut.static_cells:
-            self.bytes += applier.apply(part.static, mut.static_cells, part.deletion)
+            self.bytes += _CellApplier(ts, ttl, expires, mut.now).apply(
+                part.static, mut.static_cells, part.deletion)
         names = mut.plain_names
         if names or mut.cells or mut.row_marker:
             row = part.rows.get(mut.ck) or self._new_row(part, mut)
             if mut.row_marker and (row.marker is None or ts >= row.marker.timestamp):
                 row.marker = Marker(ts, ttl, expires)
             if names:
-                self.bytes += applier.plain(row.cells, names, mut.plain_values)
+                self.bytes += put_plain(row.cells, names, mut.plain_values, ts, ttl, expires,
+                                        mut.now)
             if mut.cells:
-                self.bytes += applier.apply(row.cells, mut.cells, part.row_shadow(mut.ck, row))
+                self.bytes += _CellApplier(ts, ttl, expires, mut.now).apply(
+                    row.cells, mut.cells, part.row_shadow(mut.ck, row))
 
     def _new_row(self, part: Partition, mut: m.Mutation) -> Row:
         # A tuple, not the decoded list: a tuple of bytes leaves the collector's lists after its
