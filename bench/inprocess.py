@@ -601,6 +601,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="shard-read, shard-slice: the shard's KeyCache bytes (default: a "
                              "node's, NodeConfig.key_cache_bytes; 0: none)")
     args = parser.parse_args(argv)
+    if args.overwrite and args.part != "shard":
+        parser.error("--overwrite is an option of the shard part only")
     global SET_UP_ONLY
     SET_UP_ONLY = args.set_up_only
     from ferrosa.config import NodeConfig
