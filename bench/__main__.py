@@ -70,7 +70,8 @@ def _add_load_options(run: argparse.ArgumentParser) -> None:
     load = run.add_argument_group("load")
     load.add_argument("--duration", type=float, default=10.0, help="measured seconds")
     load.add_argument("--warmup", type=float, default=1.0, help="seconds before measuring")
-    load.add_argument("--concurrency", type=int, default=64, help="requests in flight, in all")
+    load.add_argument("--concurrency", type=int, default=harness.DEFAULT_CONCURRENCY,
+                      help="requests in flight, in all")
     load.add_argument("--clients", type=int, default=DEFAULT_CLIENTS,
                       help=f"client processes (default {DEFAULT_CLIENTS})")
     load.add_argument("--keys", type=int, default=100_000, help="distinct partition keys")

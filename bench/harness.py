@@ -67,12 +67,17 @@ PERCENTILES = (50.0, 95.0, 99.0, 99.9)
 GENERATORS: dict[str, Callable[..., None]] = {"driver": C.client_main, "raw": R.client_main}
 
 
+# Requests in flight, in all, unless --concurrency says otherwise. At this load a node on the
+# 2-core machine is bound by round trips, not CPU (docs/performance.md, "Requests in flight").
+DEFAULT_CONCURRENCY = 64
+
+
 class RunOptions(msgspec.Struct, frozen=True):
     workload: str
     settings: Settings
     duration: float = 10.0
     warmup: float = 1.0
-    concurrency: int = 64
+    concurrency: int = DEFAULT_CONCURRENCY
     clients: int = 2
     protocol: int = 4
     compression: str = "none"
@@ -356,14 +361,16 @@ def _result(opts: RunOptions, target: str, address: str, reports: list[C.ClientR
 
 def run_label(workload: Any, opts: RunOptions) -> str:
     """The results name: fixed-rate, flushed, small-memtable, raw-generator runs and runs over
-    another number of keys than the default get their own rows (``write@5000ops``,
-    ``read-uniform-flushed``, ``write-memtable32MiB``, ``write-raw``,
-    ``read-uniform-400000keys``)."""
+    another number of keys or with another number of requests in flight than the default get
+    their own rows (``write@5000ops``, ``read-uniform-flushed``, ``write-memtable32MiB``,
+    ``write-raw``, ``read-uniform-400000keys``, ``write-raw-256inflight``)."""
     keys = opts.settings.keys
     label = (workload.label(opts.settings) + ("-flushed" if opts.flush else "")
              + (f"-memtable{opts.memtable_mib}MiB" if opts.memtable_mib else "")
              + ("-raw" if opts.generator == "raw" else "")
-             + (f"-{keys}keys" if keys != Settings().keys else ""))
+             + (f"-{keys}keys" if keys != Settings().keys else "")
+             + (f"-{opts.concurrency}inflight"
+                if opts.concurrency != DEFAULT_CONCURRENCY else ""))
     return f"{label}@{opts.rate:g}ops" if opts.rate else label
 
 

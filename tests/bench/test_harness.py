@@ -251,6 +251,8 @@ def test_run_labels_name_what_sets_a_run_apart() -> None:
             == "read-uniform-flushed-raw-400000keys")
     assert label(rate=5000) == "read-uniform@5000ops"
     assert label(memtable_mib=32) == "read-uniform-memtable32MiB"
+    assert label(generator="raw", concurrency=256) == "read-uniform-raw-256inflight"
+    assert label(concurrency=64) == "read-uniform"
 
 
 def test_cache_lines_give_the_runs_hit_rates() -> None:
