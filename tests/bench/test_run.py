@@ -29,33 +29,34 @@ def _check(done: subprocess.CompletedProcess, tmp_path: Path, stem: str) -> str:
 
 
 def test_write_against_a_started_node(tmp_path: Path) -> None:
-    out = _check(_bench(tmp_path, "--bind", "127.0.0.41:9042"), tmp_path, "write-1000keys")
+    out = _check(_bench(tmp_path, "--bind", "127.0.0.41:9042"), tmp_path,
+                 "write-1000keys-8inflight")
     assert "against ferrosa at 127.0.0.41:9042" in out
     assert "server CPU" in out and "unknown" not in out.split("server CPU")[1].split("\n")[0]
     assert "sstables       0 on the node's disk at the end" in out  # 1000 keys never flush
-    text = next(tmp_path.glob("*-write-1000keys.md")).read_text()
+    text = next(tmp_path.glob("*-write-1000keys-8inflight.md")).read_text()
     assert "commit:" in text and "| ops/s |" in text
 
 
 def test_write_against_the_null_server(tmp_path: Path) -> None:
     out = _check(_bench(tmp_path, "--null", "--null-bind", "127.0.0.42:9042"), tmp_path,
-                 "write-1000keys-null")
+                 "write-1000keys-8inflight-null")
     assert "against null at 127.0.0.42:9042" in out
     assert "from the send" not in out  # a closed loop sends at its start: one latency
-    assert "write-1000keys (null server)" in (tmp_path / "README.md").read_text()
+    assert "write-1000keys-8inflight (null server)" in (tmp_path / "README.md").read_text()
 
 
 def test_fixed_rate_run_paces_its_requests(tmp_path: Path) -> None:
     # 300 ops/s for 2 s: the pacer must not run ahead of the schedule (far below what any
     # machine sustains, so falling short would mean a broken pacer, not a slow machine).
     out = _check(_bench(tmp_path, "--null", "--null-bind", "127.0.0.42:9042", "--rate", "300"),
-                 tmp_path, "write-1000keys@300ops-null")
+                 tmp_path, "write-1000keys-8inflight@300ops-null")
     assert "fixed rate 300 ops/s" in out
     ops = int(out.split("throughput")[1].split("ops/s")[0].replace(",", ""))
     assert 150 <= ops <= paced_ceiling(300, 2.0, 1.0, 8), out
     # Latency from each request's send, beside the latency from its scheduled instant.
     assert "from the send  p50 " in out and "(without the generator's lateness)" in out, out
-    text = next(tmp_path.glob("*-write-1000keys@300ops-null.md")).read_text()
+    text = next(tmp_path.glob("*-write-1000keys-8inflight@300ops-null.md")).read_text()
     assert "| p99 ms from the send |" in text
 
 
@@ -86,7 +87,7 @@ def test_flushed_reads_against_a_started_node(tmp_path: Path) -> None:
            "--concurrency", "8", "--clients", "1", "--keys", "1000", "--bind",
            "127.0.0.65:9042", "--results-dir", str(tmp_path)]
     done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=RUN_TIMEOUT)
-    out = _check(done, tmp_path, "read-uniform-flushed-1000keys")
+    out = _check(done, tmp_path, "read-uniform-flushed-1000keys-8inflight")
     assert "memtables flushed after the preload" in out
     # Every read asks the key cache; a key read again after its first read hits.
     key_cache = next(line for line in out.splitlines() if "caches         key cache:" in line)
@@ -98,7 +99,7 @@ def test_a_small_memtable_makes_the_node_flush_during_the_run(tmp_path: Path) ->
     # 1 MiB per shard holds about 800 standard1 partitions: 20k keys written for 3 s flush.
     done = _bench(tmp_path, "--bind", "127.0.0.69:9042", "--memtable-mib", "1", "--keys",
                   "20000", "--duration", "3", "--generator", "raw")
-    out = _check(done, tmp_path, "write-memtable1MiB-raw-20000keys")
+    out = _check(done, tmp_path, "write-memtable1MiB-raw-20000keys-8inflight")
     assert "1 MiB of memtable per shard" in out
     sstables = int(out.split("sstables")[1].split("on the node")[0])
     assert sstables >= 2, out
