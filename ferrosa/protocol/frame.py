@@ -265,6 +265,7 @@ class FrameDecoder:
                         pos = end
                         continue
                 pos, stop = self._by_the_rules(mv, pos, n, append)
+                fast = self._fast  # a STARTUP there may have set the version: a new set
                 if stop is not None:
                     if stop is _WAIT:  # an incomplete frame, or the pause of a v5 handshake
                         return

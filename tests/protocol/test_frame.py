@@ -99,6 +99,17 @@ def test_startup_establishes_version_and_options_may_precede_it() -> None:
     assert dec.feed(STARTUP_V4)  # the decoder skipped the bad frame and goes on
 
 
+def test_a_frame_behind_the_startup_in_the_same_read_meets_the_new_version() -> None:
+    """The STARTUP that sets the version may share a socket read with the next frame: that
+    frame is held to the version just set, not to the rules before it."""
+    dec = FrameDecoder()
+    with pytest.raises(ProtocolError, match="Got 5/v5 but previous messages on this connection had "
+                                            "version 4/v4") as info:
+        dec.feed(STARTUP_V4 + OPTIONS_V5)
+    assert [f.opcode for f in info.value.frames] == [Opcode.STARTUP]
+    assert dec.version == 4
+
+
 @pytest.mark.parametrize("requested,answer_version", [
     (1, 1), (2, 2),  # Cassandra answers old versions in their own version ...
     (0, 5), (6, 5), (7, 5), (0x41, 5), (0x42, 5), (0x7F, 5),  # ... others in CURRENT (v5)
