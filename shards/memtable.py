@@ -347,10 +347,7 @@ class TableData:
         return part
 
     def check(self, mut: m.Mutation) -> None:
-        """Validate what needs the current data (list indexes) before any mutation is applied,
-        and the mutation's kind (apply refuses an unknown one too late for all or nothing)."""
-        if mut.kind not in m.MUTATION_KINDS:
-            raise MutationRejected(f"unknown mutation kind {mut.kind}")
+        """Validate what needs the current data (list indexes) before any mutation is applied."""
         if mut.kind != m.MUTATION_ROW_UPSERT:
             return
         part = self.partitions.get(mut.pk)
@@ -386,7 +383,7 @@ class TableData:
                 part.ranges = RangeTombstoneList()
             part.ranges.add(mut.ck, mut.ck_end, ts, mut.now)
             self.bytes += _CELL_OVERHEAD + len(mut.ck) + len(mut.ck_end)
-        else:
+        else:  # ShardStore.on_write refuses these before applying anything
             raise MutationRejected(f"unknown mutation kind {kind}")
 
     def _upsert(self, part: Partition, mut: m.Mutation) -> None:

@@ -67,10 +67,8 @@ def set_aside(directory: str, table_id: bytes, generation: int) -> str:
 
 
 def _only_puts(mutation: m.Mutation) -> bool:
-    """True when every cell write is a plain put (CELL_SET == 0) of a known mutation kind: such
-    a mutation neither reads the current row nor can be refused by TableData.check."""
-    if mutation.kind not in m.MUTATION_KINDS:
-        return False  # TableData.check refuses it
+    """True when every cell write is a plain put (CELL_SET == 0): such a mutation neither reads
+    the current row nor can be refused by TableData.check."""
     for write in mutation.cells:
         if write.op:
             return False
@@ -195,10 +193,11 @@ class ShardStore:
                     raise MutationRejected(
                         f"a mutation has {len(mutation.plain_names)} plain cell names and "
                         f"{len(mutation.plain_values)} values")
-                # The common case, an upsert of plain cells alone, is told without a call: it has
-                # nothing to check against the current data.
-                if ((not mutation.cells and not mutation.static_cells
-                     and mutation.kind in m.MUTATION_KINDS) or _only_puts(mutation)):
+                if mutation.kind not in m.MUTATION_KINDS:
+                    raise MutationRejected(f"unknown mutation kind {mutation.kind}")
+                # Nothing to check against the current data; an upsert of plain cells alone (the
+                # common case) is told without calling _only_puts.
+                if not (mutation.cells or mutation.static_cells) or _only_puts(mutation):
                     continue
                 # Only older sources can hold a row the memtable lacks: skip the scan otherwise.
                 if (table.sstables or table.flushing) and _needs_current_row(mutation):

@@ -260,11 +260,7 @@ class ShardWorker:
                 record = raw[index] if raw is not None else None
                 records.append(record if record is not None else encode(request))
                 held.append(reply.req_id)
-                if type(request) is m.Write:  # _add_table_ids, without a call per write
-                    for mutation in request.mutations:
-                        tables.add(mutation.table_id)
-                else:
-                    _add_table_ids(tables, request)
+                _add_table_ids(tables, request)
             else:
                 ready.append(reply)
         self._log(records, held, tables)

@@ -177,20 +177,12 @@ class FrameDecoder:
         self._version = value
         self._set_fast()
 
-    @property
-    def pause_at_handshake(self) -> bool:
-        return self._pause_at_handshake
-
-    @pause_at_handshake.setter
-    def pause_at_handshake(self, value: bool) -> None:
-        self._pause_at_handshake = value
-        self._set_fast()
-
     def _set_fast(self) -> None:
         """The headers a complete frame is taken with, without the full rules: `first byte << 8
         | opcode` for each version the connection accepts (its own, or any before STARTUP) and
         each opcode this side receives, but for the frames that change the decoder's state (the
-        STARTUP that sets the version, the frame a v5 handshake pauses after)."""
+        STARTUP that sets the version, the frame a v5 handshake pauses after). Rebuilt when the
+        version changes; the pause is fixed at construction."""
         versions = _SUPPORTED if self._version is None else (self._version,)
         opcodes = {op for op in _OPCODE_NAMES if (op in REQUEST_OPCODES) == self.requests}
         if self.requests and self._version is None:
