@@ -3,6 +3,7 @@ processes, sockets or wake-ups.
 
     python -m bench.inprocess shard [--ops 40000] [--batch 11] [--repeat 5] [--overwrite]
     python -m bench.inprocess front [--ops 50000] [--per-read 16] [--repeat 3]
+                                    [--protocol {3,4,5}] [--compression {lz4,snappy}]
     python -m bench.inprocess shard-read [--ops 40000] [--batch 11] [--repeat 5]
                                          [--flushed [--cold]]
     python -m bench.inprocess front-read [--ops 50000] [--per-read 16] [--repeat 3]
@@ -29,7 +30,9 @@ shared-memory rings, and a stand-in shard inside the same event loop that answer
 with Ack (its own CPU time is measured and subtracted). It prepares the workload's INSERT and
 feeds EXECUTE frames ``--per-read`` at a time, as a socket read would deliver them. Each
 EXECUTE carries what the Python driver's do: the bound values, a page size and a client
-timestamp.
+timestamp. ``--protocol`` and ``--compression`` (front parts) frame them as the driver does for
+that version and compression: v3/v4 frames with compressed bodies, or v5 segments, one per
+request (the driver's, unlike the front's replies, are not shared between requests).
 
 ``shard-read`` and ``front-read``: the same for the read workload's point SELECT (``SELECT *``
 by key): the shard serves Read messages from a memtable holding every key (ShardWorker.serve
@@ -451,6 +454,58 @@ class _Server:
         self.connections: set = set()
 
 
+class _WireClient:
+    """The client's end of the front's connection, framed as the Python driver frames it: v3/v4
+    frames whose bodies are compressed once STARTUP asked for it, or in v5, after the handshake,
+    one segment per request (the driver's Connection.send_msg), LZ4-compressed if asked."""
+
+    def __init__(self, version: int, compression: str | None) -> None:
+        from ferrosa.protocol.connection import ConnectionDecoder, ConnectionEncoder
+        self.version = version
+        self.compression = compression
+        self.encoder = ConnectionEncoder(response=False)
+        self.decoder = ConnectionDecoder(requests=False, version=version)
+
+    def startup(self):
+        from ferrosa.protocol import requests as Q
+        options = {"CQL_VERSION": "3.0.0"}
+        if self.compression is not None:
+            options["COMPRESSION"] = self.compression
+        return Q.Startup(options=options)
+
+    def started(self) -> None:
+        """Frame what follows as the server does after its READY (protocol/connection.py)."""
+        if self.version >= 5:
+            self.encoder.switch_to_segments(compressed=self.compression is not None)
+        else:
+            self.encoder.compression = self.decoder.compression = self.compression
+
+    def request(self, msg, stream: int) -> bytes:
+        from ferrosa.protocol import messages as P
+        f = P.request_frame(msg, self.version, stream)
+        return self.encoder.encode_one(f.version, f.stream, f.opcode, f.body, f.flags)
+
+    def replies_of(self, chunk: bytes) -> list:
+        """The responses in one of the server's writes after the handshake, decoded apart from
+        the others' (a write holds whole frames, or in v5 whole segments): a check that costs
+        the same at any request count, so that bench.instructions' difference drops it."""
+        from ferrosa.protocol import messages as P
+        from ferrosa.protocol.connection import ConnectionDecoder
+        decoder = ConnectionDecoder(requests=False, version=self.version)
+        if self.version >= 5:
+            decoder.switch_to_segments(compressed=self.compression is not None)
+        else:
+            decoder.compression = self.compression
+        return [P.decode_response(frame) for frame in decoder.feed(chunk)]
+
+    def responses(self, data: bytes) -> list:
+        from ferrosa.protocol import messages as P
+        frames = self.decoder.feed(data)
+        if self.decoder.awaiting_switch:
+            frames += self.decoder.switch_to_segments(compressed=self.compression is not None)
+        return [P.decode_response(frame) for frame in frames]
+
+
 def _stand_in_replies(requests: list, row: bytes) -> list:
     """What the front's stand-in shard answers to one drained batch, as a shard does: one found
     row to each read, one Acks for all the writes."""
@@ -459,7 +514,8 @@ def _stand_in_replies(requests: list, row: bytes) -> list:
     return replies + m.acks_of([r.req_id for r in requests if type(r) is not m.Read])
 
 
-async def _front(ops: int, per_read: int, kind: str = "write") -> float:
+async def _front(ops: int, per_read: int, kind: str = "write", version: int = 4,
+                 compression: str | None = None) -> float:
     from ferrosa.config import NodeConfig
     from ferrosa.coordinator.router import ShardLink, ShardRouter
     from ferrosa.front.connection import CqlConnection
@@ -469,9 +525,7 @@ async def _front(ops: int, per_read: int, kind: str = "write") -> float:
     from ferrosa.ipc.doorbell import Doorbell
     from ferrosa.ipc.errors import SegmentError
     from ferrosa.ipc.shm import RingPair
-    from ferrosa.protocol import messages as P
     from ferrosa.protocol import requests as Q
-    from ferrosa.protocol.frame import FrameDecoder
 
     loop = asyncio.get_running_loop()
     directory = tempfile.mkdtemp(prefix="bench-inprocess-")
@@ -504,23 +558,27 @@ async def _front(ops: int, per_read: int, kind: str = "write") -> float:
         connection = CqlConnection(Node(config, router), _Server())
         transport = _Transport()
         connection.connection_made(transport)
+        client = _WireClient(version, compression)
 
         async def send(msg, stream: int = 1) -> None:
-            connection.data_received(P.encode_request(msg, 4, stream))
+            connection.data_received(client.request(msg, stream))
             for _ in range(50):
                 await asyncio.sleep(0.001)
 
         params = Q.QueryParameters(consistency=1)
-        await send(Q.Startup(options={"CQL_VERSION": "3.0.0"}))
+        await send(client.startup())
+        client.responses(b"".join(transport.out))
+        client.started()
         await send(Q.Query("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', "
                            "'replication_factor': 1}", params))
         await send(Q.Query(CLUSTERED_DDL if kind == "batch" else TABLE_DDL, params))
         transport.out.clear()
         await send(Q.Prepare({"write": INSERT, "read": SELECT, "batch": INSERT_CLUSTERED}[kind]))
-        frames = FrameDecoder(requests=False).feed(b"".join(transport.out))
-        query_id = P.decode_response(frames[-1]).query_id
+        prepared = client.responses(b"".join(transport.out))[-1]
         transport.out.clear()
-        frames_in = [P.encode_request(_front_request(kind, query_id, i, values), 4, i % 30_000)
+        metadata_id = prepared.result_metadata_id if version >= 5 else None
+        frames_in = [client.request(_front_request(kind, prepared.query_id, i, values,
+                                                   metadata_id), i % 30_000)
                      for i in range(ops)]
         reads = [b"".join(frames_in[i:i + per_read]) for i in range(0, ops, per_read)]
         if SET_UP_ONLY:
@@ -534,7 +592,9 @@ async def _front(ops: int, per_read: int, kind: str = "write") -> float:
             await asyncio.sleep(0)
         while connection._in_flight:
             await asyncio.sleep(0)
-        return (time.process_time() - start - shard_cpu[0]) / ops * 1e6
+        elapsed = time.process_time() - start - shard_cpu[0]
+        _check_answers(client.replies_of(transport.out[-1]) if transport.out else [], kind)
+        return elapsed / ops * 1e6
     finally:
         for link in links:
             loop.remove_reader(link.doorbell.fileno())
@@ -547,11 +607,25 @@ async def _front(ops: int, per_read: int, kind: str = "write") -> float:
         shutil.rmtree(directory, ignore_errors=True)
 
 
-def _front_request(kind: str, query_id: bytes, i: int, values: list[bytes]):
+def _check_answers(replies: list, kind: str) -> None:
+    """Raise unless the front's last write answered requests as the workload expects: a
+    request misframed for the connection's protocol or compression gets an ERROR, which is
+    answered as fast as a result and would otherwise pass for one."""
+    from ferrosa.protocol.results import RowsResult, VoidResult
+    expected = RowsResult if kind == "read" else VoidResult
+    wrong = [reply for reply in replies if type(reply) is not expected]
+    if not replies or wrong:
+        raise RuntimeError(f"the front answered {wrong[0] if wrong else 'nothing'} "
+                           f"instead of a {expected.__name__}")
+
+
+def _front_request(kind: str, query_id: bytes, i: int, values: list[bytes],
+                   metadata_id: bytes | None = None):
     """The i-th request of the front's workload: an EXECUTE of the prepared INSERT or SELECT,
     or an unlogged BATCH of BATCH_ROWS such INSERTs into one partition of clustered1. Their
     parameters are the Python driver's (and bench.rawproto's): a client timestamp on each, a
-    page size on each EXECUTE, and skip_metadata on the SELECT's."""
+    page size on each EXECUTE, and skip_metadata on the SELECT's. `metadata_id` is the
+    PREPARED result's metadata id, which a v5 EXECUTE carries."""
     from ferrosa.protocol import requests as Q
     key = b"%010d" % (i * 7919 % KEYS)
     timestamp = CLIENT_TIMESTAMP + i
@@ -560,18 +634,19 @@ def _front_request(kind: str, query_id: bytes, i: int, values: list[bytes]):
         return Q.Batch(batch_type=1, consistency=1, statements=[
             Q.BatchStatement(query_id, [key, ck.to_bytes(4, "big"), *values])
             for ck in range(start, start + BATCH_ROWS)], timestamp=timestamp)
-    return Q.Execute(query_id=query_id, params=Q.QueryParameters(
+    return Q.Execute(query_id=query_id, result_metadata_id=metadata_id, params=Q.QueryParameters(
         consistency=1, values=[key, *(values if kind == "write" else [])],
         skip_metadata=kind == "read", page_size=DRIVER_PAGE_SIZE, timestamp=timestamp))
 
 
-def front_us_per_request(ops: int, per_read: int, kind: str = "write") -> float:
+def front_us_per_request(ops: int, per_read: int, kind: str = "write", version: int = 4,
+                         compression: str | None = None) -> float:
     try:
         import uvloop
         uvloop.install()
     except ImportError:
         pass
-    return asyncio.run(_front(ops, per_read, kind))
+    return asyncio.run(_front(ops, per_read, kind, version, compression))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -594,6 +669,11 @@ def main(argv: list[str] | None = None) -> int:
                              "a node's, NodeConfig.chunk_cache_bytes; 0: none)")
     parser.add_argument("--overwrite", action="store_true",
                         help="shard: a row for every key first, so that each write replaces one")
+    parser.add_argument("--protocol", type=int, choices=(3, 4, 5), default=4,
+                        help="front parts: the connection's protocol version (v5: one segment "
+                             "per request, as the Python driver sends them)")
+    parser.add_argument("--compression", choices=("lz4", "snappy"), default=None,
+                        help="front parts: the compression STARTUP asks for (v5: lz4 only)")
     parser.add_argument("--set-up-only", action="store_true",
                         help="build the store, the requests and the caches, then stop before "
                              "the timed work (for bench.instructions, which subtracts it)")
@@ -603,6 +683,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.overwrite and args.part != "shard":
         parser.error("--overwrite is an option of the shard part only")
+    front = args.part in ("front", "front-read", "front-batch")
+    if (args.protocol != 4 or args.compression) and not front:
+        parser.error("--protocol and --compression are options of the front parts only")
+    if args.protocol == 5 and args.compression == "snappy":
+        parser.error("protocol v5 compresses with lz4 only")
     global SET_UP_ONLY
     SET_UP_ONLY = args.set_up_only
     from ferrosa.config import NodeConfig
@@ -627,7 +712,8 @@ def main(argv: list[str] | None = None) -> int:
     elif args.part in ("front", "front-read", "front-batch"):
         kind = {"front": "write", "front-read": "read", "front-batch": "batch"}[args.part]
         ops, repeat = args.ops or (10_000 if kind == "batch" else 50_000), args.repeat or 3
-        runs = [front_us_per_request(ops, args.per_read, kind) for _ in range(repeat)]
+        runs = [front_us_per_request(ops, args.per_read, kind, args.protocol, args.compression)
+                for _ in range(repeat)]
     elif args.part == "compact-series":
         ops, repeat = args.ops or 40_000, args.repeat or 3
         runs = [compact_series_us_per_row(ops) for _ in range(repeat)]

@@ -64,3 +64,31 @@ def test_overwrite_reports_its_cpu_and_belongs_to_the_shard_part() -> None:
                              cwd=REPO, capture_output=True, text=True, timeout=120)
     assert refused.returncode == 2
     assert "--overwrite is an option of the shard part only" in refused.stderr
+
+
+@pytest.mark.parametrize(("part", "options", "unit"), [
+    ("front", ["--protocol", "5"], "write"),
+    ("front-read", ["--protocol", "5", "--compression", "lz4"], "read"),
+    ("front-batch", ["--protocol", "5"], "batch"),
+    ("front", ["--protocol", "3", "--compression", "snappy"], "write"),
+    ("front-read", ["--compression", "lz4"], "read"),
+])
+def test_front_parts_speak_each_framing(part: str, options: list[str], unit: str) -> None:
+    """The front parts frame their requests as the driver does for each protocol version and
+    compression; a part whose requests the front refused would fail its check of the answers."""
+    done = subprocess.run([sys.executable, "-m", "bench.inprocess", part, *options, "--ops",
+                           "300", "--repeat", "1"], cwd=REPO, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert re.search(rf"^{part}: [0-9.]+ µs of CPU per {unit}", done.stdout, re.M)
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    (["shard", "--protocol", "5"], "--protocol and --compression are options of the front parts"),
+    (["front", "--protocol", "5", "--compression", "snappy"], "protocol v5 compresses with lz4"),
+])
+def test_framing_options_are_refused_where_they_mean_nothing(options: list[str],
+                                                             message: str) -> None:
+    refused = subprocess.run([sys.executable, "-m", "bench.inprocess", *options], cwd=REPO,
+                             capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 2 and message in refused.stderr
