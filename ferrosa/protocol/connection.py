@@ -179,6 +179,7 @@ class ConnectionDecoder:
                 self._inner_feed(b"", out)
                 if not inner.at_boundary():
                     raise ProtocolError("Segment payload ends inside an envelope")
+            inner.take_whole(pending, out)
             if not pending:
                 return
             self._inner_feed(pending.popleft(), out)

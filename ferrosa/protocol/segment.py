@@ -14,6 +14,11 @@ the segment layer are little-endian:
 CRC24 (Cassandra's Crc.crc24): register initialised to 0x875060, polynomial 0x1974F0B, bytes fed
 in wire order, each XORed into bits 16..23 then shifted out MSB-first. CRC32: ordinary CRC32
 (zlib) whose state is first fed the four bytes FA 2D 55 CA (Cassandra's Crc.crc32()).
+A header's CRC24 covers a fixed number of bytes (3, or 5 compressed), and a CRC over a fixed
+length is affine in its input bits: the CRC of the whole is the XOR of the CRCs of each byte
+alone at its position (with the register's start folded into the first). So headers are
+checked by one lookup per byte in tables built at import (``crc24_of_fields``), not by the
+bit-serial loop, which stays as the definition (``crc24``) the tables are built from.
 
 A self-contained segment carries one or more complete envelopes. An envelope larger than a
 segment's payload (128 KiB - 1) is cut into consecutive non-self-contained segments; the first
@@ -31,6 +36,7 @@ from __future__ import annotations
 
 import struct
 import zlib
+from zlib import crc32 as _zlib_crc32
 
 from ferrosa.protocol.compression import lz4_compress_block, lz4_decompress_block
 from ferrosa.protocol.errors import ChecksumError, FrameTooLargeError, ProtocolError
@@ -77,6 +83,34 @@ def crc24(data: bytes | bytearray | memoryview) -> int:
     return crc
 
 
+def _crc24_position_tables(size: int) -> tuple[tuple[int, ...], ...]:
+    """Per byte position of a `size`-byte input, the CRC24 contribution of each byte value
+    there: crc24 of the input is the XOR of its bytes' entries (module docstring). crc24 of
+    all zeros, the constant part, is folded into position 0's table."""
+    zero = crc24(bytes(size))
+    tables = []
+    for position in range(size):
+        offset = 0 if position == 0 else zero
+        tables.append(tuple(
+            crc24(bytes(position) + bytes((byte,)) + bytes(size - position - 1)) ^ offset
+            for byte in range(256)))
+    return tuple(tables)
+
+
+# Segment header fields: 3 bytes, or 5 when the connection compresses (module docstring).
+_HEADER_FIELDS_SIZES = (UNCOMPRESSED_HEADER_SIZE - 3, COMPRESSED_HEADER_SIZE - 3)
+_CRC24_BY_POSITION = {size: _crc24_position_tables(size) for size in _HEADER_FIELDS_SIZES}
+
+
+def crc24_of_fields(fields: int, size: int) -> int:
+    """crc24(fields.to_bytes(size, "little")) for a header's fields (size 3 or 5), by table."""
+    crc = 0
+    for table in _CRC24_BY_POSITION[size]:
+        crc ^= table[fields & 0xFF]
+        fields >>= 8
+    return crc
+
+
 def crc32(data: bytes | bytearray | memoryview) -> int:
     """Cassandra's seeded CRC32 of a segment payload."""
     return zlib.crc32(data, CRC32_SEED)
@@ -95,12 +129,13 @@ def encode_segment(payload: bytes | memoryview, self_contained: bool, compressed
             body, fields = bytes(payload), size
         if self_contained:
             fields |= 1 << 34
-        head = fields.to_bytes(5, "little")
+        field_bytes = 5
     else:
         body = bytes(payload)
         fields = size | (1 << 17) if self_contained else size
-        head = fields.to_bytes(3, "little")
-    return b"".join((head, crc24(head).to_bytes(3, "little"), body, _U32LE.pack(crc32(body))))
+        field_bytes = 3
+    header = fields | crc24_of_fields(fields, field_bytes) << (8 * field_bytes)
+    return b"".join((header.to_bytes(field_bytes + 3, "little"), body, _U32LE.pack(crc32(body))))
 
 
 def encode_segments(frames: bytes | bytearray | memoryview | list[bytes], compressed: bool) -> bytes:
@@ -182,39 +217,47 @@ class SegmentDecoder:
         pos = 0
         hsize = self._header_size
         fields_size = hsize - 3
+        fields_mask = (1 << (8 * fields_size)) - 1
+        compressed = self.compressed
+        t0, t1, t2 = _CRC24_BY_POSITION[3]
+        append = out.append
         mv = memoryview(buf)
-        head = body = mv  # sub-views of the buffer; all released before it is resized
+        body = mv  # a sub-view of the buffer; both released before it is resized
         try:
             while n - pos >= hsize:
-                head = mv[pos:pos + fields_size]
-                fields = int.from_bytes(head, "little")
-                expected = int.from_bytes(mv[pos + fields_size:pos + hsize], "little")
-                actual = crc24(head)
+                header = int.from_bytes(mv[pos:pos + hsize], "little")
+                fields = header & fields_mask
+                expected = header >> (8 * fields_size)
+                length = fields & _LENGTH_MASK
+                if compressed:
+                    actual = crc24_of_fields(fields, fields_size)
+                    uncompressed = (fields >> 17) & _LENGTH_MASK
+                    self_contained = fields >> 34 & 1
+                else:
+                    actual = t0[fields & 0xFF] ^ t1[(fields >> 8) & 0xFF] ^ t2[fields >> 16]
+                    uncompressed = 0
+                    self_contained = fields >> 17 & 1
                 if actual != expected:
                     raise ChecksumError(
                         f"Segment header CRC24 mismatch: read {expected:#08x}, computed {actual:#08x}")
-                length = fields & _LENGTH_MASK
-                if self.compressed:
-                    uncompressed = (fields >> 17) & _LENGTH_MASK
-                    self_contained = bool(fields >> 34 & 1)
-                else:
-                    uncompressed = 0
-                    self_contained = bool(fields >> 17 & 1)
                 end = pos + hsize + length
                 if end + TRAILER_SIZE > n:
                     return
                 body = mv[pos + hsize:end]
                 (expected,) = _U32LE.unpack_from(mv, end)
-                actual = crc32(body)
+                actual = _zlib_crc32(body, CRC32_SEED)
                 if actual != expected:
                     raise ChecksumError(
                         f"Segment payload CRC32 mismatch: read {expected:#010x}, computed {actual:#010x}")
                 payload = lz4_decompress_block(body, uncompressed, uncompressed) if uncompressed \
                     else body.tobytes()
                 pos = end + TRAILER_SIZE
-                self._accept(payload, self_contained, out)
+                if self_contained and self._large is None and not self._discard:
+                    if payload:  # the usual segment: whole envelopes, nothing large pending
+                        append(payload)
+                else:
+                    self._accept(payload, bool(self_contained), out)
         finally:
-            head.release()
             body.release()
             mv.release()
             if pos:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import deque
+
 import struct
 
 import pytest
@@ -255,6 +257,28 @@ def _decoded_in_pieces(decoder: FrameDecoder, data: bytes, chunk: int) -> list:
         out.append("paused")
         out.extend(_decoded(decoder, b""))
     return out
+
+
+def test_take_whole_takes_the_usual_envelopes_in_place_and_leaves_the_rest() -> None:
+    query = encode_frame(5, 1, Opcode.QUERY, b"abc", response=False)
+    unknown = bytes.fromhex("0500000211") + (2).to_bytes(4, "big") + b"zz"
+    decoder = FrameDecoder(version=5)
+    payloads = deque([query + query, query + unknown + query, query])
+    frames: list = []
+    decoder.take_whole(payloads, frames)
+    assert [f.body for f in frames] == [b"abc"] * 3
+    assert list(payloads) == [unknown + query, query]  # the second payload's rest, then the third
+    with pytest.raises(ProtocolError, match="Unknown opcode 17"):
+        decoder.feed(payloads.popleft())
+
+
+def test_take_whole_takes_nothing_while_a_frame_is_buffered() -> None:
+    query = encode_frame(5, 1, Opcode.QUERY, b"abc", response=False)
+    decoder = FrameDecoder(version=5)
+    assert decoder.feed(query[:4]) == []
+    payloads, frames = deque([query]), []
+    decoder.take_whole(payloads, frames)
+    assert frames == [] and list(payloads) == [query]
 
 
 def test_negative_length_is_fatal() -> None:

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import io
 import os
+import struct
 import zlib
 
 import pytest
 from cassandra.connection import lz4_compress, lz4_decompress
 from cassandra.segment import SegmentCodec, compute_crc24
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ferrosa.protocol import segment as seg
 from ferrosa.protocol.connection import ConnectionDecoder, ConnectionEncoder
@@ -62,6 +65,26 @@ def test_crc24_vectors() -> None:
     assert seg.crc24(b"") == 0x875060
     for data in (b"\x00", b"\xff\xff\xff", os.urandom(5), os.urandom(8)):
         assert seg.crc24(data) == _bitwise_crc24(data) == compute_crc24(int.from_bytes(data, "little"), len(data))
+
+
+@pytest.mark.parametrize("size", [3, 5])
+def test_crc24_of_fields_is_the_crc24_of_every_single_byte_at_every_position(size: int) -> None:
+    """The per-position tables against the bit-serial CRC, for each byte value alone at each
+    position, and for the all-ones header."""
+    for position in range(size):
+        for byte in range(256):
+            fields = byte << (8 * position)
+            data = fields.to_bytes(size, "little")
+            assert seg.crc24_of_fields(fields, size) == _bitwise_crc24(data), (position, byte)
+    ones = (1 << (8 * size)) - 1
+    assert seg.crc24_of_fields(ones, size) == _bitwise_crc24(ones.to_bytes(size, "little"))
+
+
+@given(size=st.sampled_from([3, 5]), data=st.data())
+def test_crc24_of_fields_matches_the_driver_and_the_bitwise_crc(size: int, data) -> None:
+    fields = data.draw(st.integers(0, (1 << (8 * size)) - 1))
+    expected = _bitwise_crc24(fields.to_bytes(size, "little"))
+    assert seg.crc24_of_fields(fields, size) == expected == compute_crc24(fields, size)
 
 
 def test_crc32_is_seeded_with_fa2d55ca() -> None:
@@ -169,6 +192,16 @@ def test_large_envelope_over_the_limit_is_skipped() -> None:
     assert dec.feed() == [_envelope(8, b"ok")]
 
 
+def test_self_contained_segment_inside_a_skipped_large_envelope_is_rejected() -> None:
+    big = seg.encode_segments(_envelope(7, b"q" * (3 * MAX)), False)
+    first_segment_len = seg.UNCOMPRESSED_HEADER_SIZE + MAX + seg.TRAILER_SIZE
+    dec = seg.SegmentDecoder(False, max_envelope_bytes=MAX)
+    with pytest.raises(FrameTooLargeError):
+        dec.feed(big[:first_segment_len])
+    with pytest.raises(ProtocolError, match="inside a skipped multi-segment envelope"):
+        dec.feed(seg.encode_segment(_envelope(8, b"ok"), True, False))
+
+
 def test_overlong_multi_segment_envelope_is_rejected() -> None:
     envelope = _envelope(1, b"a" * 10)
     with pytest.raises(ProtocolError, match="more bytes"):
@@ -260,3 +293,67 @@ def test_frame_decoder_reads_envelopes_the_driver_framed() -> None:
     for p in seg.SegmentDecoder(True).feed(segments):
         out.extend(FrameDecoder().feed(p))
     assert [f.stream for f in out] == [1, 2]
+
+
+class _TakesNothing(FrameDecoder):
+    """An inner decoder that leaves every payload to its feed, by the rules."""
+
+    __slots__ = ()
+
+    def take_whole(self, payloads, frames) -> None:
+        return None
+
+
+def _decoded_segments(decoder: ConnectionDecoder, data: bytes, chunk: int) -> list:
+    """Each frame, or each error's type, message, stream and fatality, of `data` fed `chunk`
+    bytes at a time, each feed followed by empty feeds while it raises non-fatal errors."""
+    out: list = []
+    for start in range(0, len(data), chunk):
+        piece = data[start:start + chunk]
+        for _ in range(8):
+            try:
+                out.extend(decoder.feed(piece))
+                break
+            except ProtocolError as err:
+                out.extend([*err.frames, (type(err), err.message, err.stream, err.fatal)])
+                if err.fatal:
+                    return out
+            piece = b""
+    return out
+
+
+_ENVELOPE_HEADERS = st.tuples(
+    st.sampled_from([0x05, 0x04, 0x85, 0x45]),
+    st.one_of(st.sampled_from([Opcode.QUERY, Opcode.EXECUTE, Opcode.READY, Opcode.STARTUP]),
+              st.integers(0, 0x12)),
+    st.sampled_from([0, 1, 30, 41, 60]))
+
+
+@settings(max_examples=300)
+@given(compressed=st.booleans(), chunk=st.integers(1, 80),
+       segments=st.lists(st.tuples(st.lists(_ENVELOPE_HEADERS, min_size=0, max_size=4),
+                                   st.integers(0, 12), st.sampled_from(["whole", "split"])),
+                         min_size=1, max_size=5))
+def test_envelopes_taken_in_place_decode_as_fed_ones(compressed: bool, chunk: int,
+                                                     segments: list) -> None:
+    """FrameDecoder.take_whole reads the usual envelopes of self-contained segments in place;
+    every frame and every error (an unknown opcode, a wrong version or direction, an envelope
+    over the limit, one cut short, a self-contained segment inside a split one) comes out as
+    it does when each payload is fed to the inner decoder by the rules."""
+    data = b""
+    for headers, cut, kind in segments:
+        payload = b"".join(struct.pack(">BBhBi", first, 0, i, opcode, length) + b"x" * length
+                           for i, (first, opcode, length) in enumerate(headers))
+        payload = payload[:max(len(payload) - cut, 0)]
+        if kind == "whole" or len(payload) < 2:
+            data += seg.encode_segment(payload, True, compressed)
+        else:  # one envelope sequence in two non-self-contained segments
+            half = len(payload) // 2
+            data += (seg.encode_segment(payload[:half], False, compressed)
+                     + seg.encode_segment(payload[half:], False, compressed))
+    fast, full = ConnectionDecoder(max_frame_bytes=49), ConnectionDecoder(max_frame_bytes=49)
+    for decoder in (fast, full):
+        decoder.feed(STARTUP_V5)
+        decoder.switch_to_segments(compressed)
+    full._inner.__class__ = _TakesNothing
+    assert _decoded_segments(fast, data, chunk) == _decoded_segments(full, data, chunk)
