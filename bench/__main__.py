@@ -81,7 +81,7 @@ def _add_load_options(run: argparse.ArgumentParser) -> None:
     load.add_argument("--slice-rows", type=int, default=10, help="rows per slice read (10, 100)")
     load.add_argument("--cl", default="ONE", type=str.upper, choices=CONSISTENCY_LEVELS)
     load.add_argument("--compression", choices=COMPRESSIONS, default="none")
-    load.add_argument("--protocol", type=int, choices=(3, 4, 5), default=4,
+    load.add_argument("--protocol", type=int, choices=(3, 4, 5), default=harness.DEFAULT_PROTOCOL,
                       help="native protocol version (v4: the driver's cheapest framing)")
     load.add_argument("--rate", type=float, default=0.0,
                       help="a fixed offered load in operations per second, in all (default: as "
@@ -89,7 +89,7 @@ def _add_load_options(run: argparse.ArgumentParser) -> None:
                            "scheduled start")
     load.add_argument("--generator", choices=("driver", "raw"), default="driver",
                       help="driver: python-driver processes (what users run); raw: lean "
-                           "native-protocol clients (v3/v4) that use a fraction of the "
+                           "native-protocol clients (v3, v4, v5) that use a fraction of the "
                            "driver's CPU, so the server is what limits the run")
     load.add_argument("--seed", type=int, default=1)
     load.add_argument("--flush", action="store_true",
@@ -123,8 +123,6 @@ def _check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
     if args.command == "run" and args.host and args.memtable_mib:
         parser.error("--memtable-mib sets up a node the harness starts; configure yours with "
                      "memtable_bytes")
-    if args.generator == "raw" and args.protocol >= 5:
-        parser.error("the raw generator speaks protocol v3 and v4; use --generator driver for v5")
     if args.rate < 0:
         parser.error("--rate must be >= 0")
     if args.warmup < 0:

@@ -70,6 +70,9 @@ GENERATORS: dict[str, Callable[..., None]] = {"driver": C.client_main, "raw": R.
 # Requests in flight, in all, unless --concurrency says otherwise. At this load a node on the
 # 2-core machine is bound by round trips, not CPU (docs/performance.md, "Requests in flight").
 DEFAULT_CONCURRENCY = 64
+# Protocol version unless --protocol says otherwise: v4, the driver's cheapest framing and that
+# of every earlier results row. The Python driver left to negotiate settles on v5.
+DEFAULT_PROTOCOL = 4
 
 
 class RunOptions(msgspec.Struct, frozen=True):
@@ -79,7 +82,7 @@ class RunOptions(msgspec.Struct, frozen=True):
     warmup: float = 1.0
     concurrency: int = DEFAULT_CONCURRENCY
     clients: int = 2
-    protocol: int = 4
+    protocol: int = DEFAULT_PROTOCOL
     compression: str = "none"
     consistency: str = "ONE"
     shards: int = 2
@@ -361,13 +364,16 @@ def _result(opts: RunOptions, target: str, address: str, reports: list[C.ClientR
 
 def run_label(workload: Any, opts: RunOptions) -> str:
     """The results name: fixed-rate, flushed, small-memtable, raw-generator runs and runs over
-    another number of keys or with another number of requests in flight than the default get
-    their own rows (``write@5000ops``, ``read-uniform-flushed``, ``write-memtable32MiB``,
-    ``write-raw``, ``read-uniform-400000keys``, ``write-raw-256inflight``)."""
+    another number of keys, with another number of requests in flight, another protocol
+    version or a compression than the default get their own rows (``write@5000ops``,
+    ``read-uniform-flushed``, ``write-memtable32MiB``, ``write-raw``,
+    ``read-uniform-400000keys``, ``write-raw-256inflight``, ``write-raw-v5-lz4``)."""
     keys = opts.settings.keys
     label = (workload.label(opts.settings) + ("-flushed" if opts.flush else "")
              + (f"-memtable{opts.memtable_mib}MiB" if opts.memtable_mib else "")
              + ("-raw" if opts.generator == "raw" else "")
+             + (f"-v{opts.protocol}" if opts.protocol != DEFAULT_PROTOCOL else "")
+             + (f"-{opts.compression}" if opts.compression != "none" else "")
              + (f"-{keys}keys" if keys != Settings().keys else "")
              + (f"-{opts.concurrency}inflight"
                 if opts.concurrency != DEFAULT_CONCURRENCY else ""))

@@ -40,7 +40,7 @@ from bench.workloads import BATCH, WORKLOADS
 RECV_BYTES = 1 << 18
 # Longest sleep of the loop: it then checks whether its connection is being closed.
 IDLE_WAKE = 1.0
-# Streams v3 and v4 give a connection: a client process keeps at most this many requests out.
+# Streams v3-v5 give a connection: a client process keeps at most this many requests out.
 MAX_STREAMS = 32768
 NS = 1_000_000_000
 
@@ -83,7 +83,7 @@ class RawConnection:
                     return reply_opcode, reply
 
     def prepare(self, query: str) -> P.Prepared:
-        opcode, body = self.call(P.PREPARE, P.long_string(query))
+        opcode, body = self.call(P.PREPARE, P.prepare_body(query, self.codec.version))
         stmt = P.prepared(query, opcode, body, self.codec.version)
         self.statements.append(stmt)
         return stmt

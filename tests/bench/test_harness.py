@@ -253,6 +253,9 @@ def test_run_labels_name_what_sets_a_run_apart() -> None:
     assert label(memtable_mib=32) == "read-uniform-memtable32MiB"
     assert label(generator="raw", concurrency=256) == "read-uniform-raw-256inflight"
     assert label(concurrency=64) == "read-uniform"
+    assert label(generator="raw", protocol=5, compression="lz4") == "read-uniform-raw-v5-lz4"
+    assert label(protocol=3, compression="snappy") == "read-uniform-v3-snappy"
+    assert label(protocol=4, compression="none") == "read-uniform"
 
 
 def test_cache_lines_give_the_runs_hit_rates() -> None:

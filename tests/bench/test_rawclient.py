@@ -1,5 +1,5 @@
 """The raw generator against real servers: a started Ferrosa node (every workload's request
-kinds, compressions, protocol v3) and a stopped null server (unanswered requests).
+kinds, compressions, protocol v3 and v5) and a stopped null server (unanswered requests).
 
 Only outcomes are checked (no errors, rows returned per request, pacing bounds), never timing.
 """
@@ -95,15 +95,19 @@ def test_a_stuck_server_shows_as_unanswered_requests(monkeypatch: pytest.MonkeyP
 
 def test_server_errors_are_counted_with_their_text() -> None:
     with _null_client(in_flight=2) as (_, client):
-        client.conn.statements[0].id_part = b"\x00\x02zz"  # an id the server never gave
+        client.conn.statements[0].execute_id = b"\x00\x02zz"  # an id the server never gave
         now = time.monotonic()
         report = client.measure(C.Phases(start=now, measure=now, end=now + 0.3))
         assert sum(report.errors) > 0 and sum(report.ok) == 0
         assert any("unknown prepared statement" in s for s in report.error_samples)
 
 
-def test_protocol_v5_is_refused_by_name(capsys: pytest.CaptureFixture) -> None:
-    from bench.__main__ import main
-    with pytest.raises(SystemExit):
-        main(["run", "write", "--generator", "raw", "--protocol", "5"])
-    assert "raw generator speaks protocol v3 and v4" in capsys.readouterr().err
+@pytest.mark.parametrize(("workload", "compression", "rows"), [
+    ("write", "lz4", 0), ("read", "none", 1), ("slice", "lz4", 10)])
+def test_protocol_v5_segments_carry_every_request_kind(workload: str, compression: str,
+                                                       rows: int) -> None:
+    result = _run(workload, protocol=5, compression=compression)
+    _clean(result)
+    assert "-v5" in result.label
+    if rows:
+        assert result.rows_per_second * result.seconds == rows * result.ops

@@ -21,9 +21,12 @@ def _string(text: str) -> bytes:
 
 
 def _prepared_body(query_id: bytes, binds: list[tuple[str, bytes]], version: int = 4,
-                   result_columns: int = 0) -> bytes:
-    """A Prepared result: global table spec, one pk index (v4), the binds' types."""
+                   result_columns: int = 0, metadata_id: bytes = b"") -> bytes:
+    """A Prepared result: global table spec, one pk index (v4), the binds' types; v5 has the
+    result metadata id after the query id."""
     body = struct.pack(">i", P.PREPARED) + struct.pack(">H", len(query_id)) + query_id
+    if version >= 5:
+        body += struct.pack(">H", len(metadata_id)) + metadata_id
     body += struct.pack(">ii", P.GLOBAL_TABLES_SPEC, len(binds))
     if version >= 4:
         body += struct.pack(">ih", 1, 0)
@@ -90,11 +93,90 @@ def test_prepare_error_names_the_query() -> None:
         P.prepared("SELECT 1", P.ERROR, body, 4)
 
 
-def test_frame_header_golden_and_v5_refused() -> None:
+def test_frame_header_golden_and_other_versions_refused() -> None:
     codec = P.FrameCodec(4)
     assert codec.frame(3, P.EXECUTE, b"abc") == b"\x04\x00\x00\x03\x0a\x00\x00\x00\x03abc"
-    with pytest.raises(P.RawProtocolError, match="not v5"):
-        P.FrameCodec(5)
+    with pytest.raises(P.RawProtocolError, match="not v6"):
+        P.FrameCodec(6)
+    with pytest.raises(P.RawProtocolError, match="lz4 only, not snappy"):
+        P.FrameCodec(5, "snappy")
+
+
+V5_STMT = P.prepared("INSERT", P.RESULT, _prepared_body(
+    b"\xab\xcd", [("k", struct.pack(">H", BLOB))], version=5, metadata_id=b"\x0f\x0e"), 5)
+
+
+def test_v5_execute_names_the_result_metadata_and_sends_int_flags() -> None:
+    body = P.execute_body(V5_STMT, (b"xy",), P.CONSISTENCY["ONE"], 42)
+    assert body == (b"\x00\x02\xab\xcd"  # [short bytes] id
+                    b"\x00\x02\x0f\x0e"  # [short bytes] result metadata id
+                    b"\x00\x01"  # ONE
+                    b"\x00\x00\x00\x25"  # [int] flags: values | page size | default timestamp
+                    b"\x00\x01" b"\x00\x00\x00\x02xy"
+                    b"\x00\x00\x13\x88" b"\x00\x00\x00\x00\x00\x00\x00\x2a")
+    batch = P.batch_body(V5_STMT, [(b"a",)], P.CONSISTENCY["ONE"], 5)
+    assert batch == (b"\x01\x00\x01" b"\x01\x00\x02\xab\xcd\x00\x01\x00\x00\x00\x01a"
+                     b"\x00\x01" b"\x00\x00\x00\x20" b"\x00\x00\x00\x00\x00\x00\x00\x05")
+
+
+def test_v5_crc24_matches_the_spec_vector_and_the_servers() -> None:
+    from ferrosa.protocol import segment as server_segment
+    assert P.crc24(b"\x64\x00\x02") == 0x91A5F4  # a self-contained 100-byte payload's header
+    for data in (b"", b"\x00", b"\xff\xff\xff", bytes(range(5)), b"\x80\x01\x02\x03\xfe"):
+        assert P.crc24(data) == server_segment.crc24(data)
+
+
+@pytest.mark.parametrize("compression", ["none", "lz4"])
+def test_v5_requests_decode_with_the_servers_codec(compression: str) -> None:
+    from ferrosa.protocol.connection import ConnectionDecoder
+    codec = P.FrameCodec(5, compression)
+    startup = codec.frame(0, P.STARTUP, P.string_map({"CQL_VERSION": "3.0.0"}))
+    codec.start_compressing()
+    requests = [codec.frame(i, P.EXECUTE, bytes([i]) * (10 + 50 * i)) for i in range(4)]
+    server = ConnectionDecoder()
+    assert [f.opcode for f in server.feed(startup)] == [P.STARTUP]
+    server.switch_to_segments(compressed=compression == "lz4")
+    frames = server.feed(b"".join(requests))
+    assert [(f.version, f.stream, f.body) for f in frames] == [
+        (5, i, bytes([i]) * (10 + 50 * i)) for i in range(4)]
+
+
+@pytest.mark.parametrize("compressed", [False, True])
+@pytest.mark.parametrize("cut", [1, 5, 7, 9, 30, 131_000, 131_090])
+def test_v5_replies_in_shared_and_spanning_segments_split_anywhere(compressed: bool,
+                                                                   cut: int) -> None:
+    """Replies as the server sends them: several envelopes in one segment, and an envelope
+    larger than a segment's payload over several, the bytes cut anywhere."""
+    from ferrosa.protocol import segment as server_segment
+    void = struct.pack(">i", P.VOID)
+    large = _rows(P.NO_METADATA, 1, b"", 30_000)  # 270 KB: three segments
+    envelopes = [_reply(P.RESULT, void, stream=1, version=5),
+                 _reply(P.RESULT, void, stream=2, version=5),
+                 _reply(P.RESULT, large, stream=3, version=5)]
+    data = (server_segment.encode_segments(envelopes[:2], compressed)
+            + server_segment.encode_segments(envelopes[2], compressed))
+    codec = P.FrameCodec(5, "lz4" if compressed else "none")
+    codec.start_compressing()
+    frames = codec.feed(data[:cut]) + codec.feed(data[cut:])
+    assert [(s, P.outcome(op, body)) for s, op, body in frames] == [(1, 0), (2, 0), (3, 30_000)]
+
+
+def test_v5_reply_checksums_are_checked() -> None:
+    codec = P.FrameCodec(5)
+    codec.start_compressing()
+    good = P.segment(_reply(P.RESULT, struct.pack(">i", P.VOID), version=5), False)
+    bad_header = bytes([good[0] ^ 1]) + good[1:]
+    with pytest.raises(P.RawProtocolError, match="header CRC24"):
+        codec.feed(bad_header)
+    bad_payload = good[:-5] + bytes([good[-5] ^ 1]) + good[-4:]
+    with pytest.raises(P.RawProtocolError, match="payload CRC32"):
+        _v5_codec().feed(bad_payload)
+
+
+def _v5_codec(compression: str = "none") -> P.FrameCodec:
+    codec = P.FrameCodec(5, compression)
+    codec.start_compressing()
+    return codec
 
 
 @pytest.mark.parametrize("cut", range(1, 30))
@@ -112,6 +194,12 @@ def _rows(flags: int, columns: int, specs: bytes, count: int, paging: bytes | No
     if paging is not None:
         body += struct.pack(">i", len(paging)) + paging
     return body + specs + struct.pack(">i", count) + b"\x00\x00\x00\x01x" * count * columns
+
+
+def test_rows_count_skips_a_v5_new_metadata_id() -> None:
+    body = struct.pack(">iii", P.ROWS, P.METADATA_CHANGED | P.NO_METADATA, 1)
+    body += b"\x00\x02\x0a\x0b" + struct.pack(">i", 3) + b"\x00\x00\x00\x01x" * 3
+    assert P.outcome(P.RESULT, body) == 3
 
 
 def test_rows_count_with_and_without_metadata() -> None:
@@ -175,3 +263,21 @@ def test_feed_and_outcome_parse_or_raise_raw_protocol_error(data: bytes, compres
             assert isinstance(P.outcome(opcode, body), (int, str))
     except P.RawProtocolError:
         pass
+
+
+@given(st.binary(max_size=80), st.sampled_from(["none", "lz4"]))
+def test_v5_feed_parses_or_raises_raw_protocol_error(data: bytes, compression: str) -> None:
+    codec = _v5_codec(compression)
+    try:
+        for _, opcode, body in codec.feed(data):
+            try:
+                assert isinstance(P.outcome(opcode, body), (int, str))
+            except P.RawProtocolError:
+                pass
+    except P.RawProtocolError:
+        pass
+
+
+def test_prepare_body_has_int_flags_from_v5() -> None:
+    assert P.prepare_body("SELECT 1", 4) == b"\x00\x00\x00\x08SELECT 1"
+    assert P.prepare_body("SELECT 1", 5) == b"\x00\x00\x00\x08SELECT 1\x00\x00\x00\x00"
