@@ -22,6 +22,14 @@ from ferrosa.protocol.primitives import UINT
 # allocating. The wire-level limit (16 MiB by default) is checked separately by the frame decoder.
 MAX_DECOMPRESSED_BYTES = 256 * 1024 * 1024
 
+# Bodies (v3/v4) and segment payloads (v5) shorter than this are sent uncompressed even on a
+# connection that negotiated compression: v3/v4 flag compression per frame and v5 per segment
+# (an uncompressed length of 0), and drivers decompress only what is flagged. LZ4 cannot shrink
+# so few bytes by more than a few (under 13 bytes a block is all literals and grows), while
+# each compression costs about a microsecond, most of it LZ4 clearing its 16 KiB table: a
+# fifth of the front's work for a write, whose VOID result body is 4 bytes.
+MIN_COMPRESSED_BYTES = 64
+
 LZ4 = "lz4"
 SNAPPY = "snappy"
 # Algorithms accepted in STARTUP's COMPRESSION option, per protocol version (v5: LZ4 only,

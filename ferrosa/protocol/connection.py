@@ -32,7 +32,12 @@ from __future__ import annotations
 from collections import deque
 from typing import Iterable
 
-from ferrosa.protocol.compression import MAX_DECOMPRESSED_BYTES, compress_body, decompress_body
+from ferrosa.protocol.compression import (
+    MAX_DECOMPRESSED_BYTES,
+    MIN_COMPRESSED_BYTES,
+    compress_body,
+    decompress_body,
+)
 from ferrosa.protocol.constants import FLAG_COMPRESSION, Opcode
 from ferrosa.protocol.errors import ProtocolError
 from ferrosa.protocol.frame import MAX_FRAME_BYTES, Frame, FrameDecoder, encode_frame
@@ -215,7 +220,7 @@ class ConnectionEncoder:
         if self.framed:
             return encode_segments(encode_frame(version, stream, opcode, body, flags,
                                                 response=self.response), self._segments)
-        if (self.compression is not None and body and version < 5
+        if (self.compression is not None and len(body) >= MIN_COMPRESSED_BYTES and version < 5
                 and not (opcode == _STARTUP and not self.response)):
             body = compress_body(self.compression, body)
             flags |= FLAG_COMPRESSION

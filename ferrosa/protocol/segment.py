@@ -38,7 +38,11 @@ import struct
 import zlib
 from zlib import crc32 as _zlib_crc32
 
-from ferrosa.protocol.compression import lz4_compress_block, lz4_decompress_block
+from ferrosa.protocol.compression import (
+    MIN_COMPRESSED_BYTES,
+    lz4_compress_block,
+    lz4_decompress_block,
+)
 from ferrosa.protocol.errors import ChecksumError, FrameTooLargeError, ProtocolError
 from ferrosa.protocol.frame import HEADER_SIZE, MAX_FRAME_BYTES
 
@@ -117,12 +121,13 @@ def crc32(data: bytes | bytearray | memoryview) -> int:
 
 
 def encode_segment(payload: bytes | memoryview, self_contained: bool, compressed: bool) -> bytes:
-    """One segment. With ``compressed``, a payload LZ4 cannot shrink is sent raw (length 0)."""
+    """One segment. With ``compressed``, a payload LZ4 cannot shrink, or one too short to be
+    worth it (MIN_COMPRESSED_BYTES), is sent raw (uncompressed length 0)."""
     size = len(payload)
     if size > MAX_SEGMENT_PAYLOAD:
         raise ValueError(f"segment payload of {size} bytes exceeds {MAX_SEGMENT_PAYLOAD}")
     if compressed:
-        body = lz4_compress_block(payload) if size else b""
+        body = lz4_compress_block(payload) if size >= MIN_COMPRESSED_BYTES else payload
         if len(body) < size:
             fields = len(body) | (size << 17)
         else:

@@ -370,6 +370,35 @@ def test_decompression_bomb_is_refused() -> None:
 
 
 @pytest.mark.parametrize("algorithm", ["lz4", "snappy"])
+def test_bodies_under_the_threshold_go_uncompressed_and_the_driver_reads_both(
+        algorithm: str) -> None:
+    """A compressed connection flags compression per frame: a write's 4-byte VOID result, and
+    anything under MIN_COMPRESSED_BYTES, goes as is; the Python driver reads both kinds."""
+    from cassandra.connection import locally_supported_compressions
+    limit = compression.MIN_COMPRESSED_BYTES
+    enc = ConnectionEncoder()
+    enc.compression = algorithm
+    void = b"\x00\x00\x00\x01"
+
+    def set_keyspace(size: int) -> bytes:  # a SET_KEYSPACE result body of `size` bytes
+        return b"\x00\x00\x00\x03" + (size - 6).to_bytes(2, "big") + b"k" * (size - 6)
+    bodies = [void, set_keyspace(limit - 1), set_keyspace(limit)]
+    frames = FrameDecoder(requests=False).feed(
+        enc.encode([Frame(4, 0, i, Opcode.RESULT, body) for i, body in enumerate(bodies)]))
+    assert [bool(f.flags & FLAG_COMPRESSION) for f in frames] == [False, False, True]
+    assert [f.body for f in frames[:2]] == bodies[:2]
+    _, decompress = locally_supported_compressions[algorithm]
+    for frame, body in zip(frames, bodies):
+        message = _ProtocolHandler.decode_message(4, {}, frame.stream, frame.flags,
+                                                  frame.opcode, frame.body, decompress, None)
+        assert message.stream_id == frame.stream
+        if body is void:
+            assert message.kind == 1  # RESULT_KIND_VOID
+        else:
+            assert message.new_keyspace == "k" * (len(body) - 6)
+
+
+@pytest.mark.parametrize("algorithm", ["lz4", "snappy"])
 def test_encoder_compresses_non_empty_response_bodies(algorithm: str) -> None:
     enc = ConnectionEncoder()
     enc.compression = algorithm

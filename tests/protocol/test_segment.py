@@ -130,6 +130,15 @@ def test_driver_segments_decode_with_ours(compressed: bool, size: int) -> None:
     assert dec.buffered == 0
 
 
+def test_payload_under_the_threshold_is_sent_raw_and_the_driver_reads_it() -> None:
+    from ferrosa.protocol.compression import MIN_COMPRESSED_BYTES
+    void = _envelope(1, b"\x00\x00\x00\x01", Opcode.RESULT, response=True)
+    raw = seg.encode_segment(b"a" * (MIN_COMPRESSED_BYTES - 1), True, compressed=True)
+    fields = int.from_bytes(raw[:5], "little")
+    assert (fields >> 17) & 0x1FFFF == 0  # compressible, but too short to be worth it
+    assert _driver_decode_all(seg.encode_segments([void], True), True) == [(void, True)]
+
+
 @pytest.mark.parametrize("compressed", [False, True])
 def test_our_segments_decode_with_the_driver(compressed: bool) -> None:
     small = [_envelope(i, b"s" * 50, response=True) for i in range(3)]
