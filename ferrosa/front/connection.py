@@ -100,6 +100,10 @@ class CqlConnection(asyncio.Protocol):
         # on (they compress segments, not envelopes); None before STARTUP and with v3/v4
         # compression.
         self._plain_out: list[bytes] | None = None
+        # Where an acknowledged write's VOID RESULT goes, made in one call: _plain_out, and on
+        # v3/v4 connections with compression _raw_out too, because a body that short is never
+        # compressed (MIN_COMPRESSED_BYTES). None before STARTUP.
+        self._void_out: list[bytes] | None = None
         self._handlers: dict[type, Callable] = {
             Q.Options: self.on_options,
             Q.Startup: self.on_startup,
@@ -291,6 +295,8 @@ class CqlConnection(asyncio.Protocol):
             self.encoder.compression = compression
         if compression is None and frame.version < 5:
             self._plain_out = self._raw_out
+        if frame.version < 5:
+            self._void_out = self._raw_out
         if self.node.config.auth_disabled:
             self.state = STATE_READY
             reply: R.Response = R.Ready()
@@ -302,7 +308,7 @@ class CqlConnection(asyncio.Protocol):
             self._flush()  # READY/AUTHENTICATE is the last unframed message
             compressed = compression == "lz4"
             self.encoder.switch_to_segments(compressed)
-            self._plain_out = self._envelopes
+            self._plain_out = self._void_out = self._envelopes
             for buffered in self.decoder.switch_to_segments(compressed):
                 self.dispatch(buffered)
 
@@ -400,7 +406,7 @@ class CqlConnection(asyncio.Protocol):
         self._in_flight -= 1
         if self._paused:
             self._resume_reading()
-        out = self._plain_out
+        out = self._void_out
         if out is not None and type(call.reply) is m.Ack:  # an acknowledged write
             if not self._closing:
                 out.append(plain_void_result(self.version, stream))

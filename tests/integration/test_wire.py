@@ -173,3 +173,42 @@ def test_garbage_clients_do_not_disturb_a_working_client(node, session):
         # The real client keeps working between hostile connections.
     assert session.execute("SELECT release_version FROM system.local").one()
     assert node.proc.poll() is None
+
+
+def _read_flagged(sock: socket.socket) -> tuple[int, int, bytes]:
+    """(flags, opcode, body as sent) of the next v3/v4 frame."""
+    _version, flags, _stream, opcode, length = HEADER.unpack(_read_exact(sock, 9))
+    return flags, opcode, _read_exact(sock, length)
+
+
+def test_lz4_connection_compresses_only_bodies_worth_it(node, session):
+    """With lz4 negotiated, a write's 4-byte VOID result and a short SET_KEYSPACE go without
+    the compression flag, and a rows result, longer than MIN_COMPRESSED_BYTES, with it."""
+    import lz4.block
+    session.execute("CREATE KEYSPACE IF NOT EXISTS wire_lz4 WITH replication = "
+                    "{'class': 'SimpleStrategy', 'replication_factor': 1}")
+    session.execute("CREATE TABLE IF NOT EXISTS wire_lz4.kv (k int PRIMARY KEY, v text)")
+    RESULT, QUERY, PREPARE, EXECUTE, COMPRESSED = 0x08, 0x07, 0x09, 0x0A, 0x01
+
+    def query(text: str) -> bytes:
+        return struct.pack(">i", len(text)) + text.encode() + struct.pack(">HB", 1, 0)
+    with _connect(node) as sock:
+        sock.sendall(_frame(4, STARTUP, _string_map({"CQL_VERSION": "3.0.0",
+                                                     "COMPRESSION": "lz4"})))
+        assert _read_flagged(sock) == (0, READY, b"")
+        sock.sendall(_frame(4, QUERY, query("USE wire_lz4")))
+        flags, opcode, body = _read_flagged(sock)
+        assert (flags, opcode, body[:4]) == (0, RESULT, struct.pack(">i", 3))
+        insert = b"INSERT INTO wire_lz4.kv (k, v) VALUES (?, ?)"
+        sock.sendall(_frame(4, PREPARE, struct.pack(">i", len(insert)) + insert))
+        flags, opcode, body = _read_flagged(sock)
+        assert flags == COMPRESSED and opcode == RESULT
+        prepared = lz4.block.decompress(body[4:], uncompressed_size=struct.unpack(">i", body[:4])[0])
+        (id_len,) = struct.unpack(">H", prepared[4:6])
+        execute = (prepared[4:6 + id_len] + struct.pack(">HB", 1, 0x01) + struct.pack(">H", 2)
+                   + struct.pack(">ii", 4, 7) + struct.pack(">i", 3) + b"abc")
+        sock.sendall(_frame(4, EXECUTE, execute))
+        assert _read_flagged(sock) == (0, RESULT, struct.pack(">i", 1))  # VOID, uncompressed
+        sock.sendall(_frame(4, QUERY, query("SELECT * FROM system.local")))
+        flags, opcode, body = _read_flagged(sock)
+        assert flags == COMPRESSED and opcode == RESULT
