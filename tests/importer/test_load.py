@@ -314,14 +314,18 @@ def test_synthetic_sstables_convert_exactly(node, session, tmp_path) -> None:
     assert list(map(tuple, session.execute("SELECT * FROM imp.rev"))) == L.REV_ROWS
     assert list(map(tuple, session.execute("SELECT * FROM imp.comp"))) == L.COMP_ROWS
     assert list(map(tuple, session.execute("SELECT * FROM imp.cnt"))) == L.CNT_ROWS
+    before = time.time()
     times = {
         r[1]: r[2:] for r in session.execute("SELECT k, c, WRITETIME(v), TTL(v) FROM imp.rich WHERE k = 1")
     }
     assert times[1] == (L.T1, None) and times[7] == (L.T3, None)
     # The cases expire at L.NOW + 3600, NOW being taken when the module was imported (at
-    # collection, maybe minutes before this test runs in a full suite).
-    remaining = L.NOW + 3600 - time.time()
-    assert times[2][0] == L.T1 and remaining - 60 < times[2][1] <= remaining + 1
+    # collection, maybe minutes before this test runs in a full suite). The node counts the
+    # TTL from its own now in whole seconds, taken after `before`: at most the expiry less
+    # the whole second `before` fell in (a bound from a clock read after the query failed
+    # when the query crossed a second).
+    expiry = L.NOW + 3600
+    assert times[2][0] == L.T1 and expiry - before - 60 < times[2][1] <= expiry - int(before)
     state = _synthetic_state(session)
     # Idempotent, counters included; tiny batches on one connection this time.
     again = ferrosa_import(node, "--batch-kib", "1", "--connections", "1", str(tmp_path))
