@@ -154,6 +154,9 @@ class RunResult(msgspec.Struct):
     # flush) to the end of the run, warm-up included, and what they held at the end. Empty
     # when the node does not report them.
     caches: dict[str, CacheUse] = {}
+    # The processor's model name (/proc/cpuinfo): runs on different hosts of a cloud are not
+    # comparable, and the cores' count alone does not tell them apart. "" when unknown.
+    cpu: str = ""
 
     @property
     def other_cpu(self) -> float | None:
@@ -359,7 +362,20 @@ def _result(opts: RunOptions, target: str, address: str, reports: list[C.ClientR
         preload_ops=sum(r.preload_ops for r in reports),
         preload_errors=sum(r.preload_errors for r in reports), preload_seconds=preload_seconds,
         sstables=sstables, background_cpu_seconds=background, settle_seconds=settle_seconds,
-        caches=caches or {})
+        caches=caches or {}, cpu=cpu_model())
+
+
+def cpu_model(cpuinfo: str = "/proc/cpuinfo") -> str:
+    """The first processor's model name, "" where the file or the field is missing."""
+    try:
+        with open(cpuinfo, encoding="utf-8", errors="replace") as f:
+            for line in f:
+                name, sep, value = line.partition(":")
+                if sep and name.strip() == "model name":
+                    return value.strip()
+    except OSError:
+        pass
+    return ""
 
 
 def run_label(workload: Any, opts: RunOptions) -> str:

@@ -34,8 +34,9 @@ A run's own summary gives the hit rates of the node's key and chunk caches: a fl
 row over more keys than the key cache holds is mostly first reads.
 
 Rows run at different times are not comparable on a shared virtual machine: one commit's
-batch figure measured 4,983 and 2,798 ops/s in two sittings. To judge a change, run
-`python -m bench ab --baseline REV`, which alternates the two versions in one sitting.
+batch figure measured 4,983 and 2,798 ops/s in two sittings. Rows whose settings name
+another processor ran on another host. To judge a change, run `python -m bench ab --baseline
+REV`, which alternates the two versions in one sitting.
 
 """
 _COLUMNS = ("workload", "ops/s", "p50 ms", "p99 ms", "p99.9 ms", "errors", "CPU µs/op",
@@ -79,6 +80,8 @@ def settings_text(r: RunResult) -> str:
             parts.append("memtables flushed after the preload")
         if o.memtable_mib:
             parts.append(f"{o.memtable_mib} MiB of memtable per shard")
+    if r.cpu:
+        parts.append(f"{r.cores} cores of {r.cpu}")
     if o.rate:
         parts.insert(1, f"fixed rate {o.rate:,.0f} ops/s (latency from each scheduled start)")
     return ", ".join(parts)
@@ -186,7 +189,8 @@ def ratio(r: RunResult, null: RunResult) -> float:
 def markdown(r: RunResult, null: RunResult | None, commit: str, when: datetime.datetime) -> str:
     out = [f"# {r.label} ({r.target}), {when:%Y-%m-%d %H:%M}", "",
            f"- commit: `{commit}`", f"- settings: {settings_text(r)}",
-           f"- address: {r.address}; machine: {r.cores} cores", ""]
+           f"- address: {r.address}; machine: {r.cores} cores"
+           + (f" of {r.cpu}" if r.cpu else ""), ""]
     out += _figures_table(r, null)
     out += ["", f"Limited by: {r.verdict}.", "",
             f"Server CPU: {_cpu_text(r)}.", "",

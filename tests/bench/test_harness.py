@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import datetime
 import subprocess
 from pathlib import Path
+
+import msgspec
 
 from bench import harness, report
 from bench.harness import RunOptions, RunResult, Second, split_in_flight, verdict
@@ -274,3 +277,17 @@ def test_cache_lines_give_the_runs_hit_rates() -> None:
     assert "Caches: key cache: 75.0%" in report.markdown(r, None, "abc", datetime.datetime.now())
     r.caches = {"key": CacheUse(0, 0, 32 << 20, 0, 0)}  # a write run never reads
     assert report.cache_texts(r) == []
+
+
+def test_the_processor_model_names_the_host(tmp_path: Path) -> None:
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC 7B13\n"
+                       "processor\t: 1\nmodel name\t: AMD EPYC 7B13\n")
+    assert harness.cpu_model(str(cpuinfo)) == "AMD EPYC 7B13"
+    cpuinfo.write_text("processor\t: 0\nCPU implementer\t: 0x41\n")  # no model name (ARM)
+    assert harness.cpu_model(str(cpuinfo)) == ""
+    assert harness.cpu_model(str(tmp_path / "missing")) == ""
+    r = msgspec.structs.replace(_result("write", 1000), cpu="AMD EPYC 7B13")
+    assert report.settings_text(r).endswith("2 shards, 2 cores of AMD EPYC 7B13")
+    assert "machine: 2 cores of AMD EPYC 7B13" in report.markdown(r, None, "abc", datetime.datetime(2026, 11, 23))
+    assert "cores of" not in report.settings_text(_result("write", 1000))
