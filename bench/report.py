@@ -189,8 +189,7 @@ def ratio(r: RunResult, null: RunResult) -> float:
 def markdown(r: RunResult, null: RunResult | None, commit: str, when: datetime.datetime) -> str:
     out = [f"# {r.label} ({r.target}), {when:%Y-%m-%d %H:%M}", "",
            f"- commit: `{commit}`", f"- settings: {settings_text(r)}",
-           f"- address: {r.address}; machine: {r.cores} cores"
-           + (f" of {r.cpu}" if r.cpu else ""), ""]
+           f"- address: {r.address}; machine: {r.cores} cores", ""]
     out += _figures_table(r, null)
     out += ["", f"Limited by: {r.verdict}.", "",
             f"Server CPU: {_cpu_text(r)}.", "",

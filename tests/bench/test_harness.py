@@ -289,5 +289,6 @@ def test_the_processor_model_names_the_host(tmp_path: Path) -> None:
     assert harness.cpu_model(str(tmp_path / "missing")) == ""
     r = msgspec.structs.replace(_result("write", 1000), cpu="AMD EPYC 7B13")
     assert report.settings_text(r).endswith("2 shards, 2 cores of AMD EPYC 7B13")
-    assert "machine: 2 cores of AMD EPYC 7B13" in report.markdown(r, None, "abc", datetime.datetime(2026, 11, 23))
+    summary = report.markdown(r, None, "abc", datetime.datetime(2026, 11, 23))
+    assert "2 shards, 2 cores of AMD EPYC 7B13\n" in summary
     assert "cores of" not in report.settings_text(_result("write", 1000))
