@@ -709,7 +709,7 @@ def main(argv: list[str] | None = None) -> int:
         ops, repeat = args.ops or 2_000, args.repeat or 5
         runs = [shard_us_per_slice_row(ops, args.batch, flushed=args.flushed)
                 for _ in range(repeat)]
-    elif args.part in ("front", "front-read", "front-batch"):
+    elif front:
         kind = {"front": "write", "front-read": "read", "front-batch": "batch"}[args.part]
         ops, repeat = args.ops or (10_000 if kind == "batch" else 50_000), args.repeat or 3
         runs = [front_us_per_request(ops, args.per_read, kind, args.protocol, args.compression)
