@@ -61,6 +61,10 @@ CRC32_SEED = zlib.crc32(CRC32_SEED_BYTES)
 _LENGTH_MASK = 0x1FFFF
 _U32LE = struct.Struct("<I")
 _ENVELOPE_STREAM_LENGTH = struct.Struct(">hBi")  # stream, opcode, length at offset 2 of a header
+# A segment header in one unpack: its fields (3 bytes, or 5 compressed), then their CRC24 (3
+# bytes), each as a low and a high part (int.from_bytes of a slice cost twice as much).
+_UNCOMPRESSED_HEADER = struct.Struct("<HBHB")
+_COMPRESSED_HEADER = struct.Struct("<IBHB")
 
 
 def _crc24_table() -> tuple[int, ...]:
@@ -219,43 +223,49 @@ class SegmentDecoder:
     def _parse(self, out: list[bytes]) -> None:
         buf = self._buf
         n = len(buf)
-        pos = 0
         hsize = self._header_size
-        fields_size = hsize - 3
-        fields_mask = (1 << (8 * fields_size)) - 1
+        if n < hsize:
+            return
         compressed = self.compressed
+        unpack = _COMPRESSED_HEADER.unpack_from if compressed else _UNCOMPRESSED_HEADER.unpack_from
+        low, high, _, _ = unpack(buf, 0)
+        if hsize + ((low if compressed else low | high << 16) & _LENGTH_MASK) + TRAILER_SIZE > n:
+            return  # the first segment is not all here: copy nothing (a large one trickling in)
+        # One copy of the buffer, payloads sliced from it: a bytes object cannot be resized
+        # under a view, so nothing is exported from `buf`, and a slice of bytes is one copy
+        # where a memoryview's slice and tobytes() were two objects.
+        data = bytes(buf)
+        pos = 0
         t0, t1, t2 = _CRC24_BY_POSITION[3]
         append = out.append
-        mv = memoryview(buf)
-        body = mv  # a sub-view of the buffer; both released before it is resized
         try:
             while n - pos >= hsize:
-                header = int.from_bytes(mv[pos:pos + hsize], "little")
-                fields = header & fields_mask
-                expected = header >> (8 * fields_size)
-                length = fields & _LENGTH_MASK
+                low, high, crc_low, crc_high = unpack(data, pos)
+                expected = crc_low | crc_high << 16
                 if compressed:
-                    actual = crc24_of_fields(fields, fields_size)
+                    fields = low | high << 32
+                    actual = crc24_of_fields(fields, 5)
                     uncompressed = (fields >> 17) & _LENGTH_MASK
                     self_contained = fields >> 34 & 1
                 else:
-                    actual = t0[fields & 0xFF] ^ t1[(fields >> 8) & 0xFF] ^ t2[fields >> 16]
+                    fields = low | high << 16
+                    actual = t0[low & 0xFF] ^ t1[low >> 8] ^ t2[high]
                     uncompressed = 0
-                    self_contained = fields >> 17 & 1
+                    self_contained = high >> 1 & 1
                 if actual != expected:
                     raise ChecksumError(
                         f"Segment header CRC24 mismatch: read {expected:#08x}, computed {actual:#08x}")
-                end = pos + hsize + length
+                end = pos + hsize + (fields & _LENGTH_MASK)
                 if end + TRAILER_SIZE > n:
                     return
-                body = mv[pos + hsize:end]
-                (expected,) = _U32LE.unpack_from(mv, end)
-                actual = _zlib_crc32(body, CRC32_SEED)
+                payload = data[pos + hsize:end]
+                (expected,) = _U32LE.unpack_from(data, end)
+                actual = _zlib_crc32(payload, CRC32_SEED)
                 if actual != expected:
                     raise ChecksumError(
                         f"Segment payload CRC32 mismatch: read {expected:#010x}, computed {actual:#010x}")
-                payload = lz4_decompress_block(body, uncompressed, uncompressed) if uncompressed \
-                    else body.tobytes()
+                if uncompressed:
+                    payload = lz4_decompress_block(payload, uncompressed, uncompressed)
                 pos = end + TRAILER_SIZE
                 if self_contained and self._large is None and not self._discard:
                     if payload:  # the usual segment: whole envelopes, nothing large pending
@@ -263,8 +273,6 @@ class SegmentDecoder:
                 else:
                     self._accept(payload, bool(self_contained), out)
         finally:
-            body.release()
-            mv.release()
             if pos:
                 del buf[:pos]
 
