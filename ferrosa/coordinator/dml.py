@@ -397,7 +397,10 @@ class CompiledBatch(CompiledStatement):
         for index, statement in enumerate(self.statements):
             if per_statement_values is not None:
                 ex.values = per_statement_values[index]
-            mutations.extend(statement.mutations(ex, timestamp))
+            if statement.single:  # mutations()'s own test, without its call and list
+                mutations.append(statement._single(ex, timestamp))
+            else:
+                mutations.extend(statement._general(ex, timestamp))
         return mutations
 
     def per_shard(self, ex: Execution, per_statement_values: list[list] | None = None

@@ -198,6 +198,11 @@ def _failure(reply: m.Failure) -> ServerError:
 def group_by_shard(node: Any, mutations: list[m.Mutation]) -> dict[int, m.Write]:
     n = node.router.shard_count
     groups: dict[int, list[m.Mutation]] = {}
+    token = group = None
     for mutation in mutations:
-        groups.setdefault(shard_of(mutation.token, n), []).append(mutation)
+        # A batch's rows usually share their partition: its shard is found once per run.
+        if mutation.token != token:
+            token = mutation.token
+            group = groups.setdefault(shard_of(token, n), [])
+        group.append(mutation)
     return {shard: m.Write(0, muts) for shard, muts in groups.items()}

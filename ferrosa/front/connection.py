@@ -452,17 +452,25 @@ class CqlConnection(asyncio.Protocol):
     def _compile_batch(self, request: Q.Batch) -> tuple[CompiledBatch, list[list]]:
         keyspace = request.keyspace or self.session.keyspace
         parts, values = [], []
+        last_id: bytes | None = None
+        compiled = None
         for statement in request.statements:
-            if statement.is_prepared:
-                prepared = self.node.lookup_prepared(statement.query_or_id)
-                if prepared is None:
-                    raise Unprepared(statement.query_or_id)
-                compiled = prepared.compiled
-            else:
-                compiled = self.node.compile_query(statement.query_or_id, keyspace)
-            if not isinstance(compiled, CompiledWrite):
-                raise X.InvalidRequest("Invalid statement in batch: only UPDATE, INSERT and "
-                                       "DELETE statements are allowed.")
+            query_or_id = statement.query_or_id
+            # decode_batch gives a repeated prepared statement the same id object: looked up
+            # and checked once per batch.
+            if query_or_id is not last_id:
+                if type(query_or_id) is bytes:
+                    prepared = self.node.lookup_prepared(query_or_id)
+                    if prepared is None:
+                        raise Unprepared(query_or_id)
+                    compiled = prepared.compiled
+                    last_id = query_or_id
+                else:
+                    compiled = self.node.compile_query(query_or_id, keyspace)
+                    last_id = None
+                if not isinstance(compiled, CompiledWrite):
+                    raise X.InvalidRequest("Invalid statement in batch: only UPDATE, INSERT and "
+                                           "DELETE statements are allowed.")
             parts.append(compiled)
             values.append(positional(compiled, statement.values, None))
         check_batch_counters(request.batch_type, False, parts)

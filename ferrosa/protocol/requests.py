@@ -270,15 +270,29 @@ def decode_batch(r: Reader, version: int) -> Batch:
         raise ProtocolError(f"Invalid BATCH message type {batch_type}")
     allow_unset = version >= 4
     statements = []
+    buf = r.buf
+    # The kind, id and value count of the last prepared statement, as they were on the wire:
+    # the usual batch repeats one prepared statement, and the next one that starts with the
+    # same bytes is the same statement, read without a call per field. Its id is then the same
+    # object, which lets the front look the statement up once per batch.
+    prefix = b""
+    count = 0
+    query_or_id: str | bytes = b""
     for _ in range(r.read_short()):
-        kind = r.read_byte()
-        if kind == 0:
-            query_or_id: str | bytes = r.read_long_string()
-        elif kind == 1:
-            query_or_id = r.read_short_bytes()
+        pos = r.pos
+        if prefix and buf[pos:pos + len(prefix)] == prefix:
+            r.pos = pos + len(prefix)
         else:
-            raise ProtocolError(f"Invalid query kind in BATCH messages. Must be 0 or 1 but got {kind}")
-        statements.append(BatchStatement(query_or_id, r.read_values(r.read_short(), allow_unset)))
+            kind = r.read_byte()
+            if kind == 0:
+                query_or_id = r.read_long_string()
+            elif kind == 1:
+                query_or_id = r.read_short_bytes()
+            else:
+                raise ProtocolError(f"Invalid query kind in BATCH messages. Must be 0 or 1 but got {kind}")
+            count = r.read_short()
+            prefix = buf[pos:r.pos] if kind == 1 else b""
+        statements.append(BatchStatement(query_or_id, r.read_values(count, allow_unset)))
     # Cassandra decodes the tail with the QUERY options codec; names (0x40) cannot work for
     # BATCH (spec, CASSANDRA-10246), so per-statement values never carry names.
     tail = read_query_parameters(r, version)

@@ -160,6 +160,33 @@ def test_driver_batch(version: int) -> None:
     assert b.keyspace == ("ks" if version >= 5 else None)
 
 
+@pytest.mark.parametrize("version", [3, 4, 5])
+def test_batch_repeating_prepared_statements(version: int) -> None:
+    # The next statement that starts with the last prepared one's kind, id and value count is
+    # read as that statement again (its id the same object); any other start is read field by
+    # field, whatever came before.
+    a, b = b"\x01" * 16, b"\x02" * 16
+    queries = [(True, a, [b"k1", b"c1"]), (True, a, [b"k1", b"c2"]), (True, b, [b"k2", b"c3"]),
+               (True, b, [b"k2"]), (False, "INSERT INTO t (k) VALUES (1)", []),
+               (True, b, [b"k3"]), (True, b, [b"k4"]), (True, a, [b"k5", None]),
+               (True, a, [b"k6", b"a longer value"])]
+    msg = dp.BatchMessage(DriverBatchType.UNLOGGED, queries, DCL.ONE)
+    batch = m.decode_request(_driver_request(msg, version))
+    assert batch.statements == [m.BatchStatement(query, values) for _, query, values in queries]
+    ids = [statement.query_or_id for statement in batch.statements]
+    assert ids[0] is ids[1] and ids[5] is ids[6] and ids[7] is ids[8]
+    assert ids[2] is not ids[3]  # the same id with another value count
+
+
+def test_batch_repeating_a_statement_then_truncated() -> None:
+    queries = [(True, b"\x01" * 16, [b"k1"]), (True, b"\x01" * 16, [b"k2"])]
+    frame = _driver_request(dp.BatchMessage(DriverBatchType.UNLOGGED, queries, DCL.ONE), 4)
+    body = frame.body
+    cut = body.index(b"k2") + 1  # inside the second statement's value, after its repeated start
+    with pytest.raises(ProtocolError):
+        m.decode_request(Frame(frame.version, frame.flags, frame.stream, frame.opcode, body[:cut]))
+
+
 # --- requests: our encoders round-trip through our decoders ---------------------------------------
 
 @pytest.mark.parametrize("version", [4, 5])
