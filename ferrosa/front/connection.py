@@ -406,12 +406,28 @@ class CqlConnection(asyncio.Protocol):
         self._in_flight -= 1
         if self._paused:
             self._resume_reading()
-        out = self._void_out
-        if out is not None and type(call.reply) is m.Ack:  # an acknowledged write
-            if not self._closing:
-                out.append(plain_void_result(self.version, stream))
-                self._schedule_flush()
-            return
+        reply = call.reply
+        kind = type(reply)
+        if kind is m.Ack:  # an acknowledged write
+            out = self._void_out
+            if out is not None:
+                if not self._closing:
+                    out.append(plain_void_result(self.version, stream))
+                    self._schedule_flush()
+                return
+        elif kind is m.RowsReply and not reply.more:
+            # A point read (CompiledSelect.finish passes its rows through), answered with the
+            # metadata the first answer cached (_rows_metadata), in one call.
+            out = self._plain_out
+            cache = compiled.encoded_rows_metadata
+            if out is not None and cache is not None:
+                metadata = cache.get((self.version, skip_metadata))
+                if metadata is not None:
+                    if not self._closing:
+                        out.append(RS.encode_rows_response(self.version, stream, metadata,
+                                                           reply.count, reply.rows))
+                        self._schedule_flush()
+                    return
         try:
             result = compiled.finish(ex, X.checked_reply(ex, call))
             self.send_result(result, compiled, stream, skip_metadata)

@@ -14,15 +14,18 @@ This module must NOT interpret CQL values or types.
 
 from __future__ import annotations
 
+import struct
 from typing import Any, Callable, Sequence
 
 import msgspec
 
 from ferrosa.protocol.constants import (
+    DIRECTION_MASK,
     M_GLOBAL_TABLES_SPEC,
     M_HAS_MORE_PAGES,
     M_METADATA_CHANGED,
     M_NO_METADATA,
+    Opcode,
     ResultKind,
 )
 from ferrosa.protocol.errors import ProtocolError
@@ -166,6 +169,22 @@ def encode_rows_result(metadata: bytes, row_count: int, rows: bytes | Sequence[b
     if isinstance(rows, (bytes, bytearray, memoryview)):
         return b"".join((_ROWS_KIND, metadata, INT.pack(row_count), rows))
     return b"".join((_ROWS_KIND, metadata, INT.pack(row_count), *rows))
+
+
+# A Rows RESULT response's frame header and result kind in one pack: the first byte (0x80 |
+# version), no flags, the stream, the opcode, the body length, then [int] ResultKind.ROWS.
+_ROWS_RESPONSE_HEAD = struct.Struct(">BxhBii")
+_RESULT_OPCODE = int(Opcode.RESULT)
+_ROWS = int(ResultKind.ROWS)
+
+
+def encode_rows_response(version: int, stream: int, metadata: bytes, row_count: int,
+                         rows: bytes) -> bytes:
+    """A whole uncompressed RESULT Rows response (a v3/v4 frame or a v5 envelope): the frame
+    of encode_rows_result's body, made in one join (a point read's answer)."""
+    return b"".join((_ROWS_RESPONSE_HEAD.pack(DIRECTION_MASK | version, stream, _RESULT_OPCODE,
+                                              8 + len(metadata) + len(rows), _ROWS),
+                     metadata, INT.pack(row_count), rows))
 
 
 def encode_row(values: Sequence[bytes | None]) -> bytes:

@@ -121,6 +121,13 @@ def test_skip_metadata_and_metadata_changed_on_the_wire(s, node):
     params = Q.QueryParameters(CONSISTENCY_ONE, skip_metadata=True)
     rows = client.request(Q.Execute(prepared.query_id, params, old_id))
     assert rows.metadata.columns is None and rows.metadata.column_count == 2  # skipped
+    # Answers after the first come from the metadata it cached, per skip flag.
+    again = client.request(Q.Execute(prepared.query_id, params, old_id))
+    assert again.metadata.columns is None and again.rows == rows.rows
+    for _ in range(2):
+        full = client.request(Q.Execute(prepared.query_id, Q.QueryParameters(CONSISTENCY_ONE),
+                                        old_id))
+        assert [c.name for c in full.metadata.columns] == ["k", "v"] and full.rows == rows.rows
     s.execute("ALTER TABLE alt.w ADD x int")
     rows = client.request(Q.Execute(prepared.query_id, params, old_id))
     assert rows.metadata.new_metadata_id not in (None, old_id)

@@ -19,6 +19,7 @@ from ferrosa.protocol.constants import Opcode
 from ferrosa.protocol.errors import ErrorCode, ProtocolError
 from ferrosa.protocol.frame import Frame, FrameDecoder, encode_frame
 from ferrosa.protocol.primitives import UNSET
+from ferrosa.protocol.results import encode_rows_response
 
 INT_TYPE = b"\x00\x09"
 TEXT_TYPE = b"\x00\x0d"
@@ -67,6 +68,22 @@ def test_golden_rows_result_body() -> None:
     struct_path = m.encode_response_body(
         m.RowsResult(m.ResultMetadata(1, cols), [[b"\x00\x00\x00\x2a"]]), 4)
     assert struct_path == (Opcode.RESULT, 0, body)
+
+
+@pytest.mark.parametrize("version", [3, 4, 5])
+@pytest.mark.parametrize("rows", [b"", b"\x00\x00\x00\x04\x00\x00\x00\x2a"])
+def test_rows_response_is_the_framed_rows_result(version: int, rows: bytes) -> None:
+    # The point read's one-call answer: the frame of encode_rows_result's body, byte for byte,
+    # and the driver reads it.
+    cols = [m.ColumnSpec("k", "t", "c", INT_TYPE)]
+    meta = m.encode_rows_metadata(cols, version=version)
+    count = 1 if rows else 0
+    whole = encode_rows_response(version, 300, meta, count, rows)
+    assert whole == encode_frame(version, 300, Opcode.RESULT, m.encode_rows_result(meta, count, rows))
+    frame = FrameDecoder(requests=False).feed(whole)[0]
+    decoded = dp._ProtocolHandler.decode_message(version, {}, frame.stream, frame.flags,
+                                                 frame.opcode, frame.body, None, None)
+    assert decoded.column_names == ["c"] and decoded.parsed_rows == ([(42,)] if rows else [])
 
 
 def test_golden_error_and_ready() -> None:
