@@ -228,9 +228,14 @@ class SegmentDecoder:
             return
         compressed = self.compressed
         unpack = _COMPRESSED_HEADER.unpack_from if compressed else _UNCOMPRESSED_HEADER.unpack_from
-        low, high, _, _ = unpack(buf, 0)
-        if hsize + ((low if compressed else low | high << 16) & _LENGTH_MASK) + TRAILER_SIZE > n:
-            return  # the first segment is not all here: copy nothing (a large one trickling in)
+        low, high, crc_low, crc_high = unpack(buf, 0)
+        fields = low | high << 32 if compressed else low | high << 16
+        if (hsize + (fields & _LENGTH_MASK) + TRAILER_SIZE > n
+                and crc24_of_fields(fields, hsize - 3) == crc_low | crc_high << 16):
+            # The first segment is not all here: copy nothing (a large one arriving in
+            # pieces). A header that fails its CRC goes on to the loop, which refuses it now
+            # rather than waiting for the bytes its damaged length asks for.
+            return
         # One copy of the buffer, payloads sliced from it: a bytes object cannot be resized
         # under a view, so nothing is exported from `buf`, and a slice of bytes is one copy
         # where a memoryview's slice and tobytes() were two objects.

@@ -183,6 +183,24 @@ def test_header_and_payload_crc_mismatch_are_fatal() -> None:
         dec.feed(b"")
 
 
+@pytest.mark.parametrize("compressed", [False, True])
+def test_damaged_length_is_refused_without_waiting_for_its_bytes(compressed: bool) -> None:
+    # The header's CRC24 is checked before its length is trusted: a flipped length bit that
+    # asks for 64 KiB more must not leave the decoder waiting for them.
+    raw = bytearray(seg.encode_segment(b"hello", True, compressed))
+    raw[2] ^= 0x01  # bit 16 of the (compressed) length
+    with pytest.raises(ChecksumError, match="CRC24"):
+        seg.SegmentDecoder(compressed).feed(bytes(raw))
+    dec = seg.SegmentDecoder(compressed)
+    for byte in bytes(raw[:-1]):  # fed a byte at a time, refused once the header is in
+        try:
+            dec.feed(bytes([byte]))
+        except ChecksumError:
+            break
+    else:
+        raise AssertionError("a damaged header was not refused")
+
+
 def test_self_contained_segment_inside_a_large_envelope_is_rejected() -> None:
     large = seg.encode_segments(_envelope(1, b"z" * (MAX + 10)), False)
     dec = seg.SegmentDecoder(False)
