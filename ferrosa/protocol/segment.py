@@ -224,28 +224,20 @@ class SegmentDecoder:
         buf = self._buf
         n = len(buf)
         hsize = self._header_size
-        if n < hsize:
-            return
         compressed = self.compressed
         unpack = _COMPRESSED_HEADER.unpack_from if compressed else _UNCOMPRESSED_HEADER.unpack_from
-        low, high, crc_low, crc_high = unpack(buf, 0)
-        fields = low | high << 32 if compressed else low | high << 16
-        if (hsize + (fields & _LENGTH_MASK) + TRAILER_SIZE > n
-                and crc24_of_fields(fields, hsize - 3) == crc_low | crc_high << 16):
-            # The first segment is not all here: copy nothing (a large one arriving in
-            # pieces). A header that fails its CRC goes on to the loop, which refuses it now
-            # rather than waiting for the bytes its damaged length asks for.
-            return
-        # One copy of the buffer, payloads sliced from it: a bytes object cannot be resized
-        # under a view, so nothing is exported from `buf`, and a slice of bytes is one copy
-        # where a memoryview's slice and tobytes() were two objects.
-        data = bytes(buf)
-        pos = 0
         t0, t1, t2 = _CRC24_BY_POSITION[3]
         append = out.append
+        # Payloads are sliced from one bytes copy of the buffer, made at the first complete
+        # segment: a bytes object cannot be resized under a view, so nothing is exported from
+        # `buf`, and a slice of bytes is one copy where a memoryview's slice and tobytes()
+        # were two objects. Headers are read from `buf` itself, so a large segment arriving
+        # in pieces is not copied at each piece.
+        data = None
+        pos = 0
         try:
             while n - pos >= hsize:
-                low, high, crc_low, crc_high = unpack(data, pos)
+                low, high, crc_low, crc_high = unpack(buf, pos)
                 expected = crc_low | crc_high << 16
                 if compressed:
                     fields = low | high << 32
@@ -263,6 +255,8 @@ class SegmentDecoder:
                 end = pos + hsize + (fields & _LENGTH_MASK)
                 if end + TRAILER_SIZE > n:
                     return
+                if data is None:
+                    data = bytes(buf)
                 payload = data[pos + hsize:end]
                 (expected,) = _U32LE.unpack_from(data, end)
                 actual = _zlib_crc32(payload, CRC32_SEED)
