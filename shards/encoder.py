@@ -16,6 +16,7 @@ from typing import Callable
 import msgspec
 
 from ferrosa.ipc import messages as m
+from ferrosa.partitioner import decompose_partition_key
 from shards.memtable import Cell, Complex, Partition, Row, cell_live
 from shards.tombstones import NO_DELETION
 
@@ -136,6 +137,76 @@ class PlainPlan:
         tail = tuple(items[lead:])
         self.lead = lead
         self.tail = None if any(kind == _PROJ_PK for kind, _ in tail) else tail
+
+
+class PointPlan:
+    """How to encode a projection of leading key components then plain cells from a memtable
+    row: a point read's usual SELECT (the key, then regular columns) without RowEncoder's walk
+    over (kind, argument) items. `keys` holds one (kind, index) per leading PROJ_PK or PROJ_CK
+    item, `names` the cells' column names after them."""
+
+    __slots__ = ("keys", "names", "just_key")
+
+    def __init__(self, keys: tuple[tuple[int, int], ...], names: tuple[str, ...]) -> None:
+        self.keys = keys
+        self.names = names
+        # The usual head, the one component of a one-part partition key: the key's bytes as
+        # they come, without a split.
+        self.just_key = keys == ((_PROJ_PK, 0),)
+
+
+# Point plans kept, by encoded projection (None: the projection is not of that form).
+_POINT_PLANS: dict[bytes, PointPlan | None] = {}
+
+
+def point_plan(key: bytes) -> PointPlan | None:
+    """The PointPlan of the projection encoded as `key`, None when it selects anything but
+    leading key components and then plain cells (that order, the key first, is SELECT *'s)."""
+    try:
+        return _POINT_PLANS[key]
+    except KeyError:
+        pass
+    keys: list[tuple[int, int]] = []
+    names: list[str] = []
+    plan: PointPlan | None = None
+    for kind, arg in projection_of(key):
+        if kind == m.PROJ_CELL:
+            names.append(arg)
+        elif (kind == m.PROJ_PK or kind == m.PROJ_CK) and not names:
+            keys.append((kind, arg))
+        else:
+            break
+    else:
+        plan = PointPlan(tuple(keys), tuple(names))
+    if len(_POINT_PLANS) >= MAX_PROJECTIONS:
+        _POINT_PLANS.clear()
+    _POINT_PLANS[key] = plan
+    return plan
+
+
+def encode_point_row(plan: PointPlan, pk: bytes, pk_components: int, row: Row, shadow: int,
+                     now: int) -> bytes:
+    """The result row of live memtable `row` of partition `pk` (`pk_components` parts), the
+    newest deletion covering it `shadow`: what RowEncoder.encode gives for the same projection
+    of a table without dropped columns."""
+    if plan.just_key and pk_components == 1:
+        out = [_LEN.pack(len(pk)) + pk]
+    else:
+        parts = [pk] if pk_components == 1 else decompose_partition_key(pk)
+        out = [_raw(parts[i] if kind == _PROJ_PK else row.ck_values[i]) for kind, i in plan.keys]
+    append = out.append
+    get = row.cells.get
+    for name in plan.names:
+        cell = get(name)
+        # RowEncoder.encode's test of a plain cell, in the order that fails soonest for a
+        # missing cell.
+        if (type(cell) is Cell and cell.timestamp > shadow and (cell.ttl == 0 or now < cell.ldt)
+                and (value := cell.value) is not None):
+            n = len(value)
+            append(_PREFIX[n] + value if n < _SHORT_VALUE else _LEN.pack(n) + value)
+        else:
+            append(_NULL)
+    return b"".join(out)
 
 
 def _plain_plan(projection: list, columns: tuple[str, ...]) -> PlainPlan | None:

@@ -132,6 +132,12 @@ class RowMap(msgspec.Struct, gc=False, eq=False):
             return iter((keys,))
         return iter(()) if keys is None else iter(keys)
 
+    def only_item(self) -> tuple[bytes, Any] | None:
+        """(key, row) when the map holds exactly one row, else None: a point read's test and
+        lookup in one call."""
+        keys = self._keys
+        return (keys, self._rows) if type(keys) is bytes else None
+
     def first_item(self) -> tuple[bytes, Any]:
         """(key, row) of the lowest key; IndexError when empty."""
         keys = self._keys

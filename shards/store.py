@@ -22,9 +22,9 @@ from typing import Callable, Generator
 from ferrosa.ipc import messages as m
 from ferrosa.lru import OwnedLRU
 from ferrosa.partitioner import decompose_partition_key
-from shards.encoder import RowEncoder
+from shards.encoder import RowEncoder, encode_point_row, point_plan
 from shards.errors import MutationRejected, SSTableError
-from shards.memtable import Partition, Row
+from shards.memtable import Partition, Row, any_live_cell
 from shards.sstable import SSTableReader, cleanup_incomplete, list_sstables
 from shards.sstable.chunks import chunk_cache
 from shards.sstable.codec import DecodeError
@@ -97,6 +97,33 @@ def _read_range(req: m.Read) -> tuple[bytes | None, bytes | None]:
         else:
             lo = req.after
     return lo, hi
+
+
+def _point_row(part: Partition, req: m.Read) -> m.RowsReply | None:
+    """The answer to an unbounded read of a memtable partition that alone holds the
+    partition, when it has one live row, no range tombstones and a PointPlan projection (a
+    table without dropped columns); None leaves the read to the general path, which also
+    answers a dead row (a static row may still be returned).
+
+    The point read of a table that has not flushed: _single_row's answer without the
+    RowEncoder, the range bounds and the merge."""
+    only = part.rows.only_item()
+    if only is None or part.ranges is not None:
+        return None
+    plan = point_plan(bytes(req.projection))
+    if plan is None:
+        return None
+    ck, row = only
+    shadow = part.deletion if part.deletion > row.deletion else row.deletion
+    now = req.now
+    marker = row.marker
+    if not ((marker is not None and marker.timestamp > shadow
+             and (marker.ttl == 0 or now < marker.expires))
+            or any_live_cell(row.cells, shadow, now)):
+        return None
+    return m.RowsReply(req.req_id, 1,
+                       encode_point_row(plan, part.pk, req.pk_components, row, shadow, now),
+                       False, part.token, part.pk, ck)
 
 
 class ShardStore:
@@ -215,6 +242,13 @@ class ShardStore:
         if table is None:
             return m.RowsReply(req.req_id, 0, b"")
         if not (req.start or req.end or req.reverse) and req.after is None:
+            if not (table.sstables or table.flushing):
+                part = table.memtable.partitions.get(req.pk)
+                if part is None:
+                    return m.RowsReply(req.req_id, 0, b"")
+                reply = _point_row(part, req) if table.dropped is None else None
+                if reply is not None:
+                    return reply
             single = table.single_plain(req.token, req.pk)
             if single == ():
                 return m.RowsReply(req.req_id, 0, b"")
