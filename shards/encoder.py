@@ -194,19 +194,29 @@ def encode_point_row(plan: PointPlan, pk: bytes, pk_components: int, row: Row, s
     else:
         parts = [pk] if pk_components == 1 else decompose_partition_key(pk)
         out = [_raw(parts[i] if kind == _PROJ_PK else row.ck_values[i]) for kind, i in plan.keys]
+    encode_cells(plan.names, row.cells, shadow, now, out)
+    return b"".join(out)
+
+
+def encode_cells(names: tuple[str, ...], cells: dict, shadow: int, now: int,
+                 out: list[bytes]) -> int:
+    """Append the [bytes] of plain cells `names` of a row's `cells` (null where none is live
+    over `shadow` at `now`); returns the bytes appended. RowEncoder.encode's PROJ_CELL branch
+    for a table without dropped columns, without its (kind, argument) walk."""
     append = out.append
-    get = row.cells.get
-    for name in plan.names:
+    get = cells.get
+    size = 4 * len(names)
+    for name in names:
         cell = get(name)
-        # RowEncoder.encode's test of a plain cell, in the order that fails soonest for a
-        # missing cell.
+        # The test of RowEncoder.encode, in the order that fails soonest for a missing cell.
         if (type(cell) is Cell and cell.timestamp > shadow and (cell.ttl == 0 or now < cell.ldt)
                 and (value := cell.value) is not None):
             n = len(value)
             append(_PREFIX[n] + value if n < _SHORT_VALUE else _LEN.pack(n) + value)
+            size += n
         else:
             append(_NULL)
-    return b"".join(out)
+    return size
 
 
 def _plain_plan(projection: list, columns: tuple[str, ...]) -> PlainPlan | None:
@@ -230,7 +240,7 @@ class RowEncoder:
     """
 
     __slots__ = ("key", "projection", "now", "pk_components", "dropped", "_pk_key",
-                 "_pk_values")
+                 "_pk_values", "point")
 
     def __init__(self, projection: msgspec.Raw | bytes, now: int,
                  pk_components: Callable[[bytes], list[bytes]],
@@ -246,6 +256,9 @@ class RowEncoder:
         # repeats them.
         self._pk_key: bytes | None = None
         self._pk_values: list[bytes] = []
+        # Set when every selected value is a key component or a plain cell, keys first:
+        # encode_row then serves the projection's rows.
+        self.point = point_plan(self.key) if dropped is None else None
 
     def encode(self, part: Partition, row: Row | None, shadow: int, out: list[bytes]) -> int:
         """Append one result row; `row` None is a static-only row (clustering values null).
@@ -281,6 +294,18 @@ class RowEncoder:
             out.append(piece)
             size += len(piece)
         return size
+
+    def encode_row(self, part: Partition, row: Row, shadow: int, out: list[bytes]) -> int:
+        """`encode` for a row (not a static-only one) when `point` is set."""
+        plan = self.point
+        pk = part.pk
+        pk_values = self._pk_values if pk is self._pk_key else self._key_pieces(pk)
+        size = 0
+        for kind, i in plan.keys:
+            piece = pk_values[i] if kind == _PROJ_PK else _raw(row.ck_values[i])
+            out.append(piece)
+            size += len(piece)
+        return size + encode_cells(plan.names, row.cells, shadow, self.now, out)
 
     def plain_plan(self, columns_key: tuple[str, ...]) -> PlainPlan | None:
         """The PlainPlan of this projection for an SSTable's column dictionary, None when the

@@ -337,7 +337,7 @@ class ShardStore:
         shadow = part.row_shadow(ck, row)
         if not row.live(shadow, now, encoder.dropped):
             return False
-        encoder.encode(part, row, shadow, out)
+        (encoder.encode if encoder.point is None else encoder.encode_row)(part, row, shadow, out)
         return True
 
     @staticmethod
@@ -403,11 +403,20 @@ class ShardStore:
         lo, hi = _read_range(req)
         inclusive = (req.after is None or req.reverse, False)
         count, size, last_ck = 0, 0, None
-        row_shadow, encode = part.row_shadow, encoder.encode
+        encode = encoder.encode if encoder.point is None else encoder.encode_row
         dropped = encoder.dropped
+        pdel, ranges = part.deletion, part.ranges
         for ck, row in rows.irange_items(lo, hi, inclusive=inclusive, reverse=req.reverse):
-            shadow = row_shadow(ck, row)
-            if not row.live(shadow, now, dropped):
+            # Partition.row_shadow and Row.live inline: two calls per row of a slice.
+            shadow = row.deletion if row.deletion > pdel else pdel
+            if ranges is not None:
+                covering = ranges.covering(ck)
+                if covering > shadow:
+                    shadow = covering
+            marker = row.marker
+            if not ((marker is not None and marker.timestamp > shadow
+                     and (marker.ttl == 0 or now < marker.expires))
+                    or any_live_cell(row.cells, shadow, now, dropped)):
                 continue
             if (limit and count >= limit) or size > MAX_REPLY_ROW_BYTES:
                 return count, True, last_ck

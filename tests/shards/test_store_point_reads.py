@@ -1,9 +1,10 @@
-"""Point reads of a memtable partition (shards/store.py `_point_row`).
+"""Reads of memtable rows by a PointPlan (shards/encoder.py).
 
 An unbounded read of a table that holds all its data in the memtable is answered by
-encoder.encode_point_row when the partition has one live row and the projection is key
-components then plain cells: it must answer exactly what the general path (RowEncoder) answers,
-whatever the history wrote, and leave to that path every read it cannot answer alone."""
+encoder.encode_point_row (shards/store.py `_point_row`) when the partition has one live row and
+the projection is key components then plain cells: it must answer exactly what the general path
+answers, whatever the history wrote, and leave to that path every read it cannot answer alone.
+The general path writes the rows of such a projection with RowEncoder.encode_row."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import shards.encoder
 import shards.store
 from ferrosa.ipc import messages as m
 from ferrosa.partitioner import compose_partition_key
@@ -76,7 +78,8 @@ def test_point_reads_match_general_reads(counter, monkeypatch, histories, projec
                                          limit) -> None:
     """Histories of plain rows, deletions of rows, ranges and the partition, statics, TTLs
     (expired or not), cell tombstones and collection elements, over one clustering key or
-    two, all in the memtable: the read answers what the general path answers."""
+    two, all in the memtable: the read answers what the general path answers with
+    RowEncoder.encode, whether one row answers it (_point_row) or several (encode_row)."""
     counter[1] += 1
     history, tail = histories
     steps = [step for step in history + tail if step != FLUSH]
@@ -84,6 +87,7 @@ def test_point_reads_match_general_reads(counter, monkeypatch, histories, projec
     point = _answer(_read(store, projection, limit=limit))
     with monkeypatch.context() as patch:
         patch.setattr(shards.store, "_point_row", lambda part, req: None)
+        patch.setattr(shards.encoder, "point_plan", lambda key: None)  # RowEncoder.encode
         general = _answer(_read(store, projection, limit=limit))
     assert point == general
 
@@ -136,6 +140,52 @@ def test_a_composite_partition_key_is_split(tmp_path, served) -> None:
     reply = _read(store, projection, pk=pk, components=2)
     assert served[-1] is reply
     assert reply.rows == b"\x00\x00\x00\x04key2\x00\x00\x00\x02k1\x00\x00\x00\x01A"
+
+
+def test_rows_of_a_slice_are_encoded_by_the_plan(tmp_path, monkeypatch) -> None:
+    """A partition of several rows takes the general loop, whose rows RowEncoder.encode_row
+    writes for a plan's projection: key components in the projection's order (a composite
+    key split), the clustering value, the cells."""
+    pk = compose_partition_key([b"k1", b"key2"])
+    store = store_of(str(tmp_path), [_row(CKS[1], pk=pk, values=(b"A1", b"")),
+                                     _row(CKS[2], pk=pk, names=("b",), values=(b"B2",))])
+    projection = m.encode_projection([(m.PROJ_PK, 1), (m.PROJ_CK, 0), (m.PROJ_PK, 0),
+                                      (m.PROJ_CELL, "b"), (m.PROJ_CELL, "a")])
+    monkeypatch.setattr(shards.encoder.RowEncoder, "encode", None)  # not the general encoder
+    reply = _read(store, projection, pk=pk, components=2)
+    key = b"\x00\x00\x00\x04key2"
+    assert (reply.count, reply.more) == (2, False)
+    assert reply.rows == (key + b"\x00\x00\x00\x01" + CKS[1] + b"\x00\x00\x00\x02k1"
+                          + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x02A1"
+                          + key + b"\x00\x00\x00\x01" + CKS[2] + b"\x00\x00\x00\x02k1"
+                          + b"\x00\x00\x00\x02B2" + b"\xff\xff\xff\xff")
+
+
+def test_encode_row_writes_and_counts_what_encode_does(tmp_path) -> None:
+    """Same bytes as RowEncoder.encode, and the count of bytes appended that the reply's size
+    cut (MAX_REPLY_ROW_BYTES) adds up."""
+    from shards.encoder import RowEncoder
+    store = store_of(str(tmp_path), [_row(values=(b"A", b"B" * 300)),
+                                     _row(names=("c",), values=(b"",), ts=6)])
+    part = store.tables[TABLE].memtable.partitions[PK]
+    ck, row = part.rows.only_item()
+    encoder = RowEncoder(KEY_THEN_CELLS, NOW, lambda key: [key])
+    fast: list[bytes] = []
+    general: list[bytes] = []
+    size = encoder.encode_row(part, row, part.row_shadow(ck, row), fast)
+    assert size == encoder.encode(part, row, part.row_shadow(ck, row), general)
+    assert fast == general and size == sum(map(len, fast))
+
+
+def test_a_slice_past_the_reply_size_is_cut(tmp_path, monkeypatch) -> None:
+    """Rows are added until their bytes pass MAX_REPLY_ROW_BYTES; the pages give them all."""
+    store = store_of(str(tmp_path), [_row(ck, values=(b"A" * 40, b"")) for ck in CKS[:5]])
+    monkeypatch.setattr(shards.store, "MAX_REPLY_ROW_BYTES", 150)
+    first = _read(store, KEY_THEN_CELLS)
+    # A row is 5 + 5 + (4 + 40) + 4 + 4 + (4 + 40) = 106 bytes: the second passes 150.
+    assert (first.count, first.more, first.last_ck) == (2, True, CKS[1])
+    rest = store.handle(m.Read(1, TABLE, TOKEN, PK, KEY_THEN_CELLS, NOW, after=CKS[1]))
+    assert (rest.count, rest.more) == (2, True)
 
 
 @pytest.mark.parametrize("projection", [KEY_LATE, WITH_STATIC, WITH_LIST, WITH_WRITETIME],
