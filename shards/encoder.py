@@ -145,7 +145,7 @@ class PointPlan:
     over (kind, argument) items. `keys` holds one (kind, index) per leading PROJ_PK or PROJ_CK
     item, `names` the cells' column names after them."""
 
-    __slots__ = ("keys", "names", "just_key")
+    __slots__ = ("just_key", "keys", "names")
 
     def __init__(self, keys: tuple[tuple[int, int], ...], names: tuple[str, ...]) -> None:
         self.keys = keys
