@@ -100,10 +100,10 @@ def _read_range(req: m.Read) -> tuple[bytes | None, bytes | None]:
 
 
 def _point_row(part: Partition, req: m.Read) -> m.RowsReply | None:
-    """The answer to an unbounded read of a memtable partition that alone holds the
-    partition, when it has one live row, no range tombstones and a PointPlan projection (a
-    table without dropped columns); None leaves the read to the general path, which also
-    answers a dead row (a static row may still be returned).
+    """The answer to an unbounded read of `part`, a partition only the memtable holds, when
+    it has one live row, no range tombstones and a PointPlan projection (the caller checks
+    that the table has no dropped columns); None leaves the read to the general path, which
+    also answers a dead row (a static row may still be returned).
 
     The point read of a table that has not flushed: _single_row's answer without the
     RowEncoder, the range bounds and the merge."""
