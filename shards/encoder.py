@@ -101,6 +101,13 @@ MAX_PLAIN_PLANS = 256
 _PLANS: dict[tuple[bytes, tuple[str, ...]], PlainPlan | None] = {}
 
 
+def pk_splitter(components: int) -> Callable[[bytes], list[bytes]]:
+    """The function that splits a partition key of `components` parts into their values."""
+    if components == 1:
+        return lambda key: [key]
+    return decompose_partition_key
+
+
 def projection_of(key: bytes) -> list:
     """The items of the projection encoded as `key`; ValueError when it is not one."""
     items = _PROJECTIONS.get(key)
@@ -192,7 +199,7 @@ def encode_point_row(plan: PointPlan, pk: bytes, pk_components: int, row: Row, s
     if plan.just_key and pk_components == 1:
         out = [_LEN.pack(len(pk)) + pk]
     else:
-        parts = [pk] if pk_components == 1 else decompose_partition_key(pk)
+        parts = pk_splitter(pk_components)(pk)
         out = [_raw(parts[i] if kind == _PROJ_PK else row.ck_values[i]) for kind, i in plan.keys]
     encode_cells(plan.names, row.cells, shadow, now, out)
     return b"".join(out)

@@ -21,8 +21,7 @@ from typing import Callable, Generator
 
 from ferrosa.ipc import messages as m
 from ferrosa.lru import OwnedLRU
-from ferrosa.partitioner import decompose_partition_key
-from shards.encoder import RowEncoder, encode_point_row, point_plan
+from shards.encoder import RowEncoder, encode_point_row, pk_splitter, point_plan
 from shards.errors import MutationRejected, SSTableError
 from shards.memtable import Partition, Row, any_live_cell
 from shards.sstable import SSTableReader, cleanup_incomplete, list_sstables
@@ -47,12 +46,6 @@ MAX_REPLY_ROW_BYTES = 2 * 1024 * 1024
 DEFAULT_MEMTABLE_BYTES = 64 * 1024 * 1024
 # Cell operations that need the row's current value: the row is pulled from SSTables first.
 _READ_BEFORE_WRITE = frozenset({m.CELL_COUNTER_ADD, m.CELL_LIST_SET_INDEX, m.CELL_LIST_REMOVE})
-
-
-def _pk_splitter(components: int) -> Callable[[bytes], list[bytes]]:
-    if components == 1:
-        return lambda key: [key]
-    return decompose_partition_key
 
 
 def set_aside(directory: str, table_id: bytes, generation: int) -> str:
@@ -114,12 +107,9 @@ def _point_row(part: Partition, req: m.Read) -> m.RowsReply | None:
     if plan is None:
         return None
     ck, row = only
-    shadow = part.deletion if part.deletion > row.deletion else row.deletion
+    shadow = part.deletion if part.deletion > row.deletion else row.deletion  # no ranges
     now = req.now
-    marker = row.marker
-    if not ((marker is not None and marker.timestamp > shadow
-             and (marker.ttl == 0 or now < marker.expires))
-            or any_live_cell(row.cells, shadow, now)):
+    if not row.live(shadow, now):
         return None
     return m.RowsReply(req.req_id, 1,
                        encode_point_row(plan, part.pk, req.pk_components, row, shadow, now),
@@ -269,7 +259,7 @@ class ShardStore:
             part, whole = table.partition_prefix(req.token, req.pk, lo, hi, rows, encoded=True)
         if part is None:
             return m.RowsReply(req.req_id, 0, b"")
-        encoder = RowEncoder(req.projection, req.now, _pk_splitter(req.pk_components),
+        encoder = RowEncoder(req.projection, req.now, pk_splitter(req.pk_components),
                              table.dropped)
         out: list[bytes] = []
         if type(part) is EncodedRows:
@@ -301,7 +291,7 @@ class ShardStore:
         when the read needs the general path, which also reports a record that does not
         decode."""
         reader, buf, start, end = single
-        encoder = RowEncoder(req.projection, req.now, _pk_splitter(req.pk_components), dropped)
+        encoder = RowEncoder(req.projection, req.now, pk_splitter(req.pk_components), dropped)
         decoder = reader.decoder
         plan = encoder.plain_plan(decoder.columns_key)
         if plan is None:
@@ -433,7 +423,7 @@ class ShardStore:
         table = self.tables.get(req.table_id)
         if table is None:
             return m.RowsReply(req.req_id, 0, b"")
-        encoder = RowEncoder(req.projection, req.now, _pk_splitter(req.pk_components),
+        encoder = RowEncoder(req.projection, req.now, pk_splitter(req.pk_components),
                              table.dropped)
         out: list[bytes] = []
         count = 0
