@@ -41,7 +41,7 @@ from ferrosa.protocol import responses as R
 from ferrosa.protocol import results as RS
 from ferrosa.protocol import types as T
 from ferrosa.protocol.connection import ConnectionDecoder, ConnectionEncoder
-from ferrosa.protocol.constants import Opcode
+from ferrosa.protocol.constants import FLAG_CUSTOM_PAYLOAD, Opcode
 from ferrosa.protocol.errors import ErrorCode, ProtocolError
 from ferrosa.protocol.frame import (
     Frame,
@@ -63,6 +63,7 @@ SUPPORTED_OPTIONS = {
 MAX_IN_FLIGHT_PER_CONNECTION = 2048
 
 STATE_NEW, STATE_AUTHENTICATING, STATE_READY = "new", "authenticating", "ready"
+_EXECUTE = int(Opcode.EXECUTE)  # a plain int: compared once per frame
 
 
 class Unprepared(Exception):
@@ -205,6 +206,9 @@ class CqlConnection(asyncio.Protocol):
 
     # -- dispatch -----------------------------------------------------------------------------
     def dispatch(self, frame: Frame) -> None:
+        if (frame.opcode == _EXECUTE and self.state == STATE_READY
+                and not frame.flags & FLAG_CUSTOM_PAYLOAD and self._execute_laid_out(frame)):
+            return
         if self.version is None:
             self.version = frame.version
         try:
@@ -226,14 +230,16 @@ class CqlConnection(asyncio.Protocol):
                                       "Unexpected message before authentication completed"),
                       frame.stream)
             return
-        result = handler(request, frame)
-        # A handler answers at once (None) or returns the coroutine of its request.
-        # (asyncio.iscoroutine(None) walks the abc machinery: a few percent of an EXECUTE's CPU.)
+        self._started(handler(request, frame), frame.stream)
+
+    def _started(self, result: Coroutine[Any, Any, None] | None, stream: int) -> None:
+        """A handler answered at once (None) or returned the coroutine of its request: run it.
+        (asyncio.iscoroutine(None) walks the abc machinery: a few percent of an EXECUTE's CPU.)"""
         if result is not None:
             self._in_flight += 1
             if self._in_flight > MAX_IN_FLIGHT_PER_CONNECTION:
                 self._pause_reading()
-            self._step(result, frame.stream)
+            self._step(result, stream)
 
     # Each request's start and end count `_in_flight` inline, where they happen (a method per
     # request for two lines was 1% of an EXECUTE's instructions); these do the rare rest.
@@ -367,27 +373,66 @@ class CqlConnection(asyncio.Protocol):
         self.send_frame(Frame(version, 0, frame.stream, Opcode.RESULT, body))
 
     def on_execute(self, request: Q.Execute, frame: Frame) -> Coroutine[Any, Any, None] | None:
-        """EXECUTE. A statement that needs one shard request (a write to one partition, a read
-        of one row) takes the short path: no coroutine, the shard's reply answers the client from
-        ShardCall.resume (CompiledStatement.start/finish). Anything else runs `_execute`."""
+        """EXECUTE, decoded by decode_request (a body its statement's layout did not read:
+        _execute_laid_out). Teaches the statement the body's layout."""
         try:
             prepared = self.node.lookup_prepared(request.query_id)
             if prepared is None:
                 raise Unprepared(request.query_id)
-            compiled = prepared.compiled
             params = request.params
-            ex = self._execution(params, positional(compiled, params.values, params.names))
-            if (self.version < 5 or request.result_metadata_id is None
-                    or request.result_metadata_id == prepared.result_metadata_id):
-                call = compiled.start(ex)
-                if call is not None:
-                    self._answer_on_reply(ex, compiled, call, frame.stream,
-                                          params.skip_metadata)
-                    return None
+            ex = self._execution(params, positional(prepared.compiled, params.values,
+                                                    params.names))
+            changed = (self.version >= 5 and request.result_metadata_id is not None
+                       and request.result_metadata_id != prepared.result_metadata_id)
+            if not (changed or frame.flags & FLAG_CUSTOM_PAYLOAD):
+                prepared.layouts.decoded(frame.body, self.version, params.consistency,
+                                         params.flags, params.values)
+            return self._run_execute(prepared, ex, frame.stream, params.skip_metadata, changed)
         except Exception as exc:  # every failure becomes an ERROR on this stream
             self.send(error_response(exc), frame.stream)
             return None
-        return self._execute(request, frame, prepared, compiled, ex)
+
+    def _execute_laid_out(self, frame: Frame) -> bool:
+        """EXECUTE of a body its statement's layout reads whole (protocol/executelayouts.py):
+        one unpack, without decode_request, its Execute and QueryParameters, or positional
+        (the layout was learnt from values that matched the markers). False: the body is
+        left to decode_request and on_execute, which report anything wrong with it."""
+        body = frame.body
+        if len(body) < 2:
+            return False
+        node = self.node
+        prepared = node.current_prepared(body[2:2 + (body[0] << 8 | body[1])])
+        if prepared is None:
+            return False
+        read = prepared.layouts.read(body, self.version)
+        if read is None:
+            return False
+        consistency, values, page_size, timestamp, skip_metadata = read
+        stream = frame.stream
+        try:
+            ex = X.Execution(node, self.session, values, consistency, page_size, None,
+                             timestamp, int(time.time()), self.version)
+            started = self._run_execute(prepared, ex, stream, skip_metadata, False)
+        except Exception as exc:  # every failure becomes an ERROR on this stream
+            self.send(error_response(exc), stream)
+            return True
+        self._started(started, stream)
+        return True
+
+    def _run_execute(self, prepared, ex: X.Execution, stream: int, skip_metadata: bool,
+                     metadata_changed: bool) -> Coroutine[Any, Any, None] | None:
+        """Run an EXECUTE. A statement that needs one shard request (a write to one partition,
+        a read of one row) takes the short path: no coroutine, the shard's reply answers the
+        client from ShardCall.resume (CompiledStatement.start/finish). Anything else returns
+        the coroutine of `_execute`."""
+        compiled = prepared.compiled
+        if not metadata_changed:
+            call = compiled.start(ex)
+            if call is not None:
+                self._answer_on_reply(ex, compiled, call, stream, skip_metadata)
+                return None
+        return self._execute(compiled, ex, stream, skip_metadata,
+                             prepared.result_metadata_id if metadata_changed else None)
 
     def _answer_on_reply(self, ex: X.Execution, compiled, call: ShardCall, stream: int,
                          skip_metadata: bool) -> None:
@@ -434,16 +479,15 @@ class CqlConnection(asyncio.Protocol):
         except Exception as exc:  # every failure becomes an ERROR on this stream
             self.send(error_response(exc), stream)
 
-    async def _execute(self, request: Q.Execute, frame: Frame, prepared, compiled,
-                       ex: X.Execution) -> None:
+    async def _execute(self, compiled, ex: X.Execution, stream: int, skip_metadata: bool,
+                       new_metadata_id: bytes | None) -> None:
         result = await compiled.execute(ex)
-        if (self.version >= 5 and request.result_metadata_id is not None
-                and request.result_metadata_id != prepared.result_metadata_id):
+        if new_metadata_id is not None:
             # The table changed since the client prepared (ALTER): v5's METADATA_CHANGED hands it
             # the new result metadata and its id instead of rows it would decode wrongly.
-            self.send_result(result, compiled, frame.stream, False, prepared.result_metadata_id)
+            self.send_result(result, compiled, stream, False, new_metadata_id)
             return
-        self.send_result(result, compiled, frame.stream, request.params.skip_metadata)
+        self.send_result(result, compiled, stream, skip_metadata)
 
     def on_batch(self, request: Q.Batch, frame: Frame) -> Coroutine[Any, Any, None] | None:
         """BATCH. A batch whose mutations all belong to one shard (the usual unlogged batch into

@@ -31,6 +31,7 @@ from ferrosa.front.coalescer import WakeCoalescer
 from ferrosa.durable import write_atomically
 from ferrosa.ipc import messages as m
 from ferrosa.partitioner import MAX_TOKEN, MIN_TOKEN
+from ferrosa.protocol.executelayouts import LayoutState
 from ferrosa.schema import system_tables
 from ferrosa.schema.model import KeyspaceMetadata, Schema, TableMetadata, is_system_keyspace
 from ferrosa.schema.options import chunk_bytes
@@ -74,6 +75,8 @@ class Prepared(msgspec.Struct):
     compiled: Any
     schema: Any
     result_metadata_id: bytes
+    # The layout of its EXECUTE bodies (protocol/executelayouts.py), learnt by the front.
+    layouts: LayoutState = msgspec.field(default_factory=LayoutState)
 
 
 class Node:
@@ -218,6 +221,14 @@ class Node:
         self.prepared.move_to_end(query_id)
         if len(self.prepared) > MAX_PREPARED_STATEMENTS:
             self.prepared.popitem(last=False)
+        return prepared
+
+    def current_prepared(self, query_id: bytes) -> Prepared | None:
+        """The statement prepared as `query_id` against the current schema, else None (then
+        lookup_prepared recompiles it or reports the error)."""
+        prepared = self.prepared.get(query_id)
+        if prepared is None or prepared.schema is not self._schema:
+            return None
         return prepared
 
     def lookup_prepared(self, query_id: bytes) -> Prepared | None:
