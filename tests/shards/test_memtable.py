@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 
 import msgspec
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import pytest
 
 from ferrosa.ipc import messages as m
@@ -318,3 +320,51 @@ def test_release_steps_free_a_flushed_memtable_a_bounded_count_at_a_time() -> No
         assert len(table.partitions) == max(0, 1000 - 128 * steps)
     assert steps == 8  # ceil(1000 / 128)
     assert not table.partitions and not table._unordered and not table._order
+
+
+# -- put_plain: its C-loop paths against the rule written cell by cell --------------------------
+
+def _put_by_cell(target: dict, names, values, ts: int, ttl: int, expires: int, now: int) -> int:
+    """The reference: every cell reconciled with the one it meets, its bytes counted if new."""
+    from shards.memtable import _CELL_OVERHEAD, Complex  # noqa: F401 (Complex: the type test)
+    added = 0
+    for name, value in zip(names, values):
+        cell = Cell(ts, value, ttl, expires) if value is not None else Cell(ts, None, 0, now)
+        old = target.get(name)
+        if type(old) is Cell:
+            target[name] = reconcile(old, cell)
+        else:
+            target[name] = cell
+            added += _CELL_OVERHEAD + len(name) + (len(value) if value is not None else 0)
+    return added
+
+
+_NAMES = ["a", "b", "c", "d"]
+_old_cell = st.one_of(
+    st.builds(Cell, st.integers(8, 12), st.sampled_from([b"", b"x", b"yy"]), st.just(0),
+              st.just(0)),
+    st.builds(Cell, st.integers(8, 12), st.just(b"e"), st.just(5), st.integers(90, 110)),
+    st.builds(Cell, st.integers(8, 12), st.none(), st.just(0), st.integers(90, 110)))
+_old = st.dictionaries(st.sampled_from(_NAMES),
+                       st.one_of(_old_cell, st.builds(lambda: "complex")), max_size=4)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_old, st.lists(st.sampled_from(_NAMES), unique=True, max_size=4),
+       st.lists(st.one_of(st.sampled_from([b"", b"x", b"zz"]), st.none()), min_size=4,
+                max_size=4),
+       st.integers(7, 13), st.sampled_from([(0, 0), (5, 105)]))
+def test_put_plain_is_the_rule_cell_by_cell(old, names, values, ts, ttl_expires) -> None:
+    from shards.memtable import Complex, put_plain
+    old = {name: Complex() if cell == "complex" else cell for name, cell in old.items()}
+    values = values[:len(names)]
+    ttl, expires = ttl_expires
+    expected = dict(old)
+    expected_added = _put_by_cell(expected, names, values, ts, ttl, expires, 100)
+    # Names decoded with a write are new strs; the memtable keeps the interned ones.
+    target = dict(old)
+    added = put_plain(target, ["".join(list(n)) for n in names], values, ts, ttl, expires, 100)
+    assert added == expected_added
+    assert target == expected
+    for name in target:
+        assert name is sys.intern(name)
