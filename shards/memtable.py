@@ -24,8 +24,6 @@ Theory of operation (Cassandra's data model, reduced to what a memtable holds):
 from __future__ import annotations
 
 import struct
-from itertools import repeat
-from operator import attrgetter
 from sys import intern
 from typing import Iterable, Iterator, Sequence
 
@@ -39,7 +37,6 @@ from shards.tombstones import NO_DELETION, RangeTombstoneList
 
 _BIGINT = struct.Struct(">q")
 _INDEX = struct.Struct(">i")
-_TIMESTAMP = attrgetter("timestamp")  # a Cell's; a Complex has none (AttributeError)
 # Fixed per-object overheads used for the memtable's byte budget estimate.
 _CELL_OVERHEAD = 64
 _ROW_OVERHEAD = 160
@@ -257,26 +254,14 @@ def put_plain(target: dict[str, Cell | Complex], names: Sequence[str],
     without a path) written at `ts` with `ttl` and `expires`, `now` the coordinator's clock:
     each reconciled with the cell it meets; returns the bytes added. A function of the
     mutation's fields, not a _CellApplier method: the usual INSERT makes no applier."""
-    if None not in values:
-        # The usual writes, made and stored by C loops (map, zip, update) without bytecodes
-        # per cell (the loop below was a third of a shard's bytecodes per write):
-        if not target:
-            # a new row: no cell to reconcile with;
-            target.update(zip(map(intern, names),
-                              map(Cell, repeat(ts), values, repeat(ttl), repeat(expires))))
-            return len(names) * _CELL_OVERHEAD + sum(map(len, names)) + sum(map(len, values))
-        olds = list(map(target.get, names))
-        if olds and None not in olds:
-            try:
-                newest = max(map(_TIMESTAMP, olds))
-            except AttributeError:  # a multi-cell column: the loop replaces it
-                newest = ts
-            if newest < ts:
-                # an overwrite of cells that all exist and are older: each new cell wins
-                # outright (reconcile's first rule), and the dict keeps its interned names.
-                target.update(zip(names, map(Cell, repeat(ts), values, repeat(ttl),
-                                             repeat(expires))))
-                return 0
+    if not target and None not in values:
+        # A new row of values, the usual insert of a new key: no cell to reconcile with, so
+        # no lookup per cell.
+        added = len(names) * _CELL_OVERHEAD
+        for name, value in zip(names, values):
+            target[intern(name)] = Cell(ts, value, ttl, expires)
+            added += len(name) + len(value)
+        return added
     added = 0
     for name, value in zip(names, values):
         cell = Cell(ts, value, ttl, expires) if value is not None else Cell(ts, None, 0, now)
