@@ -41,6 +41,8 @@ from ferrosa.protocol.constants import (
     Q_TIMESTAMP,
     Q_VALUES,
 )
+from ferrosa.protocol.primitives import SHORT
+from ferrosa.protocol.requests import TIMESTAMP_MIN
 
 # Bodies of more values than this are always read by decode_request: the Struct of a long
 # list rarely repeats, and the loop's cost per value is what a layout saves.
@@ -52,9 +54,6 @@ MAX_LAYOUT_BACKOFF = 1024
 # timestamp. Any other (named values, a paging state, a serial consistency, a keyspace, now in
 # seconds) leaves the body to decode_request.
 _LAID_OUT_FLAGS = Q_VALUES | Q_SKIP_METADATA | Q_PAGE_SIZE | Q_TIMESTAMP
-_SHORT = struct.Struct(">H")
-# The one timestamp decode_request refuses (Cassandra's bounds are the long's range without it).
-_TIMESTAMP_MIN = -(1 << 63)
 
 # What a layout reads: consistency, values, page size (-1: none), timestamp, skip metadata.
 LaidOut = tuple[int, list[bytes], int, "int | None", bool]
@@ -78,7 +77,9 @@ class ExecuteLayout:
             for n in lengths[1:]:
                 fields.append(f"4s{n}s")
                 expected.append(n.to_bytes(4, "big"))
-        tail = len(expected) + len(lengths)
+        # Fixed fields and values alternate up to `span`; with no values the prefix is the
+        # one fixed field (fields[0:1:2]). The page size and timestamp follow.
+        self.span = tail = 2 * len(lengths) if lengths else 1
         self.page_at = self.timestamp_at = 0
         if flags & Q_PAGE_SIZE:
             fields.append("i")
@@ -91,8 +92,6 @@ class ExecuteLayout:
         self.size = layout.size
         self.version = version
         self.expected = tuple(expected)
-        # With no values the prefix is the one fixed field: t[0:1:2].
-        self.span = 2 * len(lengths) if lengths else 1
         self.consistency = consistency
         self.skip_metadata = bool(flags & Q_SKIP_METADATA)
 
@@ -108,9 +107,9 @@ def layout_of(body: bytes, version: int, consistency: int, flags: int,
         lengths = tuple(map(len, values))  # None and UNSET have no length: no layout
     except TypeError:
         return None
-    pos = 2 + _SHORT.unpack_from(body, 0)[0]
+    pos = 2 + SHORT.unpack_from(body, 0)[0]
     if version >= 5:  # the result metadata id
-        pos += 2 + _SHORT.unpack_from(body, pos)[0]
+        pos += 2 + SHORT.unpack_from(body, pos)[0]
     pos += 2 + (4 if version >= 5 else 1) + (2 if flags & Q_VALUES else 0)
     if lengths:
         pos += 4
@@ -147,7 +146,7 @@ class LayoutState:
             return None
         self.backoff = 0
         timestamp = fields[layout.timestamp_at] if layout.timestamp_at else None
-        if timestamp == _TIMESTAMP_MIN:  # out of Cassandra's bounds: decode_request says so
+        if timestamp == TIMESTAMP_MIN:  # out of Cassandra's bounds: decode_request says so
             return None
         return (layout.consistency, list(fields[1:span:2]),
                 fields[layout.page_at] if layout.page_at else -1, timestamp,

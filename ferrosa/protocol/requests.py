@@ -56,7 +56,9 @@ from ferrosa.protocol.primitives import (
 
 # v3/v4 carry query flags in a [byte]; bit 0x80 has no meaning there.
 _V4_QUERY_FLAG_MASK = 0x7F
-_TIMESTAMP_MIN = -(1 << 63)
+# The one [long] a client timestamp may not be (Cassandra's bounds are the long's range
+# without it); protocol/executelayouts.py refuses it too.
+TIMESTAMP_MIN = -(1 << 63)
 # The optional parameters the Python and Java drivers send with every EXECUTE and QUERY: a
 # page size (their default fetch size) and a client-side timestamp.
 _PAGE_SIZE_AND_TIMESTAMP = Q_PAGE_SIZE | Q_TIMESTAMP
@@ -206,8 +208,8 @@ def decode_options(r: Reader, version: int) -> Options:
 
 
 def _timestamp_out_of_bounds(timestamp: int) -> ProtocolError:
-    return ProtocolError(f"Out of bound timestamp, must be in [{_TIMESTAMP_MIN + 1}, "
-                         f"{-_TIMESTAMP_MIN - 1}] (got {timestamp})")
+    return ProtocolError(f"Out of bound timestamp, must be in [{TIMESTAMP_MIN + 1}, "
+                         f"{-TIMESTAMP_MIN - 1}] (got {timestamp})")
 
 
 def read_query_parameters(r: Reader, version: int) -> QueryParameters:
@@ -227,7 +229,7 @@ def read_query_parameters(r: Reader, version: int) -> QueryParameters:
         return QueryParameters(consistency, values, names, bool(flags & Q_SKIP_METADATA), flags=flags)
     if rest == _PAGE_SIZE_AND_TIMESTAMP:  # the drivers' usual parameters: one unpack for both
         page_size, timestamp = r.read_int_and_long()
-        if timestamp == _TIMESTAMP_MIN:
+        if timestamp == TIMESTAMP_MIN:
             raise _timestamp_out_of_bounds(timestamp)
         return QueryParameters(consistency, values, names, bool(flags & Q_SKIP_METADATA),
                                page_size, None, None, timestamp, flags=flags)
@@ -237,7 +239,7 @@ def read_query_parameters(r: Reader, version: int) -> QueryParameters:
     timestamp = None
     if flags & Q_TIMESTAMP:
         timestamp = r.read_long()
-        if timestamp == _TIMESTAMP_MIN:
+        if timestamp == TIMESTAMP_MIN:
             raise _timestamp_out_of_bounds(timestamp)
     keyspace = r.read_string() if flags & Q_KEYSPACE else None
     now = r.read_int() if flags & Q_NOW_IN_SECONDS else None
