@@ -26,7 +26,7 @@ import logging
 import time
 from collections.abc import Coroutine
 from functools import partial
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from ferrosa.coordinator import execution as X
 from ferrosa.coordinator.dml import CompiledBatch, CompiledWrite, check_batch_counters
@@ -52,6 +52,9 @@ from ferrosa.protocol.frame import (
 from ferrosa.protocol.primitives import UNSET as WIRE_UNSET
 from ferrosa.schema.errors import AlreadyExists, SchemaError
 
+if TYPE_CHECKING:
+    from ferrosa.front.node import Prepared
+
 log = logging.getLogger(__name__)
 
 SUPPORTED_OPTIONS = {
@@ -63,7 +66,8 @@ SUPPORTED_OPTIONS = {
 MAX_IN_FLIGHT_PER_CONNECTION = 2048
 
 STATE_NEW, STATE_AUTHENTICATING, STATE_READY = "new", "authenticating", "ready"
-_EXECUTE = int(Opcode.EXECUTE)  # a plain int: compared once per frame
+_EXECUTE = int(Opcode.EXECUTE)  # plain ints: compared once per frame
+_BATCH = int(Opcode.BATCH)
 
 
 class Unprepared(Exception):
@@ -206,8 +210,11 @@ class CqlConnection(asyncio.Protocol):
 
     # -- dispatch -----------------------------------------------------------------------------
     def dispatch(self, frame: Frame) -> None:
-        if (frame.opcode == _EXECUTE and self.state == STATE_READY
-                and not frame.flags & FLAG_CUSTOM_PAYLOAD and self._execute_laid_out(frame)):
+        opcode = frame.opcode
+        if ((opcode == _EXECUTE or opcode == _BATCH) and self.state == STATE_READY
+                and not frame.flags & FLAG_CUSTOM_PAYLOAD
+                and (self._execute_laid_out(frame) if opcode == _EXECUTE
+                     else self._batch_laid_out(frame))):
             return
         if self.version is None:
             self.version = frame.version
@@ -490,30 +497,69 @@ class CqlConnection(asyncio.Protocol):
         self.send_result(result, compiled, stream, skip_metadata)
 
     def on_batch(self, request: Q.Batch, frame: Frame) -> Coroutine[Any, Any, None] | None:
-        """BATCH. A batch whose mutations all belong to one shard (the usual unlogged batch into
-        one partition) takes EXECUTE's short path; one that spans shards runs `_batch`."""
+        """BATCH, decoded by decode_request (a body no layout read: _batch_laid_out). A batch
+        that repeats one prepared statement teaches it the body's layout."""
         try:
-            batch, values = self._compile_batch(request)
-            now = request.now_in_seconds
-            ex = X.Execution(self.node, self.session, [], request.consistency, -1, None,
-                             request.timestamp, now if now is not None else int(time.time()),
+            batch, values, prepared = self._compile_batch(request)
+        except Exception as exc:  # every failure becomes an ERROR on this stream
+            self.send(error_response(exc), frame.stream)
+            return None
+        if prepared is not None and not frame.flags & FLAG_CUSTOM_PAYLOAD:
+            prepared.batch_layouts.decoded(frame.body, self.version, request, batch)
+        now = request.now_in_seconds
+        return self._run_batch(batch, values, request.consistency, request.timestamp,
+                               now if now is not None else int(time.time()), frame.stream)
+
+    def _batch_laid_out(self, frame: Frame) -> bool:
+        """BATCH of a body the layout of its (one, repeated) prepared statement reads whole
+        (protocol/batchlayouts.py): one unpack, and the batch compiled when the layout was
+        learnt, without decode_request or _compile_batch. False: the body is left to
+        decode_request and on_batch, which report anything wrong with it."""
+        body = frame.body
+        # [byte type][short n][byte kind][short id length][id]: the first statement's id.
+        if len(body) < 6:
+            return False
+        prepared = self.node.current_prepared(body[6:6 + (body[4] << 8 | body[5])])
+        if prepared is None:
+            return False
+        read = prepared.batch_layouts.read(body, self.version)
+        if read is None:
+            return False
+        batch, consistency, values, timestamp = read
+        self._started(self._run_batch(batch, values, consistency, timestamp, int(time.time()),
+                                      frame.stream), frame.stream)
+        return True
+
+    def _run_batch(self, batch: CompiledBatch, values: list[list], consistency: int,
+                   timestamp: int | None, now: int,
+                   stream: int) -> Coroutine[Any, Any, None] | None:
+        """Run a compiled BATCH. One whose mutations all belong to one shard (the usual
+        unlogged batch into one partition) takes EXECUTE's short path; one that spans shards
+        returns the coroutine of `_batch`."""
+        try:
+            ex = X.Execution(self.node, self.session, [], consistency, -1, None, timestamp, now,
                              self.version)
             per_shard = batch.per_shard(ex, values)
             if len(per_shard) == 1:
                 [(shard, write)] = per_shard.items()
-                self._answer_on_reply(ex, batch, self.node.router.call(shard, write),
-                                      frame.stream, False)
+                self._answer_on_reply(ex, batch, self.node.router.call(shard, write), stream,
+                                      False)
                 return None
         except Exception as exc:  # every failure becomes an ERROR on this stream
-            self.send(error_response(exc), frame.stream)
+            self.send(error_response(exc), stream)
             return None
-        return self._batch(batch, ex, per_shard, frame.stream)
+        return self._batch(batch, ex, per_shard, stream)
 
-    def _compile_batch(self, request: Q.Batch) -> tuple[CompiledBatch, list[list]]:
+    def _compile_batch(self, request: Q.Batch
+                       ) -> tuple[CompiledBatch, list[list], Prepared | None]:
+        """The batch compiled, each statement's values, and the first statement's prepared
+        statement (None for a query string): the one that learns the batch's layout, which
+        batchlayouts takes only from batches that repeat it."""
         keyspace = request.keyspace or self.session.keyspace
         parts, values = [], []
         last_id: bytes | None = None
         compiled = None
+        prepared = first = None
         for statement in request.statements:
             query_or_id = statement.query_or_id
             # decode_batch gives a repeated prepared statement the same id object: looked up
@@ -527,14 +573,16 @@ class CqlConnection(asyncio.Protocol):
                     last_id = query_or_id
                 else:
                     compiled = self.node.compile_query(query_or_id, keyspace)
-                    last_id = None
+                    last_id = prepared = None
                 if not isinstance(compiled, CompiledWrite):
                     raise X.InvalidRequest("Invalid statement in batch: only UPDATE, INSERT and "
                                            "DELETE statements are allowed.")
+                if not parts:
+                    first = prepared
             parts.append(compiled)
             values.append(positional(compiled, statement.values, None))
         check_batch_counters(request.batch_type, False, parts)
-        return CompiledBatch(parts, lambda v: None, [], request.batch_type), values
+        return CompiledBatch(parts, lambda v: None, [], request.batch_type), values, first
 
     async def _batch(self, batch: CompiledBatch, ex: X.Execution, per_shard: dict,
                      stream: int) -> None:

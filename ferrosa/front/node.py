@@ -31,6 +31,7 @@ from ferrosa.front.coalescer import WakeCoalescer
 from ferrosa.durable import write_atomically
 from ferrosa.ipc import messages as m
 from ferrosa.partitioner import MAX_TOKEN, MIN_TOKEN
+from ferrosa.protocol.batchlayouts import BatchLayoutState
 from ferrosa.protocol.executelayouts import LayoutState
 from ferrosa.schema import system_tables
 from ferrosa.schema.model import KeyspaceMetadata, Schema, TableMetadata, is_system_keyspace
@@ -77,6 +78,8 @@ class Prepared(msgspec.Struct):
     result_metadata_id: bytes
     # The layout of its EXECUTE bodies (protocol/executelayouts.py), learnt by the front.
     layouts: LayoutState = msgspec.field(default_factory=LayoutState)
+    # The layout of the BATCH bodies that repeat it (protocol/batchlayouts.py).
+    batch_layouts: BatchLayoutState = msgspec.field(default_factory=BatchLayoutState)
 
 
 class Node:

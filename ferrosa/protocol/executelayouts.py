@@ -32,7 +32,7 @@ reads the prefix through the first value's length as one `s` field and every lat
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ferrosa.protocol.constants import (
@@ -70,30 +70,36 @@ class ExecuteLayout:
 
     def __init__(self, version: int, prefix: bytes, lengths: tuple[int, ...], consistency: int,
                  flags: int) -> None:
-        fields = [f"{len(prefix)}s"]
-        expected = [prefix]
-        if lengths:
-            fields.append(f"{lengths[0]}s")
-            for n in lengths[1:]:
-                fields.append(f"4s{n}s")
-                expected.append(n.to_bytes(4, "big"))
+        fixed = [prefix, *(n.to_bytes(4, "big") for n in lengths[1:])]
         # Fixed fields and values alternate up to `span`; with no values the prefix is the
         # one fixed field (fields[0:1:2]). The page size and timestamp follow.
         self.span = tail = 2 * len(lengths) if lengths else 1
+        numbers = ""
         self.page_at = self.timestamp_at = 0
         if flags & Q_PAGE_SIZE:
-            fields.append("i")
+            numbers += "i"
             self.page_at, tail = tail, tail + 1
         if flags & Q_TIMESTAMP:
-            fields.append("q")
+            numbers += "q"
             self.timestamp_at = tail
-        layout = struct.Struct(">" + "".join(fields))
+        layout = alternating(fixed, lengths, numbers)
         self.unpack: Callable[[bytes], tuple] = layout.unpack
         self.size = layout.size
         self.version = version
-        self.expected = tuple(expected)
+        self.expected = tuple(fixed)
         self.consistency = consistency
         self.skip_metadata = bool(flags & Q_SKIP_METADATA)
+
+
+def alternating(fixed: Sequence[bytes], lengths: Sequence[int], numbers: str = "") -> struct.Struct:
+    """The Struct of fixed parts and values that alternate: fixed[0], value 0, fixed[1], value
+    1, ..., then one more fixed part when `fixed` has one more than `lengths`, then `numbers`
+    (struct codes of fields read as numbers). Unpacked, the fixed parts are at the even places
+    up to the numbers, and the values at the odd ones."""
+    fields = [f"{len(part)}s{n}s" for part, n in zip(fixed, lengths)]
+    if len(fixed) > len(lengths):
+        fields.append(f"{len(fixed[-1])}s")
+    return struct.Struct(">" + "".join(fields) + numbers)
 
 
 def layout_of(body: bytes, version: int, consistency: int, flags: int,
@@ -118,21 +124,33 @@ def layout_of(body: bytes, version: int, consistency: int, flags: int,
     return layout if layout.size == len(body) else None
 
 
-class LayoutState:
-    """A prepared statement's layout and its back-off."""
+class LearntLayout:
+    """A learnt layout and its back-off (see the theory of operation): what LayoutState and
+    batchlayouts' BatchLayoutState share."""
 
     __slots__ = ("backoff", "layout", "skip")
 
     def __init__(self) -> None:
-        self.layout: ExecuteLayout | None = None
-        self.skip = 0  # executions still to decode without learning
+        self.layout: Any = None
+        self.skip = 0  # bodies still to decode without learning
         self.backoff = 0
 
-    def read(self, body: bytes, version: int) -> LaidOut | None:
-        """(consistency, values, page size or -1, timestamp or None, skip metadata) of an
-        EXECUTE body, exactly as decode_request reads them, when the layout reads it whole;
-        None: leave the body to decode_request (a miss, which drops the layout, or a body
-        decode_request refuses)."""
+    def _wants(self) -> bool:
+        """Whether to learn from the body just decoded: not when a layout is kept, nor while
+        the back-off lasts (this counts it down)."""
+        if self.layout is not None:
+            return False
+        if self.skip:
+            self.skip -= 1
+            return False
+        return True
+
+    def _unpacked(self, body: bytes, version: int) -> tuple | None:
+        """The fields of a body the layout reads whole (a hit, which resets the back-off);
+        None for a body of another layout (a miss, which drops it), of another protocol
+        version, or with the timestamp decode_request refuses. A layout has `version`,
+        `size`, `unpack`, `expected` (its fixed fields, at the even places up to `span`) and
+        `timestamp_at` (the timestamp's place, 0 when absent)."""
         layout = self.layout
         if layout is None or layout.version != version:
             return None
@@ -140,30 +158,17 @@ class LayoutState:
             self._missed()
             return None
         fields = layout.unpack(body)
-        span = layout.span
-        if fields[0:span:2] != layout.expected:
+        if fields[0:layout.span:2] != layout.expected:
             self._missed()
             return None
         self.backoff = 0
-        timestamp = fields[layout.timestamp_at] if layout.timestamp_at else None
-        if timestamp == TIMESTAMP_MIN:  # out of Cassandra's bounds: decode_request says so
-            return None
-        return (layout.consistency, list(fields[1:span:2]),
-                fields[layout.page_at] if layout.page_at else -1, timestamp,
-                layout.skip_metadata)
+        if layout.timestamp_at and fields[layout.timestamp_at] == TIMESTAMP_MIN:
+            return None  # out of Cassandra's bounds: decode_request says so
+        return fields
 
-    def decoded(self, body: bytes, version: int, consistency: int, flags: int,
-                values: list[Any]) -> None:
-        """decode_request read `body` (see layout_of) and it executed: learn its layout,
-        unless the state backs off or has a layout already (one of another protocol version,
-        or one that read the body but refused its timestamp)."""
-        if self.layout is not None:
-            return
-        if self.skip:
-            self.skip -= 1
-            return
-        self.layout = layout_of(body, version, consistency, flags, values)
-        if self.layout is None:
+    def _learnt(self, layout: Any) -> None:
+        self.layout = layout
+        if layout is None:
             self._back_off()
 
     def _missed(self) -> None:
@@ -173,3 +178,31 @@ class LayoutState:
     def _back_off(self) -> None:
         self.backoff = min(MAX_LAYOUT_BACKOFF, 2 * self.backoff + 1)
         self.skip = self.backoff
+
+
+class LayoutState(LearntLayout):
+    """A prepared statement's EXECUTE layout and its back-off."""
+
+    __slots__ = ()
+
+    def read(self, body: bytes, version: int) -> LaidOut | None:
+        """(consistency, values, page size or -1, timestamp or None, skip metadata) of an
+        EXECUTE body, exactly as decode_request reads them, when the layout reads it whole;
+        None: leave the body to decode_request (a miss, which drops the layout, or a body
+        decode_request refuses)."""
+        fields = self._unpacked(body, version)
+        if fields is None:
+            return None
+        layout = self.layout
+        return (layout.consistency, list(fields[1:layout.span:2]),
+                fields[layout.page_at] if layout.page_at else -1,
+                fields[layout.timestamp_at] if layout.timestamp_at else None,
+                layout.skip_metadata)
+
+    def decoded(self, body: bytes, version: int, consistency: int, flags: int,
+                values: list[Any]) -> None:
+        """decode_request read `body` (see layout_of) and it executed: learn its layout,
+        unless the state backs off or has a layout already (one of another protocol version,
+        or one that read the body but refused its timestamp)."""
+        if self._wants():
+            self._learnt(layout_of(body, version, consistency, flags, values))

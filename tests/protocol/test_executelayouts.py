@@ -14,6 +14,7 @@ from ferrosa.protocol.errors import ProtocolError
 from ferrosa.protocol.frame import Frame
 from ferrosa.protocol.messages import decode_request
 from ferrosa.protocol.primitives import UNSET
+from tests.protocol.histories import replay
 
 QUERY_ID = bytes(range(16))
 OTHER_ID = bytes(range(1, 17))
@@ -180,13 +181,6 @@ _request = st.tuples(st.lists(_value, max_size=4), _params,
                      st.sampled_from([QUERY_ID, OTHER_ID]))
 
 
-def _answer(body: bytes, version: int):
-    try:
-        return _decoded(body, version)
-    except ProtocolError as err:
-        return err
-
-
 @settings(max_examples=300, deadline=None)
 @given(st.sampled_from([3, 4, 5]), st.lists(_request, min_size=1, max_size=25),
        st.lists(st.tuples(st.integers(0, 200), st.integers(0, 255)), max_size=3),
@@ -200,16 +194,4 @@ def test_read_answers_what_decode_request_answers(version, requests, flips, resi
         if version < 4 and UNSET in values:
             continue  # v3 has no unset value to encode
         body = _body(version, values, query_id=query_id, **params)
-        damaged = bytearray(body)
-        for at, byte in flips:
-            if at < len(damaged):
-                damaged[at] = byte
-        damaged = bytes(damaged[:len(damaged) + resize] if resize < 0 else
-                        damaged + bytes(resize))
-        for candidate in (damaged, body):
-            read = state.read(candidate, version)
-            answer = _answer(candidate, version)
-            if read is not None:
-                assert read == answer
-            elif not isinstance(answer, ProtocolError):
-                _teach(state, candidate, version)
+        replay(state, body, version, flips, resize, _decoded, _teach)
