@@ -19,17 +19,19 @@ executes or looks anything up.
 Theory of operation: as executelayouts' (one layout per statement, misses back off up to
 MAX_LAYOUT_BACKOFF bodies). A body gives no layout when a statement is a query string or
 another prepared statement, when statements have no values or different value counts, when a
-value is null or unset, or when the tail has more than the client timestamp (a serial
-consistency, v5's keyspace or now-in-seconds): the layout covers the consistency, the flags and
-the timestamp, so such a body is longer than the layout, which refuses it.
+value is null or unset, or when the flags have more than the client timestamp and v5's
+keyspace (a serial consistency, now in seconds). A batch's keyspace names where its query
+strings' tables are, so it changes nothing for prepared statements, but it is a fixed field
+like the others: a body of another keyspace misses.
 
 Layout of a body: [byte type][short n], then per statement [byte kind = 1][short id
 length][id][short count] and per value [int length][bytes], then [short consistency], the
-flags ([byte], v5 [int]) and [long timestamp] when the flags say so. The Struct reads every
-stretch between two values as one `s` field (the first one from the body's start through the
-first value's length; between statements, the next statement's head and its first value's
-length), the consistency and flags after the last value as one more, and the timestamp as a
-number, so one tuple comparison checks them all.
+flags ([byte], v5 [int]), and [long timestamp] and v5's [string keyspace] when the flags say
+so. The Struct reads every stretch between two values as one `s` field (the first one from the
+body's start through the first value's length; between statements, the next statement's head
+and its first value's length), the consistency and flags after the last value as one more, the
+timestamp as a number and the keyspace as a last fixed field, so one tuple comparison checks
+them all.
 """
 
 from __future__ import annotations
@@ -37,8 +39,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ferrosa.protocol.constants import Q_TIMESTAMP
+from ferrosa.protocol.constants import Q_KEYSPACE, Q_TIMESTAMP
 from ferrosa.protocol.executelayouts import LearntLayout, alternating
+from ferrosa.protocol.primitives import SHORT
 from ferrosa.protocol.requests import Batch
 
 # Batches of more values than this (all statements together) are always read by
@@ -49,6 +52,11 @@ MAX_LAID_OUT_BATCH_VALUES = 256
 # [byte type][short n] before the first statement.
 _BATCH_HEAD = 3
 
+# The flags a layout covers: the client timestamp, and the keyspace the Python driver names in
+# each v5 BATCH (the keyspace of its first statement). Any other (a serial consistency, now in
+# seconds) leaves the body to decode_request.
+_LAID_OUT_FLAGS = Q_TIMESTAMP | Q_KEYSPACE
+
 # What a layout reads: what the front compiled the batch into, the consistency, each
 # statement's values, the timestamp.
 BatchLaidOut = tuple[Any, int, list[list[bytes]], "int | None"]
@@ -56,17 +64,30 @@ BatchLaidOut = tuple[Any, int, list[list[bytes]], "int | None"]
 
 class BatchLayout:
     """One layout of a batch's body, for one protocol version: `per_statement` values for
-    each of the statements, the fixed fields at the unpacked body's even places up to `span`,
-    the values at its odd places, and the timestamp after them when the flags have it."""
+    each of the statements. Unpacked, the body has its fixed fields at the even places up to
+    `span` and the values at the odd ones before `values_end`; then the fixed consistency and
+    flags, the timestamp when the flags have it (at `timestamp_at`, else 0), and v5's keyspace
+    (one more fixed field: at an even place after the timestamp, else part of the one before)."""
 
     __slots__ = ("compiled", "consistency", "expected", "per_statement", "size", "span",
-                 "timestamp_at", "unpack", "version")
+                 "timestamp_at", "unpack", "values_end", "version")
 
     def __init__(self, version: int, fixed: list[bytes], lengths: list[int], per_statement: int,
-                 consistency: int, flags: int, compiled: Any) -> None:
-        self.span = 2 * len(lengths) + 1  # the values and the fixed part after the last one
-        self.timestamp_at = self.span if flags & Q_TIMESTAMP else 0
-        layout = alternating(fixed, lengths, "q" if flags & Q_TIMESTAMP else "")
+                 consistency: int, timestamp: bool, keyspace: bytes, compiled: Any) -> None:
+        self.values_end = 2 * len(lengths)
+        self.span = self.values_end + 1  # the values and the fixed part after the last one
+        self.timestamp_at = 0
+        numbers = ""
+        if timestamp:
+            self.timestamp_at = self.span
+            numbers = "q"
+            if keyspace:
+                fixed = [*fixed, keyspace]
+                numbers += f"{len(keyspace)}s"
+                self.span += 2
+        elif keyspace:
+            fixed = [*fixed[:-1], fixed[-1] + keyspace]
+        layout = alternating(fixed[:len(lengths) + 1], lengths, numbers)
         self.unpack: Callable[[bytes], tuple] = layout.unpack
         self.size = layout.size
         self.version = version
@@ -81,7 +102,7 @@ def batch_layout_of(body: bytes, version: int, request: Batch,
     """The layout of `body`, a BATCH that decode_request read as `request` and the front
     compiled into `compiled`. None when a layout cannot read such a body the same way."""
     statements = request.statements
-    if not statements:
+    if request.flags & ~_LAID_OUT_FLAGS or not statements:
         return None
     query_id = statements[0].query_or_id
     per_statement = len(statements[0].values)
@@ -105,9 +126,14 @@ def batch_layout_of(body: bytes, version: int, request: Batch,
             lengths.append(len(value))
             pos += len(value)
             start = pos
-    fixed.append(body[start:pos + 2 + (4 if version >= 5 else 1)])  # consistency and flags
+    pos += 2 + (4 if version >= 5 else 1)
+    fixed.append(body[start:pos])  # consistency and flags
+    if request.flags & Q_TIMESTAMP:
+        pos += 8
+    keyspace = (body[pos:pos + 2 + SHORT.unpack_from(body, pos)[0]]
+                if request.flags & Q_KEYSPACE else b"")
     layout = BatchLayout(version, fixed, lengths, per_statement, request.consistency,
-                         request.flags, compiled)
+                         bool(request.flags & Q_TIMESTAMP), keyspace, compiled)
     # decode_request ignores trailing bytes; a layout reads whole bodies only.
     return layout if layout.size == len(body) else None
 
@@ -128,7 +154,7 @@ class BatchLayoutState(LearntLayout):
         layout = self.layout
         # The values in runs of per_statement, one list per statement, made in C: zip over
         # per_statement references to one iterator takes the next per_statement values.
-        values = iter(fields[1:layout.span:2])
+        values = iter(fields[1:layout.values_end:2])
         return (layout.compiled, layout.consistency,
                 list(map(list, zip(*[values] * layout.per_statement))),
                 fields[layout.timestamp_at] if layout.timestamp_at else None)

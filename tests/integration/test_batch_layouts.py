@@ -191,3 +191,40 @@ def test_a_dropped_column_is_not_written_by_a_learnt_layout(client) -> None:
     answer = _batch(client, [(insert, row) for row in _rows(b"d", 0, 2, b"v")])
     assert isinstance(answer, R.Error) and answer.code == ErrorCode.INVALID, answer
     assert "Undefined column name v" in answer.message
+
+
+@pytest.mark.parametrize("version", [4, 5])
+def test_the_python_driver_s_batches(cluster_factory, schema, version) -> None:
+    """The driver's BatchStatement of one prepared INSERT (v5: naming its keyspace in the
+    body), executed often enough to be read by its layout, then with other lengths and a
+    LOGGED type: every row as written, each batch at its own client timestamp."""
+    from cassandra.query import BatchStatement
+    from cassandra.query import BatchType as DriverBatchType
+
+    clock = iter(range(1_000, 2_000))
+    timestamps = [lambda: next(clock)]  # the driver's client timestamp for each request
+    cluster = cluster_factory(protocol_version=version, timestamp_generator=lambda: timestamps[0]())
+    session = cluster.connect()
+    assert cluster.protocol_version == version
+    insert = session.prepare(INSERT)
+    key = f"driver-{version}"
+    expected = {}
+    for i in range(WARM + 6):
+        batch = BatchStatement(DriverBatchType.LOGGED if i == WARM + 4 else
+                               DriverBatchType.UNLOGGED)
+        v = "x" * (4 if i != WARM + 2 else 9)
+        for c in range(3 * i, 3 * i + 3):
+            batch.add(insert, (key, c, v))
+            expected[c] = v
+        session.execute(batch)
+    rows = session.execute("SELECT c, v FROM blay.rows WHERE k = %s", (key,))
+    assert {row.c: row.v for row in rows} == expected
+    # Batches of the learnt layout at older client timestamps lose to the rows there.
+    timestamps[0] = lambda: 1
+    for _ in range(WARM):
+        batch = BatchStatement(DriverBatchType.UNLOGGED)
+        for c in range(3):
+            batch.add(insert, (key, c, "old!"))
+        session.execute(batch)
+    rows = session.execute("SELECT c, v FROM blay.rows WHERE k = %s", (key,))
+    assert {row.c: row.v for row in rows} == expected

@@ -33,3 +33,19 @@ def replay(state: Any, body: bytes, version: int, flips: list[tuple[int, int]], 
             assert read == answer
         elif not isinstance(answer, ProtocolError):
             teach(state, candidate, version)
+
+
+def check_back_off(state: Any, learnt: bytes, other: bytes, version: int,
+                   teach: Callable[[Any, bytes, int], None]) -> None:
+    """`state`, which has learnt `learnt`'s layout, misses on `other` (another layout) again
+    and again: each miss doubles the back-off, the bodies decoded meanwhile are not learnt,
+    the next one is, and a hit resets the back-off."""
+    for backoff in (1, 3, 7, 15):
+        assert state.read(other, version) is None
+        assert state.backoff == state.skip == backoff
+        for _ in range(backoff):  # decoded without learning
+            teach(state, learnt, version)
+            assert state.layout is None
+        teach(state, learnt, version)
+        assert state.layout is not None
+    assert state.read(learnt, version) is not None and state.backoff == 0

@@ -15,7 +15,7 @@ from ferrosa.protocol.executelayouts import MAX_LAYOUT_BACKOFF
 from ferrosa.protocol.frame import Frame
 from ferrosa.protocol.messages import decode_request
 from ferrosa.protocol.primitives import UNSET
-from tests.protocol.histories import replay
+from tests.protocol.histories import check_back_off, replay
 
 QUERY_ID = bytes(range(16))
 OTHER_ID = bytes(range(1, 17))
@@ -82,6 +82,18 @@ def test_each_optional_part(fields) -> None:
         assert _learnt(body, version).read(body, version) == _decoded(body, version)
 
 
+@pytest.mark.parametrize("rows", [[ROW] * 2, [[b"k"]] * 3])
+@pytest.mark.parametrize("timestamp", [None, 77])
+def test_v5_s_keyspace_is_a_fixed_field(timestamp, rows) -> None:
+    """The Python driver names its first statement's keyspace in every v5 BATCH."""
+    body = _body(5, rows, keyspace="ks1", timestamp=timestamp)
+    state = _learnt(body, 5)
+    assert state.read(body, 5) == _decoded(body, 5)
+    assert _request(body, 5).keyspace == "ks1"
+    assert state.read(_body(5, rows, keyspace="ks2", timestamp=timestamp), 5) is None
+    assert state.layout is None
+
+
 def test_one_statement_of_one_value() -> None:
     body = _body(4, [[b"k"]])
     assert _learnt(body, 4).read(body, 4) == (COMPILED, ONE, [[b"k"]], None)
@@ -125,8 +137,13 @@ def test_trailing_bytes_miss_and_are_never_learnt() -> None:
     ([[b"k"], [b"k"]], {"ids": [QUERY_ID, "INSERT INTO t (k) VALUES (?)"]}),
     ([[b"k"], [b"k"]], {"ids": [QUERY_ID, OTHER_ID]}),
     ([[b"k"]], {"serial_consistency": ConsistencyLevel.LOCAL_SERIAL}),
-    ([[b"k"]], {"keyspace": "ks"}),
     ([[b"k"]], {"now_in_seconds": 12}),
+    ([[b"k"]], {"keyspace": "ks", "now_in_seconds": 12}),
+    ([[b"k"]], {"timestamp": 5, "now_in_seconds": 12}),
+    # A serial consistency before the timestamp and keyspace, where the timestamp's last two
+    # bytes (5) read as a keyspace length would make a Struct as long as the body.
+    ([[b"k"]], {"serial_consistency": ConsistencyLevel.SERIAL, "timestamp": 5,
+                "keyspace": "abc"}),
     ([[b"v"] * 8] * (bl.MAX_LAID_OUT_BATCH_VALUES // 8 + 1), {}),
 ])
 def test_bodies_a_layout_cannot_read_give_none(rows, fields) -> None:
@@ -165,15 +182,7 @@ def test_another_protocol_version_is_left_alone() -> None:
 def test_misses_back_off_doubling_and_a_hit_resets() -> None:
     short, longer = _body(4, [[b"k"]]), _body(4, [[b"kk"]])
     state = _learnt(short, 4)
-    for backoff in (1, 3, 7, 15):
-        assert state.read(longer, 4) is None
-        assert state.backoff == state.skip == backoff
-        for _ in range(backoff):  # decoded without learning
-            _teach(state, short, 4)
-            assert state.layout is None
-        _teach(state, short, 4)
-        assert state.layout is not None
-    assert state.read(short, 4) is not None and state.backoff == 0
+    check_back_off(state, short, longer, 4, _teach)
     for _ in range(20):
         state._back_off()
     assert state.backoff == state.skip == MAX_LAYOUT_BACKOFF
@@ -186,7 +195,8 @@ _fields = st.fixed_dictionaries({
     "consistency": st.sampled_from([ONE, ConsistencyLevel.QUORUM]),
     "batch_type": st.sampled_from([BatchType.LOGGED, BatchType.UNLOGGED]),
     "timestamp": st.sampled_from([None, 7, -(1 << 63), (1 << 63) - 1]),
-})
+}, optional={"keyspace": st.sampled_from(["ks", "other_ks"]),
+             "now_in_seconds": st.sampled_from([0, 12])})
 _statement = st.tuples(st.sampled_from([QUERY_ID, QUERY_ID, OTHER_ID]),
                        st.lists(_value, min_size=1, max_size=3))
 _batch = st.tuples(st.lists(_statement, min_size=1, max_size=4), _fields)
@@ -204,6 +214,8 @@ def test_read_answers_what_decode_request_answers(version, batches, flips, resiz
     for statements, fields in batches:
         if version < 4 and any(UNSET in values for _, values in statements):
             continue  # v3 has no unset value to encode
+        if version < 5:  # v5's options
+            fields = {k: v for k, v in fields.items() if k not in ("keyspace", "now_in_seconds")}
         body = _body(version, [values for _, values in statements],
                      ids=[query_id for query_id, _ in statements], **fields)
         replay(state, body, version, flips, resize, _decoded, _teach)

@@ -14,7 +14,7 @@ from ferrosa.protocol.errors import ProtocolError
 from ferrosa.protocol.frame import Frame
 from ferrosa.protocol.messages import decode_request
 from ferrosa.protocol.primitives import UNSET
-from tests.protocol.histories import replay
+from tests.protocol.histories import check_back_off, replay
 
 QUERY_ID = bytes(range(16))
 OTHER_ID = bytes(range(1, 17))
@@ -149,16 +149,7 @@ def test_another_protocol_version_is_left_alone() -> None:
 
 def test_misses_back_off_doubling_and_a_hit_resets() -> None:
     short, longer = _body(4, [b"k"]), _body(4, [b"kk"])
-    state = _learnt(short, 4)
-    for backoff in (1, 3, 7, 15):
-        assert state.read(longer, 4) is None
-        assert state.backoff == state.skip == backoff
-        for _ in range(backoff):  # decoded without learning
-            _teach(state, short, 4)
-            assert state.layout is None
-        _teach(state, short, 4)
-        assert state.layout is not None
-    assert state.read(short, 4) is not None and state.backoff == 0
+    check_back_off(_learnt(short, 4), short, longer, 4, _teach)
 
 
 def test_the_back_off_is_bounded() -> None:
