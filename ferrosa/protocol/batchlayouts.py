@@ -77,21 +77,22 @@ class BatchLayout:
         self.values_end = 2 * len(lengths)
         self.span = self.values_end + 1  # the values and the fixed part after the last one
         self.timestamp_at = 0
-        numbers = ""
+        after = ""
+        expected = ()
         if timestamp:
             self.timestamp_at = self.span
-            numbers = "q"
+            after = "q"
             if keyspace:
-                fixed = [*fixed, keyspace]
-                numbers += f"{len(keyspace)}s"
+                after += f"{len(keyspace)}s"
+                expected = (keyspace,)
                 self.span += 2
         elif keyspace:
             fixed = [*fixed[:-1], fixed[-1] + keyspace]
-        layout = alternating(fixed[:len(lengths) + 1], lengths, numbers)
+        layout = alternating(fixed, lengths, after)
         self.unpack: Callable[[bytes], tuple] = layout.unpack
         self.size = layout.size
         self.version = version
-        self.expected = tuple(fixed)
+        self.expected = (*fixed, *expected)
         self.per_statement = per_statement
         self.consistency = consistency
         self.compiled = compiled

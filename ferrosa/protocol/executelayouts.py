@@ -74,15 +74,15 @@ class ExecuteLayout:
         # Fixed fields and values alternate up to `span`; with no values the prefix is the
         # one fixed field (fields[0:1:2]). The page size and timestamp follow.
         self.span = tail = 2 * len(lengths) if lengths else 1
-        numbers = ""
+        after = ""
         self.page_at = self.timestamp_at = 0
         if flags & Q_PAGE_SIZE:
-            numbers += "i"
+            after += "i"
             self.page_at, tail = tail, tail + 1
         if flags & Q_TIMESTAMP:
-            numbers += "q"
+            after += "q"
             self.timestamp_at = tail
-        layout = alternating(fixed, lengths, numbers)
+        layout = alternating(fixed, lengths, after)
         self.unpack: Callable[[bytes], tuple] = layout.unpack
         self.size = layout.size
         self.version = version
@@ -91,15 +91,16 @@ class ExecuteLayout:
         self.skip_metadata = bool(flags & Q_SKIP_METADATA)
 
 
-def alternating(fixed: Sequence[bytes], lengths: Sequence[int], numbers: str = "") -> struct.Struct:
+def alternating(fixed: Sequence[bytes], lengths: Sequence[int], after: str = "") -> struct.Struct:
     """The Struct of fixed parts and values that alternate: fixed[0], value 0, fixed[1], value
-    1, ..., then one more fixed part when `fixed` has one more than `lengths`, then `numbers`
-    (struct codes of fields read as numbers). Unpacked, the fixed parts are at the even places
-    up to the numbers, and the values at the odd ones."""
+    1, ..., then one more fixed part when `fixed` has one more than `lengths`, then `after`
+    (struct codes of the fields that follow: numbers, or a last fixed part a caller compares
+    itself). Unpacked, the fixed parts are at the even places up to `after`'s fields, and the
+    values at the odd ones."""
     fields = [f"{len(part)}s{n}s" for part, n in zip(fixed, lengths)]
     if len(fixed) > len(lengths):
         fields.append(f"{len(fixed[-1])}s")
-    return struct.Struct(">" + "".join(fields) + numbers)
+    return struct.Struct(">" + "".join(fields) + after)
 
 
 def layout_of(body: bytes, version: int, consistency: int, flags: int,
