@@ -9,6 +9,7 @@ processes, sockets or wake-ups.
     python -m bench.inprocess front-read [--ops 50000] [--per-read 16] [--repeat 3]
     python -m bench.inprocess shard-batch [--ops 8000] [--batch 11] [--repeat 5]
     python -m bench.inprocess front-batch [--ops 10000] [--per-read 16] [--repeat 3]
+    python -m bench.inprocess front-slice [--ops 50000] [--per-read 16] [--repeat 3]
     python -m bench.inprocess shard-slice [--ops 2000] [--batch 11] [--repeat 5] [--flushed]
     python -m bench.inprocess flush [--ops 100000] [--repeat 3]
     python -m bench.inprocess compact [--ops 100000] [--repeat 3]
@@ -41,6 +42,10 @@ and the encoding of the RowsReply); the front's stand-in shard answers with one 
 ``shard-batch`` and ``front-batch``: the batch workload's unlogged BATCH of BATCH_ROWS prepared
 INSERTs into one partition of clustered1 (a key and an int clustering column): the shard's Write
 of BATCH_ROWS mutations, the front's BATCH message. The CPU per batch.
+
+``front-slice``: the slice workload's read of SLICE_ROWS rows (``SELECT * ... WHERE key = ? AND
+ck >= ? LIMIT ?``) as the front serves it; the stand-in shard answers SLICE_ROWS encoded rows,
+cut by the limit as in a partition of CLUSTER_ROWS rows.
 
 ``shard-slice``: the slice workload's read (``SELECT * ... WHERE key = ? AND ck >= ? LIMIT 100``)
 from a memtable of SLICE_PARTITIONS partitions of CLUSTER_ROWS rows: the CPU per row read.
@@ -108,6 +113,9 @@ CLUSTERED_DDL = ('CREATE TABLE ks.clustered1 (key blob, ck int, "C0" blob, "C1" 
 INSERT_CLUSTERED = ('INSERT INTO ks.clustered1 (key, ck, "C0", "C1", "C2", "C3", "C4") '
                     'VALUES (?, ?, ?, ?, ?, ?, ?)')
 SELECT = "SELECT * FROM ks.standard1 WHERE key = ?"
+# front-slice: the slice workload's read (bench.workloads' SLICE_CLUSTERED1) of SLICE_ROWS rows.
+SLICE = "SELECT * FROM ks.clustered1 WHERE key = ? AND ck >= ? LIMIT ?"
+SLICE_ROWS = 10
 
 
 def _writes(count: int, table_id: bytes, seed: int = 1, every_key: bool = False,
@@ -506,10 +514,13 @@ class _WireClient:
         return [P.decode_response(frame) for frame in frames]
 
 
-def _stand_in_replies(requests: list, row: bytes) -> list:
-    """What the front's stand-in shard answers to one drained batch, as a shard does: one found
-    row to each read, one Acks for all the writes."""
-    replies = [m.RowsReply(r.req_id, 1, row, False, r.token, r.pk)
+def _stand_in_replies(requests: list, row: bytes, count: int = 1) -> list:
+    """What the front's stand-in shard answers to one drained batch, as a shard does: the
+    `count` found rows `row` to each read (more than one: a slice its limit cut, as in a
+    partition of CLUSTER_ROWS rows), one Acks for all the writes."""
+    more = count > 1
+    replies = [m.RowsReply(r.req_id, count, row, more, r.token, r.pk,
+                           (count - 1).to_bytes(4, "big") if more else None)
                for r in requests if type(r) is m.Read]
     return replies + m.acks_of([r.req_id for r in requests if type(r) is not m.Read])
 
@@ -536,6 +547,12 @@ async def _front(ops: int, per_read: int, kind: str = "write", version: int = 4,
     shard_cpu = [0.0]
     values = [os.urandom(VALUE_BYTES) for _ in range(COLUMNS)]
     row = b"".join(len(v).to_bytes(4, "big") + v for v in [b"%010d" % 1, *values])
+    count = 1
+    if kind == "slice":
+        count = SLICE_ROWS
+        row = b"".join(len(v).to_bytes(4, "big") + v
+                       for ck in range(count)
+                       for v in [b"%010d" % 1, ck.to_bytes(4, "big"), *values])
     for index in range(2):
         pair = RingPair.create(node_id, 0, index, 1 << 20)
         rings.append(pair)
@@ -546,7 +563,7 @@ async def _front(ops: int, per_read: int, kind: str = "write", version: int = 4,
 
         def answer(requests=requests, replies=replies) -> None:
             started = time.process_time()
-            out = _stand_in_replies(requests.recv_all(100_000), row)
+            out = _stand_in_replies(requests.recv_all(100_000), row, count)
             if out:
                 replies.send_many(out)
             shard_cpu[0] += time.process_time() - started
@@ -571,9 +588,10 @@ async def _front(ops: int, per_read: int, kind: str = "write", version: int = 4,
         client.started()
         await send(Q.Query("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', "
                            "'replication_factor': 1}", params))
-        await send(Q.Query(CLUSTERED_DDL if kind == "batch" else TABLE_DDL, params))
+        await send(Q.Query(CLUSTERED_DDL if kind in ("batch", "slice") else TABLE_DDL, params))
         transport.out.clear()
-        await send(Q.Prepare({"write": INSERT, "read": SELECT, "batch": INSERT_CLUSTERED}[kind]))
+        await send(Q.Prepare({"write": INSERT, "read": SELECT, "batch": INSERT_CLUSTERED,
+                              "slice": SLICE}[kind]))
         prepared = client.responses(b"".join(transport.out))[-1]
         transport.out.clear()
         metadata_id = prepared.result_metadata_id if version >= 5 else None
@@ -610,10 +628,13 @@ async def _front(ops: int, per_read: int, kind: str = "write", version: int = 4,
 def _check_answers(replies: list, kind: str) -> None:
     """Raise unless the front's last write answered requests as the workload expects: a
     request misframed for the connection's protocol or compression gets an ERROR, which is
-    answered as fast as a result and would otherwise pass for one."""
+    answered as fast as a result and would otherwise pass for one. A slice's answer holds
+    the stand-in's SLICE_ROWS rows and no paging state: its LIMIT ended the query."""
     from ferrosa.protocol.results import RowsResult, VoidResult
-    expected = RowsResult if kind == "read" else VoidResult
-    wrong = [reply for reply in replies if type(reply) is not expected]
+    expected = RowsResult if kind in ("read", "slice") else VoidResult
+    wrong = [reply for reply in replies if type(reply) is not expected
+             or (kind == "slice" and (len(reply.rows) != SLICE_ROWS
+                                      or reply.metadata.paging_state is not None))]
     if not replies or wrong:
         raise RuntimeError(f"the front answered {wrong[0] if wrong else 'nothing'} "
                            f"instead of a {expected.__name__}")
@@ -621,8 +642,8 @@ def _check_answers(replies: list, kind: str) -> None:
 
 def _front_request(kind: str, query_id: bytes, i: int, values: list[bytes],
                    metadata_id: bytes | None = None):
-    """The i-th request of the front's workload: an EXECUTE of the prepared INSERT or SELECT,
-    or an unlogged BATCH of BATCH_ROWS such INSERTs into one partition of clustered1. Their
+    """The i-th request of the front's workload: an EXECUTE of the prepared INSERT, SELECT or
+    slice SELECT (from a row of the partition, LIMIT SLICE_ROWS), or an unlogged BATCH of BATCH_ROWS such INSERTs into one partition of clustered1. Their
     parameters are the Python driver's (and bench.rawproto's): a client timestamp on each, a
     page size on each EXECUTE, and skip_metadata on the SELECT's. `metadata_id` is the
     PREPARED result's metadata id, which a v5 EXECUTE carries."""
@@ -634,9 +655,11 @@ def _front_request(kind: str, query_id: bytes, i: int, values: list[bytes],
         return Q.Batch(batch_type=1, consistency=1, statements=[
             Q.BatchStatement(query_id, [key, ck.to_bytes(4, "big"), *values])
             for ck in range(start, start + BATCH_ROWS)], timestamp=timestamp)
+    bound = {"write": [key, *values], "read": [key],
+             "slice": [key, (i % (CLUSTER_ROWS - SLICE_ROWS)).to_bytes(4, "big"),
+                       SLICE_ROWS.to_bytes(4, "big")]}[kind]
     return Q.Execute(query_id=query_id, result_metadata_id=metadata_id, params=Q.QueryParameters(
-        consistency=1, values=[key, *(values if kind == "write" else [])],
-        skip_metadata=kind == "read", page_size=DRIVER_PAGE_SIZE, timestamp=timestamp))
+        consistency=1, values=bound, skip_metadata=kind != "write", page_size=DRIVER_PAGE_SIZE, timestamp=timestamp))
 
 
 def front_us_per_request(ops: int, per_read: int, kind: str = "write", version: int = 4,
@@ -653,7 +676,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.inprocess",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("part", choices=("shard", "front", "shard-read", "front-read",
-                                         "front-batch", "shard-batch", "shard-slice", "flush",
+                                         "front-batch", "front-slice", "shard-batch", "shard-slice",
+                                         "flush",
                                          "compact", "compact-series"))
     parser.add_argument("--ops", type=int, default=None)
     parser.add_argument("--batch", type=int, default=11, help="shard: requests per drained batch")
@@ -683,7 +707,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.overwrite and args.part != "shard":
         parser.error("--overwrite is an option of the shard part only")
-    front = args.part in ("front", "front-read", "front-batch")
+    front = args.part in ("front", "front-read", "front-batch", "front-slice")
     if (args.protocol != 4 or args.compression) and not front:
         parser.error("--protocol and --compression are options of the front parts only")
     if args.protocol == 5 and args.compression == "snappy":
@@ -710,7 +734,8 @@ def main(argv: list[str] | None = None) -> int:
         runs = [shard_us_per_slice_row(ops, args.batch, flushed=args.flushed)
                 for _ in range(repeat)]
     elif front:
-        kind = {"front": "write", "front-read": "read", "front-batch": "batch"}[args.part]
+        kind = {"front": "write", "front-read": "read", "front-batch": "batch",
+                "front-slice": "slice"}[args.part]
         ops, repeat = args.ops or (10_000 if kind == "batch" else 50_000), args.repeat or 3
         runs = [front_us_per_request(ops, args.per_read, kind, args.protocol, args.compression)
                 for _ in range(repeat)]
@@ -725,7 +750,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{args.part}: set up only, nothing timed")
         return 0
     unit = {"shard": "write", "front": "write", "shard-read": "read", "front-read": "read",
-            "front-batch": "batch", "shard-batch": "batch",
+            "front-batch": "batch", "shard-batch": "batch", "front-slice": "slice",
             "shard-slice": "row read", "compact-series": "row read"}.get(args.part, "partition")
     print(f"{args.part}: {min(runs):.2f} µs of CPU per {unit} (best of {repeat}; all: "
           f"{', '.join(f'{r:.2f}' for r in runs)})")

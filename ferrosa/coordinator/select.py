@@ -91,25 +91,49 @@ class CompiledSelect(CompiledStatement):
         self.limited = stmt.limit is not None
         self.markers = ordered_markers(specs, len(stmt.bind_markers))
         self.pk_indexes = pk_indexes(table, self.markers)
-        # A read of at most one row (every key column restricted by =, no aggregate) can take
-        # the front's short path (start/finish): one Read, one reply, never a second page.
-        self.point_read = (self.plan.has_partition_key and not self.count_rows
-                           and (not table.clustering or self.plan.full_clustering)
-                           and self.plan.without_in)
+        # A read of one partition and one clustering range (every partition-key column
+        # restricted by =, no IN, no aggregate) can take the front's short path (start/finish):
+        # one Read, one reply. A point read (the whole clustering key by =, or none) finds at
+        # most one row; a slice is cut by its page or LIMIT.
+        self.single_read = (self.plan.has_partition_key and not self.count_rows
+                            and self.plan.without_in)
+        self.point_read = self.single_read and (not table.clustering or self.plan.full_clustering)
+        # No clustering restriction: the read's bounds are the whole partition's.
+        self.whole_partition = (not self.plan.clustering and self.plan.slice is None
+                                and self.plan.tuple_slice is None)
 
     def start(self, ex: Execution) -> ShardCall | None:
-        if (not self.point_read or ex.paging_state is not None
-                or (self.limited and self.limit_fn(ex.values) is not None)):
+        """The short path's Read (see __init__'s single_read), None for `execute`: a later page,
+        a LIMIT that is not positive (execute refuses it), or a slice without a page size
+        (execute reads on until the LIMIT, past replies cut at MAX_REPLY_ROW_BYTES)."""
+        if not self.single_read or ex.paging_state is not None:
             return None
+        page = ex.page_size
+        if page is None or page < 0:
+            page = 0
+        limit = self.limit_fn(ex.values) if self.limited else None
+        if limit is None:
+            if page:
+                budget = page
+            elif self.point_read:
+                budget = INTERNAL_PAGE_ROWS
+            else:
+                return None
+        elif limit <= 0 or not (page or self.point_read):
+            return None
+        elif page and page < limit:
+            budget = page
+        else:
+            # The LIMIT is the read's budget: a reply it cut is the last page (finish).
+            budget = ex.last_page_rows = limit
         plan, values = self.plan, ex.values
         (key,) = plan.partition_keys(values)
-        if plan.clustering:
-            (prefix,) = plan.clustering_prefixes(values)
-            bounds = slice_bounds(plan, prefix, values)
-        else:  # no clustering columns: the whole partition, its one row
+        if self.whole_partition:
             bounds = WHOLE_PARTITION
+        else:
+            (prefix,) = plan.clustering_prefixes(values) if plan.clustering else ([],)
+            bounds = slice_bounds(plan, prefix, values)
         token = token_of(key)
-        budget = ex.page_size if ex.page_size and ex.page_size > 0 else INTERNAL_PAGE_ROWS
         read = self._read(token, key, ex.now_in_seconds, bounds, budget, None)
         return ex.node.router.call_owner(token, read)
 
@@ -120,9 +144,18 @@ class CompiledSelect(CompiledStatement):
                       len(self.info.partition_key), start, end, budget, self.reverse, after)
 
     def finish(self, ex: Execution, reply: m.RowsReply) -> RowsResult:
-        if reply.more:  # cannot happen for one row and a budget of at least one
+        """The rows of the short path's reply; a reply its page (or the shard's reply size)
+        cut carries the paging state `execute` would give for the rest of the partition."""
+        count = reply.count
+        if not reply.more or count == ex.last_page_rows:
+            return RowsResult(self.result_columns, count, reply.rows)
+        if self.point_read:  # cannot happen for one row and a budget of at least one
             raise ServerError("a point read came back cut short")
-        return RowsResult(self.result_columns, reply.count, reply.rows)
+        state = PagingState(ck=reply.last_ck)
+        limit = self.limit_fn(ex.values) if self.limited else None
+        if limit is not None:
+            state.remaining = limit - count
+        return RowsResult(self.result_columns, count, reply.rows, paging_encoder.encode(state))
 
     def _selection(self, table: TableInfo, stmt: ast.SelectStatement):
         ks, tb = table.keyspace, table.name

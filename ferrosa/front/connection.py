@@ -467,9 +467,9 @@ class CqlConnection(asyncio.Protocol):
                     out.append(plain_void_result(self.version, stream))
                     self._schedule_flush()
                 return
-        elif kind is m.RowsReply and not reply.more:
-            # A point read (CompiledSelect.finish passes its rows through), answered with the
-            # metadata the first answer cached (_rows_metadata), in one call.
+        elif kind is m.RowsReply and (not reply.more or reply.count == ex.last_page_rows):
+            # A read's last page (CompiledSelect.finish passes its rows through), answered with
+            # the metadata the first answer cached (_rows_metadata), in one call.
             out = self._plain_out
             cache = compiled.encoded_rows_metadata
             if out is not None and cache is not None:

@@ -16,7 +16,7 @@ REPO = Path(__file__).resolve().parents[2]
     ("shard", "3000", "write"), ("front", "2000", "write"),
     ("shard-read", "3000", "read"), ("front-read", "2000", "read"),
     ("shard-slice", "200", "row read"), ("shard-batch", "300", "batch"),
-    ("front-batch", "300", "batch"),
+    ("front-batch", "300", "batch"), ("front-slice", "2000", "slice"),
     ("flush", "4000", "partition"), ("compact", "4000", "partition"),
     ("compact-series", "2000", "row read"),
 ])
@@ -70,6 +70,7 @@ def test_overwrite_reports_its_cpu_and_belongs_to_the_shard_part() -> None:
     ("front", ["--protocol", "5"], "write"),
     ("front-read", ["--protocol", "5", "--compression", "lz4"], "read"),
     ("front-batch", ["--protocol", "5"], "batch"),
+    ("front-slice", ["--protocol", "5"], "slice"),
     ("front", ["--protocol", "3", "--compression", "snappy"], "write"),
     ("front-read", ["--compression", "lz4"], "read"),
 ])
