@@ -11,7 +11,7 @@ types beyond the collection kinds named in the projection.
 from __future__ import annotations
 
 import struct
-from typing import Callable
+from collections.abc import Callable, Sequence
 
 import msgspec
 
@@ -198,21 +198,36 @@ def encode_point_row(plan: PointPlan, pk: bytes, pk_components: int, row: Row, s
     of a table without dropped columns."""
     if plan.just_key and pk_components == 1:
         out = [_LEN.pack(len(pk)) + pk]
+        encode_plan_row((), plan.names, None, row.ck_values, row.cells, shadow, now, out)
     else:
-        parts = pk_splitter(pk_components)(pk)
-        out = [_raw(parts[i] if kind == _PROJ_PK else row.ck_values[i]) for kind, i in plan.keys]
-    encode_cells(plan.names, row.cells, shadow, now, out)
+        out = []
+        encode_plan_row(plan.keys, plan.names, [_raw(p) for p in pk_splitter(pk_components)(pk)],
+                        row.ck_values, row.cells, shadow, now, out)
     return b"".join(out)
 
 
-def encode_cells(names: tuple[str, ...], cells: dict, shadow: int, now: int,
-                 out: list[bytes]) -> int:
-    """Append the [bytes] of plain cells `names` of a row's `cells` (null where none is live
-    over `shadow` at `now`); returns the bytes appended. RowEncoder.encode's PROJ_CELL branch
-    for a table without dropped columns, without its (kind, argument) walk."""
+def encode_plan_row(keys: tuple[tuple[int, int], ...], names: tuple[str, ...],
+                    pk_values: list[bytes] | None, ck_values: Sequence[bytes], cells: dict,
+                    shadow: int, now: int, out: list[bytes]) -> int:
+    """Append the [bytes] of one memtable row by a PointPlan's `keys` and `names`: its key
+    items (`pk_values` the partition key's components, encoded; None without PROJ_PK items),
+    then its plain cells (null where none is live over `shadow` at `now`); returns the bytes
+    appended. RowEncoder.encode for a table without dropped columns, without its (kind,
+    argument) walk: one call a row of a slice, and a point read's key given in `out` already
+    (`keys` empty)."""
     append = out.append
-    get = cells.get
     size = 4 * len(names)
+    for kind, i in keys:
+        if kind == _PROJ_PK:
+            piece = pk_values[i]
+            append(piece)
+            size += len(piece)
+        else:
+            value = ck_values[i]
+            n = len(value)
+            append(_PREFIX[n] + value if n < _SHORT_VALUE else _LEN.pack(n) + value)
+            size += 4 + n
+    get = cells.get
     for name in names:
         cell = get(name)
         # The test of RowEncoder.encode, in the order that fails soonest for a missing cell.
@@ -293,7 +308,7 @@ class RowEncoder:
                 continue
             if kind == _PROJ_PK:
                 pk = part.pk
-                piece = (self._pk_values if pk is self._pk_key else self._key_pieces(pk))[arg]
+                piece = (self._pk_values if pk is self._pk_key else self.key_pieces(pk))[arg]
             elif kind == m.PROJ_CK:
                 piece = _NULL if row is None else _raw(row.ck_values[arg])
             else:
@@ -305,14 +320,8 @@ class RowEncoder:
     def encode_row(self, part: Partition, row: Row, shadow: int, out: list[bytes]) -> int:
         """`encode` for a row (not a static-only one) when `point` is set."""
         plan = self.point
-        pk = part.pk
-        pk_values = self._pk_values if pk is self._pk_key else self._key_pieces(pk)
-        size = 0
-        for kind, i in plan.keys:
-            piece = pk_values[i] if kind == _PROJ_PK else _raw(row.ck_values[i])
-            out.append(piece)
-            size += len(piece)
-        return size + encode_cells(plan.names, row.cells, shadow, self.now, out)
+        return encode_plan_row(plan.keys, plan.names, self.key_pieces(part.pk), row.ck_values,
+                               row.cells, shadow, self.now, out)
 
     def plain_plan(self, columns_key: tuple[str, ...]) -> PlainPlan | None:
         """The PlainPlan of this projection for an SSTable's column dictionary, None when the
@@ -330,7 +339,7 @@ class RowEncoder:
         plan = _PLANS[key] = _plain_plan(self.projection, columns_key)
         return plan
 
-    def _key_pieces(self, pk: bytes) -> list[bytes]:
+    def key_pieces(self, pk: bytes) -> list[bytes]:
         """The encoded components of partition key `pk`, split once per partition: every row
         of a slice repeats them."""
         if pk is not self._pk_key:
@@ -343,14 +352,14 @@ class RowEncoder:
 
     def plain_prefix(self, plan: PlainPlan, pk: bytes) -> bytes:
         """The encoded leading partition-key items of `plan` (its `lead`), for partition `pk`."""
-        pk_values = self._key_pieces(pk)
+        pk_values = self.key_pieces(pk)
         return b"".join([pk_values[i] for _, i in plan.items[:plan.lead]])
 
     def encode_plain(self, plan: PlainPlan, pk: bytes, ck_values: list[bytes],
                      values: list, out: list[bytes]) -> int:
         """`encode` for a live row of partition `pk` decoded by plain_row into `values` (None:
         no cell)."""
-        pk_values = self._pk_values if pk is self._pk_key else self._key_pieces(pk)
+        pk_values = self._pk_values if pk is self._pk_key else self.key_pieces(pk)
         size = 0
         for kind, i in plan.items:
             if kind == _PROJ_CELL:  # most of a row's values: sized without len(piece)

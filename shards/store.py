@@ -21,7 +21,13 @@ from typing import Callable, Generator
 
 from ferrosa.ipc import messages as m
 from ferrosa.lru import OwnedLRU
-from shards.encoder import RowEncoder, encode_point_row, pk_splitter, point_plan
+from shards.encoder import (
+    RowEncoder,
+    encode_plan_row,
+    encode_point_row,
+    pk_splitter,
+    point_plan,
+)
 from shards.errors import MutationRejected, SSTableError
 from shards.memtable import Partition, Row, any_live_cell
 from shards.sstable import SSTableReader, cleanup_incomplete, list_sstables
@@ -393,7 +399,11 @@ class ShardStore:
         lo, hi = _read_range(req)
         inclusive = (req.after is None or req.reverse, False)
         count, size, last_ck = 0, 0, None
-        encode = encoder.encode if encoder.point is None else encoder.encode_row
+        # A projection of key items then plain cells (SELECT *): each row in one call,
+        # encode_plan_row, with the partition key's pieces encoded once.
+        plan = encoder.point
+        if plan is not None:
+            keys, names, pk_values = plan.keys, plan.names, encoder.key_pieces(part.pk)
         dropped = encoder.dropped
         pdel, ranges = part.deletion, part.ranges
         for ck, row in rows.irange_items(lo, hi, inclusive=inclusive, reverse=req.reverse):
@@ -410,7 +420,11 @@ class ShardStore:
                 continue
             if (limit and count >= limit) or size > MAX_REPLY_ROW_BYTES:
                 return count, True, last_ck
-            size += encode(part, row, shadow, out)
+            if plan is not None:
+                size += encode_plan_row(keys, names, pk_values, row.ck_values, row.cells,
+                                        shadow, now, out)
+            else:
+                size += encoder.encode(part, row, shadow, out)
             count += 1
             last_ck = ck
         if (count == 0 and req.after is None and not req.start and not req.end

@@ -158,12 +158,15 @@ class KeyPlan:
         return [list(combo) for combo in itertools.product(*parts)]
 
     def encode(self, prefix: list[bytes]) -> bytes:
-        n = len(prefix)
+        return self.encoder(len(prefix)).encode(prefix)
+
+    def encoder(self, n: int) -> BC.ClusteringEncoder:
+        """The ClusteringEncoder of the table's first `n` clustering columns."""
         encoder = self._encoders.get(n)
         if encoder is None:
             encoder = self._encoders[n] = BC.clustering_encoder(
                 tuple(self.table.ck_types[:n]), tuple(self.table.ck_reversed[:n]))
-        return encoder.encode(prefix)
+        return encoder
 
 
 def pk_indexes(table: TableInfo, markers: list[MarkerSpec]) -> list[int]:
@@ -405,27 +408,27 @@ def slice_bounds(plan: KeyPlan, prefix: list[bytes], values: list) -> tuple[byte
     """Byte-comparable [start, end) of the rows a clustering prefix (and slice) selects."""
     if plan.tuple_slice is not None:
         return _tuple_bounds(plan, values)
-    table = plan.table
     n = len(prefix)
-    types, rev = table.ck_types, table.ck_reversed
     if plan.slice is None:
         if n == 0:
             return WHOLE_PARTITION
-        return (BC.bound(types[:n], rev[:n], prefix, True, True),
-                BC.bound(types[:n], rev[:n], prefix, True, False))
+        encoder = plan.encoder(n)
+        return encoder.bound(prefix, True, True), encoder.bound(prefix, True, False)
     lower, upper = plan.slice.lower, plan.slice.upper
-    reversed_col = rev[n]
     # On a DESC column the value order is inverted: a lower value bound is an upper key bound.
-    if reversed_col:
+    if plan.table.ck_reversed[n]:
         lower, upper = upper, lower
-    start = (BC.bound(types[:n], rev[:n], prefix, True, True) if n else b"")
-    end = (BC.bound(types[:n], rev[:n], prefix, True, False) if n else b"")
+    if n:
+        encoder = plan.encoder(n)
+        start, end = encoder.bound(prefix, True, True), encoder.bound(prefix, True, False)
+    else:
+        start, end = b"", b""
     if lower is not None:
         value = _bound_value(lower[0], values, plan.slice.column)
-        start = BC.bound(types[:n + 1], rev[:n + 1], prefix + [value], lower[1], True)
+        start = plan.encoder(n + 1).bound(prefix + [value], lower[1], True)
     if upper is not None:
         value = _bound_value(upper[0], values, plan.slice.column)
-        end = BC.bound(types[:n + 1], rev[:n + 1], prefix + [value], upper[1], False)
+        end = plan.encoder(n + 1).bound(prefix + [value], upper[1], False)
     return start, end
 
 
