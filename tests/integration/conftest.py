@@ -39,6 +39,15 @@ def session(cluster_factory):
     return cluster_factory().connect()
 
 
+@pytest.fixture(params=[4, 5])
+def raw_client(node, request):
+    """A RawClient on the module's node: protocol v4, then v5."""
+    from tests.integration.raw_client import RawClient
+    made = RawClient(node.host, node.port, version=request.param)
+    yield made
+    made.close()
+
+
 @pytest.fixture
 def spawn():
     """NodeProcess factory for tests that start nodes themselves: whatever a failing test leaves

@@ -30,11 +30,9 @@ def schema(node):
     client.close()
 
 
-@pytest.fixture(params=[4, 5])
-def client(node, schema, request):
-    made = RawClient(node.host, node.port, version=request.param)
-    yield made
-    made.close()
+@pytest.fixture
+def client(raw_client, schema):
+    return raw_client
 
 
 def _prepare(client: RawClient, text: str) -> tuple[bytes, bytes | None]:
