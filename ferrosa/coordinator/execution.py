@@ -110,9 +110,10 @@ class Execution(msgspec.Struct):
     # client's (protocol v5 NOW_IN_SECONDS) or the coordinator's when the execution starts.
     now_in_seconds: int = msgspec.field(default_factory=lambda: int(time.time()))
     protocol_version: int = 5
-    # Set by a short-path read (CompiledSelect.start) whose budget is the statement's LIMIT: a
-    # reply the LIMIT cut, with this many rows, is the query's last page, without a paging state.
-    last_page_rows: int = -1
+    # The statement's LIMIT as a short-path read (CompiledSelect.start) bound it, -1 without
+    # one. A reply of that many rows that the read's budget cut is the query's last page: the
+    # LIMIT ended it, and no paging state follows (a reply the page cut holds fewer rows).
+    limit: int = -1
 
     def write_timestamp(self) -> int:
         return self.timestamp if self.timestamp is not None else self.session.next_timestamp()

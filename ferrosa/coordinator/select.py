@@ -121,11 +121,9 @@ class CompiledSelect(CompiledStatement):
                 return None
         elif limit <= 0 or not (page or self.point_read):
             return None
-        elif page and page < limit:
-            budget = page
         else:
-            # The LIMIT is the read's budget: a reply it cut is the last page (finish).
-            budget = ex.last_page_rows = limit
+            ex.limit = limit  # finish: a reply of this many rows is the last page
+            budget = page if page and page < limit else limit
         plan, values = self.plan, ex.values
         (key,) = plan.partition_keys(values)
         if self.whole_partition:
@@ -147,14 +145,13 @@ class CompiledSelect(CompiledStatement):
         """The rows of the short path's reply; a reply its page (or the shard's reply size)
         cut carries the paging state `execute` would give for the rest of the partition."""
         count = reply.count
-        if not reply.more or count == ex.last_page_rows:
+        if not reply.more or count == ex.limit:
             return RowsResult(self.result_columns, count, reply.rows)
         if self.point_read:  # cannot happen for one row and a budget of at least one
             raise ServerError("a point read came back cut short")
         state = PagingState(ck=reply.last_ck)
-        limit = self.limit_fn(ex.values) if self.limited else None
-        if limit is not None:
-            state.remaining = limit - count
+        if ex.limit > 0:
+            state.remaining = ex.limit - count
         return RowsResult(self.result_columns, count, reply.rows, paging_encoder.encode(state))
 
     def _selection(self, table: TableInfo, stmt: ast.SelectStatement):

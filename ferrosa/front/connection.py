@@ -429,7 +429,7 @@ class CqlConnection(asyncio.Protocol):
     def _run_execute(self, prepared, ex: X.Execution, stream: int, skip_metadata: bool,
                      metadata_changed: bool) -> Coroutine[Any, Any, None] | None:
         """Run an EXECUTE. A statement that needs one shard request (a write to one partition,
-        a read of one row) takes the short path: no coroutine, the shard's reply answers the
+        a read of one partition's first page) takes the short path: no coroutine, the shard's reply answers the
         client from ShardCall.resume (CompiledStatement.start/finish). Anything else returns
         the coroutine of `_execute`."""
         compiled = prepared.compiled
@@ -467,7 +467,7 @@ class CqlConnection(asyncio.Protocol):
                     out.append(plain_void_result(self.version, stream))
                     self._schedule_flush()
                 return
-        elif kind is m.RowsReply and (not reply.more or reply.count == ex.last_page_rows):
+        elif kind is m.RowsReply and (not reply.more or reply.count == ex.limit):
             # A read's last page (CompiledSelect.finish passes its rows through), answered with
             # the metadata the first answer cached (_rows_metadata), in one call.
             out = self._plain_out
