@@ -192,7 +192,7 @@ class CompiledWrite(CompiledStatement):
         if timestamp is None:
             timestamp = ex.session.next_timestamp()
         return m.Mutation(self.info.id_bytes, token_of(pk), pk,
-                          plan.encode(prefix) if prefix else b"", prefix, timestamp,
+                          plan.prefix_encode(prefix) if prefix else b"", prefix, timestamp,
                           m.MUTATION_ROW_UPSERT, [], static, ttl, now + ttl if ttl else 0,
                           self.row_marker, now, b"", names, plain)
 
@@ -388,12 +388,22 @@ class CompiledBatch(CompiledStatement):
         self.keyspace = first.keyspace if first else None
         self.table = first.table if first else None
         self.pk_indexes = first.pk_indexes if first and len(statements) == 1 else []
+        # `_single` of the one statement a batch repeats (the usual prepared batch), or None.
+        self._repeated_single = (first._single if first and first.single
+                                 and all(s is first for s in statements) else None)
 
     def collect(self, ex: Execution, per_statement_values: list[list] | None = None) -> list:
         timestamp = self.timestamp_fn(ex.values)
         if timestamp is None:
             timestamp = ex.write_timestamp()
         mutations = []
+        single = self._repeated_single
+        if single is not None and per_statement_values is not None:
+            append = mutations.append  # the loop below without its per-statement tests
+            for values in per_statement_values:
+                ex.values = values
+                append(single(ex, timestamp))
+            return mutations
         for index, statement in enumerate(self.statements):
             if per_statement_values is not None:
                 ex.values = per_statement_values[index]

@@ -101,6 +101,10 @@ class KeyPlan:
     one_key: Callable[[list], list] | None = field(default=None, repr=False, compare=False)
     clustering_values: Callable[[list], list] | None = field(default=None, repr=False,
                                                              compare=False)
+    # encode() of a prefix of every clustering restriction (what clustering_prefixes returns),
+    # bound once: a write's key without encode()'s two calls. None without restrictions.
+    prefix_encode: Callable[[list], bytes] | None = field(default=None, repr=False,
+                                                          compare=False)
 
     def _bind_common_cases(self) -> None:
         partition = self.partition
@@ -108,6 +112,8 @@ class KeyPlan:
             self.one_key = bind_all(partition[0].values)
         if all(r.in_marker is None and len(r.values) == 1 for r in self.clustering):
             self.clustering_values = bind_all([r.values[0] for r in self.clustering])
+        if self.clustering:
+            self.prefix_encode = self.encoder(len(self.clustering)).encode
 
     @property
     def has_partition_key(self) -> bool:
