@@ -162,19 +162,35 @@ def _batch_writes(count: int, table_id: bytes, seed: int = 1) -> list[bytes]:
     return out
 
 
+def logging_worker(directory: str, store):
+    """The serving half of a ShardWorker over `store` (no rings, no process), with a commit log
+    in `directory` synced periodically (a node's default): it serves Writes as a shard does.
+    Close its `commitlog` when done."""
+    from shards.commitlog import AckQueue, CommitLog, CommitLogSettings
+    from shards.worker import ShardWorker
+    settings = CommitLogSettings(sync="periodic", sync_period_ms=10_000,
+                                 sync_group_window_ms=1, segment_bytes=32 << 20)
+    commitlog, _report = CommitLog.open(os.path.join(directory, "commitlog"), settings,
+                                        lambda position, payload: set())
+
+    class Worker(ShardWorker):
+        def __init__(self) -> None:
+            self.store, self.commitlog, self.acks, self.later = store, commitlog, AckQueue(), []
+            self._encode = msgspec.msgpack.Encoder().encode
+
+    return Worker()
+
+
 def shard_us_per_write(ops: int, batch: int, rows: int = 1, overwrite: bool = False) -> float:
     from ferrosa.heap import tune_collector
-    from shards.commitlog import AckQueue, CommitLog, CommitLogSettings
     from shards.store import ShardStore
-    from shards.worker import LOGGED_REQUESTS, ShardWorker
+    from shards.worker import LOGGED_REQUESTS
 
     directory = tempfile.mkdtemp(prefix="bench-inprocess-")
     try:
         store = ShardStore(0, os.path.join(directory, "data"), 1 << 30, None)
-        settings = CommitLogSettings(sync="periodic", sync_period_ms=10_000,
-                                     sync_group_window_ms=1, segment_bytes=32 << 20)
-        commitlog, _report = CommitLog.open(os.path.join(directory, "commitlog"), settings,
-                                            lambda position, payload: set())
+        worker = logging_worker(directory, store)
+        commitlog = worker.commitlog
         table_id = uuid.uuid4().bytes
         store.handle(m.TableSchema(0, table_id))
         messages = _writes(ops, table_id) if rows == 1 else _batch_writes(ops, table_id)
@@ -183,13 +199,6 @@ def shard_us_per_write(ops: int, batch: int, rows: int = 1, overwrite: bool = Fa
             for payload in _writes(KEYS, table_id, every_key=True,
                                    first_timestamp=1_600_000_000_000_000):
                 store.handle(decode_write(payload))
-
-        class Worker(ShardWorker):
-            def __init__(self) -> None:  # the serving half only: no rings, no process
-                self.store, self.commitlog, self.acks, self.later = store, commitlog, AckQueue(), []
-                self._encode = msgspec.msgpack.Encoder().encode
-
-        worker = Worker()
         decode = msgspec.msgpack.Decoder(m.ShardRequest).decode
         if SET_UP_ONLY:
             commitlog.close()
@@ -643,8 +652,8 @@ def _check_answers(replies: list, kind: str) -> None:
 def _front_request(kind: str, query_id: bytes, i: int, values: list[bytes],
                    metadata_id: bytes | None = None):
     """The i-th request of the front's workload: an EXECUTE of the prepared INSERT, SELECT or
-    slice SELECT (from a row of the partition, LIMIT SLICE_ROWS), or an unlogged BATCH of BATCH_ROWS such INSERTs into one partition of clustered1. Their
-    parameters are the Python driver's (and bench.rawproto's): a client timestamp on each, a
+    slice SELECT (from a row of the partition, LIMIT SLICE_ROWS), or an unlogged BATCH of
+    BATCH_ROWS such INSERTs into one partition of clustered1. Their parameters are the Python driver's (and bench.rawproto's): a client timestamp on each, a
     page size on each EXECUTE, and skip_metadata on the SELECT's. `metadata_id` is the
     PREPARED result's metadata id, which a v5 EXECUTE carries."""
     from ferrosa.protocol import requests as Q
@@ -659,7 +668,8 @@ def _front_request(kind: str, query_id: bytes, i: int, values: list[bytes],
              "slice": [key, (i % (CLUSTER_ROWS - SLICE_ROWS)).to_bytes(4, "big"),
                        SLICE_ROWS.to_bytes(4, "big")]}[kind]
     return Q.Execute(query_id=query_id, result_metadata_id=metadata_id, params=Q.QueryParameters(
-        consistency=1, values=bound, skip_metadata=kind != "write", page_size=DRIVER_PAGE_SIZE, timestamp=timestamp))
+        consistency=1, values=bound, skip_metadata=kind != "write", page_size=DRIVER_PAGE_SIZE,
+        timestamp=timestamp))
 
 
 def front_us_per_request(ops: int, per_read: int, kind: str = "write", version: int = 4,
@@ -676,9 +686,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.inprocess",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("part", choices=("shard", "front", "shard-read", "front-read",
-                                         "front-batch", "front-slice", "shard-batch", "shard-slice",
-                                         "flush",
-                                         "compact", "compact-series"))
+                                         "front-batch", "front-slice", "shard-batch",
+                                         "shard-slice", "flush", "compact", "compact-series"))
     parser.add_argument("--ops", type=int, default=None)
     parser.add_argument("--batch", type=int, default=11, help="shard: requests per drained batch")
     parser.add_argument("--per-read", type=int, default=16, help="front: EXECUTEs per socket read")

@@ -29,14 +29,13 @@ This module must NOT be imported by ferrosa.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import tempfile
 import time
 
 import msgspec
 
-from bench.inprocess import KEYS, _filled_store, _point_reads, _writes
+from bench.inprocess import KEYS, _filled_store, _point_reads, _writes, logging_worker
 from ferrosa.ipc import messages as m
 
 KINDS = ("reads", "writes", "mixed")
@@ -52,12 +51,13 @@ def _requests(ops: int, table_id: bytes) -> dict[str, list[bytes]]:
     return {"reads": reads, "writes": writes, "mixed": mixed}
 
 
-def _serve(worker, commitlog, messages: list[bytes], batch: int) -> float:
+def _serve(worker, messages: list[bytes], batch: int) -> float:
     """CPU µs per request of serving `messages`, `batch` at a time, as ShardWorker.run does."""
     from ferrosa.heap import tune_collector
     from shards.worker import LOGGED_REQUESTS
     decode = msgspec.msgpack.Decoder(m.ShardRequest).decode
     encode = msgspec.msgpack.Encoder().encode
+    commitlog = worker.commitlog
     tune_collector()
     start = time.process_time()
     for i in range(0, len(messages), batch):
@@ -74,30 +74,16 @@ def _serve(worker, commitlog, messages: list[bytes], batch: int) -> float:
 
 def run(ops: int, batch: int, rounds: int) -> dict[str, float]:
     """Best CPU µs per request of each kind over `rounds` rounds."""
-    from shards.commitlog import AckQueue, CommitLog, CommitLogSettings
-    from shards.worker import ShardWorker
-
     directory = tempfile.mkdtemp(prefix="bench-interleave-")
     try:
         store, table_id = _filled_store(directory, 3 * KEYS)
-        settings = CommitLogSettings(sync="periodic", sync_period_ms=10_000,
-                                     sync_group_window_ms=1, segment_bytes=32 << 20)
-        commitlog, _report = CommitLog.open(os.path.join(directory, "commitlog"), settings,
-                                            lambda position, payload: set())
-
-        class Worker(ShardWorker):
-            def __init__(self) -> None:  # the serving half only: no rings, no process
-                self.store, self.commitlog, self.acks, self.later = (store, commitlog,
-                                                                     AckQueue(), [])
-                self._encode = msgspec.msgpack.Encoder().encode
-
-        worker = Worker()
+        worker = logging_worker(directory, store)
         requests = _requests(ops, table_id)
         best = {kind: float("inf") for kind in KINDS}
         for _ in range(rounds):
             for kind in KINDS:
-                best[kind] = min(best[kind], _serve(worker, commitlog, requests[kind], batch))
-        commitlog.close()
+                best[kind] = min(best[kind], _serve(worker, requests[kind], batch))
+        worker.commitlog.close()
         return best
     finally:
         shutil.rmtree(directory, ignore_errors=True)

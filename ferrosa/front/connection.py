@@ -429,9 +429,9 @@ class CqlConnection(asyncio.Protocol):
     def _run_execute(self, prepared, ex: X.Execution, stream: int, skip_metadata: bool,
                      metadata_changed: bool) -> Coroutine[Any, Any, None] | None:
         """Run an EXECUTE. A statement that needs one shard request (a write to one partition,
-        a read of one partition's first page) takes the short path: no coroutine, the shard's reply answers the
-        client from ShardCall.resume (CompiledStatement.start/finish). Anything else returns
-        the coroutine of `_execute`."""
+        a read of one partition's first page) takes the short path: no coroutine, the shard's
+        reply answers the client from ShardCall.resume (CompiledStatement.start/finish).
+        Anything else returns the coroutine of `_execute`."""
         compiled = prepared.compiled
         if not metadata_changed:
             call = compiled.start(ex)
