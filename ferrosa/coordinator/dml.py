@@ -13,6 +13,7 @@ issue lands.
 from __future__ import annotations
 
 from ferrosa.coordinator.cells import CellFn, OperationCompiler, whole_value
+from ferrosa.coordinator.consistency import ALL_LEVELS
 from ferrosa.coordinator.execution import (
     CompiledStatement,
     Execution,
@@ -88,6 +89,7 @@ class CompiledWrite(CompiledStatement):
                  specs: dict[int, MarkerSpec], marker_count: int) -> None:
         self.info = table
         self.keyspace, self.table = table.keyspace, table.name
+        self.levels, self.consistency_error = table.consistency.for_writes()
         self.plan = plan
         self.regular = [fn for column, fn in cells if not column.is_static]
         self.static = [fn for column, fn in cells if column.is_static]
@@ -388,9 +390,20 @@ class CompiledBatch(CompiledStatement):
         self.keyspace = first.keyspace if first else None
         self.table = first.table if first else None
         self.pk_indexes = first.pk_indexes if first and len(statements) == 1 else []
+        rules = list({id(s.info.consistency): s.info.consistency for s in statements}.values())
+        self.levels = frozenset.intersection(ALL_LEVELS, *(r.batch_write for r in rules))
+        self._rules = rules
         # `_single` of the one statement a batch repeats (the usual prepared batch), or None.
         self._repeated_single = (first._single if first and first.single
                                  and all(s is first for s in statements) else None)
+
+    def consistency_error(self, level: int) -> Exception | None:
+        """The first of its statements' tables the level cannot write."""
+        for rules in self._rules:
+            error = rules.batch_write_error(level)
+            if error is not None:
+                return error
+        return None
 
     def collect(self, ex: Execution, per_statement_values: list[list] | None = None) -> list:
         timestamp = self.timestamp_fn(ex.values)

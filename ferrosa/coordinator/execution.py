@@ -16,6 +16,7 @@ from typing import Any
 
 import msgspec
 
+from ferrosa.coordinator.consistency import ALL_LEVELS, Unavailable
 from ferrosa.coordinator.router import ShardUnavailable
 from ferrosa.coordinator.terms import MarkerSpec
 from ferrosa.ipc import messages as m
@@ -28,18 +29,6 @@ class ServerError(SchemaError):
     """A failure inside the node (a shard error, a dead shard): ERROR code SERVER_ERROR."""
 
     error_code = 0x0000
-
-
-class Unavailable(SchemaError):
-    """Not enough live replicas (here: the owning shard is restarting): ERROR UNAVAILABLE."""
-
-    error_code = 0x1000
-
-    def __init__(self, message: str, consistency: int, required: int, alive: int) -> None:
-        super().__init__(message)
-        self.consistency = consistency
-        self.required = required
-        self.alive = alive
 
 
 @dataclass(frozen=True)
@@ -128,9 +117,17 @@ class CompiledStatement:
     pk_indexes: list[int] = []
     result_columns: list[ResultColumn] = []
     is_write = False
+    # The consistency levels this statement runs at (consistency.ConsistencyRules): the front
+    # answers any other with consistency_error(level) before it starts the statement.
+    levels: frozenset[int] = ALL_LEVELS
     # The front's cache of this statement's encoded Rows metadata (of result_columns, fixed at
     # compilation): (protocol version, skip metadata) -> the bytes. Set per instance on first use.
     encoded_rows_metadata: dict[tuple[int, bool], bytes] | None = None
+
+    def consistency_error(self, level: int) -> Exception | None:
+        """The INVALID or UNAVAILABLE error for a level outside `levels` (statements that
+        check levels set it to their ConsistencyRules' check)."""
+        return None
 
     def start(self, ex: Execution) -> Any:
         """The front's short path: send a statement that needs one shard request and return
@@ -144,6 +141,14 @@ class CompiledStatement:
 
     async def execute(self, ex: Execution) -> Result:
         raise InvalidRequest(f"{type(self).__name__} cannot be executed")
+
+
+def refuse_level(compiled: CompiledStatement, level: int) -> None:
+    """Raise the error for running `compiled` at a level outside its `levels`; the front calls
+    this before starting a statement, so nothing is read or written at a refused level."""
+    error = compiled.consistency_error(level)
+    if error is not None:
+        raise error
 
 
 def ordered_markers(specs: dict[int, MarkerSpec], count: int) -> list[MarkerSpec]:

@@ -34,6 +34,7 @@ class CompiledInsertJson(CompiledStatement):
             raise InvalidRequest("INSERT statements are not allowed on counter tables, use UPDATE "
                                  "instead")
         self.info = table
+        self.levels, self.consistency_error = table.consistency.for_writes()
         self.stmt = stmt
         self.keyspace, self.table = table.keyspace, table.name
         specs: dict[int, MarkerSpec] = {}

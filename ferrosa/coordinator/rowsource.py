@@ -25,6 +25,7 @@ from typing import AsyncIterator
 
 import msgspec
 
+from ferrosa.coordinator.consistency import check_serial_partitions
 from ferrosa.coordinator.execution import Execution, send_to_shard
 from ferrosa.coordinator.keys import KeyPlan, slice_bounds
 from ferrosa.coordinator.tableinfo import TableInfo
@@ -128,6 +129,7 @@ class RowSource:
     async def _partition_rows(self, ex: Execution, state: PagingState | None):
         plan, info = self.plan, self.info
         keys = sorted(plan.partition_keys(ex.values), key=token_of)
+        check_serial_partitions(ex.consistency, len(set(keys)))
         if self.token_range is not None:
             low, high = self.token_range
             keys = [k for k in keys if low <= token_of(k) <= high]

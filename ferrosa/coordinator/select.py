@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import struct
 
+from ferrosa.coordinator.consistency import check_serial_partitions
 from ferrosa.coordinator.execution import (
     CompiledStatement,
     Execution,
@@ -85,6 +86,8 @@ class CompiledSelect(CompiledStatement):
         self.encoded_projection = m.encode_projection(self.projection)
         self.plan = analyze_where(table, stmt.where, specs)
         self._check_restrictions(stmt)
+        self.levels, self.consistency_error = table.consistency.for_reads(
+            self.plan.has_partition_key)
         self.reverse = ordering(table, self.plan, stmt)
         ks, tb = table.keyspace, table.name
         self.limit_fn = compile_int(stmt.limit, "[limit]", ks, tb, specs)
@@ -200,6 +203,7 @@ class CompiledSelect(CompiledStatement):
     async def _read_partitions(self, ex: Execution, state: PagingState | None, want: int):
         plan = self.plan
         keys = sorted(plan.partition_keys(ex.values), key=token_of)
+        check_serial_partitions(ex.consistency, len(set(keys)))
         prefixes = plan.clustering_prefixes(ex.values) if plan.clustering else [[]]
         if self.reverse:
             prefixes = prefixes[::-1]

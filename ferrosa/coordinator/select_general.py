@@ -92,6 +92,8 @@ class GeneralSelect(CompiledStatement):
         self.specs = specs
         where = tuple(r for r in stmt.where if not isinstance(r, ast.TokenRelation))
         self.plan = analyze_where(table, where, specs, filtering=True)
+        self.levels, self.consistency_error = table.consistency.for_reads(
+            self.plan.has_partition_key)
         self.token_bounds = self._token_bounds(stmt)
         self.projection = RawProjection(table)
         self.filters = [FilterCompiler(table, specs, self.projection.column).compile(rel)

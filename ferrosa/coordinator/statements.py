@@ -95,6 +95,9 @@ class CompiledSystemSelect(CompiledStatement):
             terms = rel.value.items if isinstance(rel.value, ast.TermList) else (rel.value,)
             self.filters.append((column, [compile_term(t, column.type, column.name, ks, tb, specs)
                                           for t in terms]))
+        keyed = {c.name for c, terms in self.filters if len(terms) == 1}
+        self.levels, self.consistency_error = table.consistency.for_reads(
+            all(c.name in keyed for c in table.partition_key))
         self.count_rows = False
         self.selected = self._selection(stmt)
         self.result_columns = [ResultColumn(ks, tb, name, t) for name, t, _ in self.selected]

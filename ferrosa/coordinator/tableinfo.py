@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ferrosa.coordinator.consistency import ConsistencyRules, rules_for
 from ferrosa.protocol import types as T
 from ferrosa.schema.model import ColumnMetadata, Schema, TableMetadata
 
@@ -40,6 +41,7 @@ class TableInfo:
     partition_key: list[ColumnInfo]
     clustering: list[ColumnInfo]
     select_order: list[ColumnInfo]
+    consistency: ConsistencyRules  # the levels its reads and writes may use
     ck_types: list[T.CqlType] = field(default_factory=list)
     ck_reversed: list[bool] = field(default_factory=list)
 
@@ -81,19 +83,23 @@ def _column(schema: Schema, keyspace: str, col: ColumnMetadata) -> ColumnInfo:
                       col.clustering_order == "desc")
 
 
-def build_table_info(schema: Schema, meta: TableMetadata) -> TableInfo:
+def build_table_info(schema: Schema, meta: TableMetadata, local_dc: str) -> TableInfo:
+    """`meta` as statements use it, on a node in data center `local_dc`."""
     columns = {c.name: _column(schema, meta.keyspace, c) for c in meta.columns}
     pk = [columns[n] for n in meta.partition_key]
     ck = [columns[n] for n in meta.clustering]
     order = [columns[c.name] for c in meta.select_order]
-    return TableInfo(meta, meta.id.bytes, columns, pk, ck, order,
+    counter = any(c.type is T.COUNTER for c in columns.values())
+    rules = rules_for(schema.keyspaces[meta.keyspace], meta.name, counter, local_dc)
+    return TableInfo(meta, meta.id.bytes, columns, pk, ck, order, rules,
                      [c.type for c in ck], [c.reversed for c in ck])
 
 
 class TableInfoCache:
     """TableInfo per table, rebuilt when the schema object changes (copy-on-write schema)."""
 
-    def __init__(self) -> None:
+    def __init__(self, local_dc: str) -> None:
+        self.local_dc = local_dc
         self._schema: Schema | None = None
         self._cache: dict[tuple[str, str], TableInfo] = {}
 
@@ -104,5 +110,5 @@ class TableInfoCache:
         key = (meta.keyspace, meta.name)
         info = self._cache.get(key)
         if info is None or info.meta is not meta:
-            info = self._cache[key] = build_table_info(schema, meta)
+            info = self._cache[key] = build_table_info(schema, meta, self.local_dc)
         return info

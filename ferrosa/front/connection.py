@@ -362,6 +362,8 @@ class CqlConnection(asyncio.Protocol):
         params = request.params
         keyspace = params.keyspace or self.session.keyspace
         compiled = self.node.compile_query(request.query, keyspace)
+        if params.consistency not in compiled.levels:
+            X.refuse_level(compiled, params.consistency)
         values = positional(compiled, params.values, params.names)
         result = await compiled.execute(self._execution(params, values))
         self.send_result(result, compiled, frame.stream, params.skip_metadata)
@@ -433,6 +435,8 @@ class CqlConnection(asyncio.Protocol):
         reply answers the client from ShardCall.resume (CompiledStatement.start/finish).
         Anything else returns the coroutine of `_execute`."""
         compiled = prepared.compiled
+        if ex.consistency not in compiled.levels:
+            X.refuse_level(compiled, ex.consistency)
         if not metadata_changed:
             call = compiled.start(ex)
             if call is not None:
@@ -537,6 +541,8 @@ class CqlConnection(asyncio.Protocol):
         unlogged batch into one partition) takes EXECUTE's short path; one that spans shards
         returns the coroutine of `_batch`."""
         try:
+            if consistency not in batch.levels:
+                X.refuse_level(batch, consistency)
             ex = X.Execution(self.node, self.session, [], consistency, -1, None, timestamp, now,
                              self.version)
             per_shard = batch.per_shard(ex, values)

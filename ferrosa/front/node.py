@@ -95,7 +95,7 @@ class Node:
         self.roles = RoleStore(self.data / "system_auth_roles.json")
         self.roles.load(create_default_superuser=True)
         self._schema = self._load_schema()
-        self._tables = TableInfoCache()
+        self._tables = TableInfoCache(self.config.data_center)
         self.prepared: OrderedDict[bytes, Prepared] = OrderedDict()
         self.parse_cache: OrderedDict[tuple, tuple[Schema, CompiledStatement]] = OrderedDict()
         self.event_listeners: set[Callable[[SchemaChangeResult], None]] = set()
