@@ -138,7 +138,8 @@ def _writes(count: int, table_id: bytes, seed: int = 1, every_key: bool = False,
 
 
 def _batch_writes(count: int, table_id: bytes, seed: int = 1) -> list[bytes]:
-    """Writes of the batch workload: BATCH_ROWS rows of one clustered1 partition each."""
+    """Writes of the batch workload: BATCH_ROWS rows of one clustered1 partition each, as the
+    front sends them (one Mutation, its first row's and then `rows`)."""
     from ferrosa.partitioner import token
     from ferrosa.protocol import types as T
     from ferrosa.schema.bytecomparable import clustering_encoder
@@ -151,14 +152,15 @@ def _batch_writes(count: int, table_id: bytes, seed: int = 1) -> list[bytes]:
     for i in range(count):
         pk = b"%010d" % rng.randrange(KEYS)
         start = rng.randrange(CLUSTER_ROWS - BATCH_ROWS)
-        mutations = []
+        rows = []
         for ck in range(start, start + BATCH_ROWS):
             ck_value = ck.to_bytes(4, "big")
-            mutations.append(m.Mutation(
-                table_id, token(pk), pk, ck_encoder.encode([ck_value]), [ck_value],
-                1_700_000_000_000_000 + i, m.MUTATION_ROW_UPSERT, [], [], 0, 0, True,
-                1_700_000_000, plain_names=names, plain_values=values))
-        out.append(encode(m.Write(i, mutations)))
+            rows.append(m.RowWrite(ck_encoder.encode([ck_value]), [ck_value], values))
+        mutation = m.Mutation(table_id, token(pk), pk, rows[0].ck, rows[0].ck_values,
+                              1_700_000_000_000_000 + i, m.MUTATION_ROW_UPSERT, [], [], 0, 0,
+                              True, 1_700_000_000, plain_names=names, plain_values=values,
+                              rows=rows[1:])
+        out.append(encode(m.Write(i, [mutation])))
     return out
 
 

@@ -402,6 +402,25 @@ class TableData:
             if mut.cells:
                 self.bytes += _CellApplier(ts, ttl, expires, mut.now).apply(
                     row.cells, mut.cells, part.row_shadow(mut.ck, row))
+        if mut.rows:
+            self._more_rows(part, mut)
+
+    def _more_rows(self, part: Partition, mut: m.Mutation) -> None:
+        """Mutation.rows: each the upsert of its own row, as `_upsert` writes the first."""
+        ts, ttl, expires, now = mut.timestamp, mut.ttl, mut.expires_at, mut.now
+        names, marker = mut.plain_names, mut.row_marker
+        rows = part.rows
+        added = 0
+        for extra in mut.rows:
+            row = rows.get(extra.ck)
+            if row is None:
+                row = rows[extra.ck] = Row(tuple(extra.ck_values))
+                added += _ROW_OVERHEAD + len(extra.ck)
+            if marker and (row.marker is None or ts >= row.marker.timestamp):
+                row.marker = Marker(ts, ttl, expires)
+            if names:
+                added += put_plain(row.cells, names, extra.plain_values, ts, ttl, expires, now)
+        self.bytes += added
 
     def _new_row(self, part: Partition, mut: m.Mutation) -> Row:
         # A tuple, not the decoded list: a tuple of bytes leaves the collector's lists after its

@@ -65,6 +65,17 @@ def set_aside(directory: str, table_id: bytes, generation: int) -> str:
     return target
 
 
+def _check_rows(mutation: m.Mutation) -> None:
+    """Mutation.rows belong to a ROW_UPSERT, each with a value per plain name."""
+    if mutation.kind != m.MUTATION_ROW_UPSERT:
+        raise MutationRejected(f"a mutation of kind {mutation.kind} has more rows")
+    names = len(mutation.plain_names)
+    for row in mutation.rows:
+        if len(row.plain_values) != names:
+            raise MutationRejected(f"a mutation has {names} plain cell names and a row of "
+                                   f"{len(row.plain_values)} values")
+
+
 def _only_puts(mutation: m.Mutation) -> bool:
     """True when every cell write is a plain put (CELL_SET == 0): such a mutation neither reads
     the current row nor can be refused by TableData.check."""
@@ -218,6 +229,8 @@ class ShardStore:
                         f"{len(mutation.plain_values)} values")
                 if mutation.kind not in m.MUTATION_KINDS:
                     raise MutationRejected(f"unknown mutation kind {mutation.kind}")
+                if mutation.rows:
+                    _check_rows(mutation)
                 # Nothing to check against the current data; an upsert of plain cells alone (the
                 # common case) is told without calling _only_puts.
                 if not (mutation.cells or mutation.static_cells) or _only_puts(mutation):

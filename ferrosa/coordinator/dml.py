@@ -198,6 +198,34 @@ class CompiledWrite(CompiledStatement):
                           m.MUTATION_ROW_UPSERT, [], static, ttl, now + ttl if ttl else 0,
                           self.row_marker, now, b"", names, plain)
 
+    def _batch_rows(self, ex: Execution, timestamp: int, per_statement_values: list[list]
+                    ) -> list[m.Mutation]:
+        """The Mutations of a BATCH that repeats this `single` statement, at the batch's
+        `timestamp`: a row of the previous row's partition that sets every column (no unset
+        value) joins that row's Mutation as one of its `rows` (the usual batch into one
+        partition is one Mutation); any other row starts a Mutation of its own."""
+        out: list[m.Mutation] = []
+        last: m.Mutation | None = None
+        plan = self.plan
+        clustering = plan.clustering
+        whole = self.plain_names
+        mergeable = not self.static_fns
+        for values in per_statement_values:
+            ex.values = values
+            if last is not None and mergeable and plan.partition_keys(values)[0] == last.pk:
+                names, plain, _static = self._whole_values(values)
+                if names is whole and last.plain_names is whole:
+                    prefix = plan.clustering_prefixes(values)[0] if clustering else []
+                    row = m.RowWrite(plan.prefix_encode(prefix) if prefix else b"", prefix, plain)
+                    if last.rows is None:
+                        last.rows = [row]
+                    else:
+                        last.rows.append(row)
+                    continue
+            last = self._single(ex, timestamp)
+            out.append(last)
+        return out
+
     def start(self, ex: Execution) -> ShardCall | None:
         if not self.one_mutation:
             return None  # IN lists: execute() groups the mutations by shard
@@ -393,8 +421,8 @@ class CompiledBatch(CompiledStatement):
         rules = list({id(s.info.consistency): s.info.consistency for s in statements}.values())
         self.levels = frozenset.intersection(ALL_LEVELS, *(r.batch_write for r in rules))
         self._rules = rules
-        # `_single` of the one statement a batch repeats (the usual prepared batch), or None.
-        self._repeated_single = (first._single if first and first.single
+        # `_batch_rows` of the one statement a batch repeats (the usual prepared batch), or None.
+        self._repeated = (first._batch_rows if first and first.single
                                  and all(s is first for s in statements) else None)
 
     def consistency_error(self, level: int) -> Exception | None:
@@ -409,14 +437,10 @@ class CompiledBatch(CompiledStatement):
         timestamp = self.timestamp_fn(ex.values)
         if timestamp is None:
             timestamp = ex.write_timestamp()
+        repeated = self._repeated
+        if repeated is not None and per_statement_values is not None:
+            return repeated(ex, timestamp, per_statement_values)
         mutations = []
-        single = self._repeated_single
-        if single is not None and per_statement_values is not None:
-            append = mutations.append  # the loop below without its per-statement tests
-            for values in per_statement_values:
-                ex.values = values
-                append(single(ex, timestamp))
-            return mutations
         for index, statement in enumerate(self.statements):
             if per_statement_values is not None:
                 ex.values = per_statement_values[index]

@@ -92,6 +92,15 @@ class CellWrite(msgspec.Struct, array_like=True, gc=False):
     key: bytes | None = None
 
 
+class RowWrite(msgspec.Struct, array_like=True, gc=False):
+    """One more row of a ROW_UPSERT Mutation's partition (Mutation.rows): its clustering key
+    and the values of the Mutation's plain_names."""
+
+    ck: bytes
+    ck_values: list[bytes]
+    plain_values: list[bytes | None]
+
+
 class Mutation(msgspec.Struct, array_like=True, gc=False):
     """A write to one partition of one table. Applied atomically by the owning shard.
 
@@ -124,6 +133,11 @@ class Mutation(msgspec.Struct, array_like=True, gc=False):
     # (commit log, hints) decode with them empty.
     plain_names: list[str] = []
     plain_values: list[bytes | None] = []
+    # More rows of a ROW_UPSERT's partition, each written as this mutation's row is (timestamp,
+    # TTL, row marker, plain_names) with its own key and values, and without cells: a BATCH of
+    # rows into one partition is one Mutation, so a shard finds the partition and checks the
+    # mutation once. None, not [], when there are none: nothing to make or decode per write.
+    rows: list[RowWrite] | None = None
 
 
 MUTATION_ROW_UPSERT = 0

@@ -148,3 +148,69 @@ def test_a_literal_column_binds_value_by_value(node: Node) -> None:
     compiled = node.prepare("INSERT INTO ks.plain (k, a, b) VALUES (?, 'x', ?)", None).compiled
     ex = Execution(node, Session(), [b"\0\0\0\1", b"\0\0\0\2"], timestamp=1)
     assert compiled._single(ex, None).plain_values == [b"x", b"\0\0\0\2"]
+
+
+# -- a BATCH that repeats one statement: rows of one partition in one Mutation (`_batch_rows`)
+
+def _expanded(mutations: list) -> list:
+    """Each Mutation's `rows` as Mutations of their own: what a shard applies."""
+    out = []
+    for mutation in mutations:
+        out.append(msgspec.structs.replace(mutation, rows=None))
+        for row in mutation.rows or ():
+            out.append(msgspec.structs.replace(mutation, ck=row.ck, ck_values=row.ck_values,
+                                               plain_values=row.plain_values, rows=None))
+    return out
+
+
+def _batch(node: Node, query: str):
+    from ferrosa.coordinator.dml import CompiledBatch
+    compiled = node.prepare(query, None).compiled
+    return compiled, lambda n: CompiledBatch([compiled] * n, lambda v: None, [], 1)
+
+
+def _int(i: int) -> bytes:
+    return i.to_bytes(4, "big", signed=True)
+
+
+def test_rows_of_one_partition_make_one_mutation(node: Node) -> None:
+    compiled, batch = _batch(node, "INSERT INTO ks.two (k1, k2, c1, c2, v) VALUES (?, ?, ?, ?, ?)")
+    rows = [[_int(1), b"p", _int(c), b"x", _int(c * 10)] for c in range(10)]
+    ex = Execution(node, Session(), [], timestamp=5, now_in_seconds=7)
+    [mutation] = batch(10).collect(ex, rows)
+    assert len(mutation.rows) == 9
+    assert [r.plain_values for r in mutation.rows] == [[_int(c * 10)] for c in range(1, 10)]
+    singles = [compiled._single(Execution(node, Session(), values, now_in_seconds=7), 5)
+               for values in rows]
+    assert _expanded([mutation]) == singles
+
+
+@settings(max_examples=200, deadline=None)
+@given(rows=st.lists(st.tuples(st.integers(0, 2), st.integers(0, 3),
+                               st.one_of(st.text(max_size=3).map(str.encode), st.just(UNSET),
+                                         st.none())),
+                     min_size=1, max_size=12),
+       which=st.sampled_from(["INSERT INTO ks.aged (k, c, v) VALUES (?, ?, ?)",
+                              "INSERT INTO ks.aged (k, c, s, v) VALUES (?, ?, ?, ?)",
+                              "UPDATE ks.aged SET v = ? WHERE k = ? AND c = ?"]))
+def test_batch_rows_apply_what_each_row_alone_does(node: Node, rows: list, which: str) -> None:
+    """Any run of partitions, with unset values and static columns: expanded, the batch's
+    Mutations are the rows' own, in order; a Mutation gathers rows of one partition only."""
+    compiled, batch = _batch(node, which)
+    per_row = []
+    for k, c, v in rows:
+        if which.startswith("UPDATE"):
+            per_row.append([v, _int(k), _int(c)])
+        elif "s," in which:
+            per_row.append([_int(k), _int(c), _int(k), v])
+        else:
+            per_row.append([_int(k), _int(c), v])
+    ex = Execution(node, Session(), [], timestamp=11, now_in_seconds=3)
+    got = batch(len(per_row)).collect(ex, per_row)
+    singles = [compiled._single(Execution(node, Session(), values, now_in_seconds=3), 11)
+               for values in per_row]
+    assert _expanded(got) == singles
+    for mutation in got:
+        assert not (mutation.rows and mutation.static_cells)
+    if "s," in which:
+        assert all(m.rows is None for m in got)

@@ -193,3 +193,37 @@ def test_too_many_live_segments_flush_the_tables_holding_the_oldest(tmp_path: Pa
     assert s.execute("SELECT count(*) FROM d.t").one()[0] == rows
     cluster.shutdown()
     assert node.stop() == 0
+
+
+def test_batches_of_rows_replay_whole(tmp_path: Path, spawn) -> None:
+    """A BATCH of rows into one partition travels, and is logged, as one Mutation with more
+    rows (ipc Mutation.rows): after kill -9, replay brings back every row of every acked batch,
+    and rows of another partition in the same batch."""
+    from cassandra.query import BatchStatement, BatchType
+    node = spawn(tmp_path / "data", host="127.0.0.28", shards=2,
+                 extra_env={"FERROSA_COMMITLOG_SYNC": "batch"}).start()
+    cluster, s = _session(node)
+    s.execute(SCHEMA[0])
+    s.execute("CREATE TABLE d.c (p int, c int, v text, PRIMARY KEY (p, c))")
+    insert = s.prepare("INSERT INTO d.c (p, c, v) VALUES (?, ?, ?)")
+    expected: dict[int, list] = {}
+    for p in range(20):
+        batch = BatchStatement(BatchType.UNLOGGED)
+        for c in range(10):
+            batch.add(insert, (p, c, f"{p}.{c}"))
+        if p % 5 == 4:  # and a row of the next partition: a second Mutation
+            batch.add(insert, (p + 100, 0, "other"))
+            expected[p + 100] = [(0, "other")]
+        s.execute(batch)
+        expected[p] = [(c, f"{p}.{c}") for c in range(10)]
+    cluster.shutdown()
+    os.kill(node.proc.pid, signal.SIGKILL)
+    node.proc.wait()
+    node.start()
+    assert "commit log replay" in node.log()
+    cluster, s = _session(node)
+    for p, rows in expected.items():
+        got = [(r.c, r.v) for r in s.execute("SELECT c, v FROM d.c WHERE p = %s", (p,))]
+        assert got == rows, p
+    cluster.shutdown()
+    assert node.stop() == 0

@@ -181,10 +181,51 @@ def test_records_without_plain_cells_still_decode() -> None:
     old = _put(5, b"pk")
     fields = msgspec.msgpack.decode(msgspec.msgpack.encode(old))
     assert len(fields) == len(m.Mutation.__struct_fields__)
-    shorter = msgspec.msgpack.encode(fields[:-2])
+    shorter = msgspec.msgpack.encode(fields[:-3])
     decoded = msgspec.msgpack.decode(shorter, type=m.Mutation)
-    assert decoded.plain_names == [] and decoded.plain_values == []
+    assert decoded.plain_names == [] and decoded.plain_values == [] and decoded.rows is None
     assert decoded.cells == old.cells
+    # Records written before Mutation.rows existed end at plain_values.
+    plain = _plain(5, ["v"], [b"x"])
+    before_rows = msgspec.msgpack.encode(msgspec.msgpack.decode(msgspec.msgpack.encode(plain))[:-1])
+    assert msgspec.msgpack.decode(before_rows, type=m.Mutation) == plain
+
+
+_CK = st.integers(0, 3).map(lambda i: bytes([0x40, i]))
+_ROW_VALUES = st.lists(st.one_of(st.none(), st.binary(max_size=4)), min_size=2, max_size=2)
+
+
+@settings(max_examples=200, deadline=None)
+@given(before=st.lists(st.tuples(_CK, _ROW_VALUES, st.integers(8, 12)), max_size=4),
+       first=_CK, first_values=_ROW_VALUES,
+       rows=st.lists(st.tuples(_CK, _ROW_VALUES), min_size=1, max_size=6),
+       ts=st.integers(8, 12), marker=st.booleans(), ttl=st.sampled_from([0, 5]))
+def test_more_rows_apply_as_mutations_of_their_own(before, first, first_values, rows, ts,
+                                                   marker, ttl) -> None:
+    """A Mutation's `rows` (a BATCH of rows into one partition) leave the memtable, its bytes
+    and its reconciliation exactly as each row written alone, in order, over any rows there."""
+    names = ["a", "b"]
+    expires = 100 + ttl if ttl else 0
+
+    def one(ck: bytes, values: list, at: int) -> m.Mutation:
+        return m.Mutation(b"t", 1, b"pk", ck, [ck[1:]], at, m.MUTATION_ROW_UPSERT, [], [], ttl,
+                          expires, marker, 100, b"", names, values)
+    together, alone = TableData(), TableData()
+    for ck, values, at in before:
+        together.apply(one(ck, values, at))
+        alone.apply(one(ck, values, at))
+    mutation = one(first, first_values, ts)
+    mutation.rows = [m.RowWrite(ck, [ck[1:]], values) for ck, values in rows]
+    together.apply(msgspec.msgpack.decode(msgspec.msgpack.encode(mutation), type=m.Mutation))
+    alone.apply(one(first, first_values, ts))
+    for ck, values in rows:
+        alone.apply(one(ck, values, ts))
+    got, expected = together.partitions[b"pk"].rows, alone.partitions[b"pk"].rows
+    assert list(got.keys()) == list(expected.keys())
+    for ck in got:
+        assert got[ck].cells == expected[ck].cells and got[ck].marker == expected[ck].marker
+        assert got[ck].ck_values == expected[ck].ck_values
+    assert together.bytes == alone.bytes
 
 
 def test_rows_share_their_column_names() -> None:

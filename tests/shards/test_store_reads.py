@@ -68,6 +68,14 @@ def test_single_row_shortcut_matches_the_row_loop(directory, monkeypatch, writes
     # The kind is checked with the other rules, before anything is applied.
     (m.Mutation(TABLE, 7, b"p2", b"", [], 5, 9, plain_names=["a"], plain_values=[b"y"]),
      "unknown mutation kind 9"),
+    # More rows (a BATCH into one partition): each with a value per name, of an upsert only.
+    (m.Mutation(TABLE, 7, b"p2", b"\x01", [b"c"], 5, m.MUTATION_ROW_UPSERT, plain_names=["a"],
+                plain_values=[b"y"], rows=[m.RowWrite(b"\x02", [b"d"], [b"y"]),
+                                           m.RowWrite(b"\x03", [b"e"], [b"y", b"z"])]),
+     "a mutation has 1 plain cell names and a row of 2 values"),
+    (m.Mutation(TABLE, 7, b"p2", b"\x01", [b"c"], 5, m.MUTATION_ROW_DELETE,
+                rows=[m.RowWrite(b"\x02", [b"d"], [])]),
+     "a mutation of kind 1 has more rows"),
 ])
 def test_a_bad_mutation_is_refused_and_nothing_is_applied(directory, bad, message) -> None:
     """A Write whose second mutation is refused leaves its first one unapplied too."""
