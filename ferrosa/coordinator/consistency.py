@@ -145,6 +145,7 @@ _BLOCK_FOR: dict[CL, Callable[[Placement], int]] = {
 
 
 def block_for(level: CL, placement: Placement) -> int:
+    """ConsistencyLevel.blockFor: the replicas `level` waits for in `placement`."""
     return _BLOCK_FOR[level](placement)
 
 
@@ -250,6 +251,8 @@ class ConsistencyRules:
 
 def rules_for(keyspace: KeyspaceMetadata, table: str, counter: bool,
               local_dc: str) -> ConsistencyRules:
+    """The rules of a table of `keyspace` (`counter`: a counter table) on a node in `local_dc`,
+    the only replica there is."""
     placement = None if keyspace.virtual else Placement.single_node(keyspace, local_dc)
     return ConsistencyRules(placement, table, counter)
 

@@ -423,7 +423,7 @@ class CompiledBatch(CompiledStatement):
         self._rules = rules
         # `_batch_rows` of the one statement a batch repeats (the usual prepared batch), or None.
         self._repeated = (first._batch_rows if first and first.single
-                                 and all(s is first for s in statements) else None)
+                          and all(s is first for s in statements) else None)
 
     def consistency_error(self, level: int) -> Exception | None:
         """The first of its statements' tables the level cannot write."""
