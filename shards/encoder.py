@@ -196,25 +196,27 @@ def encode_point_row(plan: PointPlan, pk: bytes, pk_components: int, row: Row, s
     """The result row of live memtable `row` of partition `pk` (`pk_components` parts), the
     newest deletion covering it `shadow`: what RowEncoder.encode gives for the same projection
     of a table without dropped columns."""
+    whole = row.floor > shadow
     if plan.just_key and pk_components == 1:
         out = [_LEN.pack(len(pk)) + pk]
-        encode_plan_row((), plan.names, None, row.ck_values, row.cells, shadow, now, out)
+        encode_plan_row((), plan.names, None, row.ck_values, row.cells, shadow, now, out, whole)
     else:
         out = []
         encode_plan_row(plan.keys, plan.names, [_raw(p) for p in pk_splitter(pk_components)(pk)],
-                        row.ck_values, row.cells, shadow, now, out)
+                        row.ck_values, row.cells, shadow, now, out, whole)
     return b"".join(out)
 
 
 def encode_plan_row(keys: tuple[tuple[int, int], ...], names: tuple[str, ...],
                     pk_values: list[bytes] | None, ck_values: Sequence[bytes], cells: dict,
-                    shadow: int, now: int, out: list[bytes]) -> int:
+                    shadow: int, now: int, out: list[bytes], whole: bool = False) -> int:
     """Append the [bytes] of one memtable row by a PointPlan's `keys` and `names`: its key
     items (`pk_values` the partition key's components, encoded; None without PROJ_PK items),
     then its plain cells (null where none is live over `shadow` at `now`); returns the bytes
     appended. RowEncoder.encode for a table without dropped columns, without its (kind,
     argument) walk: one call a row of a slice, and a point read's key given in `out` already
-    (`keys` empty)."""
+    (`keys` empty). `whole`: the row's floor is above `shadow` (memtable.Row.floor), so each
+    of its cells is a live plain value and only a missing one is null."""
     append = out.append
     size = 4 * len(names)
     for kind, i in keys:
@@ -228,6 +230,17 @@ def encode_plan_row(keys: tuple[tuple[int, int], ...], names: tuple[str, ...],
             append(_PREFIX[n] + value if n < _SHORT_VALUE else _LEN.pack(n) + value)
             size += 4 + n
     get = cells.get
+    if whole:
+        for name in names:
+            cell = get(name)
+            if cell is None:
+                append(_NULL)
+            else:
+                value = cell.value
+                n = len(value)
+                append(_PREFIX[n] + value if n < _SHORT_VALUE else _LEN.pack(n) + value)
+                size += n
+        return size
     for name in names:
         cell = get(name)
         # The test of RowEncoder.encode, in the order that fails soonest for a missing cell.
@@ -321,7 +334,7 @@ class RowEncoder:
         """`encode` for a row (not a static-only one) when `point` is set."""
         plan = self.point
         return encode_plan_row(plan.keys, plan.names, self.key_pieces(part.pk), row.ck_values,
-                               row.cells, shadow, self.now, out)
+                               row.cells, shadow, self.now, out, row.floor > shadow)
 
     def plain_plan(self, columns_key: tuple[str, ...]) -> PlainPlan | None:
         """The PlainPlan of this projection for an SSTable's column dictionary, None when the

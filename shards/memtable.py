@@ -19,6 +19,12 @@ Theory of operation (Cassandra's data model, reduced to what a memtable holds):
   deletion covering it (partition, range, row) and not expired at the read's `now`.
 - A partition has a deletion, static cells, rows and range tombstones (shards/tombstones.py).
 - Deletions shadow data with a timestamp <= theirs (Cassandra: a deletion at t deletes writes at t).
+- A row's `floor` lets reads skip the per-cell tests for the usual row, one written only by
+  writes of whole values without a TTL: it is then a timestamp at or below its marker's and every
+  cell's, so any shadow below it hides nothing in the row. A write that could break that (a
+  null, a TTL, a collection or counter cell) sets it to NO_DELETION, which no shadow is below,
+  for as long as the row stays in the memtable. Rows made elsewhere (decoded, merged) keep the
+  default.
 """
 
 from __future__ import annotations
@@ -129,6 +135,9 @@ class Row(msgspec.Struct, gc=False, eq=False):
     deletion: int = NO_DELETION
     ldt: int = 0
     cells: dict[str, Cell | Complex] = {}  # a new dict per row (msgspec copies empty defaults)
+    # At or below the marker's and every cell's timestamp while each is a live plain value
+    # without a TTL; NO_DELETION when that is not known (the theory of operation above).
+    floor: int = NO_DELETION
 
     def live(self, shadow: int, now: int, dropped: dict[str, int] | None = None) -> bool:
         shadow = max(shadow, self.deletion)
@@ -393,7 +402,11 @@ class TableData:
                 part.static, mut.static_cells, part.deletion)
         names = mut.plain_names
         if names or mut.cells or mut.row_marker:
-            row = part.rows.get(mut.ck) or self._new_row(part, mut)
+            row = part.rows.get(mut.ck) or self._new_row(part, mut, ts)
+            if ttl or mut.cells or None in mut.plain_values:
+                row.floor = NO_DELETION
+            elif ts < row.floor:
+                row.floor = ts
             if mut.row_marker and (row.marker is None or ts >= row.marker.timestamp):
                 row.marker = Marker(ts, ttl, expires)
             if names:
@@ -414,18 +427,23 @@ class TableData:
         for extra in mut.rows:
             row = rows.get(extra.ck)
             if row is None:
-                row = rows[extra.ck] = Row(tuple(extra.ck_values))
+                row = rows[extra.ck] = Row(tuple(extra.ck_values), floor=ts)
                 added += _ROW_OVERHEAD + len(extra.ck)
+            if ttl or None in extra.plain_values:
+                row.floor = NO_DELETION
+            elif ts < row.floor:
+                row.floor = ts
             if marker and (row.marker is None or ts >= row.marker.timestamp):
                 row.marker = Marker(ts, ttl, expires)
             if names:
                 added += put_plain(row.cells, names, extra.plain_values, ts, ttl, expires, now)
         self.bytes += added
 
-    def _new_row(self, part: Partition, mut: m.Mutation) -> Row:
+    def _new_row(self, part: Partition, mut: m.Mutation, floor: int = NO_DELETION) -> Row:
         # A tuple, not the decoded list: a tuple of bytes leaves the collector's lists after its
-        # first collection, a list is walked by every full collection for good.
-        row = part.rows[mut.ck] = Row(tuple(mut.ck_values))
+        # first collection, a list is walked by every full collection for good. `floor`: the
+        # upsert's timestamp (the row gets a marker or a cell at it), NO_DELETION for a deletion.
+        row = part.rows[mut.ck] = Row(tuple(mut.ck_values), floor=floor)
         self.bytes += _ROW_OVERHEAD + len(mut.ck)
         return row
 

@@ -126,7 +126,7 @@ def _point_row(part: Partition, req: m.Read) -> m.RowsReply | None:
     ck, row = only
     shadow = part.deletion if part.deletion > row.deletion else row.deletion  # no ranges
     now = req.now
-    if not row.live(shadow, now):
+    if row.floor <= shadow and not row.live(shadow, now):
         return None
     return m.RowsReply(req.req_id, 1,
                        encode_point_row(plan, part.pk, req.pk_components, row, shadow, now),
@@ -426,16 +426,20 @@ class ShardStore:
                 covering = ranges.covering(ck)
                 if covering > shadow:
                     shadow = covering
-            marker = row.marker
-            if not ((marker is not None and marker.timestamp > shadow
-                     and (marker.ttl == 0 or now < marker.expires))
-                    or any_live_cell(row.cells, shadow, now, dropped)):
-                continue
+            # A row whose floor is above its shadow is live, whole (memtable.Row.floor),
+            # unless a dropped column's cells are what keeps it live.
+            whole = row.floor > shadow and not dropped
+            if not whole:
+                marker = row.marker
+                if not ((marker is not None and marker.timestamp > shadow
+                         and (marker.ttl == 0 or now < marker.expires))
+                        or any_live_cell(row.cells, shadow, now, dropped)):
+                    continue
             if (limit and count >= limit) or size > MAX_REPLY_ROW_BYTES:
                 return count, True, last_ck
             if plan is not None:
                 size += encode_plan_row(keys, names, pk_values, row.ck_values, row.cells,
-                                        shadow, now, out)
+                                        shadow, now, out, whole)
             else:
                 size += encoder.encode(part, row, shadow, out)
             count += 1

@@ -19,6 +19,16 @@ from shards.memtable import (
     put_plain,
     reconcile,
 )
+from shards.tombstones import NO_DELETION
+from tests.shards.test_store_sstable_reads import (
+    CKS,
+    DELETIONS,
+    FLUSH,
+    ODD,
+    PK,
+    TOKEN,
+    plain_steps,
+)
 
 LIVE, EXPIRING, TOMB = Cell(10, b"b", 0, 0), Cell(10, b"a", 5, 1000), Cell(10, None, 0, 900)
 
@@ -224,7 +234,7 @@ def test_more_rows_apply_as_mutations_of_their_own(before, first, first_values, 
     assert list(got.keys()) == list(expected.keys())
     for ck in got:
         assert got[ck].cells == expected[ck].cells and got[ck].marker == expected[ck].marker
-        assert got[ck].ck_values == expected[ck].ck_values
+        assert got[ck].ck_values == expected[ck].ck_values and got[ck].floor == expected[ck].floor
     assert together.bytes == alone.bytes
 
 
@@ -414,3 +424,71 @@ def test_put_plain_is_the_rule_cell_by_cell(old, names, values, ts, ttl_expires)
     assert target == expected
     for name in target:
         assert name is sys.intern(name)
+
+
+def _floor_holds(table: TableData) -> None:
+    """Row.floor's promise: when set, the row has a marker or a cell, and its marker and every
+    cell are live plain values without a TTL, written at or above the floor."""
+    for part in table.partitions.values():
+        for row in part.rows.values():
+            if row.floor == NO_DELETION:
+                continue
+            assert row.marker is not None or row.cells
+            assert row.marker is None or (row.marker.ttl == 0
+                                          and row.marker.timestamp >= row.floor)
+            for cell in row.cells.values():
+                assert type(cell) is Cell and cell.value is not None and cell.ttl == 0
+                assert cell.timestamp >= row.floor
+
+
+@st.composite
+def _batch_step(draw) -> m.Mutation:
+    """A ROW_UPSERT with more rows (Mutation.rows), some values null, maybe a TTL."""
+    ts, ttl = draw(st.integers(1, 30)), draw(st.sampled_from([0, 0, 5]))
+    rows = draw(st.lists(st.tuples(st.sampled_from(CKS[:4]), _ROW_VALUES), min_size=1,
+                         max_size=4))
+    (ck, values), more = rows[0], rows[1:]
+    return m.Mutation(b"t", TOKEN, PK, ck, [ck], ts, m.MUTATION_ROW_UPSERT, [], [], ttl,
+                      100 + ttl if ttl else 0, draw(st.booleans()), 100, b"", ["a", "b"], values,
+                      [m.RowWrite(c, [c], v) for c, v in more] or None)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(plain_steps(ODD), plain_steps(DELETIONS), _batch_step()),
+                max_size=30))
+def test_a_rows_floor_is_at_or_below_everything_in_it(steps) -> None:
+    """Whatever was written (deletions, TTLs, nulls, collections, statics, batches of rows,
+    timestamps in any order), a row's floor keeps its promise: reads skip the per-cell tests
+    of rows whose floor is above their shadow (shards/store.py `_read_partition`)."""
+    table = TableData()
+    for step in steps:
+        if step != FLUSH:
+            table.check(step)
+            table.apply(step)
+            _floor_holds(table)
+
+
+def test_whole_writes_set_the_floor_and_others_clear_it() -> None:
+    """A new row's floor is its write's timestamp and an older write lowers it; a TTL, a null
+    or a collection element clears it for good; a row made by a deletion has none."""
+    table = TableData()
+
+    def row():
+        return table.partitions[b"pk"].rows[b"\x40\x01"]
+    table.apply(_plain(10, ["a", "b"], [b"x", b"y"], marker=True))
+    assert row().floor == 10
+    table.apply(_plain(12, ["a"], [b"z"]))
+    table.apply(_plain(7, ["b"], [b"w"]))
+    assert row().floor == 7
+    table.apply(_plain(13, ["a"], [b"v"], ttl=5, expires=200))
+    assert row().floor == NO_DELETION
+    table.apply(_plain(14, ["a", "b"], [b"x", b"y"]))
+    assert row().floor == NO_DELETION
+    for clearing in (_plain(10, ["a"], [None]), _mut(10, [m.CellWrite("l", b"e", path=b"p")])):
+        fresh = TableData()
+        fresh.apply(_plain(9, ["a"], [b"x"]))
+        fresh.apply(clearing)
+        assert fresh.partitions[b"pk"].rows[b"\x40\x01"].floor == NO_DELETION
+    deleted = TableData()
+    deleted.apply(_mut(10, kind=m.MUTATION_ROW_DELETE))
+    assert deleted.partitions[b"pk"].rows[b"\x40\x01"].floor == NO_DELETION

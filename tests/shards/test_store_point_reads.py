@@ -18,6 +18,7 @@ from ferrosa.ipc import messages as m
 from ferrosa.partitioner import compose_partition_key
 from shards.encoder import point_plan
 from shards.store import ShardStore
+from shards.tombstones import NO_DELETION
 from tests.shards.test_store_sstable_reads import (
     CKS,
     FLUSH,
@@ -85,6 +86,9 @@ def test_point_reads_match_general_reads(counter, monkeypatch, histories, projec
     steps = [step for step in history + tail if step != FLUSH]
     store = store_of(str(counter[0] / str(counter[1])), steps)
     point = _answer(_read(store, projection, limit=limit))
+    for part in store.tables[TABLE].memtable.partitions.values():
+        for row in part.rows.values():
+            row.floor = NO_DELETION  # the general path tests every cell (memtable.Row.floor)
     with monkeypatch.context() as patch:
         patch.setattr(shards.store, "_point_row", lambda part, req: None)
         patch.setattr(shards.encoder, "point_plan", lambda key: None)  # RowEncoder.encode
@@ -110,6 +114,38 @@ def test_a_plain_row_is_encoded_without_the_row_encoder(tmp_path, served, monkey
     assert reply.rows == (b"\x00\x00\x00\x01p" + b"\x00\x00\x00\x01" + CKS[0]
                           + b"\x00\x00\x00\x01A" + b"\x00\x00\x01\x2c" + b"B" * 300
                           + b"\xff\xff\xff\xff" + b"\x00\x00\x00\x01A")
+
+
+def test_rows_written_whole_skip_the_per_cell_tests(tmp_path, monkeypatch) -> None:
+    """Rows whose floor is above their shadow are encoded as whole (memtable.Row.floor): a
+    point read's row and a slice's, not one written with a TTL; a row the partition's deletion
+    covers is not encoded at all."""
+    wholes: list[bool] = []
+    real = shards.encoder.encode_plan_row
+    monkeypatch.setattr(shards.encoder, "encode_plan_row",
+                        lambda *args: wholes.append(args[-1]) or real(*args))
+    monkeypatch.setattr(shards.store, "encode_plan_row", shards.encoder.encode_plan_row)
+    store = store_of(str(tmp_path), [_row(), _row(CKS[1], ts=6), _row(CKS[2], ts=7, ttl=100),
+                                     _row(pk=b"q")])
+    assert _read(store, KEY_THEN_CELLS, pk=b"q").count == 1
+    assert wholes == [True]
+    assert _read(store, KEY_THEN_CELLS).count == 3
+    assert wholes[1:] == [True, True, False]
+    store.handle(m.Write(0, [m.Mutation(TABLE, TOKEN, PK, b"", [], 5,
+                                        m.MUTATION_PARTITION_DELETE, now=NOW - 10)]))
+    del wholes[:]
+    assert _read(store, KEY_THEN_CELLS).count == 2
+    assert wholes == [True, False]
+
+
+def test_a_row_live_only_by_a_dropped_columns_cells_is_not_read(tmp_path) -> None:
+    """A row without a marker whose one cell belongs to a column dropped since is not live,
+    however new its floor (the floor does not know which columns were dropped)."""
+    store = store_of(str(tmp_path), [_row(marker=False, names=("zz",), values=(b"Z",)),
+                                     _row(CKS[1])])
+    store.handle(m.TableSchema(0, TABLE, dropped={"zz": 10}))
+    reply = _read(store, KEY_THEN_CELLS)
+    assert (reply.count, reply.last_ck) == (1, CKS[1])
 
 
 def test_cells_older_than_the_rows_deletion_are_null(tmp_path, served) -> None:
@@ -161,12 +197,16 @@ def test_rows_of_a_slice_are_encoded_by_the_plan(tmp_path, monkeypatch) -> None:
                           + b"\x00\x00\x00\x02B2" + b"\xff\xff\xff\xff")
 
 
-def test_encode_row_writes_and_counts_what_encode_does(tmp_path) -> None:
+@pytest.mark.parametrize("history", [
+    [_row(values=(b"A", b"B" * 300)), _row(names=("c",), values=(b"",), ts=6)],
+    [_row(values=(b"A", b"B" * 300))],
+    [_row(values=(b"A", b"B" * 300), ttl=100)],
+], ids=["every cell", "a missing cell", "a TTL"])
+def test_encode_row_writes_and_counts_what_encode_does(tmp_path, history) -> None:
     """Same bytes as RowEncoder.encode, and the count of bytes appended that the reply's size
-    cut (MAX_REPLY_ROW_BYTES) adds up."""
+    cut (MAX_REPLY_ROW_BYTES) adds up, for rows the floor calls whole and one it does not."""
     from shards.encoder import RowEncoder
-    store = store_of(str(tmp_path), [_row(values=(b"A", b"B" * 300)),
-                                     _row(names=("c",), values=(b"",), ts=6)])
+    store = store_of(str(tmp_path), history)
     part = store.tables[TABLE].memtable.partitions[PK]
     ck, row = part.rows.only_item()
     encoder = RowEncoder(KEY_THEN_CELLS, NOW, lambda key: [key])
