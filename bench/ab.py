@@ -28,6 +28,7 @@ from pathlib import Path
 import msgspec
 
 from bench.harness import RunOptions, RunResult
+from bench.report import STEAL_SHOWN
 from bench.server import REPO
 
 
@@ -76,12 +77,16 @@ def compare(opts: RunOptions, revision: str, rounds: int, bind: tuple[str, int],
 
 def line(r: RunResult) -> str:
     """One run: throughput, CPU per op, the latency tail (p99, p99.9 and the maximum: a stall
-    of the server shows in the last two long before p99) and errors."""
+    of the server shows in the last two long before p99), errors, and the hypervisor's steal
+    when there was any: a round that lost cores to other guests measured a slower machine,
+    and its pair says little about the change."""
     cpu = "-" if r.cpu_us_per_op is None else f"{r.cpu_us_per_op:.0f}"
     tail = "  ".join(f"{name} {_ms(r.latency_us.get(name))} ms" for name in ("p99", "p99.9", "max"))
     settled = ("" if r.settled_cpu_us_per_op is None
                else f"  settled {r.settled_cpu_us_per_op:.0f} µs/op")
-    return f"{r.throughput:>9,.0f} ops/s  {cpu:>4} µs/op{settled}  {tail}  errors {r.errors}"
+    steal = "" if (r.stolen or 0) < STEAL_SHOWN else f"  {r.stolen:.0%} stolen"
+    return (f"{r.throughput:>9,.0f} ops/s  {cpu:>4} µs/op{settled}  {tail}  errors {r.errors}"
+            f"{steal}")
 
 
 def _median(values: list[float | None]) -> float | None:

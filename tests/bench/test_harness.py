@@ -145,7 +145,12 @@ def test_ab_lines_show_the_latency_tail() -> None:
     from bench import ab
     line = ab.line(_result("write", 1000))
     assert "100 ops/s" in line and "5000 µs/op" in line
-    assert "p99 3.00 ms  p99.9 4.00 ms  max 5.00 ms  errors 0" in line
+    assert line.endswith("p99 3.00 ms  p99.9 4.00 ms  max 5.00 ms  errors 0")
+    r = _result("write", 1000)
+    r.stolen = 0.004
+    assert ab.line(r).endswith("errors 0")  # below STEAL_SHOWN: rounds to nothing
+    r.stolen = 0.07
+    assert ab.line(r).endswith("errors 0  7% stolen")
 
 
 def _busy_child(busy_seconds: float):
