@@ -101,6 +101,9 @@ def _merge_cells_into(target: dict, source: dict) -> None:
 
 
 def _merge_row(target: Row, source: Row) -> None:
+    # What the source brings (a TTL, a tombstone, an older timestamp) may break the promise
+    # of the target's floor: a memtable row merged in place (TableStore.pull_row) loses it.
+    target.floor = NO_DELETION
     if source.marker is not None and (target.marker is None or _marker_order(source.marker)
                                       > _marker_order(target.marker)):
         target.marker = source.marker

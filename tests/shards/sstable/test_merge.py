@@ -81,3 +81,15 @@ def test_range_tombstones_merge_to_the_pointwise_max() -> None:
     b.ranges.add(b"\x40\x03", b"", 20, 2)
     assert list(_merged(a, b).ranges) == [(b"\x40\x01", b"\x40\x03", 10, 1),
                                           (b"\x40\x03", b"\xff\xff", 20, 2)]
+
+
+def test_a_row_merged_into_loses_its_floor() -> None:
+    """A memtable row merged in place (TableStore.pull_row) may take in TTLs, tombstones and
+    older timestamps: its floor (memtable.Row.floor) no longer holds, so it is cleared."""
+    target, source = Partition(1, b"k"), Partition(1, b"k")
+    row = Row([b"c"], cells={"a": Cell(20, b"x", 0, 0)}, floor=20)
+    target.rows[b"c"] = row
+    source.rows[b"c"] = Row([b"c"], cells={"b": Cell(5, b"y", 7, 100)})
+    merge_into(target, source)
+    assert target.rows[b"c"] is row and row.floor == NO_DELETION
+    assert set(row.cells) == {"a", "b"}
