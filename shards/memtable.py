@@ -24,7 +24,7 @@ Theory of operation (Cassandra's data model, reduced to what a memtable holds):
   cell's, so any shadow below it hides nothing in the row. A write that could break that (a
   null, a TTL, a collection or counter cell) sets it to NO_DELETION, which no shadow is below,
   for as long as the row stays in the memtable. Rows made elsewhere (decoded, merged) keep the
-  default.
+  default, and a row merged into in place (shards/sstable/merge.py) goes back to it.
 """
 
 from __future__ import annotations
