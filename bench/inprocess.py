@@ -570,13 +570,13 @@ async def _front(ops: int, per_read: int, kind: str = "write", version: int = 4,
         bell = Doorbell()
         links.append(ShardLink(index, pair, bell, reply_bell))
         requests = Channel(pair.request.ring, bell, m.ShardRequest)
-        replies = Channel(pair.reply.ring, reply_bell, m.ShardReply)
+        replies = Channel(pair.reply.ring, reply_bell, m.ShardReply, m.Replies)
 
         def answer(requests=requests, replies=replies) -> None:
             started = time.process_time()
             out = _stand_in_replies(requests.recv_all(100_000), row, count)
             if out:
-                replies.send_many(out)
+                replies.send_grouped(out)
             shard_cpu[0] += time.process_time() - started
         loop.add_reader(requests.fileno(), answer)
         replies.send_many([m.Hello(index, os.getpid(), 1)])

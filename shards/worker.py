@@ -143,7 +143,7 @@ class ShardWorker:
         self.rings = rings
         self.request_bell = request_bell
         self.requests = Channel(rings.request.ring, request_bell, m.ShardRequest)
-        self.replies = Channel(rings.reply.ring, reply_bell, m.ShardReply)
+        self.replies = Channel(rings.reply.ring, reply_bell, m.ShardReply, m.Replies)
         directory = data_dir(config, shard)
         tier = _object_store(config, shard)
         self.cold = None if tier is None else _cold_tier(config, shard, str(directory), tier[1])
@@ -236,7 +236,7 @@ class ShardWorker:
         """Write every reply, waiting for room when the front is behind (never drop one)."""
         delay = 0.00005
         while replies:
-            sent = self.replies.send_many(replies)
+            sent = self.replies.send_grouped(replies)
             replies = replies[sent:]
             if replies:
                 time.sleep(delay)

@@ -154,7 +154,7 @@ class ShardLink:
         self.rings = rings
         self.doorbell = doorbell
         self.requests = Channel(rings.request.ring, doorbell, m.ShardRequest)
-        self.replies = Channel(rings.reply.ring, reply_doorbell, m.ShardReply)
+        self.replies = Channel(rings.reply.ring, reply_doorbell, m.ShardReply, m.Replies)
         self.up = False
         self.in_flight: dict[int, asyncio.Future | ShardCall] = {}
         self.parked: deque = deque()

@@ -341,4 +341,12 @@ class Hello(msgspec.Struct, tag=True, array_like=True, gc=False):
     generation: int
 
 
-ShardReply = Ack | Acks | RowsReply | Failure | Stats | Hello
+class Replies(msgspec.Struct, tag=True, array_like=True, gc=False):
+    """The replies of one shard loop pass in one ring record (Channel.send_grouped): the shard
+    stages one record and the front drains and decodes one, instead of one per reply. Never
+    nested; the front's Channel gives the items back one by one."""
+
+    items: list[Ack | Acks | RowsReply | Failure | Stats | Hello]
+
+
+ShardReply = Ack | Acks | RowsReply | Failure | Stats | Hello | Replies

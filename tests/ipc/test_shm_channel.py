@@ -410,6 +410,60 @@ def test_undecodable_record_raises_with_the_good_ones() -> None:
         assert receiver.recv_all() == [Ping(2, b"b")]
 
 
+class Pings(msgspec.Struct, tag=True, array_like=True):
+    items: list[Ping | Stop]
+
+
+def _grouped_channels(capacity: int = 4096) -> tuple[Channel, Channel, Doorbell]:
+    data, counters = bytearray(capacity), new_counters()
+    bell = Doorbell()
+    kind = Ping | Stop | Pings
+    return (Channel(Ring(data, counters), bell, kind, Pings),
+            Channel(Ring(data, counters), bell, kind, Pings), bell)
+
+
+def test_grouped_messages_travel_in_one_record_and_come_back_one_by_one() -> None:
+    sender, receiver, bell = _grouped_channels()
+    with bell:
+        sent = [Ping(i, body_for(i)) for i in range(6)] + [Stop()]
+        assert sender.send_grouped(sent) == 7
+        assert bell.wait(0)
+        assert receiver.ring.drain(100) == [msgspec.msgpack.encode(Pings(sent))]
+        assert sender.send_grouped(sent) == 7
+        assert sender.send_grouped([Ping(7, b"one")]) == 1  # alone: a record of its own
+        assert receiver.recv_all() == sent + [Ping(7, b"one")]
+
+
+def test_a_group_over_the_record_limit_goes_one_record_each() -> None:
+    sender, receiver, bell = _grouped_channels(512)  # max_record 252; each Ping takes 120
+    with bell:
+        sent = [Ping(i, b"x" * 100) for i in range(5)]
+        assert sender.send_grouped(sent) == 4  # singly, as send_many: the fifth does not fit
+        assert receiver.ring.drain(100) == [msgspec.msgpack.encode(p) for p in sent[:4]]
+        assert sender.send_grouped(sent[4:]) == 1
+        assert receiver.recv_all() == sent[4:]
+
+
+def test_a_group_waits_whole_for_room() -> None:
+    sender, receiver, bell = _grouped_channels(512)
+    with bell:
+        assert sender.send_grouped([Ping(0, b"a" * 150), Ping(1, b"")]) == 2
+        assert sender.send_grouped([Ping(2, b"b" * 150), Ping(3, b"")]) == 2
+        assert sender.send_grouped([Ping(4, b"c" * 150), Ping(5, b"")]) == 0  # full: none
+        assert [p.seq for p in receiver.recv_all()] == [0, 1, 2, 3]
+        assert sender.send_grouped([Ping(4, b"c" * 150), Ping(5, b"")]) == 2
+
+
+def test_an_undecodable_record_after_a_group_raises_with_its_items() -> None:
+    sender, receiver, bell = _grouped_channels()
+    with bell:
+        sender.send_grouped([Ping(1, b"a"), Ping(2, b"b")])
+        sender.ring.try_push(msgspec.msgpack.encode(Pings([Pings([])])))  # never nested
+        with pytest.raises(ChannelDecodeError) as info:
+            receiver.recv_all()
+        assert info.value.decoded == [Ping(1, b"a"), Ping(2, b"b")]
+
+
 def test_recv_wait_times_out_empty() -> None:
     _, receiver, bell = _local_channels()
     with bell:
