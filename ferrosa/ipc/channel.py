@@ -154,10 +154,14 @@ class Channel(Generic[M]):
         try:
             self.ring.drain_into(out, decode, max_records)
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-            decoded = out if self._group is None else self._ungrouped(out)
-            raise ChannelDecodeError(f"undecodable record in channel ring: {exc}",
-                                     list(decoded)) from exc
-        return out if self._group is None else self._ungrouped(out)
+            if self._group is not None:
+                out = self._ungrouped(out)
+            raise ChannelDecodeError(f"undecodable record in channel ring: {exc}", list(out)) from exc
+        group = self._group
+        # A scan in C finds a group: without one (a pass of writes alone), no Python loop.
+        if group is not None and group in map(type, out):
+            return self._ungrouped(out)
+        return out
 
     def recv_all(self, max_records: int = RECV_BATCH, raw: list[bytes | None] | None = None,
                  raw_types: tuple[type, ...] = ()) -> list[M]:
