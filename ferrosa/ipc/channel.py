@@ -21,18 +21,21 @@ absorbed by the clear(), the eventfd lock orders publish(R) -> ring() -> clear()
 so the drain would have seen R, a contradiction. So the ring() came after the clear(): the
 bell is set and the sleep returns at once. The converse costs only a spurious wake-up (the
 consumer drained R early, then wakes to an empty ring), which is harmless.
-Grouping: a Channel made with a ``group`` type (a Struct whose one field, ``items``, lists
-messages) may carry several messages in one record: the producer's send_grouped encodes
-group(items) once when it fits the ring's max_record, and the consumer's drain gives the items
-back in order, so its caller sees the messages one by one either way. One record per loop pass
-instead of one per message saves the producer a stage and the consumer a drain step each.
-
 recv_all(max_records) may stop before the ring is empty; it then rings its own doorbell, so the
 next sleep (or the event loop's reader callback) returns at once and the drain continues.
 The reverse order (drain, then clear) loses wake-ups: a record published and rung between the
 drain and the clear is never looked at until the next, unrelated, ring.
 Busy-polling consumers (poll()) and producers that know their peer spins (notify=False) skip
 the syscalls entirely.
+
+Grouping
+--------
+A Channel made with a ``group`` type (a Struct whose one field, ``items``, lists messages) may
+carry several messages in one record: the producer's send_grouped encodes group(items) once
+when it fits the ring's max_record, and the consumer's drain gives the items back in order, so
+its caller sees the messages one by one either way. One record per loop pass instead of one per
+message saves the producer a stage and the consumer a drain step each. The records a consumer
+keeps (recv_all's ``raw``) are one per message, so a grouped Channel does not keep them.
 """
 
 from __future__ import annotations
@@ -145,6 +148,8 @@ class Channel(Generic[M]):
         out: list[M] = []
         decode = self._decode
         if raw is not None:
+            if self._group is not None:
+                raise ValueError("a grouped channel's records are not one per message: no raw")
             keep = raw.append
 
             def decode(view: memoryview, _decode=decode) -> M:

@@ -454,6 +454,14 @@ def test_a_group_waits_whole_for_room() -> None:
         assert sender.send_grouped([Ping(4, b"c" * 150), Ping(5, b"")]) == 2
 
 
+def test_a_grouped_channel_keeps_no_raw_records() -> None:
+    sender, receiver, bell = _grouped_channels()
+    with bell:
+        sender.send_grouped([Ping(1, b"a"), Ping(2, b"b")])
+        with pytest.raises(ValueError, match="grouped"):
+            receiver.recv_all(raw=[], raw_types=(Ping,))
+
+
 def test_an_undecodable_record_after_a_group_raises_with_its_items() -> None:
     sender, receiver, bell = _grouped_channels()
     with bell:
