@@ -179,13 +179,16 @@ class CompiledWrite(CompiledStatement):
                   if (value := fn(values)) is not UNSET] if self.static_fns else []
         return names, plain, static
 
-    def _single(self, ex: Execution, batch_timestamp: int | None) -> m.Mutation:
+    def _single(self, ex: Execution, batch_timestamp: int | None,
+                pk: bytes | None = None) -> m.Mutation:
         """The one Mutation of a `single` statement: what `_general` makes, without its loops
-        and USING lookups; the same errors."""
+        and USING lookups; the same errors. `pk`: its partition key when the caller has
+        bound it already (`_batch_rows`)."""
         values = ex.values
         names, plain, static = self._whole_values(values)
         plan = self.plan
-        pk = plan.partition_keys(values)[0]
+        if pk is None:
+            pk = plan.partition_keys(values)[0]
         prefix = plan.clustering_prefixes(values)[0] if plan.clustering else []
         ttl = self.info.meta.options.default_time_to_live  # valid: checked by CREATE/ALTER
         now = ex.now_in_seconds
@@ -212,17 +215,24 @@ class CompiledWrite(CompiledStatement):
         mergeable = not self.static_fns
         for values in per_statement_values:
             ex.values = values
-            if last is not None and mergeable and plan.partition_keys(values)[0] == last.pk:
-                names, plain, _static = self._whole_values(values)
-                if names is whole and last.plain_names is whole:
-                    prefix = plan.clustering_prefixes(values)[0] if clustering else []
-                    row = m.RowWrite(plan.prefix_encode(prefix) if prefix else b"", prefix, plain)
-                    if last.rows is None:
-                        last.rows = [row]
-                    else:
-                        last.rows.append(row)
-                    continue
-            last = self._single(ex, timestamp)
+            if last is not None and mergeable:
+                pk = plan.partition_keys(values)[0]
+                if pk == last.pk:
+                    names, plain, _static = self._whole_values(values)
+                    if names is whole and last.plain_names is whole:
+                        prefix = plan.clustering_prefixes(values)[0] if clustering else []
+                        row = m.RowWrite(plan.prefix_encode(prefix) if prefix else b"", prefix,
+                                         plain)
+                        if last.rows is None:
+                            last.rows = [row]
+                        else:
+                            last.rows.append(row)
+                        continue
+                # Another partition's row, or one with unset values: its key, bound above,
+                # is not bound again.
+                last = self._single(ex, timestamp, pk)
+            else:
+                last = self._single(ex, timestamp)
             out.append(last)
         return out
 
