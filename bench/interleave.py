@@ -35,7 +35,15 @@ import time
 
 import msgspec
 
-from bench.inprocess import KEYS, _filled_store, _point_reads, _writes, logging_worker
+from bench.inprocess import (
+    KEYS,
+    _filled_store,
+    _point_reads,
+    _writes,
+    grouped,
+    logging_worker,
+    request_channel,
+)
 from ferrosa.ipc import messages as m
 
 KINDS = ("reads", "writes", "mixed")
@@ -54,18 +62,13 @@ def _requests(ops: int, table_id: bytes) -> dict[str, list[bytes]]:
 def _serve(worker, messages: list[bytes], batch: int) -> float:
     """CPU µs per request of serving `messages`, `batch` at a time, as ShardWorker.run does."""
     from ferrosa.heap import tune_collector
-    from shards.worker import LOGGED_REQUESTS
-    decode = msgspec.msgpack.Decoder(m.ShardRequest).decode
     encode = msgspec.msgpack.Encoder().encode
     commitlog = worker.commitlog
+    requests = request_channel(grouped(messages, batch))
     tune_collector()
     start = time.process_time()
-    for i in range(0, len(messages), batch):
-        raw = messages[i:i + batch]
-        requests = [decode(payload) for payload in raw]
-        kept = [payload if type(r) in LOGGED_REQUESTS else None
-                for payload, r in zip(raw, requests)]
-        ready = worker.serve(requests, kept)
+    while served := requests.recv_records(1):
+        ready = worker.serve(served)
         ready.extend(m.acks_of(worker.acks.release(commitlog.ack_position)))
         for reply in ready:
             encode(reply)

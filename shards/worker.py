@@ -24,6 +24,7 @@ import signal
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
@@ -37,13 +38,15 @@ from ferrosa.ipc.shm import RingPair
 from ferrosa.process import config_from_env, die_with_parent, setup_logging
 from shards.commitlog import AckQueue, CommitLog, CommitLogSettings
 from shards.commitlog_segment import Position
+from shards.errors import CommitLogError
 from shards.sstable.chunks import set_chunk_cache
 from shards.sstable.keycache import set_key_cache
 from shards.store import ShardStore
 
 log = logging.getLogger("shards.worker")
 
-# How many requests one pass takes from the ring before replying: bounds reply latency under load.
+# How many requests one pass serves before replying, and how many ring records one drain takes
+# (a record may hold a group of requests): bounds reply latency under load.
 MAX_BATCH = 256
 # A full reply ring means the front is behind; poll for space with a growing sleep up to this.
 MAX_FULL_RING_SLEEP = 0.002
@@ -142,6 +145,8 @@ class ShardWorker:
         self.shard = shard
         self.rings = rings
         self.request_bell = request_bell
+        # Drained with recv_records: copies, so that a Read's projection (msgspec.Raw) outlives
+        # the drain, which hands the records' memory back to the front before they are served.
         self.requests = Channel(rings.request.ring, request_bell, m.ShardRequest)
         self.replies = Channel(rings.reply.ring, reply_bell, m.ShardReply, m.Replies)
         directory = data_dir(config, shard)
@@ -154,12 +159,16 @@ class ShardWorker:
         self.generation = generation
         self.running = True
         self._encode = msgspec.msgpack.Encoder().encode
-        self._decode = msgspec.msgpack.Decoder(m.ShardRequest).decode
+        # A commit log record: one logged request, or a group of them (see serve).
+        self._decode_logged = msgspec.msgpack.Decoder(m.Write | m.DropTable | m.Requests).decode
+        self.pending: list = []  # drained records beyond MAX_BATCH requests, for the next passes
+        self.served = 0  # requests the last serve() handled
         # The req_ids of logged writes, acknowledged (one Acks per pass) once the log covers them.
         self.acks: AckQueue[int] = AckQueue()
         self.later: list = []  # admin replies whose jobs just finished
         self.commitlog, report = CommitLog.open(commitlog_dir(config, shard),
                                                 commitlog_settings(config), self._replay)
+        self.max_log_record = self.commitlog.settings.max_record
         self.store.position_fn = lambda: self.commitlog.written_position
         self.store.on_flushed = self._on_flushed
         self.notices = None
@@ -217,20 +226,27 @@ class ShardWorker:
         self.commitlog.mark_flushed(table_id, position)
 
     def _replay(self, position: Position, payload: bytes) -> set[bytes]:
-        request = self._decode(payload)
+        request = self._decode_logged(payload)
+        tables: set[bytes] = set()
+        for item in request.items if type(request) is m.Requests else (request,):
+            if type(item) not in LOGGED_REQUESTS:
+                raise CommitLogError(f"shard {self.shard}: a commit log record at {position} "
+                                     f"holds a {type(item).__name__}, which is never logged")
+            self._replay_one(position, item, tables)
+        return tables
+
+    def _replay_one(self, position: Position, request, tables: set[bytes]) -> None:
         if type(request) is m.Write:
             request.mutations = [mu for mu in request.mutations
                                  if not self.flushed.covers(mu.table_id, position)]
             if not request.mutations:
-                return set()
+                return
         elif self.flushed.covers(request.table_id, position):
-            return set()
+            return
         reply = self.store.handle(request)
         if type(reply) is m.Failure:
             log.error("shard %d: replayed write failed: %s", self.shard, reply.message)
-        tables: set[bytes] = set()
         _add_table_ids(tables, request)
-        return tables
 
     def publish(self, replies: list) -> None:
         """Write every reply, waiting for room when the front is behind (never drop one)."""
@@ -242,29 +258,60 @@ class ShardWorker:
                 time.sleep(delay)
                 delay = min(delay * 2, MAX_FULL_RING_SLEEP)
 
-    def serve(self, batch: list, raw: list[bytes | None] | None = None) -> list:
-        """Handle one drained batch; log the accepted writes; return the replies to send now.
+    def serve(self, records: list[tuple[Any, bytes]]) -> list:
+        """Handle drained (request, record) pairs (Channel.recv_records); log the accepted
+        writes; return the replies to send now.
 
-        ``raw``: the batch's messages as received, logged as they are (else encoded again)."""
+        A record whose requests were all logged (a Write, or the front's group of a pass's
+        writes) goes to the commit log as it came, once; of a record with other requests too,
+        each accepted write is encoded again. A group is replayed as its writes one by one."""
         handle, encode = self.store.handle, self._encode
-        ready, records, held, tables = [], [], [], set()
-        for index, request in enumerate(batch):
-            if type(request) in ADMIN_REQUESTS:
-                # Log what came before, so a flush's commit log position covers it.
-                self._log(records, held, tables)
-                records, held, tables = [], [], set()
-                self._admin(request, ready)
-                continue
-            reply = handle(request)
-            if type(reply) is m.Ack and type(request) in LOGGED_REQUESTS:
-                record = raw[index] if raw is not None else None
-                records.append(record if record is not None else encode(request))
-                held.append(reply.req_id)
-                _add_table_ids(tables, request)
-            else:
-                ready.append(reply)
-        self._log(records, held, tables)
+        ready, log_records, held, tables = [], [], [], set()
+        count = 0
+        for request, record in records:
+            whole, logged = True, []
+            items = request.items if type(request) is m.Requests else (request,)
+            count += len(items)
+            for item in items:
+                if type(item) in ADMIN_REQUESTS:
+                    # Log what came before, so a flush's commit log position covers it.
+                    log_records.extend(map(encode, logged))
+                    self._log(log_records, held, tables)
+                    whole, logged, log_records, held, tables = False, [], [], [], set()
+                    self._admin(item, ready)
+                    continue
+                reply = handle(item)
+                if type(reply) is m.Ack and type(item) in LOGGED_REQUESTS:
+                    logged.append(item)
+                    held.append(reply.req_id)
+                    _add_table_ids(tables, item)
+                else:
+                    ready.append(reply)
+                    whole = False
+            if logged:
+                if whole and len(record) <= self.max_log_record:
+                    log_records.append(record)
+                else:
+                    log_records.extend(map(encode, logged))
+        self._log(log_records, held, tables)
+        self.served = count
         return ready
+
+    def _next_batch(self) -> list[tuple[Any, bytes]]:
+        """Drained (request, record) pairs of at most MAX_BATCH requests, unless the first
+        record alone (a group) holds more: what an earlier drain left, else a drain of the ring
+        (which clears the doorbell first). The records past the bound wait for the next pass,
+        so that the replies to the first go out first."""
+        records = self.pending or self.requests.recv_records(MAX_BATCH)
+        if len(records) > 1:
+            count = 0
+            for index, (request, _) in enumerate(records):
+                count += len(request.items) if type(request) is m.Requests else 1
+                if count > MAX_BATCH and index:
+                    self.pending = records[index:]
+                    return records[:index]
+        self.pending = []
+        return records
 
     def _log(self, records: list, held: list, tables: set) -> None:
         if records:
@@ -316,13 +363,11 @@ class ShardWorker:
         self._next_compaction_check = 0.0
         self._credit, self._credit_at = 0.0, time.monotonic()
         while self.running:
-            raw: list[bytes | None] = []
-            # Clears the doorbell, then drains.
-            batch = self.requests.recv_all(MAX_BATCH, raw, LOGGED_REQUESTS)
+            batch = self._next_batch()
             ready = []
             if batch:
-                ready = self.serve(batch, raw)
-                young.served(len(batch))
+                ready = self.serve(batch)
+                young.served(self.served)
             self.background(idle=not batch)
             now = time.monotonic()
             commitlog.maybe_sync(now)

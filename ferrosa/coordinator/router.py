@@ -153,7 +153,7 @@ class ShardLink:
         self.index = index
         self.rings = rings
         self.doorbell = doorbell
-        self.requests = Channel(rings.request.ring, doorbell, m.ShardRequest)
+        self.requests = Channel(rings.request.ring, doorbell, m.ShardRequest, m.Requests)
         self.replies = Channel(rings.reply.ring, reply_doorbell, m.ShardReply, m.Replies)
         self.up = False
         self.in_flight: dict[int, asyncio.Future | ShardCall] = {}
@@ -226,7 +226,7 @@ class ShardRouter:
                 self._drain_parked(link)
                 parked = True
                 continue
-            sent = link.requests.send_many(queued)
+            sent = link.requests.send_grouped(queued)
             if sent < len(queued):
                 link.parked.extend(queued[sent:])
                 parked = True

@@ -6,8 +6,10 @@ Channel either as the producer or as the consumer, never both. This module must 
 memory (ipc/shm.py does) and must NOT import asyncio: the front adds ``fileno()`` of its reply
 channel to its loop with ``loop.add_reader(ch.fileno(), on_reply)`` and calls recv_all there.
 
-Message types must not contain ``msgspec.Raw`` (or other zero-copy) fields: messages are
-decoded straight from the ring and a Raw would keep pointing into memory the producer reuses.
+recv_all and poll decode messages straight from the ring, and a ``msgspec.Raw`` field decoded
+that way keeps pointing into ring memory, which the producer reuses once the tail has passed it.
+A consumer of message types with such fields uses recv_records, which decodes each record from
+a copy of it (the Raw keeps the copy alive) and hands the copy back too.
 
 Wake-up rule (no lost wake-ups)
 -------------------------------
@@ -34,8 +36,8 @@ A Channel made with a ``group`` type (a Struct whose one field, ``items``, lists
 carry several messages in one record: the producer's send_grouped encodes group(items) once
 when it fits the ring's max_record, and the consumer's drain gives the items back in order, so
 its caller sees the messages one by one either way. One record per loop pass instead of one per
-message saves the producer a stage and the consumer a drain step each. The records a consumer
-keeps (recv_all's ``raw``) are one per message, so a grouped Channel does not keep them.
+message saves the producer a stage and the consumer a drain step each. A consumer that bounds
+its work per pass by messages must count them after the drain: ``max_records`` counts records.
 """
 
 from __future__ import annotations
@@ -143,21 +145,10 @@ class Channel(Generic[M]):
                 out.append(msg)
         return out
 
-    def _drain(self, max_records: int, raw: list[bytes | None] | None = None,
-               raw_types: tuple[type, ...] = ()) -> list[M]:
+    def _drain(self, max_records: int) -> list[M]:
         out: list[M] = []
-        decode = self._decode
-        if raw is not None:
-            if self._group is not None:
-                raise ValueError("a grouped channel's records are not one per message: no raw")
-            keep = raw.append
-
-            def decode(view: memoryview, _decode=decode) -> M:
-                msg = _decode(view)
-                keep(view.tobytes() if type(msg) in raw_types else None)
-                return msg
         try:
-            self.ring.drain_into(out, decode, max_records)
+            self.ring.drain_into(out, self._decode, max_records)
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             if self._group is not None:
                 out = self._ungrouped(out)
@@ -168,22 +159,40 @@ class Channel(Generic[M]):
             return self._ungrouped(out)
         return out
 
-    def recv_all(self, max_records: int = RECV_BATCH, raw: list[bytes | None] | None = None,
-                 raw_types: tuple[type, ...] = ()) -> list[M]:
-        """Clear the doorbell, then decode up to ``max_records`` messages (see the wake-up rule).
-
-        ``raw``: also append, per message, its encoded bytes when it is one of ``raw_types``
-        and None otherwise (a shard logs the writes it received as they came, instead of
-        encoding them again).
-        """
+    def recv_all(self, max_records: int = RECV_BATCH) -> list[M]:
+        """Clear the doorbell, then decode up to ``max_records`` records (see the wake-up rule):
+        their messages, the items of a group one by one."""
         self.doorbell.clear()
-        out = self._drain(max_records, raw, raw_types)
+        out = self._drain(max_records)
         if len(out) >= max_records and not self.ring.is_empty():
             self.doorbell.ring()
         return out
 
+    def recv_records(self, max_records: int = RECV_BATCH) -> list[tuple[Any, bytes]]:
+        """recv_all's contract, one (message, record) pair per ring record: ``record`` is a copy
+        of the bytes the message was decoded from, so a msgspec.Raw field stays valid after the
+        drain, and a group comes whole, as one pair. On undecodable records, every record drained
+        is consumed and ChannelDecodeError holds the pairs of all the others, in order."""
+        self.doorbell.clear()
+        records: list[bytes] = []
+        self.ring.drain_into(records, bytes, max_records)
+        if len(records) >= max_records and not self.ring.is_empty():
+            self.doorbell.ring()
+        decode = self._decode
+        try:
+            return [(decode(record), record) for record in records]
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            good, bad = [], 0
+            for record in records:
+                try:
+                    good.append((decode(record), record))
+                except (msgspec.DecodeError, msgspec.ValidationError):
+                    bad += 1
+            raise ChannelDecodeError(f"{bad} undecodable records in channel ring: {exc}",
+                                     good) from exc
+
     def poll(self, max_records: int = RECV_BATCH) -> list[M]:
-        """Decode up to ``max_records`` messages without touching the doorbell (busy-polling)."""
+        """Decode up to ``max_records`` records without touching the doorbell (busy-polling)."""
         return self._drain(max_records)
 
     def recv_wait(self, timeout: float | None = None, max_records: int = RECV_BATCH,

@@ -55,7 +55,8 @@ class ChannelDecodeError(IpcError):
     """A record in a channel's ring did not decode as the channel's message type.
 
     The bad record has been consumed (so the channel can continue); ``decoded`` holds the
-    messages successfully decoded before it in the same batch, so none of them is lost.
+    messages successfully decoded before it in the same batch (recv_records: every good record
+    it drained, as pairs), so none of them is lost.
     """
 
     def __init__(self, message: str, decoded: list[object]) -> None:

@@ -257,8 +257,17 @@ class Ping(msgspec.Struct, tag=True, array_like=True, gc=False):
     req_id: int
 
 
+class Requests(msgspec.Struct, tag=True, array_like=True, gc=False):
+    """The requests the front queued for one shard in one loop pass, in one ring record
+    (Channel.send_grouped), as Replies are for the way back. Never nested; the shard's Channel
+    gives the items back one by one, in order."""
+
+    items: list[Write | Read | Scan | DropTable | TableSchema | KnownTables | Flush | Compact
+                | Ping]
+
+
 ShardRequest = (Write | Read | Scan | DropTable | TableSchema | KnownTables | Flush | Compact
-                | Ping)
+                | Ping | Requests)
 
 
 class Ack(msgspec.Struct, tag=True, array_like=True, gc=False):

@@ -130,7 +130,7 @@ def test_one_acks_message_answers_each_of_its_writes(monkeypatch) -> None:
         bell, reply_bell = Doorbell(), Doorbell()
         try:
             router = ShardRouter(loop, [ShardLink(0, pair, bell, reply_bell)], reply_bell)
-            requests = Channel(pair.request.ring, bell, m.ShardRequest)
+            requests = Channel(pair.request.ring, bell, m.ShardRequest, m.Requests)
             replies = Channel(pair.reply.ring, reply_bell, m.ShardReply)
             replies.send(m.Hello(0, os.getpid(), 1))
             router._on_replies()
@@ -144,6 +144,33 @@ def test_one_acks_message_answers_each_of_its_writes(monkeypatch) -> None:
             router._on_replies()
             assert [call.result() for call in calls] == [m.Ack(i) for i in ids]
             assert not router.links[0].in_flight
+        finally:
+            pair.close()
+            pair.unlink()
+    asyncio.run(main())
+
+
+def test_a_loop_pass_sends_a_shard_its_requests_in_one_record() -> None:
+    async def main():
+        loop = asyncio.get_running_loop()
+        pair = RingPair.create("t" + uuid.uuid4().hex[:12], 0, 0, 1 << 16)
+        bell, reply_bell = Doorbell(), Doorbell()
+        try:
+            router = ShardRouter(loop, [ShardLink(0, pair, bell, reply_bell)], reply_bell)
+            Channel(pair.reply.ring, reply_bell, m.ShardReply).send(m.Hello(0, os.getpid(), 1))
+            router._on_replies()
+            decode = msgspec.msgpack.Decoder(m.ShardRequest).decode
+            for _ in range(5):
+                router.call(0, m.Ping(0))
+            await asyncio.sleep(0)  # the router's flush
+            [record] = pair.request.ring.drain(10)
+            group = decode(record)
+            assert type(group) is m.Requests and [type(r) for r in group.items] == [m.Ping] * 5
+            assert len({r.req_id for r in group.items}) == 5
+            router.call(0, m.Ping(0))
+            await asyncio.sleep(0)
+            [record] = pair.request.ring.drain(10)
+            assert type(decode(record)) is m.Ping  # alone: no group around it
         finally:
             pair.close()
             pair.unlink()

@@ -366,17 +366,6 @@ def test_channel_send_many_rings_once_and_recv_all_decodes_in_order() -> None:
         assert receiver.poll() == [Stop()]
 
 
-def test_recv_all_can_hand_back_each_message_as_received() -> None:
-    sender, receiver, bell = _local_channels()
-    with bell:
-        sent = [Ping(i, body_for(i)) for i in range(5)] + [Stop()]
-        sender.send_many(sent)
-        raw: list[bytes | None] = []
-        assert receiver.recv_all(raw=raw, raw_types=(Ping,)) == sent
-        assert raw == [msgspec.msgpack.encode(p) for p in sent[:5]] + [None]
-        assert all(type(r) is bytes for r in raw[:5])  # copies: the ring's views die on return
-
-
 def test_channel_back_pressure_and_oversize() -> None:
     sender, receiver, bell = _local_channels(256)
     with bell:
@@ -452,14 +441,6 @@ def test_a_group_waits_whole_for_room() -> None:
         assert sender.send_grouped([Ping(4, b"c" * 150), Ping(5, b"")]) == 0  # full: none
         assert [p.seq for p in receiver.recv_all()] == [0, 1, 2, 3]
         assert sender.send_grouped([Ping(4, b"c" * 150), Ping(5, b"")]) == 2
-
-
-def test_a_grouped_channel_keeps_no_raw_records() -> None:
-    sender, receiver, bell = _grouped_channels()
-    with bell:
-        sender.send_grouped([Ping(1, b"a"), Ping(2, b"b")])
-        with pytest.raises(ValueError, match="grouped"):
-            receiver.recv_all(raw=[], raw_types=(Ping,))
 
 
 def test_an_undecodable_record_after_a_group_raises_with_its_items() -> None:
@@ -587,3 +568,67 @@ def test_ping_pong_never_loses_a_wakeup() -> None:
         finish(link.child)
     finally:
         link.close()
+
+
+class Projected(msgspec.Struct, tag=True, array_like=True):
+    seq: int
+    projection: msgspec.Raw  # as messages.Read's
+
+
+def _projected_channels() -> tuple[Channel, Channel, Doorbell]:
+    data, counters = bytearray(512), new_counters()
+    bell = Doorbell()
+    return (Channel(Ring(data, counters), bell, Projected),
+            Channel(Ring(data, counters), bell, Projected), bell)
+
+
+def _overwrite_the_ring(sender: Channel, receiver: Channel) -> None:
+    """Send and drain records until the producer has written over the whole ring."""
+    for seq in range(1, 12):
+        assert sender.send(Projected(seq, msgspec.Raw(msgspec.msgpack.encode([b"\xff" * 60]))))
+        receiver.recv_all()
+
+
+@pytest.mark.parametrize("copied", [True, False])
+def test_a_raw_field_outlives_the_ring_record_only_from_recv_records(copied: bool) -> None:
+    sender, receiver, bell = _projected_channels()
+    with bell:
+        encoded = msgspec.msgpack.encode([b"\x01" * 60])
+        sender.send(Projected(0, msgspec.Raw(encoded)))
+        if copied:
+            [(first, record)] = receiver.recv_records()
+            assert record == msgspec.msgpack.encode(first)
+        else:
+            [first] = receiver.recv_all()
+        _overwrite_the_ring(sender, receiver)
+        # recv_all's Raw still points into the ring: why a shard drains with recv_records.
+        assert (bytes(first.projection) == encoded) is copied
+
+
+def test_recv_records_gives_each_record_with_its_bytes_and_groups_whole() -> None:
+    sender, receiver, bell = _grouped_channels()
+    with bell:
+        group = [Ping(1, b"a"), Ping(2, b"b")]
+        sender.send_grouped(group)
+        sender.send(Stop())
+        assert bell.wait(0)
+        assert receiver.recv_records() == [(Pings(group), msgspec.msgpack.encode(Pings(group))),
+                                           (Stop(), msgspec.msgpack.encode(Stop()))]
+        assert not bell.wait(0)  # cleared
+        for i in range(5):
+            sender.send(Ping(i, b""))
+        assert [msg.seq for msg, _ in receiver.recv_records(3)] == [0, 1, 2]
+        assert bell.wait(0)  # stopped before the ring was empty: rung for the rest
+        assert [msg.seq for msg, _ in receiver.recv_records(3)] == [3, 4]
+
+
+def test_recv_records_raises_with_every_good_record() -> None:
+    sender, receiver, bell = _local_channels()
+    with bell:
+        sender.send(Ping(1, b"a"))
+        sender.ring.try_push(b"\xc1garbage")
+        sender.send(Ping(2, b"b"))
+        with pytest.raises(ChannelDecodeError, match="1 undecodable") as info:
+            receiver.recv_records()
+        assert [msg for msg, _ in info.value.decoded] == [Ping(1, b"a"), Ping(2, b"b")]
+        assert receiver.recv_records() == []

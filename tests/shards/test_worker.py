@@ -1,0 +1,224 @@
+"""ShardWorker's loop over its rings, in this process: requests that come grouped in one ring
+record (the front's router sends a loop pass's requests to a shard as one Requests group) are
+served in order, at most MAX_BATCH a pass, logged one by one, and replayed after a restart."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from ferrosa.config import NodeConfig
+from ferrosa.ipc import messages as m
+from ferrosa.ipc.channel import Channel
+from ferrosa.ipc.doorbell import Doorbell
+from ferrosa.ipc.shm import RingPair
+from ferrosa.partitioner import token
+from shards import worker as worker_module
+from shards.commitlog_replay import replay_directory
+from shards.errors import CommitLogError
+from shards.worker import MAX_BATCH, ShardWorker, commitlog_dir
+
+RING_BYTES = 1 << 20
+TABLE = uuid.UUID(int=7).bytes
+NAMES = ["C0", "C1"]
+PROJECTION = m.encode_projection([(m.PROJ_PK, 0), (m.PROJ_CELL, "C0"), (m.PROJ_CELL, "C1")])
+
+
+class Front:
+    """The front's ends of one shard's rings, and a way to start that shard's worker."""
+
+    def __init__(self, directory: Path) -> None:
+        self.config = msgspec.convert({"data_dir": str(directory), "shard_count": 1}, NodeConfig)
+        self.pair = RingPair.create("tw" + uuid.uuid4().hex[:8], 0, 0, RING_BYTES)
+        self.bell, self.reply_bell = Doorbell(), Doorbell()
+        self.requests = Channel(self.pair.request.ring, self.bell, m.ShardRequest, m.Requests)
+        self.replies = Channel(self.pair.reply.ring, self.reply_bell, m.ShardReply, m.Replies)
+
+    def worker(self) -> ShardWorker:
+        return ShardWorker(0, self.pair, self.bell, self.reply_bell, 1, self.config)
+
+    def close(self) -> None:
+        self.requests = self.replies = None
+        self.pair.unlink()
+        self.pair.close()
+        self.bell.close()
+        self.reply_bell.close()
+
+
+@pytest.fixture
+def front(tmp_path: Path) -> Iterator[Front]:
+    f = Front(tmp_path)
+    try:
+        yield f
+    finally:
+        f.close()
+
+
+def _write(req_id: int, key: int) -> m.Write:
+    pk = b"%08d" % key
+    mutation = m.Mutation(TABLE, token(pk), pk, b"", [], 1_700_000_000_000_000 + key,
+                          m.MUTATION_ROW_UPSERT, row_marker=True, now=1_700_000_000,
+                          plain_names=NAMES, plain_values=[b"a%d" % key, b"b%d" % key])
+    return m.Write(req_id, [mutation])
+
+
+def _read(req_id: int, key: int) -> m.Read:
+    pk = b"%08d" % key
+    return m.Read(req_id, TABLE, token(pk), pk, PROJECTION, 1_700_000_100)
+
+
+def _pair(request) -> tuple[object, bytes]:
+    """`request` as ShardWorker.requests.recv_records gives it."""
+    return request, msgspec.msgpack.encode(request)
+
+
+def _value(data: bytes) -> bytes:
+    return len(data).to_bytes(4, "big") + data
+
+
+def _ids(records: list) -> list[int]:
+    return [r.req_id for request, _ in records
+            for r in (request.items if type(request) is m.Requests else [request])]
+
+
+def test_a_pass_takes_at_most_max_batch_requests_unless_one_group_holds_more(
+        front: Front) -> None:
+    worker = front.worker()
+    try:
+        third = MAX_BATCH // 2 - 20  # two groups fit a pass, three do not
+        sent = [m.Ping(i) for i in range(3 * third + 1)]
+        for i in range(0, 3 * third, third):
+            assert front.requests.send_grouped(sent[i:i + third]) == third
+        assert front.requests.send(sent[-1])
+        assert _ids(worker._next_batch()) == list(range(2 * third))
+        assert _ids(worker._next_batch()) == list(range(2 * third, len(sent)))
+        assert worker._next_batch() == []
+        big = [m.Ping(i) for i in range(MAX_BATCH + 44)]
+        assert front.requests.send_grouped(big) == len(big)
+        assert front.requests.send(m.Ping(-1))
+        assert _ids(worker._next_batch()) == list(range(len(big)))  # one record: whole
+        assert _ids(worker._next_batch()) == [-1]
+    finally:
+        worker.commitlog.close()
+
+
+def test_the_loop_serves_what_a_drain_left_without_waiting(
+        front: Front, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Were the loop to sleep with requests left over, it would sleep this long.
+    monkeypatch.setattr(worker_module, "IDLE_WAIT_SECONDS", 60.0)
+    worker = front.worker()
+    thread = threading.Thread(target=worker.run)
+    thread.start()
+    try:
+        assert [type(r) for r in front.replies.recv_wait(10)] == [m.Hello]
+        sent = [m.Ping(i) for i in range(3 * MAX_BATCH)]
+        for i in range(0, len(sent), 100):  # more than a pass takes
+            assert front.requests.send_grouped(sent[i:i + 100], notify=False) == len(sent[i:i + 100])
+        front.bell.ring()
+        answered: list = []
+        while len(answered) < len(sent):
+            got = front.replies.recv_wait(10)
+            assert got, f"{len(answered)} of {len(sent)} answered, then nothing for 10 s"
+            answered.extend(got)
+        assert [(type(r), r.req_id) for r in answered] == [(m.Stats, i) for i in range(len(sent))]
+    finally:
+        worker.stop()
+        thread.join(10)
+    assert not thread.is_alive()
+
+
+def _logged(front: Front) -> list:
+    """The records of the shard's commit log, decoded."""
+    payloads: list[bytes] = []
+    replay_directory(str(commitlog_dir(front.config, 0)), 1 << 30,
+                     lambda position, payload: payloads.append(payload) or set())
+    decode = msgspec.msgpack.Decoder(m.ShardRequest).decode
+    return [decode(payload) for payload in payloads]
+
+
+def test_a_group_of_writes_is_logged_as_it_came_and_replayed(front: Front) -> None:
+    worker = front.worker()
+    try:
+        batch = [_write(1, 1), _write(2, 2), _write(4, 3)]
+        assert front.requests.send_grouped(batch) == 3
+        assert worker.serve(worker._next_batch()) == []  # the Acks wait for the commit log
+        assert sorted(worker.acks.release(worker.commitlog.written_position)) == [1, 2, 4]
+        worker.commitlog.sync()
+    finally:
+        worker.commitlog.close()
+    assert _logged(front) == [m.Requests(batch)]  # one record, not one per write
+    restarted = front.worker()  # replays the log: nothing was flushed
+    try:
+        assert restarted.store.tables[TABLE].partition_count() == 3
+        [rows] = restarted.serve([_pair(_read(5, 3))])
+        assert rows.rows == _value(b"00000003") + _value(b"a3") + _value(b"b3")
+    finally:
+        restarted.commitlog.close()
+
+
+def test_a_mixed_groups_writes_are_logged_one_by_one(front: Front) -> None:
+    worker = front.worker()
+    try:
+        rejected = _write(5, 9)
+        rejected.mutations[0].plain_names = ["C0"]  # two values for one name: refused
+        batch = [_write(1, 1), _write(2, 2), _read(3, 1), rejected, _write(4, 3)]
+        assert front.requests.send_grouped(batch) == 5
+        rows, failure = worker.serve(worker._next_batch())
+        assert (rows.req_id, rows.count) == (3, 1)
+        assert rows.rows == _value(b"00000001") + _value(b"a1") + _value(b"b1")
+        assert (type(failure), failure.req_id) == (m.Failure, 5)
+        assert front.requests.send(_write(6, 4))  # alone: logged as it came
+        assert worker.serve(worker._next_batch()) == []
+        worker.commitlog.sync()
+    finally:
+        worker.commitlog.close()
+    assert _logged(front) == [_write(1, 1), _write(2, 2), _write(4, 3), _write(6, 4)]
+    restarted = front.worker()
+    try:
+        assert restarted.store.tables[TABLE].partition_count() == 4
+    finally:
+        restarted.commitlog.close()
+
+
+def test_a_logged_group_holds_only_logged_requests(front: Front) -> None:
+    worker = front.worker()
+    try:
+        record = msgspec.msgpack.encode(m.Requests([_write(1, 1), _read(2, 1)]))
+        with pytest.raises(CommitLogError, match="holds a Read, which is never logged"):
+            worker._replay(worker.commitlog.written_position, record)
+    finally:
+        worker.commitlog.close()
+
+
+def test_a_read_outlives_its_ring_record(front: Front) -> None:
+    worker = front.worker()
+    try:
+        worker.serve([_pair(_write(1, 1))])
+        front.requests.send(_read(2, 1))
+        [(read, record)] = worker._next_batch()
+        # The front writes over the whole ring while the shard still holds the Read.
+        for _ in range(2 * RING_BYTES // 200_000 + 1):
+            assert front.requests.ring.try_push(b"\xff" * 200_000)
+            assert len(worker.requests.ring.drain(1)) == 1
+        [rows] = worker.serve([(read, record)])
+        assert rows.rows == _value(b"00000001") + _value(b"a1") + _value(b"b1")
+    finally:
+        worker.commitlog.close()
+
+
+def test_writes_around_a_flush_in_a_group_are_all_logged(front: Front) -> None:
+    worker = front.worker()
+    try:
+        batch = [_write(1, 1), m.Flush(2, TABLE), _write(3, 2)]
+        assert front.requests.send_grouped(batch) == 3
+        assert worker.serve(worker._next_batch()) == []  # the Flush answers once done
+        worker.commitlog.sync()
+    finally:
+        worker.commitlog.close()
+    # The write before the Flush is logged before it starts, so the flush's position covers it.
+    assert _logged(front) == [_write(1, 1), _write(3, 2)]
