@@ -7,8 +7,10 @@ and resume a directly driven coroutine synchronously when `resume` is set.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import uuid
+from collections.abc import Iterator
 
 import msgspec
 import pytest
@@ -119,21 +121,31 @@ def test_a_failing_resume_does_not_stop_the_delivery(caplog) -> None:
     loop.close()
 
 
+@contextlib.contextmanager
+def _router_of_one_shard() -> Iterator[tuple[ShardRouter, RingPair, Doorbell, Doorbell]]:
+    """A router, in the running loop, of one shard that has said Hello over real rings."""
+    pair = RingPair.create("t" + uuid.uuid4().hex[:12], 0, 0, 1 << 16)
+    bell, reply_bell = Doorbell(), Doorbell()
+    try:
+        router = ShardRouter(asyncio.get_running_loop(), [ShardLink(0, pair, bell, reply_bell)],
+                             reply_bell)
+        Channel(pair.reply.ring, reply_bell, m.ShardReply).send(m.Hello(0, os.getpid(), 1))
+        router._on_replies()
+        yield router, pair, bell, reply_bell
+    finally:
+        pair.close()
+        pair.unlink()
+
+
 def test_one_acks_message_answers_each_of_its_writes(monkeypatch) -> None:
     """A shard acknowledges a pass's writes in Acks messages (here of at most 3 ids): each call
     gets an Ack with its own req_id, and an id nothing waits for is ignored."""
     monkeypatch.setattr(m, "MAX_ACKS_PER_MESSAGE", 3)
 
     async def main():
-        loop = asyncio.get_running_loop()
-        pair = RingPair.create("t" + uuid.uuid4().hex[:12], 0, 0, 1 << 16)
-        bell, reply_bell = Doorbell(), Doorbell()
-        try:
-            router = ShardRouter(loop, [ShardLink(0, pair, bell, reply_bell)], reply_bell)
+        with _router_of_one_shard() as (router, pair, bell, reply_bell):
             requests = Channel(pair.request.ring, bell, m.ShardRequest, m.Requests)
             replies = Channel(pair.reply.ring, reply_bell, m.ShardReply)
-            replies.send(m.Hello(0, os.getpid(), 1))
-            router._on_replies()
             calls = [router.call(0, m.Write(0, [])) for _ in range(7)]
             await asyncio.sleep(0)  # the router's flush
             ids = [request.req_id for request in requests.recv_all()]
@@ -144,21 +156,12 @@ def test_one_acks_message_answers_each_of_its_writes(monkeypatch) -> None:
             router._on_replies()
             assert [call.result() for call in calls] == [m.Ack(i) for i in ids]
             assert not router.links[0].in_flight
-        finally:
-            pair.close()
-            pair.unlink()
     asyncio.run(main())
 
 
 def test_a_loop_pass_sends_a_shard_its_requests_in_one_record() -> None:
     async def main():
-        loop = asyncio.get_running_loop()
-        pair = RingPair.create("t" + uuid.uuid4().hex[:12], 0, 0, 1 << 16)
-        bell, reply_bell = Doorbell(), Doorbell()
-        try:
-            router = ShardRouter(loop, [ShardLink(0, pair, bell, reply_bell)], reply_bell)
-            Channel(pair.reply.ring, reply_bell, m.ShardReply).send(m.Hello(0, os.getpid(), 1))
-            router._on_replies()
+        with _router_of_one_shard() as (router, pair, _bell, _reply_bell):
             decode = msgspec.msgpack.Decoder(m.ShardRequest).decode
             for _ in range(5):
                 router.call(0, m.Ping(0))
@@ -171,9 +174,6 @@ def test_a_loop_pass_sends_a_shard_its_requests_in_one_record() -> None:
             await asyncio.sleep(0)
             [record] = pair.request.ring.drain(10)
             assert type(decode(record)) is m.Ping  # alone: no group around it
-        finally:
-            pair.close()
-            pair.unlink()
     asyncio.run(main())
 
 
