@@ -21,8 +21,8 @@ Theory of operation
 messages of the standard1 shape (a 10-byte key over 100000 keys, five 34-byte columns) in
 batches of ``--batch`` (about what a shard drains per wake-up at saturation), each batch one
 Requests group in a request ring, as the front's router sends a loop pass's requests: drain and
-decode, apply, encode each write again and append the batch's to the commit log at once,
-release the acks: ShardWorker's path from its ring. The default run
+decode, apply, append the group (all accepted writes) to the commit log as it came, release the
+acks: ShardWorker's path from its ring. The default run
 writes mostly new rows (40000 writes over 100000 keys: 17% meet a row already there).
 ``--overwrite`` first fills the memtable with a row for every key (set-up, not timed), so that
 every timed write replaces a row's cells: the state of a node's write run after its first

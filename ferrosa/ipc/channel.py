@@ -34,8 +34,9 @@ Grouping
 --------
 A Channel made with a ``group`` type (a Struct whose one field, ``items``, lists messages) may
 carry several messages in one record: the producer's send_grouped encodes group(items) once
-when it fits the ring's max_record, and the consumer's drain gives the items back in order, so
-its caller sees the messages one by one either way. One record per loop pass instead of one per
+when it fits the ring's max_record, and the consumer's recv_all or poll gives the items back in
+order, so its caller sees the messages one by one either way (recv_records hands a group back
+whole, with its record). One record per loop pass instead of one per
 message saves the producer a stage and the consumer a drain step each. A consumer that bounds
 its work per pass by messages must count them after the drain: ``max_records`` counts records.
 """
@@ -145,10 +146,11 @@ class Channel(Generic[M]):
                 out.append(msg)
         return out
 
-    def _drain(self, max_records: int) -> list[M]:
+    def _drain(self, max_records: int) -> tuple[list[M], int]:
+        """(The messages of up to ``max_records`` records, how many records were drained)."""
         out: list[M] = []
         try:
-            self.ring.drain_into(out, self._decode, max_records)
+            count = self.ring.drain_into(out, self._decode, max_records)
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             if self._group is not None:
                 out = self._ungrouped(out)
@@ -156,16 +158,21 @@ class Channel(Generic[M]):
         group = self._group
         # A scan in C finds a group: without one (a pass of writes alone), no Python loop.
         if group is not None and group in map(type, out):
-            return self._ungrouped(out)
-        return out
+            return self._ungrouped(out), count
+        return out, count
+
+    def _ring_again_if_left(self, drained: int, max_records: int) -> None:
+        """After a drain that stopped at ``max_records`` records: ring our own doorbell when
+        records are left, so that the next wait returns at once (the wake-up rule)."""
+        if drained >= max_records and not self.ring.is_empty():
+            self.doorbell.ring()
 
     def recv_all(self, max_records: int = RECV_BATCH) -> list[M]:
         """Clear the doorbell, then decode up to ``max_records`` records (see the wake-up rule):
         their messages, the items of a group one by one."""
         self.doorbell.clear()
-        out = self._drain(max_records)
-        if len(out) >= max_records and not self.ring.is_empty():
-            self.doorbell.ring()
+        out, drained = self._drain(max_records)
+        self._ring_again_if_left(drained, max_records)
         return out
 
     def recv_records(self, max_records: int = RECV_BATCH) -> list[tuple[Any, bytes]]:
@@ -175,9 +182,7 @@ class Channel(Generic[M]):
         is consumed and ChannelDecodeError holds the pairs of all the others, in order."""
         self.doorbell.clear()
         records: list[bytes] = []
-        self.ring.drain_into(records, bytes, max_records)
-        if len(records) >= max_records and not self.ring.is_empty():
-            self.doorbell.ring()
+        self._ring_again_if_left(self.ring.drain_into(records, bytes, max_records), max_records)
         decode = self._decode
         try:
             return [(decode(record), record) for record in records]
@@ -193,7 +198,7 @@ class Channel(Generic[M]):
 
     def poll(self, max_records: int = RECV_BATCH) -> list[M]:
         """Decode up to ``max_records`` records without touching the doorbell (busy-polling)."""
-        return self._drain(max_records)
+        return self._drain(max_records)[0]
 
     def recv_wait(self, timeout: float | None = None, max_records: int = RECV_BATCH,
                   spin: float = 0.0) -> list[M]:
