@@ -199,7 +199,11 @@ class SegmentWriter:
 
 
 def _write_all(fd: int, data: bytes | memoryview, offset: int) -> None:
-    view = memoryview(data)
+    written = os.pwrite(fd, data, offset)
+    if written == len(data):  # a regular file takes it all, barring a full disk or a signal
+        return
+    view = memoryview(data)[written:]
+    offset += written
     while view:
         written = os.pwrite(fd, view, offset)
         view = view[written:]

@@ -127,6 +127,8 @@ class TableStore:
 
     @property
     def memtable_bytes(self) -> int:
+        if not self.flushing:  # the usual case, asked after every pass of writes
+            return self.memtable.bytes
         return self.memtable.bytes + sum(f.bytes for f in self.flushing)
 
     def partition_count(self) -> int:

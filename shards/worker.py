@@ -362,13 +362,20 @@ class ShardWorker:
         young = YoungCollections()
         self._next_compaction_check = 0.0
         self._credit, self._credit_at = 0.0, time.monotonic()
+        is_empty = self.requests.ring.is_empty
         while self.running:
             batch = self._next_batch()
             ready = []
             if batch:
                 ready = self.serve(batch)
                 young.served(self.served)
-            self.background(idle=not batch)
+            # Idle: nothing left to serve. The drain that took this batch cleared the doorbell
+            # first, and the front rings it after each record it publishes, so an empty ring
+            # now is as good as a pass that drained nothing (the wake-up rule of ipc/channel.py):
+            # the shard may sleep without that pass, which would cost a drain, a read of the
+            # doorbell and a second background() per wake-up.
+            idle = not self.pending and is_empty()
+            self.background(idle)
             now = time.monotonic()
             commitlog.maybe_sync(now)
             if len(acks):
@@ -378,7 +385,7 @@ class ShardWorker:
                 self.later = []
             if ready:
                 self.publish(ready)
-            if not batch and not store.jobs:
+            if idle and not store.jobs:
                 deadline = commitlog.next_deadline()
                 timeout = IDLE_WAIT_SECONDS if deadline is None else min(
                     IDLE_WAIT_SECONDS, max(0.0, deadline - now))

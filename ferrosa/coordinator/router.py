@@ -31,7 +31,7 @@ from collections import deque
 from typing import Callable
 
 from ferrosa.ipc import messages as m
-from ferrosa.ipc.channel import Channel
+from ferrosa.ipc.channel import ALL_RECORDS, Channel
 from ferrosa.ipc.doorbell import Doorbell
 from ferrosa.ipc.shm import RingPair
 from ferrosa.partitioner import shard_of
@@ -253,9 +253,12 @@ class ShardRouter:
         # ring would absorb a wake-up meant for a ring already drained.
         self.reply_doorbell.clear()
         for link in self.links:
-            while batch := link.replies.poll():
-                for reply in batch:
-                    self._deliver(link, reply)
+            # One drain to empty per ring (a drain reloads the head when it catches up), not
+            # batches of RECV_BATCH until an empty one: that costs an empty drain per ring and
+            # wake-up. A record a shard publishes during the delivery rings the bell, which
+            # the clear above preceded, and the loop calls back.
+            for reply in link.replies.poll(ALL_RECORDS):
+                self._deliver(link, reply)
             if link.parked:
                 self._drain_parked(link)
         if self.saturated:

@@ -57,6 +57,8 @@ M = TypeVar("M")
 # Default records per recv_all: bounds the time one drain holds the loop (a few hundred
 # microseconds of decoding) while amortising the doorbell syscall over many messages.
 RECV_BATCH = 256
+# max_records for a drain to empty, of every record published before it catches up.
+ALL_RECORDS = 1 << 62
 # Initial size of the reusable encode buffer; encode_into grows it for larger messages.
 ENCODE_BUFFER_SIZE = 4096
 

@@ -288,6 +288,8 @@ MAX_ACKS_PER_MESSAGE = 1024
 
 def acks_of(req_ids: list[int]) -> list[Acks]:
     """The Acks messages for `req_ids` (none for none), MAX_ACKS_PER_MESSAGE ids at most each."""
+    if 0 < len(req_ids) <= MAX_ACKS_PER_MESSAGE:  # a shard's loop pass: one message
+        return [Acks(req_ids)]
     return [Acks(req_ids[i:i + MAX_ACKS_PER_MESSAGE])
             for i in range(0, len(req_ids), MAX_ACKS_PER_MESSAGE)]
 

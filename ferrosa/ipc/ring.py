@@ -319,9 +319,13 @@ class Ring:
     def _load_head(self, tail: int) -> int:
         head = self._ctr[HEAD_INDEX]
         if head < tail or head - tail > self.capacity:
-            raise RingCorruptError(f"ring head {head} inconsistent with tail {tail} (capacity {self.capacity})")
+            raise self._head_error(head, tail)
         self._head_seen = head
         return head
+
+    def _head_error(self, head: int, tail: int) -> RingCorruptError:
+        return RingCorruptError(f"ring head {head} inconsistent with tail {tail} "
+                                f"(capacity {self.capacity})")
 
     def _locate(self, tail: int, head: int) -> tuple[int, int, int]:
         """The record at ``tail`` (tail < head): (payload offset, length, next tail). Validates all."""
@@ -380,22 +384,33 @@ class Ring:
         call. If ``fn`` raises, its record counts as consumed, everything before it stays in
         ``out``, the tail is published and the exception propagates. Returns the count handled.
         """
-        data = self._data
-        mask = self._mask
-        capacity = self.capacity
-        max_record = self.max_record
-        unpack = HEADER.unpack_from
-        append = out.append
         tail = self._tail
         head = self._head_seen
         self._next_tail = -1
+        capacity = self.capacity
+        ctr = self._ctr
+        if tail == head:  # an empty ring costs one counter load, not the loop's set-up
+            head = ctr[HEAD_INDEX]
+            if tail == head:
+                return 0
+            if head < tail or head - tail > capacity:
+                raise self._head_error(head, tail)
+            self._head_seen = head
+        data = self._data
+        mask = self._mask
+        max_record = self.max_record
+        unpack = HEADER.unpack_from
+        append = out.append
         count = 0
         try:
             while count < max_records:
                 if tail == head:
-                    head = self._load_head(tail)
+                    head = ctr[HEAD_INDEX]
                     if tail == head:
                         break
+                    if head < tail or head - tail > capacity:
+                        raise self._head_error(head, tail)
+                    self._head_seen = head
                 pos = tail & mask
                 (length,) = unpack(data, pos)
                 need = (length + _ROUND) & _ALIGN_MASK
@@ -409,7 +424,7 @@ class Ring:
         finally:
             if tail != self._tail:
                 self._tail = tail
-                self._ctr[TAIL_INDEX] = tail
+                ctr[TAIL_INDEX] = tail
         return count
 
     def drain(self, max_records: int) -> list[bytes]:

@@ -184,3 +184,31 @@ def test_acks_of_fits_the_smallest_ring() -> None:
     assert [i for msg in messages for i in msg.req_ids] == ids
     smallest = max_record_for(1 << 16)  # NodeConfig refuses rings below 64 KiB
     assert all(len(msgspec.msgpack.encode(msg)) < smallest // 4 for msg in messages)
+
+
+def test_acks_of_splits_past_the_limit_only() -> None:
+    limit = m.MAX_ACKS_PER_MESSAGE
+    assert m.acks_of(list(range(limit))) == [m.Acks(list(range(limit)))]
+    assert [len(msg.req_ids) for msg in m.acks_of(list(range(limit + 1)))] == [limit, 1]
+
+
+def test_replies_are_delivered_whole_and_one_published_meanwhile_rings_the_bell() -> None:
+    """One _on_replies delivers every reply a ring holds (more than a drain's RECV_BATCH
+    records). A reply the shard publishes while the front delivers is not lost: its doorbell
+    ring comes after the front's clear, so the loop calls back and the next pass delivers it."""
+    async def main():
+        with _router_of_one_shard() as (router, pair, bell, reply_bell):
+            requests = Channel(pair.request.ring, bell, m.ShardRequest, m.Requests)
+            replies = Channel(pair.reply.ring, reply_bell, m.ShardReply)
+            calls = [router.call(0, m.Ping(0)) for _ in range(301)]
+            await asyncio.sleep(0)  # the router's flush
+            ids = [request.req_id for request in requests.recv_all()]
+            last = calls.pop()
+            calls[-1].resume = lambda: replies.send(m.Ack(ids[-1]))
+            assert replies.send_many([m.Ack(i) for i in ids[:-1]]) == 300
+            router._on_replies()
+            assert [call.result() for call in calls] == [m.Ack(i) for i in ids[:-1]]
+            assert reply_bell.clear()  # rung after the clear: the loop would call back
+            router._on_replies()
+            assert last.result() == m.Ack(ids[-1])
+    asyncio.run(main())

@@ -282,14 +282,28 @@ def test_counters_out_of_range_refused_on_attach(head: int, tail: int) -> None:
         Ring(bytearray(64), counters)
 
 
+@pytest.mark.parametrize("look", ["peek", "drain", "is_empty"])
 @pytest.mark.parametrize("new_head", [8, 16 + 72])
-def test_consumer_detects_head_behind_tail_or_too_far_ahead(new_head: int) -> None:
+def test_consumer_detects_head_behind_tail_or_too_far_ahead(new_head: int, look: str) -> None:
     producer, consumer, _, counters = make(64)
     producer.push_many([b"a", b"b"])
     assert consumer.drain(2) == [b"a", b"b"]  # tail at 16
     counters[HEAD_INDEX] = new_head
+    for _ in range(2):  # the bad head is never taken as seen: the error repeats
+        with pytest.raises(RingCorruptError, match="inconsistent"):
+            {"peek": consumer.peek, "drain": lambda: consumer.drain(1),
+             "is_empty": consumer.is_empty}[look]()
+
+
+def test_a_drain_checks_the_head_it_reloads_after_catching_up() -> None:
+    producer, consumer, _, counters = make(64)
+    producer.push_many([b"a", b"b"])
+    assert consumer.drain(1) == [b"a"]  # the head seen covers "b" too
+    counters[HEAD_INDEX] = 200  # found by the reload after "b": too far ahead
+    out: list[bytes] = []
     with pytest.raises(RingCorruptError, match="inconsistent"):
-        consumer.peek()
+        consumer.drain_into(out, bytes, 10)
+    assert out == [b"b"] and counters[TAIL_INDEX] == 16  # what came before stays consumed
 
 
 def test_producer_detects_tail_past_head() -> None:

@@ -478,6 +478,25 @@ def test_failed_write_poisons_the_log(tmp_path, monkeypatch) -> None:
         log.append([b"c"])
 
 
+def test_short_writes_are_carried_on_to_the_end(tmp_path, monkeypatch) -> None:
+    log = open_log(tmp_path)
+    real = segment_module.os.pwrite
+    calls = []
+
+    def at_most_7_bytes(fd: int, data, offset: int) -> int:
+        calls.append(offset)
+        return real(fd, bytes(data[:7]), offset)
+
+    monkeypatch.setattr(segment_module.os, "pwrite", at_most_7_bytes)
+    batch = records(3, 50)
+    log.append(batch)
+    monkeypatch.undo()
+    log.sync()
+    log.close()
+    assert len(calls) > 3 * 50 // 7
+    assert [payload for _, payload in replay(tmp_path)] == batch
+
+
 def test_positions_account_for_framing(tmp_path) -> None:
     log = open_log(tmp_path)
     position = log.append([b"abc", b"de"])

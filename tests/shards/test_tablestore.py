@@ -103,3 +103,26 @@ def test_flushes_number_columns_as_the_newest_sstable_so_compaction_copies(tmp_p
         pass
     assert len(copied) == 80 and len(table.sstables) == 1
     assert table.sstables[0].stats.columns == ["b", "a", "c", "d"]
+
+
+def test_memtable_bytes_count_the_memtables_being_flushed(tmp_path) -> None:
+    store = _flushed_store(str(tmp_path), 0)
+    table = store.tables[TABLE]
+    _write_keys(store, [b"old%d" % i for i in range(30)])
+    before = table.memtable_bytes
+    assert before == table.memtable.bytes > 0
+    store.flush(TABLE)  # the memtable is frozen; its flush has not run a step yet
+    _write_keys(store, [b"new0"])
+    assert table.flushing
+    assert table.memtable_bytes == before + table.memtable.bytes
+    assert store.memtable_bytes() == table.memtable_bytes
+    while store.maintenance_step():
+        pass
+    assert not table.flushing and table.memtable_bytes == table.memtable.bytes
+
+
+def _write_keys(store: ShardStore, keys: list[bytes]) -> None:
+    for key in keys:
+        mutation = m.Mutation(TABLE, token(key), key, b"", [], 5, m.MUTATION_ROW_UPSERT, [], [],
+                              0, 0, True, NOW - 10, plain_names=["a"], plain_values=[key])
+        assert type(store.handle(m.Write(0, [mutation]))) is m.Ack

@@ -132,6 +132,77 @@ def test_the_loop_serves_what_a_drain_left_without_waiting(
     assert not thread.is_alive()
 
 
+class _CountedDrains:
+    """A worker's request Channel that counts its drains (it has __slots__: wrapped, not
+    patched)."""
+
+    def __init__(self, channel: Channel) -> None:
+        self.channel = channel
+        self.ring = channel.ring
+        self.drains = 0
+
+    def recv_records(self, max_records: int) -> list:
+        self.drains += 1
+        return self.channel.recv_records(max_records)
+
+
+def _running(worker: ShardWorker, front: Front) -> threading.Thread:
+    thread = threading.Thread(target=worker.run)
+    thread.start()
+    assert [type(r) for r in front.replies.recv_wait(10)] == [m.Hello]
+    return thread
+
+
+def _stop(worker: ShardWorker, thread: threading.Thread) -> None:
+    worker.stop()
+    thread.join(10)
+    assert not thread.is_alive()
+
+
+def test_a_request_published_during_a_pass_is_served_before_the_loop_sleeps(
+        front: Front, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The record below comes without a ring of the doorbell: only a look at the ring after the
+    # pass finds it; a shard that slept instead would answer it 60 s later.
+    monkeypatch.setattr(worker_module, "IDLE_WAIT_SECONDS", 60.0)
+    worker = front.worker()
+    serve = worker.serve
+
+    def serve_and_publish(records: list) -> list:
+        if records[0][0].req_id == 1:
+            assert front.requests.send(m.Ping(2), notify=False)
+        return serve(records)
+
+    worker.serve = serve_and_publish  # type: ignore[method-assign]
+    thread = _running(worker, front)
+    try:
+        assert front.requests.send(m.Ping(1))
+        answered: list = []
+        while len(answered) < 2:
+            got = front.replies.recv_wait(10)
+            assert got, f"answered {answered}, then nothing for 10 s"
+            answered.extend(r.req_id for r in got)
+        assert answered == [1, 2]
+    finally:
+        _stop(worker, thread)
+
+
+def test_a_pass_that_leaves_the_ring_empty_sleeps_without_another_drain(
+        front: Front, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(worker_module, "IDLE_WAIT_SECONDS", 60.0)
+    worker = front.worker()
+    counted = worker.requests = _CountedDrains(worker.requests)  # type: ignore[assignment]
+    thread = _running(worker, front)
+    try:
+        thread.join(0.2)
+        assert counted.drains == 1  # the first pass found nothing and slept
+        assert front.requests.send(m.Ping(1))
+        assert [r.req_id for r in front.replies.recv_wait(10)] == [1]
+        thread.join(0.2)  # time for a second pass, were there one
+        assert counted.drains == 2
+    finally:
+        _stop(worker, thread)
+
+
 def _logged(front: Front) -> list:
     """The records of the shard's commit log, decoded."""
     payloads: list[bytes] = []
