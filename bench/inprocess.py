@@ -2,6 +2,7 @@
 processes, sockets or wake-ups.
 
     python -m bench.inprocess shard [--ops 40000] [--batch 11] [--repeat 5] [--overwrite]
+    python -m bench.inprocess shard-loop [--ops 40000] [--batch 11] [--repeat 5]
     python -m bench.inprocess front [--ops 50000] [--per-read 16] [--repeat 3]
                                     [--protocol {3,4,5}] [--compression {lz4,snappy}]
     python -m bench.inprocess shard-read [--ops 40000] [--batch 11] [--repeat 5]
@@ -28,7 +29,15 @@ writes mostly new rows (40000 writes over 100000 keys: 17% meet a row already th
 every timed write replaces a row's cells: the state of a node's write run after its first
 100000 writes, in which each cell is reconciled with the one it replaces.
 
-``front``: a CqlConnection with an in-memory transport, the real Node and ShardRouter over real
+``shard-loop``: the same writes served by ShardWorker.run itself, over real shared-memory
+rings and doorbells, ``--batch`` writes arriving per wake-up: where the loop would sleep, a
+stand-in front takes the replies and sends the next writes as one group (its CPU time is
+left out). Beside ``shard``'s serving, each wake-up's own costs: the drain and the doorbell
+read, the empty-ring check, the background and sync steps, the Acks record and the doorbell
+ring. ``--batch 1`` is a shard at moderate load, a wake-up per request; the default is about
+saturation's batch.
+
+``front`` (bench/inprocess_front.py): a CqlConnection with an in-memory transport, the real Node and ShardRouter over real
 shared-memory rings, and a stand-in shard inside the same event loop that answers every request
 with Ack (its own CPU time is measured and subtracted). It prepares the workload's INSERT and
 feeds EXECUTE frames ``--per-read`` at a time, as a socket read would deliver them. Each
@@ -76,7 +85,6 @@ and cold caches (docs/performance.md). This module must NOT be imported by ferro
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import random
 import shutil
@@ -97,27 +105,11 @@ SLICE_PARTITIONS = 20
 SERIES_PARTITIONS = 100
 COLUMNS = 5
 VALUE_BYTES = 34
-# front: what the Python driver puts in every EXECUTE (its default fetch size; a client
-# timestamp in microseconds, one more per request).
-DRIVER_PAGE_SIZE = 5000
-CLIENT_TIMESTAMP = 1_700_000_000_000_000
 # --set-up-only: each part builds its store, its requests and its caches, then returns before
 # the timed work. bench.instructions counts such runs and subtracts them, so that its figure is
 # the timed work's alone (making a front's EXECUTE frames costs a quarter of what the front
 # spends on them).
 SET_UP_ONLY = False
-TABLE_DDL = ('CREATE TABLE ks.standard1 (key blob PRIMARY KEY, "C0" blob, "C1" blob, "C2" blob, '
-             '"C3" blob, "C4" blob)')
-INSERT = 'INSERT INTO ks.standard1 (key, "C0", "C1", "C2", "C3", "C4") VALUES (?, ?, ?, ?, ?, ?)'
-# front-batch: the batch workload's table and statement (bench.workloads' clustered1 shape).
-CLUSTERED_DDL = ('CREATE TABLE ks.clustered1 (key blob, ck int, "C0" blob, "C1" blob, "C2" blob, '
-                 '"C3" blob, "C4" blob, PRIMARY KEY (key, ck))')
-INSERT_CLUSTERED = ('INSERT INTO ks.clustered1 (key, ck, "C0", "C1", "C2", "C3", "C4") '
-                    'VALUES (?, ?, ?, ?, ?, ?, ?)')
-SELECT = "SELECT * FROM ks.standard1 WHERE key = ?"
-# front-slice: the slice workload's read (bench.workloads' SLICE_CLUSTERED1) of SLICE_ROWS rows.
-SLICE = "SELECT * FROM ks.clustered1 WHERE key = ? AND ck >= ? LIMIT ?"
-SLICE_ROWS = 10
 
 
 def _writes(count: int, table_id: bytes, seed: int = 1, every_key: bool = False,
@@ -252,6 +244,81 @@ def shard_us_per_write(ops: int, batch: int, rows: int = 1, overwrite: bool = Fa
         commitlog.close()
         return elapsed / ops * 1e6
     finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+class _Feeder:
+    """shard-loop's front: stands in for the worker's request doorbell. Each time the loop would
+    sleep, it takes the replies (counting the writes acknowledged) and sends the next `per_wake` writes as one Requests group (the
+    router's record of a loop pass), then lets the loop go on; its own CPU time is summed in
+    `cpu`, for the figure to leave out. After the last writes are served it stops the loop."""
+
+    def __init__(self, worker, requests, replies, writes: list, per_wake: int) -> None:
+        self.worker, self.requests, self.replies = worker, requests, replies
+        self.writes, self.per_wake = writes, per_wake
+        self.sent = self.acked = 0
+        self.started = self.ended = self.cpu = 0.0
+
+    def wait(self, timeout: float | None = None) -> bool:
+        now = time.process_time()
+        if not self.started:
+            self.started = now
+        for reply in self.replies.recv_all():
+            if type(reply) is m.Acks:
+                self.acked += len(reply.req_ids)
+        if self.sent >= len(self.writes):
+            self.ended = now
+            self.worker.running = False
+            return True
+        batch = self.writes[self.sent:self.sent + self.per_wake]
+        if self.requests.send_grouped(batch) != len(batch):
+            raise RuntimeError("shard-loop: the request ring is full")
+        self.sent += len(batch)
+        self.cpu += time.process_time() - now
+        return True
+
+
+def shard_loop_us_per_write(ops: int, per_wake: int) -> float:
+    """CPU per write of ShardWorker.run over real shared-memory rings, `per_wake` writes
+    arriving per wake-up: the serving of `shard` plus what each wake-up costs the loop (the
+    drain, the empty-ring check, the background step, the sync check, the Acks, the reply
+    record and its doorbell)."""
+    from ferrosa.config import NodeConfig
+    from ferrosa.heap import tune_collector
+    from ferrosa.ipc.channel import Channel
+    from ferrosa.ipc.doorbell import Doorbell
+    from ferrosa.ipc.shm import RingPair
+    from shards.worker import ShardWorker
+
+    directory = tempfile.mkdtemp(prefix="bench-inprocess-")
+    config = msgspec.convert({"data_dir": directory, "shard_count": 1}, NodeConfig)
+    pair = RingPair.create("bil" + uuid.uuid4().hex[:7], 0, 0, config.ring_bytes)
+    bell, reply_bell = Doorbell(), Doorbell()
+    worker = None
+    try:
+        requests = Channel(pair.request.ring, bell, m.ShardRequest, m.Requests)
+        replies = Channel(pair.reply.ring, reply_bell, m.ShardReply, m.Replies)
+        worker = ShardWorker(0, pair, bell, reply_bell, 1, config)
+        table_id = uuid.uuid4().bytes
+        requests.send(m.TableSchema(0, table_id))
+        decode = msgspec.msgpack.Decoder(m.Write).decode
+        writes = [decode(w) for w in _writes(ops, table_id)]
+        if SET_UP_ONLY:
+            worker.commitlog.close()
+            return 0.0
+        feeder = worker.request_bell = _Feeder(worker, requests, replies, writes, per_wake)
+        tune_collector()
+        worker.run()
+        if feeder.acked != ops:
+            raise RuntimeError(f"shard-loop: {feeder.acked} of {ops} writes acknowledged")
+        return (feeder.ended - feeder.started - feeder.cpu) / ops * 1e6
+    finally:
+        if worker is not None:
+            worker.requests = worker.replies = None
+        pair.unlink()
+        pair.close()
+        bell.close()
+        reply_bell.close()
         shutil.rmtree(directory, ignore_errors=True)
 
 
@@ -477,255 +544,17 @@ def _major_compaction_seconds(store, table_id: bytes) -> float:
     return elapsed
 
 
-class _Transport:
-    """What CqlConnection writes to: kept in memory, never a socket."""
-
-    def __init__(self) -> None:
-        self.out: list[bytes] = []
-
-    def write(self, data: bytes) -> None:
-        self.out.append(data)
-
-    def is_closing(self) -> bool:
-        return False
-
-    def pause_reading(self) -> None:
-        pass
-
-    def resume_reading(self) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-    def get_extra_info(self, *_args, **_kwargs):
-        return ("127.0.0.1", 0)
-
-
-class _Server:
-    def __init__(self) -> None:
-        self.connections: set = set()
-
-
-class _WireClient:
-    """The client's end of the front's connection, framed as the Python driver frames it: v3/v4
-    frames whose bodies are compressed once STARTUP asked for it, or in v5, after the handshake,
-    one segment per request (the driver's Connection.send_msg), LZ4-compressed if asked."""
-
-    def __init__(self, version: int, compression: str | None) -> None:
-        from ferrosa.protocol.connection import ConnectionDecoder, ConnectionEncoder
-        self.version = version
-        self.compression = compression
-        self.encoder = ConnectionEncoder(response=False)
-        self.decoder = ConnectionDecoder(requests=False, version=version)
-
-    def startup(self):
-        from ferrosa.protocol import requests as Q
-        options = {"CQL_VERSION": "3.0.0"}
-        if self.compression is not None:
-            options["COMPRESSION"] = self.compression
-        return Q.Startup(options=options)
-
-    def started(self) -> None:
-        """Frame what follows as the server does after its READY (protocol/connection.py)."""
-        if self.version >= 5:
-            self.encoder.switch_to_segments(compressed=self.compression is not None)
-        else:
-            self.encoder.compression = self.decoder.compression = self.compression
-
-    def request(self, msg, stream: int) -> bytes:
-        from ferrosa.protocol import messages as P
-        f = P.request_frame(msg, self.version, stream)
-        return self.encoder.encode_one(f.version, f.stream, f.opcode, f.body, f.flags)
-
-    def replies_of(self, chunk: bytes) -> list:
-        """The responses in one of the server's writes after the handshake, decoded apart from
-        the others' (a write holds whole frames, or in v5 whole segments): a check that costs
-        the same at any request count, so that bench.instructions' difference drops it."""
-        from ferrosa.protocol import messages as P
-        from ferrosa.protocol.connection import ConnectionDecoder
-        decoder = ConnectionDecoder(requests=False, version=self.version)
-        if self.version >= 5:
-            decoder.switch_to_segments(compressed=self.compression is not None)
-        else:
-            decoder.compression = self.compression
-        return [P.decode_response(frame) for frame in decoder.feed(chunk)]
-
-    def responses(self, data: bytes) -> list:
-        from ferrosa.protocol import messages as P
-        frames = self.decoder.feed(data)
-        if self.decoder.awaiting_switch:
-            frames += self.decoder.switch_to_segments(compressed=self.compression is not None)
-        return [P.decode_response(frame) for frame in frames]
-
-
-def _stand_in_replies(requests: list, row: bytes, count: int = 1) -> list:
-    """What the front's stand-in shard answers to one drained batch, as a shard does: the
-    `count` found rows `row` to each read (more than one: a slice its limit cut, as in a
-    partition of CLUSTER_ROWS rows), one Acks for all the writes."""
-    more = count > 1
-    replies = [m.RowsReply(r.req_id, count, row, more, r.token, r.pk,
-                           (count - 1).to_bytes(4, "big") if more else None)
-               for r in requests if type(r) is m.Read]
-    return replies + m.acks_of([r.req_id for r in requests if type(r) is not m.Read])
-
-
-async def _front(ops: int, per_read: int, kind: str = "write", version: int = 4,
-                 compression: str | None = None) -> float:
-    from ferrosa.config import NodeConfig
-    from ferrosa.coordinator.router import ShardLink, ShardRouter
-    from ferrosa.front.connection import CqlConnection
-    from ferrosa.front.node import Node
-    from ferrosa.heap import tune_collector
-    from ferrosa.ipc.channel import Channel
-    from ferrosa.ipc.doorbell import Doorbell
-    from ferrosa.ipc.errors import SegmentError
-    from ferrosa.ipc.shm import RingPair
-    from ferrosa.protocol import requests as Q
-
-    loop = asyncio.get_running_loop()
-    directory = tempfile.mkdtemp(prefix="bench-inprocess-")
-    config = msgspec.convert({"data_dir": directory, "shard_count": 2}, NodeConfig)
-    reply_bell = Doorbell()
-    node_id = "bip" + uuid.uuid4().hex[:7]
-    links, rings = [], []
-    shard_cpu = [0.0]
-    values = [os.urandom(VALUE_BYTES) for _ in range(COLUMNS)]
-    row = b"".join(len(v).to_bytes(4, "big") + v for v in [b"%010d" % 1, *values])
-    count = 1
-    if kind == "slice":
-        count = SLICE_ROWS
-        row = b"".join(len(v).to_bytes(4, "big") + v
-                       for ck in range(count)
-                       for v in [b"%010d" % 1, ck.to_bytes(4, "big"), *values])
-    for index in range(2):
-        pair = RingPair.create(node_id, 0, index, 1 << 20)
-        rings.append(pair)
-        bell = Doorbell()
-        links.append(ShardLink(index, pair, bell, reply_bell))
-        requests = Channel(pair.request.ring, bell, m.ShardRequest, m.Requests)
-        replies = Channel(pair.reply.ring, reply_bell, m.ShardReply, m.Replies)
-
-        def answer(requests=requests, replies=replies) -> None:
-            started = time.process_time()
-            out = _stand_in_replies(requests.recv_all(100_000), row, count)
-            if out:
-                replies.send_grouped(out)
-            shard_cpu[0] += time.process_time() - started
-        loop.add_reader(requests.fileno(), answer)
-        replies.send_many([m.Hello(index, os.getpid(), 1)])
-    try:
-        router = ShardRouter(loop, links, reply_bell)
-        await asyncio.sleep(0.05)
-        connection = CqlConnection(Node(config, router), _Server())
-        transport = _Transport()
-        connection.connection_made(transport)
-        client = _WireClient(version, compression)
-
-        async def send(msg, stream: int = 1) -> None:
-            connection.data_received(client.request(msg, stream))
-            for _ in range(50):
-                await asyncio.sleep(0.001)
-
-        params = Q.QueryParameters(consistency=1)
-        await send(client.startup())
-        client.responses(b"".join(transport.out))
-        client.started()
-        await send(Q.Query("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', "
-                           "'replication_factor': 1}", params))
-        await send(Q.Query(CLUSTERED_DDL if kind in ("batch", "slice") else TABLE_DDL, params))
-        transport.out.clear()
-        await send(Q.Prepare({"write": INSERT, "read": SELECT, "batch": INSERT_CLUSTERED,
-                              "slice": SLICE}[kind]))
-        prepared = client.responses(b"".join(transport.out))[-1]
-        transport.out.clear()
-        metadata_id = prepared.result_metadata_id if version >= 5 else None
-        frames_in = [client.request(_front_request(kind, prepared.query_id, i, values,
-                                                   metadata_id), i % 30_000)
-                     for i in range(ops)]
-        reads = [b"".join(frames_in[i:i + per_read]) for i in range(0, ops, per_read)]
-        if SET_UP_ONLY:
-            return 0.0
-        tune_collector()
-        shard_cpu[0] = 0.0
-        start = time.process_time()
-        for data in reads:
-            connection.data_received(data)
-            await asyncio.sleep(0)
-            await asyncio.sleep(0)
-        while connection._in_flight:
-            await asyncio.sleep(0)
-        elapsed = time.process_time() - start - shard_cpu[0]
-        _check_answers(client.replies_of(transport.out[-1]) if transport.out else [], kind)
-        return elapsed / ops * 1e6
-    finally:
-        for link in links:
-            loop.remove_reader(link.doorbell.fileno())
-        for pair in rings:
-            pair.unlink()
-            try:
-                pair.close()
-            except SegmentError:
-                pass  # views still held by the connection's objects: unmapped at exit
-        shutil.rmtree(directory, ignore_errors=True)
-
-
-def _check_answers(replies: list, kind: str) -> None:
-    """Raise unless the front's last write answered requests as the workload expects: a
-    request misframed for the connection's protocol or compression gets an ERROR, which is
-    answered as fast as a result and would otherwise pass for one. A slice's answer holds
-    the stand-in's SLICE_ROWS rows and no paging state: its LIMIT ended the query."""
-    from ferrosa.protocol.results import RowsResult, VoidResult
-    expected = RowsResult if kind in ("read", "slice") else VoidResult
-    wrong = [reply for reply in replies if type(reply) is not expected
-             or (kind == "slice" and (len(reply.rows) != SLICE_ROWS
-                                      or reply.metadata.paging_state is not None))]
-    if not replies or wrong:
-        raise RuntimeError(f"the front answered {wrong[0] if wrong else 'nothing'} "
-                           f"instead of a {expected.__name__}")
-
-
-def _front_request(kind: str, query_id: bytes, i: int, values: list[bytes],
-                   metadata_id: bytes | None = None):
-    """The i-th request of the front's workload: an EXECUTE of the prepared INSERT, SELECT or
-    slice SELECT (from a row of the partition, LIMIT SLICE_ROWS), or an unlogged BATCH of
-    BATCH_ROWS such INSERTs into one partition of clustered1. Their parameters are the Python driver's (and bench.rawproto's): a client timestamp on each, a
-    page size on each EXECUTE, and skip_metadata on the SELECT's. `metadata_id` is the
-    PREPARED result's metadata id, which a v5 EXECUTE carries."""
-    from ferrosa.protocol import requests as Q
-    key = b"%010d" % (i * 7919 % KEYS)
-    timestamp = CLIENT_TIMESTAMP + i
-    if kind == "batch":
-        start = i * 13 % (CLUSTER_ROWS - BATCH_ROWS)
-        return Q.Batch(batch_type=1, consistency=1, statements=[
-            Q.BatchStatement(query_id, [key, ck.to_bytes(4, "big"), *values])
-            for ck in range(start, start + BATCH_ROWS)], timestamp=timestamp)
-    bound = {"write": [key, *values], "read": [key],
-             "slice": [key, (i % (CLUSTER_ROWS - SLICE_ROWS)).to_bytes(4, "big"),
-                       SLICE_ROWS.to_bytes(4, "big")]}[kind]
-    return Q.Execute(query_id=query_id, result_metadata_id=metadata_id, params=Q.QueryParameters(
-        consistency=1, values=bound, skip_metadata=kind != "write", page_size=DRIVER_PAGE_SIZE,
-        timestamp=timestamp))
-
-
-def front_us_per_request(ops: int, per_read: int, kind: str = "write", version: int = 4,
-                         compression: str | None = None) -> float:
-    try:
-        import uvloop
-        uvloop.install()
-    except ImportError:
-        pass
-    return asyncio.run(_front(ops, per_read, kind, version, compression))
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.inprocess",
                                      description=__doc__.split("\n\n")[0])
-    parser.add_argument("part", choices=("shard", "front", "shard-read", "front-read",
-                                         "front-batch", "front-slice", "shard-batch",
-                                         "shard-slice", "flush", "compact", "compact-series"))
+    parser.add_argument("part", choices=("shard", "shard-loop", "front", "shard-read",
+                                         "front-read", "front-batch", "front-slice",
+                                         "shard-batch", "shard-slice", "flush", "compact",
+                                         "compact-series"))
     parser.add_argument("--ops", type=int, default=None)
-    parser.add_argument("--batch", type=int, default=11, help="shard: requests per drained batch")
+    parser.add_argument("--batch", type=int, default=11,
+                        help="shard parts: requests per drained batch (shard-loop: writes per "
+                             "wake-up)")
     parser.add_argument("--per-read", type=int, default=16, help="front: EXECUTEs per socket read")
     parser.add_argument("--repeat", type=int, default=None)
     parser.add_argument("--flushed", action="store_true",
@@ -765,7 +594,10 @@ def main(argv: list[str] | None = None) -> int:
     defaults = NodeConfig()
     set_chunk_cache(defaults.chunk_cache_bytes if args.chunk_cache is None else args.chunk_cache)
     set_key_cache(defaults.key_cache_bytes if args.key_cache is None else args.key_cache)
-    if args.part == "shard-batch":
+    if args.part == "shard-loop":
+        ops, repeat = args.ops or 40_000, args.repeat or 5
+        runs = [shard_loop_us_per_write(ops, args.batch) for _ in range(repeat)]
+    elif args.part == "shard-batch":
         ops, repeat = args.ops or 8_000, args.repeat or 5
         runs = [shard_us_per_write(ops, args.batch, BATCH_ROWS) for _ in range(repeat)]
     elif args.part in ("shard", "shard-read"):
@@ -779,11 +611,12 @@ def main(argv: list[str] | None = None) -> int:
         runs = [shard_us_per_slice_row(ops, args.batch, flushed=args.flushed)
                 for _ in range(repeat)]
     elif front:
+        from bench.inprocess_front import front_us_per_request
         kind = {"front": "write", "front-read": "read", "front-batch": "batch",
                 "front-slice": "slice"}[args.part]
         ops, repeat = args.ops or (10_000 if kind == "batch" else 50_000), args.repeat or 3
-        runs = [front_us_per_request(ops, args.per_read, kind, args.protocol, args.compression)
-                for _ in range(repeat)]
+        runs = [front_us_per_request(ops, args.per_read, kind, args.protocol, args.compression,
+                                     SET_UP_ONLY) for _ in range(repeat)]
     elif args.part == "compact-series":
         ops, repeat = args.ops or 40_000, args.repeat or 3
         runs = [compact_series_us_per_row(ops) for _ in range(repeat)]
@@ -794,9 +627,10 @@ def main(argv: list[str] | None = None) -> int:
     if SET_UP_ONLY:
         print(f"{args.part}: set up only, nothing timed")
         return 0
-    unit = {"shard": "write", "front": "write", "shard-read": "read", "front-read": "read",
-            "front-batch": "batch", "shard-batch": "batch", "front-slice": "slice",
-            "shard-slice": "row read", "compact-series": "row read"}.get(args.part, "partition")
+    unit = {"shard": "write", "shard-loop": "write", "front": "write", "shard-read": "read",
+            "front-read": "read", "front-batch": "batch", "shard-batch": "batch",
+            "front-slice": "slice", "shard-slice": "row read",
+            "compact-series": "row read"}.get(args.part, "partition")
     print(f"{args.part}: {min(runs):.2f} µs of CPU per {unit} (best of {repeat}; all: "
           f"{', '.join(f'{r:.2f}' for r in runs)})")
     return 0

@@ -13,7 +13,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize(("part", "ops", "unit"), [
-    ("shard", "3000", "write"), ("front", "2000", "write"),
+    ("shard", "3000", "write"), ("shard-loop", "3000", "write"), ("front", "2000", "write"),
     ("shard-read", "3000", "read"), ("front-read", "2000", "read"),
     ("shard-slice", "200", "row read"), ("shard-batch", "300", "batch"),
     ("front-batch", "300", "batch"), ("front-slice", "2000", "slice"),
@@ -43,7 +43,7 @@ def test_reads_from_an_sstable(part: str, options: list[str], unit: str) -> None
     assert re.search(rf"^{part}: [0-9.]+ µs of CPU per {unit}", done.stdout, re.M)
 
 
-@pytest.mark.parametrize("part", ["shard", "front-read", "shard-read", "shard-slice", "flush",
+@pytest.mark.parametrize("part", ["shard", "shard-loop", "front-read", "shard-read", "shard-slice", "flush",
                                   "compact", "compact-series"])
 def test_set_up_only_stops_before_the_timed_work(part: str) -> None:
     options = ["--flushed"] if part in ("shard-read", "shard-slice") else []
