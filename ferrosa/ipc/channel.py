@@ -25,6 +25,9 @@ bell is set and the sleep returns at once. The converse costs only a spurious wa
 consumer drained R early, then wakes to an empty ring), which is harmless.
 recv_all(max_records) may stop before the ring is empty; it then rings its own doorbell, so the
 next sleep (or the event loop's reader callback) returns at once and the drain continues.
+"Until it is empty" may be found by ``ring.is_empty()`` after handling what a drain took, in
+place of a drain that takes nothing: what counts is that the emptiness was seen after the
+clear (the shard's loop does this, shards/worker.py).
 The reverse order (drain, then clear) loses wake-ups: a record published and rung between the
 drain and the clear is never looked at until the next, unrelated, ring.
 Busy-polling consumers (poll()) and producers that know their peer spins (notify=False) skip
