@@ -37,10 +37,10 @@ read, the empty-ring check, the background and sync steps, the Acks record and t
 ring. ``--batch 1`` is a shard at moderate load, a wake-up per request; the default is about
 saturation's batch.
 
-``front`` (bench/inprocess_front.py): a CqlConnection with an in-memory transport, the real Node and ShardRouter over real
-shared-memory rings, and a stand-in shard inside the same event loop that answers every request
-with Ack (its own CPU time is measured and subtracted). It prepares the workload's INSERT and
-feeds EXECUTE frames ``--per-read`` at a time, as a socket read would deliver them. Each
+``front`` (bench/inprocess_front.py): a CqlConnection with an in-memory transport, the real
+Node and ShardRouter over real shared-memory rings, and a stand-in shard inside the same event
+loop that answers every request with Ack (its own CPU time is measured and subtracted). It
+prepares the workload's INSERT and feeds EXECUTE frames ``--per-read`` at a time, as a socket read would deliver them. Each
 EXECUTE carries what the Python driver's do: the bound values, a page size and a client
 timestamp. ``--protocol`` and ``--compression`` (front parts) frame them as the driver does for
 that version and compression: v3/v4 frames with compressed bodies, or v5 segments, one per
@@ -249,9 +249,10 @@ def shard_us_per_write(ops: int, batch: int, rows: int = 1, overwrite: bool = Fa
 
 class _Feeder:
     """shard-loop's front: stands in for the worker's request doorbell. Each time the loop would
-    sleep, it takes the replies (counting the writes acknowledged) and sends the next `per_wake` writes as one Requests group (the
-    router's record of a loop pass), then lets the loop go on; its own CPU time is summed in
-    `cpu`, for the figure to leave out. After the last writes are served it stops the loop."""
+    sleep, it takes the replies (counting the writes acknowledged) and sends the next
+    `per_wake` writes as one Requests group (the router's record of a loop pass), then lets
+    the loop go on; its own CPU time is summed in `cpu`, for the figure to leave out. After
+    the last writes are served it stops the loop."""
 
     def __init__(self, worker, requests, replies, writes: list, per_wake: int) -> None:
         self.worker, self.requests, self.replies = worker, requests, replies

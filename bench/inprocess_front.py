@@ -262,8 +262,9 @@ def _front_request(kind: str, query_id: bytes, i: int, values: list[bytes],
                    metadata_id: bytes | None = None):
     """The i-th request of the front's workload: an EXECUTE of the prepared INSERT, SELECT or
     slice SELECT (from a row of the partition, LIMIT SLICE_ROWS), or an unlogged BATCH of
-    BATCH_ROWS such INSERTs into one partition of clustered1. Their parameters are the Python driver's (and bench.rawproto's): a client timestamp on each, a
-    page size on each EXECUTE, and skip_metadata on the SELECT's. `metadata_id` is the
+    BATCH_ROWS such INSERTs into one partition of clustered1. Their parameters are the Python
+    driver's (and bench.rawproto's): a client timestamp on each, a page size on each EXECUTE,
+    and skip_metadata on the SELECT's. `metadata_id` is the
     PREPARED result's metadata id, which a v5 EXECUTE carries."""
     from ferrosa.protocol import requests as Q
     key = b"%010d" % (i * 7919 % KEYS)
