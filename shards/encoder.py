@@ -129,7 +129,7 @@ class PlainPlan:
     `items` one (kind, index) per selected value: PROJ_PK and PROJ_CK index the key components,
     PROJ_CELL a slot."""
 
-    __slots__ = ("slot_of", "width", "items", "lead", "tail")
+    __slots__ = ("slot_of", "width", "items", "lead", "tail", "just_key")
 
     def __init__(self, slot_of: list[int], width: int, items: list[tuple[int, int]]) -> None:
         self.slot_of = slot_of
@@ -144,6 +144,33 @@ class PlainPlan:
         tail = tuple(items[lead:])
         self.lead = lead
         self.tail = None if any(kind == _PROJ_PK for kind, _ in tail) else tail
+        # One leading key item, SELECT *'s head: of a one-part partition key (whose only
+        # component it must be), the prefix is the key as it comes (plain_prefix).
+        self.just_key = lead == 1
+
+
+def plain_plan_of(key: bytes, columns_key: tuple[str, ...]) -> PlainPlan | None:
+    """The PlainPlan of the projection encoded as `key` for an SSTable's column dictionary,
+    None when the projection needs more than plain cells (the caller refuses dropped columns,
+    whose cells' visibility depends on the drop time)."""
+    cache_key = (key, columns_key)
+    try:
+        return _PLANS[cache_key]
+    except KeyError:
+        pass
+    if len(_PLANS) >= MAX_PLAIN_PLANS:
+        _PLANS.clear()
+    plan = _PLANS[cache_key] = _plain_plan(projection_of(key), columns_key)
+    return plan
+
+
+def plain_prefix(plan: PlainPlan, pk: bytes, pk_components: int) -> bytes:
+    """The encoded leading partition-key items of `plan` for partition `pk` of `pk_components`
+    parts, for a read of one row (RowEncoder.plain_prefix keeps the split for a slice's rows)."""
+    if plan.just_key and pk_components == 1:
+        return _LEN.pack(len(pk)) + pk
+    values = pk_splitter(pk_components)(pk)
+    return b"".join([_raw(values[i]) for _, i in plan.items[:plan.lead]])
 
 
 class PointPlan:
@@ -342,15 +369,7 @@ class RowEncoder:
         cells' visibility depends on the drop time)."""
         if self.dropped is not None:
             return None
-        key = (self.key, columns_key)
-        try:
-            return _PLANS[key]
-        except KeyError:
-            pass
-        if len(_PLANS) >= MAX_PLAIN_PLANS:
-            _PLANS.clear()
-        plan = _PLANS[key] = _plain_plan(self.projection, columns_key)
-        return plan
+        return plain_plan_of(self.key, columns_key)
 
     def key_pieces(self, pk: bytes) -> list[bytes]:
         """The encoded components of partition key `pk`, split once per partition: every row

@@ -26,6 +26,8 @@ from shards.encoder import (
     encode_plan_row,
     encode_point_row,
     pk_splitter,
+    plain_plan_of,
+    plain_prefix,
     point_plan,
 )
 from shards.errors import MutationRejected, SSTableError
@@ -310,19 +312,21 @@ class ShardStore:
         when the read needs the general path, which also reports a record that does not
         decode."""
         reader, buf, start, end = single
-        encoder = RowEncoder(req.projection, req.now, pk_splitter(req.pk_components), dropped)
         decoder = reader.decoder
-        plan = encoder.plain_plan(decoder.columns_key)
+        if dropped is not None:  # the cells' visibility depends on the drop time
+            return None
+        plan = plain_plan_of(bytes(req.projection), decoder.columns_key)
         if plan is None:
             return None
         packed = (decoder.plain_packed(buf, start, end, plan) if plan.tail is not None
                   else None)
-        if packed is not None:
+        if packed is not None:  # the row's values in one pack, without a RowEncoder
             ck, tail, live = packed
             if not live:
                 return None
-            rows = encoder.plain_prefix(plan, req.pk) + tail
+            rows = plain_prefix(plan, req.pk, req.pk_components) + tail
             return m.RowsReply(req.req_id, 1, rows, False, req.token, req.pk, ck)
+        encoder = RowEncoder(req.projection, req.now, pk_splitter(req.pk_components))
         values = [None] * plan.width
         try:
             row = decoder.plain_row(buf, start, end, plan.slot_of, values)

@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ferrosa.ipc import messages as m
+from ferrosa.partitioner import compose_partition_key
 from shards.sstable.codec import DecodeError, PartitionDecoder
 from shards.sstable.keycache import set_key_cache
 from shards.sstable.reader import SSTableReader
@@ -167,3 +168,52 @@ def test_a_partition_no_source_holds_is_empty(tmp_path, keys, monkeypatch, bloom
     reply = store.handle(m.Read(1, TABLE, TOKEN, other, PLAIN, NOW))
     assert (reply.count, reply.rows, reply.more) == (0, b"", False)
     assert len(keys) == 0
+
+
+COMPOSITE = compose_partition_key([b"k1", b"second"])
+
+
+@pytest.mark.parametrize(("pk", "components", "items"), [
+    pytest.param(PK, 1, [(m.PROJ_CELL, "a"), (m.PROJ_CELL, "b")], id="cells alone"),
+    pytest.param(PK, 1, [(m.PROJ_PK, 0), (m.PROJ_PK, 0), (m.PROJ_CELL, "b")],
+                 id="the key twice"),
+    pytest.param(PK, 1, [(m.PROJ_CK, 0), (m.PROJ_PK, 0), (m.PROJ_CELL, "a")],
+                 id="the key after the clustering value"),
+    pytest.param(COMPOSITE, 2, [(m.PROJ_PK, 0), (m.PROJ_PK, 1), (m.PROJ_CELL, "a")],
+                 id="a composite key"),
+    pytest.param(COMPOSITE, 2, [(m.PROJ_PK, 1), (m.PROJ_CELL, "b"), (m.PROJ_CELL, "a")],
+                 id="a composite key's second part"),
+    pytest.param(COMPOSITE, 2, [(m.PROJ_PK, 0), (m.PROJ_CELL, "a")],
+                 id="a composite key's first part"),
+])
+def test_projections_of_a_single_row_match_the_general_path(tmp_path, keys, monkeypatch, pk,
+                                                            components, items) -> None:
+    """A point read's prefix is the partition key as it comes only for a one-part key
+    selected first; other heads split the key as the general path does."""
+    row = m.Mutation(TABLE, TOKEN, pk, CKS[0], [CKS[0]], 5, m.MUTATION_ROW_UPSERT, [], [], 0, 0,
+                     True, NOW - 10, plain_names=["a", "b"], plain_values=[b"A", b"B"])
+    store = store_of(str(tmp_path), [row, FLUSH])
+    read = m.Read(1, TABLE, TOKEN, pk, m.encode_projection(items), NOW, components)
+    with monkeypatch.context() as patch:
+        patch.setattr(TableStore, "single_plain", lambda *args: None)
+        general = store.handle(read)
+    store.handle(read)  # the key cache learns the partition
+    answers = []
+    real = ShardStore._read_single
+    monkeypatch.setattr(ShardStore, "_read_single",
+                        staticmethod(lambda *args: answers.append(real(*args)) or answers[-1]))
+    assert store.handle(read) == general and general.count == 1
+    assert answers and answers[0] is not None  # answered from the record
+
+
+def test_a_dropped_column_takes_the_general_path(tmp_path, keys) -> None:
+    """A column dropped after its cell was written hides the cell: the record alone cannot
+    tell, so the read goes the general way and answers null for it."""
+    store = _flushed(tmp_path)
+    store.handle(m.TableSchema(0, TABLE, dropped={"a": 6}))
+    read = m.Read(1, TABLE, TOKEN, PK, m.encode_projection(
+        [(m.PROJ_PK, 0), (m.PROJ_CELL, "a"), (m.PROJ_CELL, "b")]), NOW)
+    store.handle(read)
+    reply = store.handle(read)
+    value = lambda v: len(v).to_bytes(4, "big", signed=True) + v  # noqa: E731
+    assert reply.rows == value(PK) + b"\xff\xff\xff\xff" + value(b"B" * 300)
