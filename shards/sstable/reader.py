@@ -144,6 +144,37 @@ class _Cursor:
         self.p += size
         return self.buf, start, size
 
+    def skip_before(self, lo: bytes) -> None:
+        """Move past the row records whose clustering key is below `lo`, up to the first
+        record that is not (a row at or past `lo`, or the partition's end mark), which the
+        next `record()` returns. Rows come in key order: the slice's start, found from the
+        row index sample before it, in one loop over the framing (row_key inlined)."""
+        buf, p = self.buf, self.p
+        end = len(buf)
+        while True:
+            if p + 4 <= end:  # as record(): most records lie inside the chunk
+                size = _U32_AT(buf, p)[0]
+                start = p + 4
+                if size and start + size <= end:
+                    n = _U32_AT(buf, start)[0]
+                    if buf[start + 4:start + 4 + n] >= lo:
+                        break
+                    p = start + size
+                    continue
+            self.p = p
+            self.need(4)
+            buf, p = self.buf, self.p
+            size = _U32_AT(buf, p)[0]
+            if not size:
+                break
+            self.need(4 + size)  # keeps the record at self.p (rebased)
+            buf, p = self.buf, self.p
+            end = len(buf)
+            if row_key(buf, p + 4) >= lo:
+                break
+            p += 4 + size
+        self.p = p
+
 
 class EncodedRows:
     """One partition found in an SSTable: its header decoded (`part`, without rows), its rows
@@ -515,21 +546,16 @@ class SSTableReader:
         records = []
         cut = None
         try:
+            if lo:
+                cursor.skip_before(lo)  # rows come in key order: every later one is >= lo
             while True:
                 buf, start, size = record()
                 if not size:
                     break
-                if lo or hi:
-                    ck = row_key(buf, start)
-                    if ck < lo:
-                        continue
-                    if hi:
-                        if ck >= hi:
-                            if not whole:
-                                break
-                            continue
-                    else:
-                        lo = b""  # rows come in key order: every later one is >= lo too
+                if hi and row_key(buf, start) >= hi:
+                    if not whole:
+                        break
+                    continue
                 if limit and len(records) == limit and not whole:
                     last_buf, last_start, _end = records[-1]
                     cut = row_key(last_buf, last_start)
