@@ -280,17 +280,17 @@ class ShardStore:
             part, whole = table.partition_prefix(req.token, req.pk, lo, hi, rows, encoded=True)
         if part is None:
             return m.RowsReply(req.req_id, 0, b"")
-        encoder = RowEncoder(req.projection, req.now, pk_splitter(req.pk_components),
-                             table.dropped)
         out: list[bytes] = []
         if type(part) is EncodedRows:
-            read = self._read_plain(part, req, encoder, out, whole)
+            read = self._read_plain(part, req, table.dropped, out, whole)
             if read is not None:
                 count, more, last_ck = read
                 return m.RowsReply(req.req_id, count, b"".join(out), more, part.part.token,
                                    part.part.pk, last_ck)
             out.clear()
             part = part.decode()
+        encoder = RowEncoder(req.projection, req.now, pk_splitter(req.pk_components),
+                             table.dropped)
         if (whole and len(part.rows) == 1 and part.ranges is None and req.after is None
                 and not (lo or hi)):
             ck, row = part.rows.first_item()
@@ -354,8 +354,8 @@ class ShardStore:
         return True
 
     @staticmethod
-    def _read_plain(found: EncodedRows, req: m.Read, encoder: RowEncoder, out: list[bytes],
-                    whole: bool) -> tuple[int, bool, bytes | None] | None:
+    def _read_plain(found: EncodedRows, req: m.Read, dropped: dict[str, int] | None,
+                    out: list[bytes], whole: bool) -> tuple[int, bool, bytes | None] | None:
         """`_read_partition` for a partition only one SSTable holds, straight from its rows'
         bytes (no Row objects), when nothing in it needs deletion or expiry rules: no
         partition deletion or range tombstones, plain rows and cells only (plain_row), a
@@ -363,13 +363,15 @@ class ShardStore:
         path (the caller then decodes the rows), including reads that find no live row (a
         static row may answer those)."""
         part = found.part
-        if part.deletion != NO_DELETION or part.ranges is not None:
+        if (part.deletion != NO_DELETION or part.ranges is not None
+                or dropped is not None):  # dropped: the cells' visibility needs the drop time
             return None
         decoder = found.decoder
-        plan = encoder.plain_plan(decoder.columns_key)
+        plan = plain_plan_of(bytes(req.projection), decoder.columns_key)
         if plan is None:
             return None
-        plain_row, encode, pk = decoder.plain_row, encoder.encode_plain, part.pk
+        # A RowEncoder only for a row its shape cannot pack (made at the first such row).
+        plain_row, encode, pk = decoder.plain_row, None, part.pk
         slot_of, width, after, limit = plan.slot_of, plan.width, req.after, req.limit
         # Rows their shape reads are packed whole after the partition key's values (made at
         # the first such row: encode_plain splits the key only for a row it writes too).
@@ -395,10 +397,13 @@ class ShardStore:
                 if (limit and count >= limit) or size > MAX_REPLY_ROW_BYTES:
                     return count, True, last_ck
                 if packed is None:
+                    if encode is None:
+                        encode = RowEncoder(req.projection, req.now,
+                                            pk_splitter(req.pk_components)).encode_plain
                     size += encode(plan, pk, ck_values, values, out)
                 else:
                     if prefix is None:
-                        prefix = encoder.plain_prefix(plan, pk)
+                        prefix = plain_prefix(plan, pk, req.pk_components)
                     out += (prefix, tail)
                     size += len(prefix) + len(tail)
                 count += 1

@@ -217,3 +217,21 @@ def test_a_dropped_column_takes_the_general_path(tmp_path, keys) -> None:
     reply = store.handle(read)
     value = lambda v: len(v).to_bytes(4, "big", signed=True) + v  # noqa: E731
     assert reply.rows == value(PK) + b"\xff\xff\xff\xff" + value(b"B" * 300)
+
+
+@pytest.mark.parametrize("first", [0, 1], ids=["first part", "second part"])
+def test_a_composite_keys_part_heads_rows_read_from_an_sstable(tmp_path, keys, first) -> None:
+    """Rows of a two-row partition (the general path's plain read, _read_plain) repeat the
+    selected part of a composite partition key, not the whole key."""
+    rows = [m.Mutation(TABLE, TOKEN, COMPOSITE, ck, [ck], 5, m.MUTATION_ROW_UPSERT, [], [], 0,
+                       0, True, NOW - 10, plain_names=["a"], plain_values=[b"A" + ck])
+            for ck in CKS[:2]]
+    store = store_of(str(tmp_path), [*rows, FLUSH])
+    read = m.Read(1, TABLE, TOKEN, COMPOSITE, m.encode_projection(
+        [(m.PROJ_PK, first), (m.PROJ_CK, 0), (m.PROJ_CELL, "a")]), NOW, 2)
+    value = lambda v: len(v).to_bytes(4, "big", signed=True) + v  # noqa: E731
+    part = [b"k1", b"second"][first]
+    expected = b"".join(value(part) + value(ck) + value(b"A" + ck) for ck in CKS[:2])
+    for _ in range(2):  # the second read through the key cache
+        reply = store.handle(read)
+        assert (reply.count, reply.rows) == (2, expected)
