@@ -229,9 +229,12 @@ def test_a_composite_keys_part_heads_rows_read_from_an_sstable(tmp_path, keys, f
     store = store_of(str(tmp_path), [*rows, FLUSH])
     read = m.Read(1, TABLE, TOKEN, COMPOSITE, m.encode_projection(
         [(m.PROJ_PK, first), (m.PROJ_CK, 0), (m.PROJ_CELL, "a")]), NOW, 2)
-    value = lambda v: len(v).to_bytes(4, "big", signed=True) + v  # noqa: E731
     part = [b"k1", b"second"][first]
-    expected = b"".join(value(part) + value(ck) + value(b"A" + ck) for ck in CKS[:2])
+    expected = b"".join(_value(part) + _value(ck) + _value(b"A" + ck) for ck in CKS[:2])
     for _ in range(2):  # the second read through the key cache
         reply = store.handle(read)
         assert (reply.count, reply.rows) == (2, expected)
+
+
+def _value(v: bytes) -> bytes:
+    return len(v).to_bytes(4, "big", signed=True) + v
