@@ -135,7 +135,7 @@ class PlainPlan:
         self.slot_of = slot_of
         self.width = width
         self.items = items
-        # The leading partition-key items (one prefix per partition: RowEncoder.plain_prefix)
+        # The leading partition-key items (one prefix per partition: plain_prefix)
         # and the items after them, which a row read by its shape packs in one call
         # (codec.RowShape.packer); None when a key item comes later.
         lead = 0
@@ -166,7 +166,7 @@ def plain_plan_of(key: bytes, columns_key: tuple[str, ...]) -> PlainPlan | None:
 
 def plain_prefix(plan: PlainPlan, pk: bytes, pk_components: int) -> bytes:
     """The encoded leading partition-key items of `plan` for partition `pk` of `pk_components`
-    parts, for a read of one row (RowEncoder.plain_prefix keeps the split for a slice's rows)."""
+    parts: made once per partition read, before its rows' packed values."""
     if plan.just_key and pk_components == 1:
         return _LEN.pack(len(pk)) + pk
     values = pk_splitter(pk_components)(pk)
@@ -381,11 +381,6 @@ class RowEncoder:
                                else [_raw(v) for v in values])
             self._pk_key = pk
         return self._pk_values
-
-    def plain_prefix(self, plan: PlainPlan, pk: bytes) -> bytes:
-        """The encoded leading partition-key items of `plan` (its `lead`), for partition `pk`."""
-        pk_values = self.key_pieces(pk)
-        return b"".join([pk_values[i] for _, i in plan.items[:plan.lead]])
 
     def encode_plain(self, plan: PlainPlan, pk: bytes, ck_values: list[bytes],
                      values: list, out: list[bytes]) -> int:

@@ -4,6 +4,7 @@ served in order, at most MAX_BATCH a pass, logged one by one, and replayed after
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import uuid
 from collections.abc import Iterator
@@ -50,6 +51,16 @@ class Front:
         self.reply_bell.close()
 
 
+@contextlib.contextmanager
+def _worker(front: Front) -> Iterator[ShardWorker]:
+    """A worker of the front's shard (replaying its commit log), its log closed after."""
+    worker = front.worker()
+    try:
+        yield worker
+    finally:
+        worker.commitlog.close()
+
+
 @pytest.fixture
 def front(tmp_path: Path) -> Iterator[Front]:
     f = Front(tmp_path)
@@ -88,8 +99,7 @@ def _ids(records: list) -> list[int]:
 
 def test_a_pass_takes_at_most_max_batch_requests_unless_one_group_holds_more(
         front: Front) -> None:
-    worker = front.worker()
-    try:
+    with _worker(front) as worker:
         third = MAX_BATCH // 2 - 20  # two groups fit a pass, three do not
         sent = [m.Ping(i) for i in range(3 * third + 1)]
         for i in range(0, 3 * third, third):
@@ -103,8 +113,6 @@ def test_a_pass_takes_at_most_max_batch_requests_unless_one_group_holds_more(
         assert front.requests.send(m.Ping(-1))
         assert _ids(worker._next_batch()) == list(range(len(big)))  # one record: whole
         assert _ids(worker._next_batch()) == [-1]
-    finally:
-        worker.commitlog.close()
 
 
 def test_the_loop_serves_what_a_drain_left_without_waiting(
@@ -213,28 +221,21 @@ def _logged(front: Front) -> list:
 
 
 def test_a_group_of_writes_is_logged_as_it_came_and_replayed(front: Front) -> None:
-    worker = front.worker()
-    try:
+    with _worker(front) as worker:
         batch = [_write(1, 1), _write(2, 2), _write(4, 3)]
         assert front.requests.send_grouped(batch) == 3
         assert worker.serve(worker._next_batch()) == []  # the Acks wait for the commit log
         assert sorted(worker.acks.release(worker.commitlog.written_position)) == [1, 2, 4]
         worker.commitlog.sync()
-    finally:
-        worker.commitlog.close()
     assert _logged(front) == [m.Requests(batch)]  # one record, not one per write
-    restarted = front.worker()  # replays the log: nothing was flushed
-    try:
+    with _worker(front) as restarted:  # replays the log: nothing was flushed
         assert restarted.store.tables[TABLE].partition_count() == 3
         [rows] = restarted.serve([_pair(_read(5, 3))])
         assert rows.rows == _value(b"00000003") + _value(b"a3") + _value(b"b3")
-    finally:
-        restarted.commitlog.close()
 
 
 def test_a_mixed_groups_writes_are_logged_one_by_one(front: Front) -> None:
-    worker = front.worker()
-    try:
+    with _worker(front) as worker:
         rejected = _write(5, 9)
         rejected.mutations[0].plain_names = ["C0"]  # two values for one name: refused
         batch = [_write(1, 1), _write(2, 2), _read(3, 1), rejected, _write(4, 3)]
@@ -246,29 +247,20 @@ def test_a_mixed_groups_writes_are_logged_one_by_one(front: Front) -> None:
         assert front.requests.send(_write(6, 4))  # alone: logged as it came
         assert worker.serve(worker._next_batch()) == []
         worker.commitlog.sync()
-    finally:
-        worker.commitlog.close()
     assert _logged(front) == [_write(1, 1), _write(2, 2), _write(4, 3), _write(6, 4)]
-    restarted = front.worker()
-    try:
+    with _worker(front) as restarted:
         assert restarted.store.tables[TABLE].partition_count() == 4
-    finally:
-        restarted.commitlog.close()
 
 
 def test_a_logged_group_holds_only_logged_requests(front: Front) -> None:
-    worker = front.worker()
-    try:
+    with _worker(front) as worker:
         record = msgspec.msgpack.encode(m.Requests([_write(1, 1), _read(2, 1)]))
         with pytest.raises(CommitLogError, match="holds a Read, which is never logged"):
             worker._replay(worker.commitlog.written_position, record)
-    finally:
-        worker.commitlog.close()
 
 
 def test_a_read_outlives_its_ring_record(front: Front) -> None:
-    worker = front.worker()
-    try:
+    with _worker(front) as worker:
         worker.serve([_pair(_write(1, 1))])
         front.requests.send(_read(2, 1))
         [(read, record)] = worker._next_batch()
@@ -278,18 +270,13 @@ def test_a_read_outlives_its_ring_record(front: Front) -> None:
             assert len(worker.requests.ring.drain(1)) == 1
         [rows] = worker.serve([(read, record)])
         assert rows.rows == _value(b"00000001") + _value(b"a1") + _value(b"b1")
-    finally:
-        worker.commitlog.close()
 
 
 def test_writes_around_a_flush_in_a_group_are_all_logged(front: Front) -> None:
-    worker = front.worker()
-    try:
+    with _worker(front) as worker:
         batch = [_write(1, 1), m.Flush(2, TABLE), _write(3, 2)]
         assert front.requests.send_grouped(batch) == 3
         assert worker.serve(worker._next_batch()) == []  # the Flush answers once done
         worker.commitlog.sync()
-    finally:
-        worker.commitlog.close()
     # The write before the Flush is logged before it starts, so the flush's position covers it.
     assert _logged(front) == [_write(1, 1), _write(3, 2)]
