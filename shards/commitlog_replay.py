@@ -40,7 +40,7 @@ import msgspec
 
 from shards.commitlog_segment import (
     CORRUPT_SUFFIX,
-    FORMAT_VERSION,
+    READABLE_VERSIONS,
     TEMP_SUFFIX,
     Position,
     SegmentReader,
@@ -150,8 +150,8 @@ def _list_segments(directory: str, report: ReplayReport) -> tuple[list[tuple[int
         highest = max(highest, segment_id)
         path = os.path.join(directory, name)
         if suffix == "":
-            if version != FORMAT_VERSION:
-                raise CommitLogVersionError(path, version, FORMAT_VERSION)
+            if version not in READABLE_VERSIONS:
+                raise CommitLogVersionError(path, version, READABLE_VERSIONS)
             found.append((segment_id, path))
         elif suffix == TEMP_SUFFIX:
             os.unlink(path)

@@ -15,7 +15,7 @@ Cassandra's java.util.zip.CRC32; zlib computes it with hardware help and cramjam
 
 Segment header, HEADER_SIZE = 24 bytes:
     0  magic       8s   MAGIC
-    8  version     u16  FORMAT_VERSION
+    8  version     u16  FORMAT_VERSION (READABLE_VERSIONS are read)
     10 flags       u16  0 (reserved; a non-zero value is an unsupported format)
     12 segment_id  u64  the same id as in the file name
     20 header_crc  u32  crc32(bytes 0..20)
@@ -52,7 +52,14 @@ from shards.errors import CommitLogCorruption, CommitLogVersionError, RecordTooL
 Record = Union[bytes, bytearray, memoryview]
 
 MAGIC = b"FRSACLOG"
-FORMAT_VERSION = 1
+# The version is that of the whole segment: this framing and what its records hold, which is
+# the shard's (shards/worker.py) even though this module never reads it. Version 1 records each
+# hold one logged request; version 2 records may also hold a group of them (the front's group of
+# a loop pass, logged as it came). The framing is the same in both. A build reads every version
+# in READABLE_VERSIONS and refuses any other (CommitLogVersionError), so that an older build
+# stops at a segment it would misread instead of replaying part of it.
+FORMAT_VERSION = 2
+READABLE_VERSIONS = frozenset({1, 2})
 HEADER = struct.Struct("<8sHHQI")
 HEADER_SIZE = HEADER.size  # 24
 _HEADER_BODY = struct.Struct("<8sHHQ")
@@ -90,8 +97,8 @@ def parse_segment_name(name: str) -> tuple[int, int] | None:
     return (int(match.group(1)), int(match.group(2))) if match else None
 
 
-def pack_header(segment_id: int) -> bytes:
-    body = _HEADER_BODY.pack(MAGIC, FORMAT_VERSION, 0, segment_id)
+def pack_header(segment_id: int, version: int = FORMAT_VERSION) -> bytes:
+    body = _HEADER_BODY.pack(MAGIC, version, 0, segment_id)
     return body + struct.pack("<I", zlib.crc32(body))
 
 
@@ -254,8 +261,8 @@ class SegmentReader:
         seed = zlib.crc32(data[: HEADER_SIZE - 4])
         if seed != header_crc:
             raise CommitLogCorruption(path, 0, "segment header checksum mismatch")
-        if version != FORMAT_VERSION or flags != 0:
-            raise CommitLogVersionError(path, version, FORMAT_VERSION, flags)
+        if version not in READABLE_VERSIONS or flags != 0:
+            raise CommitLogVersionError(path, version, READABLE_VERSIONS, flags)
         if segment_id != self.segment_id:
             raise CommitLogCorruption(path, 12, f"header names segment {segment_id}, "
                                                 f"file name says {self.segment_id}")

@@ -10,6 +10,8 @@ storage module depends on.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 
 class StorageError(Exception):
     """Base class of every error raised by the shard storage engine."""
@@ -45,10 +47,12 @@ class CommitLogVersionError(CommitLogError):
     discarding a newer build's acknowledged writes.
     """
 
-    def __init__(self, path: str, version: int, supported: int, flags: int = 0) -> None:
+    def __init__(self, path: str, version: int, supported: Iterable[int],
+                 flags: int = 0) -> None:
         flagged = f" with unknown flags {flags:#06x}" if flags else ""
+        readable = ", ".join(map(str, sorted(supported)))
         super().__init__(f"commit log segment {path} has format version {version}{flagged}; "
-                         f"this build reads only version {supported} without flags")
+                         f"this build reads versions {readable}, without flags")
         self.path = path
         self.version = version
         self.flags = flags

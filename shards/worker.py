@@ -226,7 +226,13 @@ class ShardWorker:
         self.commitlog.mark_flushed(table_id, position)
 
     def _replay(self, position: Position, payload: bytes) -> set[bytes]:
-        request = self._decode_logged(payload)
+        try:
+            request = self._decode_logged(payload)
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            # Its checksums held, so these are the bytes a shard wrote: of a format this build
+            # does not know, under a version it reads. Refuse to start, as for another version.
+            raise CommitLogError(f"shard {self.shard}: the commit log record at {position} is "
+                                 f"not a request this build can replay ({exc})") from None
         tables: set[bytes] = set()
         for item in request.items if type(request) is m.Requests else (request,):
             if type(item) not in LOGGED_REQUESTS:

@@ -21,7 +21,7 @@ from shards.commitlog import (
     Position,
     settings_from_env,
 )
-from shards.commitlog_segment import HEADER_SIZE, RECORD_OVERHEAD
+from shards.commitlog_segment import HEADER_SIZE, RECORD_OVERHEAD, segment_name
 from shards.errors import (
     CommitLogIOError,
     CommitLogSettingsError,
@@ -338,13 +338,13 @@ def test_discard_through_deletes_whole_older_segments_only(tmp_path) -> None:
     ids = log.segment_ids
     assert len(ids) == 4
     removed = log.discard_through(positions[2])  # middle of the second segment
-    assert [os.path.basename(p) for p in removed] == [f"CommitLog-1-{ids[0]}.log"]
+    assert [os.path.basename(p) for p in removed] == [segment_name(ids[0])]
     assert log.segment_ids == ids[1:]
     log.discard_through(positions[3])  # end of the second segment
     assert log.segment_ids == ids[2:]
     log.discard_through(log.written_position)  # the active segment stays
     assert log.segment_ids == ids[3:]
-    assert sorted(os.listdir(tmp_path)) == [f"CommitLog-1-{ids[3]}.log"]
+    assert sorted(os.listdir(tmp_path)) == [segment_name(ids[3])]
 
 
 def test_segment_goes_only_when_every_dirty_table_is_flushed(tmp_path) -> None:
@@ -437,7 +437,7 @@ def test_segments_found_at_start_are_all_sealed(tmp_path) -> None:
     log, _ = CommitLog.open(tmp_path, CommitLogSettings(segment_bytes=SMALL),
                             lambda p, b: ("t1",))
     assert [os.path.basename(p) for p in log.sealed_paths()] == [
-        f"CommitLog-1-{i}.log" for i in ids]
+        segment_name(i) for i in ids]
     assert log.oldest_dirty() == (ids[0], ["t1"])
     assert log.live_segments == len(ids)
     log.append([b"y" * 100], tables=("t1",))

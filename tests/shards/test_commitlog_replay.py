@@ -216,8 +216,8 @@ def test_unfinished_segment_creation_is_removed(tmp_path) -> None:
 
 
 def test_segment_of_another_format_version_refuses_to_start(tmp_path) -> None:
-    (tmp_path / "CommitLog-2-5.log").write_bytes(b"from the future")
-    with pytest.raises(CommitLogVersionError, match="version 2"):
+    (tmp_path / "CommitLog-3-5.log").write_bytes(b"from the future")
+    with pytest.raises(CommitLogVersionError, match="version 3; this build reads versions 1, 2"):
         CommitLog.open(tmp_path, None, lambda p, b: None)
 
 

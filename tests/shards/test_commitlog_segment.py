@@ -24,22 +24,27 @@ from shards.commitlog_segment import (
 from shards.errors import CommitLogCorruption, CommitLogVersionError, RecordTooLargeError
 
 # Golden bytes: a format change must show up here (and bump FORMAT_VERSION).
-GOLDEN_HEADER = bytes.fromhex("46525341434c4f4701000000080706050403020176129834")
-GOLDEN_RECORD = bytes.fromhex("07000000b051a24db3a05db4666572726f7361")  # b"ferrosa" in that segment
+GOLDEN_HEADER = bytes.fromhex("46525341434c4f4702000000080706050403020186c00643")
+# The header of a version 1 segment, which this build still reads (READABLE_VERSIONS).
+GOLDEN_HEADER_V1 = bytes.fromhex("46525341434c4f4701000000080706050403020176129834")
+GOLDEN_RECORD = bytes.fromhex("0700000019d7f4ee44d4116d666572726f7361")  # b"ferrosa" in that segment
+GOLDEN_RECORD_V1 = bytes.fromhex("07000000b051a24db3a05db4666572726f7361")  # the same, in version 1
 GOLDEN_ID = 0x0102030405060708
 
 
 def test_golden_header_and_record() -> None:
     header = pack_header(GOLDEN_ID)
     assert header == GOLDEN_HEADER
+    assert pack_header(GOLDEN_ID, 1) == GOLDEN_HEADER_V1
     assert len(header) == HEADER_SIZE == 24
     seed = zlib.crc32(header[:-4])
     assert frame_records([b"ferrosa"], seed, 100) == GOLDEN_RECORD
+    assert frame_records([b"ferrosa"], zlib.crc32(GOLDEN_HEADER_V1[:-4]), 100) == GOLDEN_RECORD_V1
     assert len(GOLDEN_RECORD) == RECORD_OVERHEAD + 7
 
 
 def test_segment_names_round_trip() -> None:
-    assert segment_name(42) == "CommitLog-1-42.log"
+    assert segment_name(42) == "CommitLog-2-42.log"
     assert parse_segment_name("CommitLog-1-42.log") == (1, 42)
     for other in ("CommitLog-1-42.log.corrupt", "CommitLog-x-1.log", "notes.txt", "CommitLog-1-.log"):
         assert parse_segment_name(other) is None
@@ -67,7 +72,7 @@ def read_all(path: str, segment_id: int = 7) -> tuple[list[bytes], SegmentReader
 
 def test_writer_creates_durable_named_file_with_zero_fill(tmp_path) -> None:
     path = write_segment(str(tmp_path), [b"a" * 10, b"b" * 20])
-    assert os.listdir(tmp_path) == ["CommitLog-1-7.log"]  # the temporary name is gone
+    assert os.listdir(tmp_path) == ["CommitLog-2-7.log"]  # the temporary name is gone
     size = os.path.getsize(path)
     assert size == min(1 << 16, HEADER_SIZE + 2 * RECORD_OVERHEAD + 30 + ZERO_AHEAD_BYTES)
     records, reader = read_all(path)
@@ -113,11 +118,19 @@ def test_header_id_must_match_file_name(tmp_path) -> None:
 
 def test_unknown_version_or_flags_is_a_version_error(tmp_path) -> None:
     path = str(tmp_path / "CommitLog-1-7.log")
-    for version, flags in ((2, 0), (1, 4)):
+    for version, flags in ((3, 0), (0, 0), (1, 4), (2, 1)):
         body = struct.pack("<8sHHQ", b"FRSACLOG", version, flags, 7)
         open(path, "wb").write(body + struct.pack("<I", zlib.crc32(body)))
         with pytest.raises(CommitLogVersionError, match=f"version {version}"):
             SegmentReader(path, 7, 100)
+
+
+def test_a_version_1_segment_is_read(tmp_path) -> None:
+    path = str(tmp_path / "CommitLog-1-7.log")
+    header = pack_header(7, 1)
+    with open(path, "wb") as f:
+        f.write(header + frame_records([b"old", b"records"], zlib.crc32(header[:-4]), 100))
+    assert read_all(path)[0] == [b"old", b"records"]
 
 
 def test_record_from_another_segment_fails_its_checksum(tmp_path) -> None:

@@ -5,8 +5,10 @@ served in order, at most MAX_BATCH a pass, logged one by one, and replayed after
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 import uuid
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +23,7 @@ from ferrosa.ipc.shm import RingPair
 from ferrosa.partitioner import token
 from shards import worker as worker_module
 from shards.commitlog_replay import replay_directory
+from shards.commitlog_segment import frame_records, pack_header
 from shards.errors import CommitLogError
 from shards.worker import MAX_BATCH, ShardWorker, commitlog_dir
 
@@ -257,6 +260,29 @@ def test_a_logged_group_holds_only_logged_requests(front: Front) -> None:
         record = msgspec.msgpack.encode(m.Requests([_write(1, 1), _read(2, 1)]))
         with pytest.raises(CommitLogError, match="holds a Read, which is never logged"):
             worker._replay(worker.commitlog.written_position, record)
+
+
+def test_a_version_1_segment_is_replayed(front: Front) -> None:
+    """A segment of an earlier build (format version 1: one request a record) replays."""
+    directory = commitlog_dir(front.config, 0)
+    os.makedirs(directory, exist_ok=True)
+    header = pack_header(5, 1)
+    records = [msgspec.msgpack.encode(_write(1, 1)), msgspec.msgpack.encode(_write(2, 2))]
+    with open(os.path.join(directory, "CommitLog-1-5.log"), "wb") as f:
+        f.write(header + frame_records(records, zlib.crc32(header[:-4]), 1 << 20))
+    with _worker(front) as worker:
+        assert worker.store.tables[TABLE].partition_count() == 2
+
+
+def test_an_undecodable_logged_record_refuses_to_start(front: Front) -> None:
+    with _worker(front) as worker:
+        worker.serve([_pair(_write(1, 1))])
+        worker.commitlog.append([msgspec.msgpack.encode(["no", "request"])])
+        worker.commitlog.sync()
+        segments = sorted(os.listdir(commitlog_dir(front.config, 0)))
+    with pytest.raises(CommitLogError, match="is not a request this build can replay"):
+        front.worker()
+    assert sorted(os.listdir(commitlog_dir(front.config, 0))) == segments  # nothing set aside
 
 
 def test_a_read_outlives_its_ring_record(front: Front) -> None:
