@@ -12,6 +12,8 @@ issue lands.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ferrosa.coordinator.cells import CellFn, OperationCompiler, whole_value
 from ferrosa.coordinator.consistency import ALL_LEVELS
 from ferrosa.coordinator.execution import (
@@ -116,6 +118,7 @@ class CompiledWrite(CompiledStatement):
         self.single = (self.one_mutation and self.simple and kind == m.MUTATION_ROW_UPSERT
                        and not self.is_counter and timestamp is NO_ATTRIBUTE
                        and ttl is NO_ATTRIBUTE)
+        self._joined_row = self._row_joiner()
 
     def _ttl(self, values: list) -> int:
         ttl = self.ttl_fn(values)
@@ -201,6 +204,42 @@ class CompiledWrite(CompiledStatement):
                           m.MUTATION_ROW_UPSERT, [], static, ttl, now + ttl if ttl else 0,
                           self.row_marker, now, b"", names, plain)
 
+    def _row_joiner(self) -> Callable[[list, m.Mutation], m.RowWrite | None] | None:
+        """What `_batch_rows` asks first of a row after the first: its RowWrite when it joins
+        the previous row's Mutation (the same partition key, every column set, each key
+        column bound to one value), else None. The binders and the encoder are the ones the
+        general path calls, bound once, so it raises what that path raises for a bad value,
+        and a row it answers None for is bound again by that path. None where no row can
+        join this way: statics, a table without clustering columns, IN lists."""
+        plan = self.plan
+        if (not self.single or self.static_fns or not plan.clustering or plan.one_key is None
+                or plan.clustering_values is None or plan.prefix_encode is None):
+            return None
+        pk_of, prefix_of, plain_of = plan.one_key, plan.clustering_values, self.plain_values
+        whole = self.plain_names
+        if len(plan.clustering) > 1:
+            encode = plan.prefix_encode
+
+            def joined(values: list, last: m.Mutation) -> m.RowWrite | None:
+                if pk_of(values)[0] != last.pk or last.plain_names is not whole:
+                    return None
+                plain, prefix = plain_of(values), prefix_of(values)
+                if UNSET in plain or None in prefix or UNSET in prefix:
+                    return None
+                return m.RowWrite(encode(prefix), prefix, plain)
+            return joined
+        encode_one = plan.encoder(1).column_encoder(0)
+
+        def joined_one(values: list, last: m.Mutation) -> m.RowWrite | None:
+            # One clustering column, the usual: its encoder without encode()'s list checks.
+            if pk_of(values)[0] != last.pk or last.plain_names is not whole:
+                return None
+            plain, prefix = plain_of(values), prefix_of(values)
+            if UNSET in plain or type(prefix[0]) is not bytes:
+                return None
+            return m.RowWrite(encode_one(prefix[0]), prefix, plain)
+        return joined_one
+
     def _batch_rows(self, ex: Execution, timestamp: int, per_statement_values: list[list]
                     ) -> list[m.Mutation]:
         """The Mutations of a BATCH that repeats this `single` statement, at the batch's
@@ -213,7 +252,16 @@ class CompiledWrite(CompiledStatement):
         clustering = plan.clustering
         whole = self.plain_names
         mergeable = not self.static_fns
+        joined = self._joined_row
         for values in per_statement_values:
+            if last is not None and joined is not None:
+                row = joined(values, last)
+                if row is not None:
+                    if last.rows is None:
+                        last.rows = [row]
+                    else:
+                        last.rows.append(row)
+                    continue
             ex.values = values
             if last is not None and mergeable:
                 pk = plan.partition_keys(values)[0]

@@ -345,6 +345,11 @@ class ClusteringEncoder:
         self._encoders = tuple(_invert(comparable_key(t)) if desc else comparable_key(t)
                                for t, desc in zip(self.types, self.reversed_flags))
 
+    def column_encoder(self, index: int) -> Encoder:
+        """The encoder of column `index` alone: a one-column key's encode() of a bytes value,
+        without encode()'s checks of the list (the caller's: one bytes value, not None)."""
+        return self._encoders[index]
+
     def encode(self, values: Sequence[bytes | memoryview]) -> bytes:
         """A full key or a prefix (the first len(values) clustering columns), in storage order."""
         encoders = self._encoders

@@ -17,6 +17,7 @@ from ferrosa.coordinator.router import ShardRouter
 from ferrosa.coordinator.terms import UNSET
 from ferrosa.front.node import Node
 from ferrosa.ipc.doorbell import Doorbell
+from ferrosa.schema.errors import InvalidRequest
 
 SCHEMA = [
     "CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}",
@@ -26,6 +27,7 @@ SCHEMA = [
     ("CREATE TABLE ks.two (k1 int, k2 text, c1 int, c2 text, v int, "
      "PRIMARY KEY ((k1, k2), c1, c2)) WITH CLUSTERING ORDER BY (c1 DESC, c2 ASC)"),
     "CREATE TABLE ks.blobs (k blob PRIMARY KEY, a blob, b blob)",
+    "CREATE TABLE ks.wide (k int, c1 int, c2 text, v text, PRIMARY KEY (k, c1, c2))",
 ]
 # (statement, whether it takes the short path)
 STATEMENTS = [
@@ -192,7 +194,8 @@ def test_rows_of_one_partition_make_one_mutation(node: Node) -> None:
                      min_size=1, max_size=12),
        which=st.sampled_from(["INSERT INTO ks.aged (k, c, v) VALUES (?, ?, ?)",
                               "INSERT INTO ks.aged (k, c, s, v) VALUES (?, ?, ?, ?)",
-                              "UPDATE ks.aged SET v = ? WHERE k = ? AND c = ?"]))
+                              "UPDATE ks.aged SET v = ? WHERE k = ? AND c = ?",
+                              "INSERT INTO ks.wide (k, c1, c2, v) VALUES (?, ?, ?, ?)"]))
 def test_batch_rows_apply_what_each_row_alone_does(node: Node, rows: list, which: str) -> None:
     """Any run of partitions, with unset values and static columns: expanded, the batch's
     Mutations are the rows' own, in order; a Mutation gathers rows of one partition only."""
@@ -203,6 +206,8 @@ def test_batch_rows_apply_what_each_row_alone_does(node: Node, rows: list, which
             per_row.append([v, _int(k), _int(c)])
         elif "s," in which:
             per_row.append([_int(k), _int(c), _int(k), v])
+        elif "wide" in which:
+            per_row.append([_int(k), _int(c), b"c%d" % c, v])
         else:
             per_row.append([_int(k), _int(c), v])
     ex = Execution(node, Session(), [], timestamp=11, now_in_seconds=3)
@@ -214,3 +219,58 @@ def test_batch_rows_apply_what_each_row_alone_does(node: Node, rows: list, which
         assert not (mutation.rows and mutation.static_cells)
     if "s," in which:
         assert all(m.rows is None for m in got)
+
+
+_BAD = {"short": b"\0\0\1", "null": None, "unset": UNSET}
+
+
+@pytest.mark.parametrize("wide", [False, True])
+@pytest.mark.parametrize("bad", ["k", "c"])
+@pytest.mark.parametrize("how", sorted(_BAD))
+def test_a_bad_key_in_a_row_that_would_join_the_last(node: Node, wide: bool, bad: str,
+                                                      how: str) -> None:
+    """The second row of one partition, which joins the first's Mutation when it is good."""
+    _check_batch(node, [(0, 0, "", ""), (0, 1, bad, how)], wide)
+
+
+@settings(max_examples=200, deadline=None)
+@given(rows=st.lists(st.tuples(st.integers(0, 1), st.integers(0, 3),
+                               st.sampled_from(["", "k", "c"]),
+                               st.sampled_from(sorted(_BAD))),
+                     min_size=1, max_size=8),
+       wide=st.booleans())
+def test_a_bad_key_in_any_row_of_a_batch_fails_as_that_row_alone(node: Node, rows: list,
+                                                                  wide: bool) -> None:
+    """A batch raises the error of its first row that fails alone, whether that row would
+    join the previous row's Mutation or not; with none, its Mutations are the rows' own."""
+    _check_batch(node, rows, wide)
+
+
+def _check_batch(node: Node, rows: list, wide: bool) -> None:
+    query = ("INSERT INTO ks.wide (k, c1, c2, v) VALUES (?, ?, ?, ?)" if wide else
+             "INSERT INTO ks.aged (k, c, v) VALUES (?, ?, ?)")
+    compiled, batch = _batch(node, query)
+    per_row = []
+    for k, c, bad, how in rows:
+        key, ck = _int(k), _int(c)
+        if bad == "k":
+            key = _BAD[how]
+        elif bad == "c":
+            ck = _BAD[how]
+        per_row.append([key, ck, b"c", b"v"] if wide else [key, ck, b"v"])
+    expected = None
+    singles = []
+    for values in per_row:
+        try:
+            singles.append(compiled._single(Execution(node, Session(), values,
+                                                      now_in_seconds=3), 11))
+        except InvalidRequest as exc:
+            expected = str(exc)
+            break
+    ex = Execution(node, Session(), [], timestamp=11, now_in_seconds=3)
+    if expected is None:
+        assert _expanded(batch(len(per_row)).collect(ex, per_row)) == singles
+    else:
+        with pytest.raises(InvalidRequest) as info:
+            batch(len(per_row)).collect(ex, per_row)
+        assert str(info.value) == expected
