@@ -583,20 +583,18 @@ class SSTableReader:
         try:
             count = ROW_INDEX_COUNT.unpack_from(mm, offset)[0]
             rel = struct.unpack_from(f"<{count}I", mm, offset + 4)
-
-            def sample(k: int) -> tuple[int, bytes]:
-                at = offset + rel[k]
-                data_offset, n = ROW_INDEX_ENTRY.unpack_from(mm, at)
-                return data_offset, mm[at + ROW_INDEX_ENTRY.size:at + ROW_INDEX_ENTRY.size + n]
-
+            # A bisection over the samples' keys, each read in place: the entry's key length
+            # is the u32 after its u64 Data offset, the key follows the entry header.
+            key_length, header = _U32_AT, ROW_INDEX_ENTRY.size
             a, b = 0, count
             while a < b:
                 mid = (a + b) // 2
-                if sample(mid)[1] <= lo:
+                at = offset + rel[mid] + header
+                if mm[at:at + key_length(mm, at - 4)[0]] <= lo:
                     a = mid + 1
                 else:
                     b = mid
-            start = sample(max(a - 1, 0))[0]
+            start = ROW_INDEX_ENTRY.unpack_from(mm, offset + rel[max(a - 1, 0)])[0]
         except (struct.error, IndexError, ValueError) as exc:
             raise CorruptSSTable(self.path(ROW_INDEX), offset, f"bad row index: {exc}") from None
         if start >= self._chunks.length:

@@ -194,3 +194,41 @@ def test_closed_reader_refuses_reads(tmp_path) -> None:
     for call in (lambda: reader.get(1, b"x"), lambda: list(reader.scan())):
         with pytest.raises(SSTableStateError, match="closed"):
             call()
+
+
+def test_a_slice_starts_at_the_last_row_index_sample_at_or_below_its_start(tmp_path) -> None:
+    """The bisection of the row index: the sample a slice starts from is the last whose key is
+    <= lo (an earlier one reads the same rows, slower), checked against every sample."""
+    from shards.sstable.format import ROW_INDEX_COUNT, ROW_INDEX_ENTRY
+    from shards.sstable.reader import SSTableReader as Reader
+
+    part = _big_partition(300)
+    starts: list[tuple[int, bytes, int]] = []
+    original = Reader._row_index_start
+
+    def spy(self, offset: int, lo: bytes) -> int:
+        start = original(self, offset, lo)
+        starts.append((offset, lo, start))
+        return start
+
+    with mock.patch.object(writer_module, "ROW_INDEX_BLOCK_BYTES", 64), \
+            mock.patch.object(Reader, "_row_index_start", spy), \
+            write(str(tmp_path), [part], chunk_bytes=4096) as reader:
+        keys = list(part.rows)
+        probes = keys + [k + b"\x00" for k in keys] + [b"\x3f", b"\x41"]
+        for lo in probes:
+            assert dump(reader.get(part.token, part.pk, lo, b"\xff")) == dump(
+                sliced(part, lo, b"\xff"))
+        mm = reader._row_index
+        for offset, lo, start in starts:
+            count = ROW_INDEX_COUNT.unpack_from(mm, offset)[0]
+            samples = []
+            for k in range(count):
+                at = offset + ROW_INDEX_COUNT.unpack_from(mm, offset + 4 + 4 * k)[0]
+                data_offset, n = ROW_INDEX_ENTRY.unpack_from(mm, at)
+                key = bytes(mm[at + ROW_INDEX_ENTRY.size:at + ROW_INDEX_ENTRY.size + n])
+                samples.append((key, data_offset))
+            assert count > 20
+            below = [data_offset for key, data_offset in samples if key <= lo]
+            assert start == (below[-1] if below else samples[0][1]), lo
+    assert len(starts) == len(probes)
