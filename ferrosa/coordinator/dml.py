@@ -210,7 +210,8 @@ class CompiledWrite(CompiledStatement):
         column bound to one value), else None. The binders and the encoder are the ones the
         general path calls, bound once, so it raises what that path raises for a bad value,
         and a row it answers None for is bound again by that path. None where no row can
-        join this way: statics, a table without clustering columns, IN lists."""
+        join this way: statics, a table without clustering columns, a partition key of
+        several columns, IN lists."""
         plan = self.plan
         if (not self.single or self.static_fns or not plan.clustering or plan.one_key is None
                 or plan.clustering_values is None or plan.prefix_encode is None):
