@@ -363,14 +363,6 @@ class RowEncoder:
         return encode_plan_row(plan.keys, plan.names, self.key_pieces(part.pk), row.ck_values,
                                row.cells, shadow, self.now, out, row.floor > shadow)
 
-    def plain_plan(self, columns_key: tuple[str, ...]) -> PlainPlan | None:
-        """The PlainPlan of this projection for an SSTable's column dictionary, None when the
-        projection needs more than plain cells, or the table has dropped columns (their
-        cells' visibility depends on the drop time)."""
-        if self.dropped is not None:
-            return None
-        return plain_plan_of(self.key, columns_key)
-
     def key_pieces(self, pk: bytes) -> list[bytes]:
         """The encoded components of partition key `pk`, split once per partition: every row
         of a slice repeats them."""

@@ -7,14 +7,14 @@ import msgspec
 import pytest
 
 from ferrosa.ipc import messages as m
-from shards.encoder import RowEncoder, projection_of
+from shards.encoder import PlainPlan, plain_plan_of, projection_of
 from shards.store import ShardStore
 
 COLUMNS = ("a", "b")
 
 
-def _encoder(items: list) -> RowEncoder:
-    return RowEncoder(m.encode_projection(items), 1_000, lambda key: [key])
+def _plain_plan(items: list) -> PlainPlan | None:
+    return plain_plan_of(bytes(m.encode_projection(items)), COLUMNS)
 
 
 def test_a_projection_is_decoded_once_per_encoding():
@@ -25,15 +25,15 @@ def test_a_projection_is_decoded_once_per_encoding():
 
 
 def test_plain_plans_follow_the_projection_not_just_the_dictionary():
-    ab = _encoder([(m.PROJ_CELL, "a"), (m.PROJ_CELL, "b")]).plain_plan(COLUMNS)
-    ba = _encoder([(m.PROJ_CELL, "b"), (m.PROJ_CELL, "a")]).plain_plan(COLUMNS)
+    ab = _plain_plan([(m.PROJ_CELL, "a"), (m.PROJ_CELL, "b")])
+    ba = _plain_plan([(m.PROJ_CELL, "b"), (m.PROJ_CELL, "a")])
     assert ab.slot_of == [0, 1] and ba.slot_of == [1, 0]
-    assert _encoder([(m.PROJ_CELL, "a"), (m.PROJ_CELL, "b")]).plain_plan(COLUMNS) is ab
+    assert _plain_plan([(m.PROJ_CELL, "a"), (m.PROJ_CELL, "b")]) is ab
 
 
 @pytest.mark.parametrize("items", [[(m.PROJ_WRITETIME, "a")], [(m.PROJ_LIST, ["a", False])]])
 def test_projections_that_need_decoded_rows_have_no_plain_plan(items):
-    assert _encoder(items).plain_plan(COLUMNS) is None
+    assert _plain_plan(items) is None
 
 
 def test_a_malformed_projection_fails_the_read_only(tmp_path):
