@@ -147,11 +147,12 @@ class RowShape:
     any of these takes plain_row's field-by-field path."""
 
     __slots__ = ("unpack", "layout", "expected", "stamps", "ck_values", "ck_fields", "cells",
-                 "sizes", "live", "getters", "last", "misses", "packers", "last_pack")
+                 "sizes", "live", "marker", "columns", "getters", "last", "misses", "packers",
+                 "last_pack", "walk")
 
     def __init__(self, fmt: str, layout: list[int], expected: list[int], stamps: list[int],
                  ck_values: list[int], cells: dict[int, int], sizes: dict[int, int],
-                 live: bool) -> None:
+                 marker: bool, columns: tuple[int, ...]) -> None:
         self.unpack = struct.Struct(fmt).unpack_from
         self.ck_fields = ck_values
         self.sizes = sizes  # index of a key component's or cell's value -> its length
@@ -160,12 +161,16 @@ class RowShape:
         self.stamps = _tuple_getter(stamps)
         self.ck_values = _tuple_getter(ck_values)
         self.cells = cells  # column id -> index of the cell's value in the unpacked tuple
-        self.live = live
+        self.marker = marker  # the row has a liveness marker (without a TTL)
+        self.columns = columns  # the column id of each cell, in the row's order
+        self.live = marker or bool(columns)
         self.getters: dict[int, tuple[list[int], Callable]] = {}
         self.last: tuple[list[int] | None, Callable | None] = (None, None)
         self.misses = 0
         self.packers: dict[int, tuple[object, Callable | None]] = {}
         self.last_pack: tuple[object, Callable | None] = (None, None)
+        # livewalk.shaped_live_row's (cells, bits) of this shape, made at its first use there.
+        self.walk: tuple[int, int] | bool | None = None
 
     def packer(self, plan) -> Callable[[tuple], bytes] | None:
         """A function of an unpacked row giving the encoded result values of `plan`'s `tail`
@@ -281,10 +286,12 @@ def row_shape(buf: bytes, p: int, end: int) -> RowShape | None:
     expected.append(cells_count)
     field, q = field + 1, q + 4
     cells = {}
+    columns = []
     for _ in range(cells_count):
         col, flags, _ts, n = _LIVE.unpack_from(buf, q)
         if flags != VALUE:
             return None
+        columns.append(col)
         fmt.append(f"HBqI{n}s")
         layout += (field, field + 1, field + 3)
         expected += (col, flags, n)
@@ -294,8 +301,8 @@ def row_shape(buf: bytes, p: int, end: int) -> RowShape | None:
         field, q = field + 5, q + _LIVE.size + n
     if q != end:
         return None
-    return RowShape("".join(fmt), layout, expected, stamps, ck_values, cells, sizes,
-                    marker or cells_count > 0)
+    return RowShape("".join(fmt), layout, expected, stamps, ck_values, cells, sizes, marker,
+                    tuple(columns))
 
 
 class PartitionEncoder:

@@ -44,7 +44,12 @@ from operator import itemgetter
 from shards.errors import SSTableError
 from shards.memtable import Partition
 from shards.sstable.codec import row_key
-from shards.sstable.livewalk import LIVE_COMPLEX, MAX_TIMESTAMP, live_cells, live_row
+from shards.sstable.livewalk import (
+    LIVE_COMPLEX,
+    MAX_TIMESTAMP,
+    live_cells,
+    shaped_live_row,
+)
 from shards.sstable.merge import MAX_PURGEABLE, merge_into, purge
 from shards.sstable.reader import EncodedRows, SSTableReader
 from shards.sstable.writer import CopyTally, SSTableWriter
@@ -197,9 +202,9 @@ def _copy_tally(found: EncodedRows) -> CopyTally | None:
         if static is None:
             return None
         cells, low, high = static
-    columns = len(found.decoder.columns)
+    decoder = found.decoder
     for buf, start, end in found.records:
-        row = live_row(buf, start, end, columns)
+        row = shaped_live_row(decoder, buf, start, end)
         if row is None:
             return None
         cells += row[0]
@@ -222,10 +227,10 @@ def _merged_rows(group: list[EncodedRows]) -> Copy | None:
     for version, found in enumerate(group):
         if found.part.static or not _plain_header(found.part):
             return None
-        columns = len(found.decoder.columns)
+        decoder = found.decoder
         for record in found.records:
             buf, start, end = record
-            tally = live_row(buf, start, end, columns)
+            tally = shaped_live_row(decoder, buf, start, end)
             if tally is None:
                 return None
             rows.append((row_key(buf, start), version, record, tally))

@@ -2,8 +2,9 @@
 merging and purging unchanged, so that their bytes can be copied (shards/sstable/compaction.py
 `_copy_source`), with the statistics the output's Stats need.
 
-What it is: `live_row` over a row's encoded bytes (codec.py's layout), `live_cells` over
-decoded static cells.
+What it is: `live_row` over a row's encoded bytes (codec.py's layout), `shaped_live_row` (the
+same answer, by the row length's RowShape of the SSTable's decoder when the row has its
+layout: one unpack instead of one per cell), `live_cells` over decoded static cells.
 
 What it must NOT do: decode values or build memtable objects (a copied row needs its lengths
 and timestamps, not its values), or decide anything about merging: the caller compares the
@@ -22,9 +23,14 @@ from shards.sstable.codec import (
     _MARKER,
     _U16,
     COMPLEX,
+    MAX_ROW_SHAPES,
+    MAX_SHAPE_MISSES,
     ROW_MARKER,
     U32,
     VALUE,
+    PartitionDecoder,
+    RowShape,
+    row_shape,
 )
 from shards.tombstones import NO_DELETION
 
@@ -109,6 +115,53 @@ def live_row(buf: bytes, p: int, end: int,
     if p != end or low < _MIN_KEPT_TS or high == NO_DELETION:
         return None
     return cells, low, high, what
+
+
+def shaped_live_row(decoder: PartitionDecoder, buf: bytes, p: int,
+                    end: int) -> tuple[int, int, int, int] | None:
+    """live_row(buf, p, end, len(decoder.columns)) for a row of the SSTable `decoder` reads.
+
+    A row of a length whose RowShape the decoder has learnt (codec.row_shape: plain, every
+    field at a fixed offset) is unpacked whole, and when its layout matches the shape's (the
+    lengths, flags, column ids and marker TTL: everything live_row checks but the timestamps)
+    its tally is the shape's cells and bits with the timestamps' minimum and maximum. Any other
+    row is walked by live_row, and the first walked row of each length teaches the decoder its
+    shape, as PartitionDecoder.plain_row does (whose lookup this repeats inline, for the same
+    reason: once per row of a compaction)."""
+    shapes = decoder.shapes
+    shape = shapes.get(end - p)
+    if shape:
+        walk = shape.walk
+        if walk is None:
+            walk = shape.walk = _shape_walk(shape, len(decoder.columns))
+        if walk:
+            try:
+                t = shape.unpack(buf, p)
+            except struct.error:
+                t = None
+            if t is not None and shape.layout(t) == shape.expected:
+                stamps = shape.stamps(t)
+                low = min(stamps)
+                return (walk[0], low, max(stamps), walk[1]) if low >= _MIN_KEPT_TS else None
+            shape.misses += 1
+            if shape.misses >= MAX_SHAPE_MISSES:
+                shapes[end - p] = False  # this length varies in layout: walked
+    row = live_row(buf, p, end, len(decoder.columns))
+    if row is not None and shape is None and len(shapes) < MAX_ROW_SHAPES:
+        shapes[end - p] = row_shape(buf, p, end) or False
+    return row
+
+
+def _shape_walk(shape: RowShape, columns: int) -> tuple[int, int] | bool:
+    """(cells, bits) of live_row's tally for every row `shape` reads, False when live_row
+    refuses them all whatever their timestamps: neither marker nor cell, or a column id the
+    dictionary of `columns` names lacks."""
+    if not shape.live or any(col >= columns for col in shape.columns):
+        return False
+    what = LIVE_MARKER if shape.marker else 0
+    for col in shape.columns:
+        what |= 1 << (col + LIVE_COLUMN_SHIFT)
+    return len(shape.columns), what
 
 
 def live_cells(cells: dict) -> tuple[int, int, int] | None:

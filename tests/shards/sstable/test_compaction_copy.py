@@ -1,6 +1,7 @@
 """Compaction copies the bytes of partitions it would write unchanged: the output is the same
 SSTable, byte for byte, as when every partition is decoded, merged, purged and encoded again;
-what is copied and what is not; live_row's walk agrees with the encoder's tallies."""
+what is copied and what is not; live_row's walk agrees with the encoder's tallies, and
+shaped_live_row with live_row."""
 
 from __future__ import annotations
 
@@ -16,9 +17,20 @@ from hypothesis import strategies as st
 from shards.errors import SSTableStateError
 from shards.memtable import Cell, Complex, Marker, Partition, Row
 from shards.sstable import SSTableWriter, compact, compact_steps
-from shards.sstable.codec import PartitionEncoder
-from shards.sstable.livewalk import LIVE_COLUMN_SHIFT, LIVE_COMPLEX, LIVE_MARKER, live_row
+from shards.sstable.codec import (
+    MAX_SHAPE_MISSES,
+    PartitionDecoder,
+    PartitionEncoder,
+    row_shape,
+)
 from shards.sstable.format import COMPONENTS, component_path
+from shards.sstable.livewalk import (
+    LIVE_COLUMN_SHIFT,
+    LIVE_COMPLEX,
+    LIVE_MARKER,
+    live_row,
+    shaped_live_row,
+)
 from shards.tombstones import NO_DELETION
 from tests.shards.sstable.helpers import TABLE, dump, partitions, write
 from tests.shards.sstable.test_compaction import _expected
@@ -272,6 +284,86 @@ def test_live_row_refuses_what_purge_could_change(change) -> None:
     row = _row(5, {"a": b"1"})
     change(row)
     assert _walk(_encoded_row(row)[0]) is None
+
+
+# Rows for the shaped walk: values of one or two bytes, so that many rows share a length with
+# another layout (other columns, a marker or not, a one-byte value swapped for two bytes
+# elsewhere), and the odd rows live_row refuses.
+_SHAPED_CHANGES = [None, None, None, None, "expiring-marker", "expiring-cell", "tombstone",
+                   "row-deletion", "floor-timestamp", "empty-row", "collection"]
+
+
+@st.composite
+def _shaped_rows(draw) -> list[Row]:
+    rows = []
+    for _ in range(draw(st.integers(1, 60))):
+        ts = draw(st.sampled_from([NO_DELETION + 1, 5, 7, 1 << 40]))
+        cells = draw(st.dictionaries(st.sampled_from(["a", "b", "c", "z"]),
+                                     st.sampled_from([b"1", b"2", b"22", b""]), max_size=3))
+        row = _row(ts, cells, marker=draw(st.booleans()))
+        for name in row.cells:
+            row.cells[name] = Cell(draw(st.sampled_from([ts, ts + 1])), cells[name], 0, 0)
+        change = draw(st.sampled_from(_SHAPED_CHANGES))
+        if change == "expiring-marker":
+            row.marker = Marker(ts, 60, 100)
+        elif change == "expiring-cell":
+            row.cells["a"] = Cell(ts, b"x", 60, 100)
+        elif change == "tombstone":
+            row.cells["a"] = Cell(ts, None, 0, 100)
+        elif change == "row-deletion":
+            row.deletion, row.ldt = 3, 100
+        elif change == "floor-timestamp":
+            row.cells["a"] = Cell(NO_DELETION, b"x", 0, 0)
+        elif change == "empty-row":
+            row.marker = None
+            row.cells.clear()
+        elif change == "collection":
+            column = Complex()
+            column.cells[b"p"] = (b"kp", Cell(ts, b"e", 0, 0))
+            row.cells["m"] = column
+        rows.append(row)
+    return rows
+
+
+@settings(max_examples=150, deadline=None)
+@given(_shaped_rows(), st.integers(0, 5))
+def test_shaped_walk_agrees_with_live_row(rows, columns) -> None:
+    """One decoder walks every row in turn, learning shapes from the first row of each length
+    and reading later ones by them: each answer is live_row's (`columns`: the dictionary's
+    size, so some rows name a column id it lacks)."""
+    encoder = PartitionEncoder()
+    for name in ["a", "b", "c", "z", "m"]:
+        encoder.new_column(name)
+    decoder = PartitionDecoder(encoder.columns[:columns])
+    for row in rows:
+        body = encoder.row(b"@c", row)
+        assert shaped_live_row(decoder, body, 0, len(body)) == live_row(body, 0, len(body),
+                                                                      columns)
+
+
+def test_shaped_walk_reads_rows_of_a_learnt_shape_by_it() -> None:
+    """The second row of a length is read by the shape the first taught (live_row not called),
+    a row of that length in another layout is walked, and after MAX_SHAPE_MISSES such rows
+    that length is walked for good."""
+    encoder = PartitionEncoder()
+    first = encoder.row(b"@c", _row(5, {"a": b"1", "b": b"2"}))
+    again = encoder.row(b"@c", _row(9, {"a": b"3", "b": b"4"}))
+    other = encoder.row(b"@c", _row(9, {"a": b"33", "b": b""}))  # same length, other layout
+    assert len(first) == len(again) == len(other)
+    decoder = PartitionDecoder(encoder.columns)
+    bits = LIVE_MARKER | 1 << LIVE_COLUMN_SHIFT | 1 << (LIVE_COLUMN_SHIFT + 1)
+    assert shaped_live_row(decoder, first, 0, len(first)) == (2, 5, 5, bits)
+    with mock.patch("shards.sstable.livewalk.live_row", side_effect=AssertionError):
+        assert shaped_live_row(decoder, again, 0, len(again)) == (2, 9, 9, bits)
+    for _ in range(MAX_SHAPE_MISSES):
+        assert shaped_live_row(decoder, other, 0, len(other)) == (2, 9, 9, bits)
+    assert decoder.shapes[len(first)] is False
+    assert shaped_live_row(decoder, again, 0, len(again)) == (2, 9, 9, bits)
+    # A shape naming a column id the dictionary lacks (neither walk nor plain_row teaches
+    # one, but a decoder's shapes are shared with the read path) never tallies a row.
+    short = PartitionDecoder(encoder.columns[:1])
+    short.shapes[len(first)] = row_shape(first, 0, len(first))
+    assert shaped_live_row(short, again, 0, len(again)) is None
 
 
 def test_copies_across_chunk_boundaries(tmp_path) -> None:
