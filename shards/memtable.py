@@ -21,8 +21,9 @@ Theory of operation (Cassandra's data model, reduced to what a memtable holds):
 - Deletions shadow data with a timestamp <= theirs (Cassandra: a deletion at t deletes writes at t).
 - A row's `floor` lets reads skip the per-cell tests for the usual row, one written only by
   writes of whole values without a TTL: it is then a timestamp at or below its marker's and every
-  cell's, so any shadow below it hides nothing in the row. A write that could break that (a
-  null, a TTL, a collection or counter cell) sets it to NO_DELETION, which no shadow is below,
+  cell's, so any shadow below it hides nothing in the row (and a flush encodes each cell as a
+  plain live value). A write that could break that (a null, a TTL or expiry time, a collection
+  or counter cell) sets it to NO_DELETION, which no shadow is below,
   for as long as the row stays in the memtable. Rows made elsewhere (decoded, merged) keep the
   default, and a row merged into in place (shards/sstable/merge.py) goes back to it.
 """
@@ -403,7 +404,7 @@ class TableData:
         names = mut.plain_names
         if names or mut.cells or mut.row_marker:
             row = part.rows.get(mut.ck) or self._new_row(part, mut, ts)
-            if ttl or mut.cells or None in mut.plain_values:
+            if ttl or expires or mut.cells or None in mut.plain_values:
                 row.floor = NO_DELETION
             elif ts < row.floor:
                 row.floor = ts
@@ -429,7 +430,7 @@ class TableData:
             if row is None:
                 row = rows[extra.ck] = Row(tuple(extra.ck_values), floor=ts)
                 added += _ROW_OVERHEAD + len(extra.ck)
-            if ttl or None in extra.plain_values:
+            if ttl or expires or None in extra.plain_values:
                 row.floor = NO_DELETION
             elif ts < row.floor:
                 row.floor = ts

@@ -398,8 +398,31 @@ class PartitionEncoder:
             self.row_tombstones += 1
             self._seen(row.deletion, row.ldt)
         out.append(U32.pack(len(row.cells)))
-        self.cells_into(row.cells, out)
+        if row.floor != NO_DELETION:
+            self._plain_cells_into(row.cells, out)
+        else:
+            self.cells_into(row.cells, out)
         return b"".join(out)
+
+    def _plain_cells_into(self, cells: dict, out: list) -> None:
+        """cells_into for a memtable row whose floor is set (memtable.Row.floor): each cell is
+        then a live plain value without a TTL or a deletion time, so its encoding needs only
+        its column id and timestamp looked at (a flush's usual row)."""
+        ids = self.ids
+        pack_live = _LIVE.pack
+        low, high = self.min_ts, self.max_ts
+        for name, cell in cells.items():
+            col = ids.get(name)
+            if col is None:
+                col = self.new_column(name)
+            ts, value = cell.timestamp, cell.value
+            if ts < low:
+                low = ts
+            if ts > high:
+                high = ts
+            out += (pack_live(col, VALUE, ts, len(value)), value)
+        self.cells += len(cells)
+        self.min_ts, self.max_ts = low, high
 
     def cells_into(self, cells: dict, out: list) -> None:
         ids = self.ids

@@ -15,10 +15,12 @@ from shards.memtable import (
     _CELL_OVERHEAD,
     Cell,
     Complex,
+    Row,
     TableData,
     put_plain,
     reconcile,
 )
+from shards.sstable.codec import PartitionEncoder
 from shards.tombstones import NO_DELETION
 from tests.shards.test_store_sstable_reads import (
     CKS,
@@ -434,11 +436,24 @@ def _floor_holds(table: TableData) -> None:
             if row.floor == NO_DELETION:
                 continue
             assert row.marker is not None or row.cells
-            assert row.marker is None or (row.marker.ttl == 0
+            assert row.marker is None or (row.marker.ttl == 0 and row.marker.expires == 0
                                           and row.marker.timestamp >= row.floor)
             for cell in row.cells.values():
-                assert type(cell) is Cell and cell.value is not None and cell.ttl == 0
-                assert cell.timestamp >= row.floor
+                assert type(cell) is Cell and cell.value is not None
+                assert cell.ttl == 0 and cell.ldt == 0 and cell.timestamp >= row.floor
+
+
+def _flush_encodes_alike(table: TableData) -> None:
+    """A flush encodes a row whose floor is set by its plain path: the same bytes and
+    statistics as the general one, which looks at every cell."""
+    for part in table.partitions.values():
+        for ck, row in part.rows.items():
+            if row.floor == NO_DELETION:
+                continue
+            plain, general = PartitionEncoder(), PartitionEncoder()
+            unfloored = Row(row.ck_values, row.marker, row.deletion, row.ldt, row.cells)
+            assert plain.row(ck, row) == general.row(ck, unfloored)
+            assert vars(plain) == vars(general)
 
 
 @st.composite
@@ -466,6 +481,7 @@ def test_a_rows_floor_is_at_or_below_everything_in_it(steps) -> None:
             table.check(step)
             table.apply(step)
             _floor_holds(table)
+            _flush_encodes_alike(table)
 
 
 def test_whole_writes_set_the_floor_and_others_clear_it() -> None:
@@ -484,6 +500,14 @@ def test_whole_writes_set_the_floor_and_others_clear_it() -> None:
     assert row().floor == NO_DELETION
     table.apply(_plain(14, ["a", "b"], [b"x", b"y"]))
     assert row().floor == NO_DELETION
+    # An expiry time without a TTL (which the front never sends) clears it too: a flush would
+    # otherwise write the cell without the deletion time it holds.
+    expiring = TableData()
+    expiring.apply(_plain(9, ["a"], [b"x"]))
+    batch = _plain(10, ["a"], [b"y"], expires=200)
+    batch.rows = [m.RowWrite(b"\x40\x02", [b"\x00\x00\x00\x02"], [b"z"])]
+    expiring.apply(batch)
+    assert [row.floor for row in expiring.partitions[b"pk"].rows.values()] == [NO_DELETION] * 2
     for clearing in (_plain(10, ["a"], [None]), _mut(10, [m.CellWrite("l", b"e", path=b"p")])):
         fresh = TableData()
         fresh.apply(_plain(9, ["a"], [b"x"]))
