@@ -144,6 +144,33 @@ class _Cursor:
         self.p += size
         return self.buf, start, size
 
+    def partition_rows(self) -> list[tuple[bytes, int, int]]:
+        """(buffer, start, end) of every row record up to the partition's end mark, which it
+        consumes: record() in one loop, a record inside the current chunk (most) read without
+        a call."""
+        rows: list[tuple[bytes, int, int]] = []
+        append = rows.append
+        buf, p = self.buf, self.p
+        end = len(buf)
+        while True:
+            if p + 4 <= end:
+                size = _U32_AT(buf, p)[0]
+                start = p + 4
+                if start + size <= end:
+                    p = start + size
+                    if not size:
+                        self.p = p
+                        return rows
+                    append((buf, start, p))
+                    continue
+            self.p = p
+            buf, start, size = self.record()
+            if not size:
+                return rows
+            append((buf, start, start + size))
+            buf, p = self.buf, self.p
+            end = len(buf)
+
     def skip_before(self, lo: bytes) -> None:
         """Move past the row records whose clustering key is below `lo`, up to the first
         record that is not (a row at or past `lo`, or the partition's end mark), which the
@@ -487,7 +514,7 @@ class SSTableReader:
             start = self._row_index_start(rows, lo)
             if start > cursor.position:
                 cursor = _Cursor(self._chunks, start, True)
-        records, cut = self._records(cursor, lo, hi, False, limit)
+        records, cut = self._records(cursor, lo, hi, limit)
         return EncodedRows(self, part, records, cut, cursor)
 
     def scan(self, after_token: int | None = None, after_pk: bytes = b"") -> Iterator[Partition]:
@@ -515,9 +542,9 @@ class SSTableReader:
                 if not size:
                     raise DecodeError("empty partition header")
                 part = header(buf, begin, begin + size)
+                records = cursor.partition_rows()
             except DecodeError as exc:
                 raise self._corrupt(cursor, str(exc)) from None
-            records = self._records(cursor, b"", b"", True)[0]
             if bound is not None:
                 if (part.token, part.pk) < bound:
                     continue
@@ -536,12 +563,12 @@ class SSTableReader:
         except DecodeError as exc:
             raise self._corrupt(cursor, str(exc)) from None
 
-    def _records(self, cursor: _Cursor, lo: bytes, hi: bytes, whole: bool,
+    def _records(self, cursor: _Cursor, lo: bytes, hi: bytes,
                  limit: int = 0) -> tuple[list[tuple[bytes, int, int]], bytes | None]:
-        """The (buffer, start, end) of the rows from `cursor` with lo <= ck < hi; `whole`
-        consumes the rest of the partition (a scan), otherwise reading stops at the first key
-        >= hi, or after `limit` rows (not with `whole`). Also returns the last row's key when a
-        row of the range was left unread, else None."""
+        """The (buffer, start, end) of the rows from `cursor` with lo <= ck < hi: reading stops
+        at the first key >= hi, or after `limit` rows. Also returns the last row's key when a
+        row of the range was left unread, else None. (A scan takes a partition's every row
+        with _Cursor.partition_rows.)"""
         record = cursor.record
         records = []
         cut = None
@@ -553,10 +580,8 @@ class SSTableReader:
                 if not size:
                     break
                 if hi and row_key(buf, start) >= hi:
-                    if not whole:
-                        break
-                    continue
-                if limit and len(records) == limit and not whole:
+                    break
+                if limit and len(records) == limit:
                     last_buf, last_start, _end = records[-1]
                     cut = row_key(last_buf, last_start)
                     break
