@@ -15,6 +15,7 @@ processes, sockets or wake-ups.
     python -m bench.inprocess flush [--ops 100000] [--repeat 3]
     python -m bench.inprocess compact [--ops 100000] [--repeat 3]
     python -m bench.inprocess compact-series [--ops 40000] [--repeat 3]
+    python -m bench.inprocess sustained [--ops 100000] [--repeat 3]
 
 Theory of operation
 -------------------
@@ -73,6 +74,16 @@ such SSTables (overlapping keys) merged by a major compaction: the CPU per parti
 SERIES_PARTITIONS partitions of clustered1 (a time series), merged by a major compaction:
 the CPU per row read.
 
+``sustained``: ``--ops`` single-row writes of the standard1 shape over 100000 keys into a
+ShardStore whose memtable budget is SUSTAINED_MEMTABLE_BYTES, with the background work they
+cause run as the worker schedules it (a flush when the memtables outgrow the budget, then any
+size-tiered compaction ready, each job to its end): the CPU per write of the writes and of
+every flush and compaction, the shard's cost under sustained writes. A node's run with
+``--memtable-mib`` measures the same, but how many compactions a 30 s window holds moves it
+by about 10% from one round to the next; here the work for a given number of writes is fixed.
+A run that flushes fewer than twice is refused (bench.instructions' smaller run is a sixth of
+``--ops``: give it 60000 or more).
+
 ``--set-up-only`` (any part): build the store, the requests and the warmed caches, then stop
 before the timed work; bench.instructions counts such runs to take them out of its figures.
 
@@ -105,6 +116,9 @@ SLICE_PARTITIONS = 20
 SERIES_PARTITIONS = 100
 COLUMNS = 5
 VALUE_BYTES = 34
+# sustained: the shard's memtable budget, small enough that 100000 writes flush about 20 times
+# and compact the flushed SSTables more than once (size-tiered, 4 at a time).
+SUSTAINED_MEMTABLE_BYTES = 4 << 20
 # --set-up-only: each part builds its store, its requests and its caches, then returns before
 # the timed work. bench.instructions counts such runs and subtracts them, so that its figure is
 # the timed work's alone (making a front's EXECUTE frames costs a quarter of what the front
@@ -366,10 +380,10 @@ def _clustered_store(directory: str, partitions: int, rows: int):
     return store, table_id
 
 
-def _empty_store(directory: str):
+def _empty_store(directory: str, memtable_bytes: int = 1 << 30):
     """A ShardStore in `directory` with one table (its id returned too) and no commit log."""
     from shards.store import ShardStore
-    store = ShardStore(0, os.path.join(directory, "data"), 1 << 30, None)
+    store = ShardStore(0, os.path.join(directory, "data"), memtable_bytes, None)
     table_id = uuid.uuid4().bytes
     store.handle(m.TableSchema(0, table_id))
     return store, table_id
@@ -533,6 +547,35 @@ def compact_series_us_per_row(rows: int, inputs: int = 4) -> float:
         shutil.rmtree(directory, ignore_errors=True)
 
 
+def sustained_us_per_write(ops: int) -> float:
+    """The CPU per write of `ops` writes and of the flushes and compactions they cause (module
+    docstring: ``sustained``)."""
+    from ferrosa.heap import tune_collector
+    directory = tempfile.mkdtemp(prefix="bench-inprocess-")
+    try:
+        store, table_id = _empty_store(directory, SUSTAINED_MEMTABLE_BYTES)
+        decode = msgspec.msgpack.Decoder(m.ShardRequest).decode
+        writes = [decode(payload) for payload in _writes(ops, table_id)]
+        if SET_UP_ONLY:
+            return 0.0
+        flushes = 0
+        tune_collector()
+        start = time.process_time()
+        for write in writes:
+            store.handle(write)
+            store.schedule()
+            if store.jobs:  # a flush: run it, then the compactions it makes ready
+                flushes += 1
+                _run_jobs(store)
+                store.queue_compactions()
+                _run_jobs(store)
+        elapsed = time.process_time() - start
+        assert flushes >= 2, f"{ops} writes flushed {flushes} times: too few to measure"
+        return elapsed / ops * 1e6
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
 def _major_compaction_seconds(store, table_id: bytes) -> float:
     """The CPU seconds of a major compaction of the table, run to its end."""
     from ferrosa.heap import tune_collector
@@ -551,7 +594,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("part", choices=("shard", "shard-loop", "front", "shard-read",
                                          "front-read", "front-batch", "front-slice",
                                          "shard-batch", "shard-slice", "flush", "compact",
-                                         "compact-series"))
+                                         "compact-series", "sustained"))
     parser.add_argument("--ops", type=int, default=None)
     parser.add_argument("--batch", type=int, default=11,
                         help="shard parts: requests per drained batch (shard-loop: writes per "
@@ -621,6 +664,9 @@ def main(argv: list[str] | None = None) -> int:
     elif args.part == "compact-series":
         ops, repeat = args.ops or 40_000, args.repeat or 3
         runs = [compact_series_us_per_row(ops) for _ in range(repeat)]
+    elif args.part == "sustained":
+        ops, repeat = args.ops or 100_000, args.repeat or 3
+        runs = [sustained_us_per_write(ops) for _ in range(repeat)]
     else:
         measure = flush_us_per_partition if args.part == "flush" else compact_us_per_partition
         ops, repeat = args.ops or 100_000, args.repeat or 3
@@ -631,7 +677,7 @@ def main(argv: list[str] | None = None) -> int:
     unit = {"shard": "write", "shard-loop": "write", "front": "write", "shard-read": "read",
             "front-read": "read", "front-batch": "batch", "shard-batch": "batch",
             "front-slice": "slice", "shard-slice": "row read",
-            "compact-series": "row read"}.get(args.part, "partition")
+            "compact-series": "row read", "sustained": "write"}.get(args.part, "partition")
     print(f"{args.part}: {min(runs):.2f} µs of CPU per {unit} (best of {repeat}; all: "
           f"{', '.join(f'{r:.2f}' for r in runs)})")
     return 0

@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parents[2]
     ("shard-slice", "200", "row read"), ("shard-batch", "300", "batch"),
     ("front-batch", "300", "batch"), ("front-slice", "2000", "slice"),
     ("flush", "4000", "partition"), ("compact", "4000", "partition"),
-    ("compact-series", "2000", "row read"),
+    ("compact-series", "2000", "row read"), ("sustained", "15000", "write"),
 ])
 def test_each_part_reports_its_cpu(part: str, ops: str, unit: str) -> None:
     done = subprocess.run([sys.executable, "-m", "bench.inprocess", part, "--ops", ops,
@@ -44,7 +44,7 @@ def test_reads_from_an_sstable(part: str, options: list[str], unit: str) -> None
 
 
 @pytest.mark.parametrize("part", ["shard", "shard-loop", "front-read", "shard-read", "shard-slice", "flush",
-                                  "compact", "compact-series"])
+                                  "compact", "compact-series", "sustained"])
 def test_set_up_only_stops_before_the_timed_work(part: str) -> None:
     options = ["--flushed"] if part in ("shard-read", "shard-slice") else []
     done = subprocess.run([sys.executable, "-m", "bench.inprocess", part, "--ops", "300",
