@@ -557,8 +557,7 @@ class PartitionDecoder:
 
         A row of a length seen before is read by that length's RowShape in one unpack when its
         layout matches; the first plain row of each length teaches the decoder its shape."""
-        shapes = self.shapes
-        shape = shapes.get(end - p)
+        shape = self.shapes.get(end - p)
         if shape:
             try:
                 t = shape.unpack(buf, p)
@@ -568,13 +567,24 @@ class PartitionDecoder:
                     NO_DELETION not in shape.stamps(t):
                 shape.fill(slot_of, values, t)
                 return t[1], list(shape.ck_values(t)), shape.live
-            shape.misses += 1
-            if shape.misses >= MAX_SHAPE_MISSES:
-                shapes[end - p] = False  # this length varies in layout: field by field
+            self.missed(shape, end - p)
         row = self._plain_fields(buf, p, end, slot_of, values)
-        if row is not None and shape is None and len(shapes) < MAX_ROW_SHAPES:
-            shapes[end - p] = row_shape(buf, p, end) or False
+        if row is not None and shape is None:
+            self.learn(buf, p, end)
         return row
+
+    def missed(self, shape: RowShape, length: int) -> None:
+        """A row of `length` did not have `shape`'s layout: after MAX_SHAPE_MISSES such rows
+        that length varies in layout, and its rows are read field by field for good."""
+        shape.misses += 1
+        if shape.misses >= MAX_SHAPE_MISSES:
+            self.shapes[length] = False
+
+    def learn(self, buf: bytes, p: int, end: int) -> None:
+        """Keep the shape of the row at buf[p:end], the first of its length read field by
+        field (False: not plain), while the decoder has room for MAX_ROW_SHAPES."""
+        if len(self.shapes) < MAX_ROW_SHAPES:
+            self.shapes[end - p] = row_shape(buf, p, end) or False
 
     def plain_packed(self, buf: bytes, p: int, end: int,
                      plan) -> tuple[bytes, bytes, bool] | None:

@@ -23,14 +23,11 @@ from shards.sstable.codec import (
     _MARKER,
     _U16,
     COMPLEX,
-    MAX_ROW_SHAPES,
-    MAX_SHAPE_MISSES,
     ROW_MARKER,
     U32,
     VALUE,
     PartitionDecoder,
     RowShape,
-    row_shape,
 )
 from shards.tombstones import NO_DELETION
 
@@ -127,9 +124,8 @@ def shaped_live_row(decoder: PartitionDecoder, buf: bytes, p: int,
     its tally is the shape's cells and bits with the timestamps' minimum and maximum. Any other
     row is walked by live_row, and the first walked row of each length teaches the decoder its
     shape, as PartitionDecoder.plain_row does (whose lookup this repeats inline, for the same
-    reason: once per row of a compaction)."""
-    shapes = decoder.shapes
-    shape = shapes.get(end - p)
+    reason: once per row of a compaction; misses and learning are the decoder's)."""
+    shape = decoder.shapes.get(end - p)
     if shape:
         walk = shape.walk
         if walk is None:
@@ -143,12 +139,10 @@ def shaped_live_row(decoder: PartitionDecoder, buf: bytes, p: int,
                 stamps = shape.stamps(t)
                 low = min(stamps)
                 return (walk[0], low, max(stamps), walk[1]) if low >= _MIN_KEPT_TS else None
-            shape.misses += 1
-            if shape.misses >= MAX_SHAPE_MISSES:
-                shapes[end - p] = False  # this length varies in layout: walked
+            decoder.missed(shape, end - p)
     row = live_row(buf, p, end, len(decoder.columns))
-    if row is not None and shape is None and len(shapes) < MAX_ROW_SHAPES:
-        shapes[end - p] = row_shape(buf, p, end) or False
+    if row is not None and shape is None:
+        decoder.learn(buf, p, end)
     return row
 
 

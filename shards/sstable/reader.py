@@ -164,12 +164,11 @@ class _Cursor:
                     append((buf, start, p))
                     continue
             self.p = p
-            buf, start, size = self.record()
+            buf, start, size = self.record()  # the cursor's buffer, rebased if it crossed
             if not size:
                 return rows
             append((buf, start, start + size))
-            buf, p = self.buf, self.p
-            end = len(buf)
+            p, end = self.p, len(buf)
 
     def skip_before(self, lo: bytes) -> None:
         """Move past the row records whose clustering key is below `lo`, up to the first
