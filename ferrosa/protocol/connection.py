@@ -159,11 +159,15 @@ class ConnectionDecoder:
     # --- v5 segments ----------------------------------------------------------------------
 
     def _feed_segments(self, data: bytes | bytearray | memoryview, out: list[Frame]) -> None:
-        assert self._segments is not None
+        assert self._segments is not None and self._inner is not None
+        pending = self._pending
+        # The segment decoder takes the usual envelopes itself while nothing waits for the
+        # inner decoder's rules; the payloads it returns follow those frames, in order.
+        rules = None if pending else self._inner.envelope_rules()
         try:
-            payloads = self._segments.feed(data)
+            payloads = self._segments.feed(data, out, rules)
         except ProtocolError as err:
-            self._pending.extend(err.frames)
+            pending.extend(err.frames)
             err.frames = []
             try:
                 self._drain(out)
@@ -171,10 +175,13 @@ class ConnectionDecoder:
                 self._deferred = err
                 raise
             raise
-        self._pending.extend(payloads)
-        self._drain(out)
+        if payloads:
+            pending.extend(payloads)
+        if pending or rules is None:
+            self._drain(out)
 
     def _drain(self, out: list[Frame]) -> None:
+        """Feed the pending payloads to the inner decoder, by its full rules."""
         inner = self._inner
         assert inner is not None
         pending = self._pending
@@ -184,7 +191,6 @@ class ConnectionDecoder:
                 self._inner_feed(b"", out)
                 if not inner.at_boundary():
                     raise ProtocolError("Segment payload ends inside an envelope")
-            inner.take_whole(pending, out)
             if not pending:
                 return
             self._inner_feed(pending.popleft(), out)

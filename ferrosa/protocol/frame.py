@@ -31,7 +31,7 @@ This module must NOT decode message bodies, compress, or perform I/O.
 from __future__ import annotations
 
 import struct
-from collections import deque
+from typing import NamedTuple
 
 import msgspec
 
@@ -149,6 +149,16 @@ def protocol_error_frame(err: ProtocolError, connection_version: int | None) -> 
     return encode_error_frame(version, err.stream, err.code, err.message)
 
 
+class EnvelopeRules(NamedTuple):
+    """A FrameDecoder's quick test of a whole envelope, for a reader outside it: the header
+    is taken as is when `first byte << 8 | opcode` is in `fast`, its length is not negative
+    and the envelope, header included, is at most `limit` bytes. Any other envelope goes to
+    the decoder's ``feed``, which applies every rule in Cassandra's order."""
+
+    fast: frozenset[int]
+    limit: int
+
+
 class FrameDecoder:
     """Incremental frame decoder; see the module docstring for the rules it enforces."""
 
@@ -214,35 +224,14 @@ class FrameDecoder:
         self.paused = False
         return self.feed(b"")
 
-    def take_whole(self, payloads: deque[bytes], frames: list[Frame]) -> None:
-        """Append the frames of `payloads` that the fast set takes whole, read in place (no
-        buffering), consuming the payloads from the left: each one it takes all of is removed,
-        and one it takes part of is left in its place as the rest, for the caller to feed by
-        the rules. For v5 self-contained segments' payloads, which hold whole envelopes: the
-        usual ones skip the buffer's copy and a feed per segment. Takes nothing while bytes
-        are buffered or being skipped."""
+    def envelope_rules(self) -> EnvelopeRules | None:
+        """The quick test of a whole envelope, for a reader that takes the usual ones from
+        where they lie (v5 self-contained segments, whose payloads hold whole envelopes), or
+        None while bytes are buffered or being skipped, or decoding is stopped: then every
+        byte must come through ``feed``, in order."""
         if self._buf or self._discard or self._failed or self.paused:
-            return
-        unpack = HEADER.unpack_from
-        fast, limit = self._fast, self.max_frame_bytes
-        append = frames.append
-        while payloads:
-            payload = payloads[0]
-            n = len(payload)
-            pos = 0
-            while n - pos >= HEADER_SIZE:
-                first, flags, stream, opcode, length = unpack(payload, pos)
-                end = pos + HEADER_SIZE + length
-                if not ((first << 8) | opcode in fast and length >= 0 and end - pos <= limit
-                        and end <= n):
-                    break
-                append(Frame(first & 0x7F, flags, stream, opcode, payload[pos + HEADER_SIZE:end]))
-                pos = end
-            if pos != n:
-                if pos:
-                    payloads[0] = payload[pos:]
-                return
-            payloads.popleft()
+            return None
+        return EnvelopeRules(self._fast, self.max_frame_bytes)
 
     def feed(self, data: bytes | bytearray | memoryview = b"") -> list[Frame]:
         if self._failed:

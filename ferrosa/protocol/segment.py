@@ -20,16 +20,26 @@ alone at its position (with the register's start folded into the first). So head
 checked by one lookup per byte in tables built at import (``crc24_of_fields``), not by the
 bit-serial loop, which stays as the definition (``crc24``) the tables are built from.
 
+A payload's CRC32 is checked by its residue: the CRC of the payload followed by its own CRC
+(little-endian, as the trailer carries it) is the constant CRC32_RESIDUE exactly when the
+trailer is right, so one call over payload and trailer checks both, without reading the trailer.
+
 A self-contained segment carries one or more complete envelopes. An envelope larger than a
 segment's payload (128 KiB - 1) is cut into consecutive non-self-contained segments; the first
 one starts with the envelope header, whose length tells the receiver when it is complete.
 ``SegmentDecoder.feed`` returns payloads: each self-contained payload as is (possibly several
-envelopes) and each reassembled large envelope once its last segment arrived.
+envelopes) and each reassembled large envelope once its last segment arrived. Given the
+``EnvelopeRules`` of the frame decoder that reads them, it takes the usual envelopes itself,
+from the segment where it lies (a server's every request): an envelope whose header passes
+those rules' quick test becomes a ``Frame`` at once, without a payload, a queue and a second
+loop over them; the first that does not, the rest of its payload and every later payload are
+returned as payloads, in order, for the frame decoder to read by its full rules.
 
 A CRC mismatch is fatal (``ChecksumError``). A large envelope over ``max_envelope_bytes`` raises
 the non-fatal ``FrameTooLargeError``; its remaining segments are then skipped.
 
-This module must NOT parse envelope bodies or perform I/O.
+This module must NOT parse envelope bodies (it reads envelope headers by the rules it is
+given, no more) or perform I/O.
 """
 
 from __future__ import annotations
@@ -44,7 +54,13 @@ from ferrosa.protocol.compression import (
     lz4_decompress_block,
 )
 from ferrosa.protocol.errors import ChecksumError, FrameTooLargeError, ProtocolError
-from ferrosa.protocol.frame import HEADER_SIZE, MAX_FRAME_BYTES
+from ferrosa.protocol.frame import (
+    HEADER,
+    HEADER_SIZE,
+    MAX_FRAME_BYTES,
+    EnvelopeRules,
+    Frame,
+)
 
 # 17-bit length fields: a payload holds at most 2**17 - 1 bytes (Cassandra's FrameEncoderLZ4
 # rejects uncompressed payloads >= 1 << 17; the python driver's Segment.MAX_PAYLOAD_LENGTH).
@@ -57,6 +73,8 @@ CRC24_INIT = 0x875060
 CRC24_POLY = 0x1974F0B
 CRC32_SEED_BYTES = b"\xfa\x2d\x55\xca"
 CRC32_SEED = zlib.crc32(CRC32_SEED_BYTES)
+# zlib's CRC32 of any bytes followed by their CRC32 in little-endian (module docstring).
+CRC32_RESIDUE = 0x2144DF1C
 
 _LENGTH_MASK = 0x1FFFF
 _U32LE = struct.Struct("<I")
@@ -144,7 +162,8 @@ def encode_segment(payload: bytes | memoryview, self_contained: bool, compressed
         fields = size | (1 << 17) if self_contained else size
         field_bytes = 3
     header = fields | crc24_of_fields(fields, field_bytes) << (8 * field_bytes)
-    return b"".join((header.to_bytes(field_bytes + 3, "little"), body, _U32LE.pack(crc32(body))))
+    return b"".join((header.to_bytes(field_bytes + 3, "little"), body,
+                     _U32LE.pack(_zlib_crc32(body, CRC32_SEED))))
 
 
 def encode_segments(frames: bytes | bytearray | memoryview | list[bytes], compressed: bool) -> bytes:
@@ -156,6 +175,8 @@ def encode_segments(frames: bytes | bytearray | memoryview | list[bytes], compre
     """
     if isinstance(frames, (bytes, bytearray, memoryview)):
         frames = [frames]
+    if sum(map(len, frames)) <= MAX_SEGMENT_PAYLOAD:  # the usual pass's responses: one segment
+        return encode_segment(b"".join(frames), True, compressed)
     out: list[bytes] = []
     batch: list[bytes] = []
     batch_size = 0
@@ -177,6 +198,17 @@ def encode_segments(frames: bytes | bytearray | memoryview | list[bytes], compre
     if batch:
         out.append(encode_segment(b"".join(batch), True, compressed))
     return b"".join(out)
+
+
+def _payload_checksum_error(payload: bytes, data: bytes, end: int) -> ChecksumError:
+    """The error of a payload whose trailer's CRC32 does not match, with both values."""
+    (expected,) = _U32LE.unpack_from(data, end)
+    return ChecksumError(f"Segment payload CRC32 mismatch: read {expected:#010x}, "
+                         f"computed {crc32(payload):#010x}")
+
+
+# The rules of a feed that takes no envelope itself: every payload is returned.
+_NO_RULES = EnvelopeRules(frozenset(), 0)
 
 
 class SegmentDecoder:
@@ -202,7 +234,11 @@ class SegmentDecoder:
     def buffered(self) -> int:
         return len(self._buf)
 
-    def feed(self, data: bytes | bytearray | memoryview = b"") -> list[bytes]:
+    def feed(self, data: bytes | bytearray | memoryview = b"", frames: list[Frame] | None = None,
+             rules: EnvelopeRules | None = None) -> list[bytes]:
+        """The payloads completed by `data`. With `frames` and `rules`, the usual envelopes of
+        self-contained segments are appended to `frames` instead, and only what follows the
+        first envelope the rules' quick test refuses is returned (module docstring)."""
         if self._failed:
             raise ProtocolError("The connection's byte stream is unusable after a fatal protocol error")
         if data:
@@ -211,7 +247,7 @@ class SegmentDecoder:
         if not self._buf:
             return out
         try:
-            self._parse(out)
+            self._parse(out, frames if rules is not None else None, rules or _NO_RULES)
         except ProtocolError as err:
             err.frames = out
             if err.fatal:
@@ -220,20 +256,21 @@ class SegmentDecoder:
             raise
         return out
 
-    def _parse(self, out: list[bytes]) -> None:
+    def _parse(self, out: list[bytes], frames: list[Frame] | None, rules: EnvelopeRules) -> None:
         buf = self._buf
         n = len(buf)
         hsize = self._header_size
         compressed = self.compressed
         unpack = _COMPRESSED_HEADER.unpack_from if compressed else _UNCOMPRESSED_HEADER.unpack_from
         t0, t1, t2 = _CRC24_BY_POSITION[3]
-        append = out.append
-        # Payloads are sliced from one bytes copy of the buffer, made at the first complete
-        # segment: a bytes object cannot be resized under a view, so nothing is exported from
-        # `buf`, and a slice of bytes is one copy where a memoryview's slice and tobytes()
-        # were two objects. Headers are read from `buf` itself, so a large segment arriving
-        # in pieces is not copied at each piece.
-        data = None
+        envelope = HEADER.unpack_from
+        fast, limit = rules
+        # Payloads and envelope bodies are sliced from one bytes copy of the buffer, made at
+        # the first complete segment: a bytes object cannot be resized under a view, so nothing
+        # is exported from `buf`, and a slice of bytes is one copy where a memoryview's slice
+        # and tobytes() were two objects. Headers are read from `buf` itself, so a large
+        # segment arriving in pieces is not copied at each piece.
+        data = b""
         pos = 0
         try:
             while n - pos >= hsize:
@@ -252,25 +289,38 @@ class SegmentDecoder:
                 if actual != expected:
                     raise ChecksumError(
                         f"Segment header CRC24 mismatch: read {expected:#08x}, computed {actual:#08x}")
-                end = pos + hsize + (fields & _LENGTH_MASK)
+                start = pos + hsize
+                end = start + (fields & _LENGTH_MASK)
                 if end + TRAILER_SIZE > n:
                     return
-                if data is None:
+                if not data:
                     data = bytes(buf)
-                payload = data[pos + hsize:end]
-                (expected,) = _U32LE.unpack_from(data, end)
-                actual = _zlib_crc32(payload, CRC32_SEED)
-                if actual != expected:
-                    raise ChecksumError(
-                        f"Segment payload CRC32 mismatch: read {expected:#010x}, computed {actual:#010x}")
-                if uncompressed:
-                    payload = lz4_decompress_block(payload, uncompressed, uncompressed)
+                if _zlib_crc32(data[start:end + TRAILER_SIZE], CRC32_SEED) != CRC32_RESIDUE:
+                    raise _payload_checksum_error(data[start:end], data, end)
                 pos = end + TRAILER_SIZE
-                if self_contained and self._large is None and not self._discard:
-                    if payload:  # the usual segment: whole envelopes, nothing large pending
-                        append(payload)
-                else:
-                    self._accept(payload, bool(self_contained), out)
+                source = data
+                if uncompressed:
+                    source = lz4_decompress_block(data[start:end], uncompressed, uncompressed)
+                    start, end = 0, uncompressed
+                if not self_contained or self._large is not None or self._discard:
+                    self._accept(source[start:end], bool(self_contained), out)
+                    frames = None  # what comes after keeps its place behind the payloads
+                    continue
+                if frames is not None:
+                    while end - start >= HEADER_SIZE:
+                        first, flags, stream, opcode, length = envelope(source, start)
+                        stop = start + HEADER_SIZE + length
+                        if not ((first << 8) | opcode in fast and length >= 0
+                                and stop - start <= limit and stop <= end):
+                            break
+                        frames.append(Frame(first & 0x7F, flags, stream, opcode,
+                                            source[start + HEADER_SIZE:stop]))
+                        start = stop
+                    if start == end:
+                        continue
+                    frames = None  # the rest goes by the full rules, and the payloads after it
+                if start != end:  # an empty self-contained payload carries nothing
+                    out.append(source[start:end])
         finally:
             if pos:
                 del buf[:pos]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections import deque
-
 import struct
 
 import pytest
@@ -259,26 +257,24 @@ def _decoded_in_pieces(decoder: FrameDecoder, data: bytes, chunk: int) -> list:
     return out
 
 
-def test_take_whole_takes_the_usual_envelopes_in_place_and_leaves_the_rest() -> None:
-    query = encode_frame(5, 1, Opcode.QUERY, b"abc", response=False)
-    unknown = bytes.fromhex("0500000211") + (2).to_bytes(4, "big") + b"zz"
-    decoder = FrameDecoder(version=5)
-    payloads = deque([query + query, query + unknown + query, query])
-    frames: list = []
-    decoder.take_whole(payloads, frames)
-    assert [f.body for f in frames] == [b"abc"] * 3
-    assert list(payloads) == [unknown + query, query]  # the second payload's rest, then the third
-    with pytest.raises(ProtocolError, match="Unknown opcode 17"):
-        decoder.feed(payloads.popleft())
+def test_envelope_rules_are_the_fast_set_and_the_limit_while_nothing_is_buffered() -> None:
+    decoder = FrameDecoder(1000, version=5)
+    rules = decoder.envelope_rules()
+    assert rules is not None and rules.limit == 1000
+    assert (0x05 << 8) | Opcode.QUERY in rules.fast
+    assert (0x85 << 8) | Opcode.QUERY not in rules.fast  # a response's direction
+    assert (0x04 << 8) | Opcode.QUERY not in rules.fast  # not the connection's version
 
 
-def test_take_whole_takes_nothing_while_a_frame_is_buffered() -> None:
+def test_envelope_rules_are_none_while_a_frame_is_buffered_or_skipped() -> None:
     query = encode_frame(5, 1, Opcode.QUERY, b"abc", response=False)
     decoder = FrameDecoder(version=5)
     assert decoder.feed(query[:4]) == []
-    payloads, frames = deque([query]), []
-    decoder.take_whole(payloads, frames)
-    assert frames == [] and list(payloads) == [query]
+    assert decoder.envelope_rules() is None
+    decoder = FrameDecoder(20, version=5)
+    with pytest.raises(FrameTooLargeError):
+        decoder.feed(encode_frame(5, 1, Opcode.QUERY, b"x" * 30, response=False)[:15])
+    assert decoder.envelope_rules() is None
 
 
 def test_negative_length_is_fatal() -> None:

@@ -175,12 +175,36 @@ def test_header_and_payload_crc_mismatch_are_fatal() -> None:
         seg.SegmentDecoder(False).feed(bytes(raw))
     assert info.value.fatal
     raw = bytearray(seg.encode_segment(b"hello", True, False))
-    raw[7] ^= 0x01
+    raw[7] ^= 0x01  # the payload's second byte
     dec = seg.SegmentDecoder(False)
-    with pytest.raises(ChecksumError, match="CRC32"):
+    good = seg.crc32(b"hello")
+    with pytest.raises(ChecksumError, match=f"read {good:#010x}, computed {seg.crc32(b'hdllo'):#010x}"):
         dec.feed(bytes(raw))
     with pytest.raises(ProtocolError, match="unusable"):
         dec.feed(b"")
+    raw = bytearray(seg.encode_segment(b"hello", True, False))
+    raw[-1] ^= 0x80  # the trailer itself
+    with pytest.raises(ChecksumError, match=f"read {good ^ 0x80000000:#010x}, computed {good:#010x}"):
+        seg.SegmentDecoder(False).feed(bytes(raw))
+
+
+@pytest.mark.parametrize("compressed", [False, True])
+def test_a_feed_with_rules_takes_the_usual_envelopes_and_returns_the_rest_in_order(
+        compressed: bool) -> None:
+    body = b"abc" * 100  # long enough for LZ4 to compress (MIN_COMPRESSED_BYTES)
+    query = encode_frame(5, 1, Opcode.QUERY, body, response=False)
+    unknown = bytes.fromhex("0500000211") + (2).to_bytes(4, "big") + b"zz"
+    data = b"".join(seg.encode_segment(p, True, compressed)
+                    for p in (query + query, query + unknown + query, query))
+    rules = FrameDecoder(version=5).envelope_rules()
+    frames: list = []
+    assert seg.SegmentDecoder(compressed).feed(data, frames, rules) == [unknown + query, query]
+    assert [f.body for f in frames] == [body] * 3
+    if compressed:
+        assert len(data) < 3 * len(query)
+    # without rules, every payload is returned as it came
+    assert seg.SegmentDecoder(compressed).feed(data) == [
+        query + query, query + unknown + query, query]
 
 
 @pytest.mark.parametrize("compressed", [False, True])
@@ -289,6 +313,19 @@ def test_oversized_envelope_in_segment_mode_keeps_neighbours() -> None:
     assert [f.stream for f in dec.feed()] == [3]
 
 
+@pytest.mark.parametrize("compressed", [False, True])
+def test_an_envelope_over_several_segments_keeps_its_place_before_later_small_ones(
+        compressed: bool) -> None:
+    dec = ConnectionDecoder()
+    dec.feed(STARTUP_V5)
+    dec.switch_to_segments(compressed)
+    large = _envelope(2, os.urandom(seg.MAX_SEGMENT_PAYLOAD + 100))
+    data = (seg.encode_segments(_envelope(1, b"a"), compressed)
+            + seg.encode_segments(large, compressed)
+            + seg.encode_segments([_envelope(3, b"c"), _envelope(4, b"d")], compressed))
+    assert [f.stream for f in dec.feed(data)] == [1, 2, 3, 4]
+
+
 def test_resume_unframed_after_a_refused_v5_startup() -> None:
     dec = ConnectionDecoder()
     dec.feed(STARTUP_V5 + STARTUP_V5)
@@ -327,7 +364,7 @@ class _TakesNothing(FrameDecoder):
 
     __slots__ = ()
 
-    def take_whole(self, payloads, frames) -> None:
+    def envelope_rules(self) -> None:
         return None
 
 
@@ -363,7 +400,7 @@ _ENVELOPE_HEADERS = st.tuples(
                          min_size=1, max_size=5))
 def test_envelopes_taken_in_place_decode_as_fed_ones(compressed: bool, chunk: int,
                                                      segments: list) -> None:
-    """FrameDecoder.take_whole reads the usual envelopes of self-contained segments in place;
+    """The segment decoder takes the usual envelopes of self-contained segments itself;
     every frame and every error (an unknown opcode, a wrong version or direction, an envelope
     over the limit, one cut short, a self-contained segment inside a split one) comes out as
     it does when each payload is fed to the inner decoder by the rules."""
