@@ -136,6 +136,12 @@ class ConnectionDecoder:
 
     def _inflate_into(self, frames: list[Frame], out: list[Frame]) -> None:
         if self.compression is None:
+            for frame in frames:  # the usual case first: no frame claims compression
+                if frame.flags & FLAG_COMPRESSION:
+                    break
+            else:
+                out += frames
+                return
             for i, frame in enumerate(frames):
                 if frame.flags & FLAG_COMPRESSION and frame.version < 5:
                     self._ready.extend(frames[i + 1:])
