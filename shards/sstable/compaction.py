@@ -11,7 +11,7 @@ caller does that once the output is complete), or hold more than the partitions 
 partition per input (the heads of the merged scans) plus the one being written.
 
 Theory of operation:
-- The inputs' scans are merged by (token, pk) with heapq.merge. Consecutive equal keys form one
+- The inputs' scans are merged by (token, pk) on a heap. Consecutive equal keys form one
   group, folded with merge_into, purged with purge(now, gc_grace_seconds, bound) and written if
   anything remains. The output writer is created only for the first surviving partition, so a
   compaction that purges everything creates no file and ends without a reader.
@@ -69,23 +69,37 @@ STEP_ROWS = 200
 PurgeBound = Callable[[int, bytes], int]
 
 
-def _key(found: EncodedRows) -> tuple[int, bytes]:
-    part = found.part
-    return part.token, part.pk
-
-
 def _groups(readers: Sequence[SSTableReader]) -> Iterable[list[EncodedRows]]:
-    """The inputs' partitions merged by (token, pk), equal keys grouped, rows still encoded."""
-    group: list[EncodedRows] = []
-    key = None
-    for found in heapq.merge(*(reader.scan_encoded() for reader in readers), key=_key):
-        part_key = (found.part.token, found.part.pk)
-        if part_key != key and group:
-            yield group
-            group = []
-        key = part_key
-        group.append(found)
-    if group:
+    """The inputs' partitions merged by (token, pk), equal keys grouped in the inputs' order,
+    rows still encoded. A heap of (token, pk, input, partition) tuples, compared in C: the
+    input's index breaks ties, so partitions are never compared, and an input's next partition
+    is read once its last one joined a group (as heapq.merge would, without its key function
+    and generator per partition)."""
+    scans = [reader.scan_encoded() for reader in readers]
+    heap = []
+    for index, scan in enumerate(scans):
+        found = next(scan, None)
+        if found is not None:
+            heap.append((found.part.token, found.part.pk, index, found))
+    heapq.heapify(heap)
+    pop, replace = heapq.heappop, heapq.heapreplace
+    while heap:
+        token, pk, index, found = heap[0]
+        group = [found]
+        while True:
+            found = next(scans[index], None)
+            if found is None:
+                pop(heap)
+                if not heap:
+                    break
+            else:
+                part = found.part
+                replace(heap, (part.token, part.pk, index, found))
+            top = heap[0]
+            if top[1] != pk or top[0] != token:
+                break
+            index = top[2]
+            group.append(top[3])
         yield group
 
 
