@@ -202,26 +202,22 @@ class _Cursor:
         self.p = p
 
 
-class EncodedRows:
+class EncodedRows(msgspec.Struct, gc=False):
     """One partition found in an SSTable: its header decoded (`part`, without rows), its rows
     still as the records of the Data stream. `decode()` makes the Partition `get_prefix` returns;
     a reader that can use the bytes as they are (the store's plain reads) decodes each row with
-    `decoder.plain_row` instead. `cut` is as for `get_prefix`."""
+    `decoder.plain_row` instead. `cut` is as for `get_prefix`. A Struct, made in C: a scan makes
+    one per partition. Untracked by the collector: nothing it holds refers back to it."""
 
-    __slots__ = ("reader", "part", "records", "cut", "cursor", "decoder", "head")
-
-    def __init__(self, reader: SSTableReader, part: Partition,
-                 records: list[tuple[bytes, int, int]], cut: bytes | None,
-                 cursor: _Cursor, head: tuple[bytes, int, int] | None = None) -> None:
-        self.reader = reader
-        self.part = part
-        self.records = records
-        self.cut = cut
-        self.cursor = cursor
-        self.decoder: PartitionDecoder = reader._decoder
-        # (buffer, start, end) of the header record: only from scan_encoded, whose partitions
-        # are whole and may be copied as bytes (SSTableWriter.add_copy).
-        self.head = head
+    reader: SSTableReader
+    part: Partition
+    records: list[tuple[bytes, int, int]]
+    cut: bytes | None
+    cursor: _Cursor
+    decoder: PartitionDecoder  # the reader's
+    # (buffer, start, end) of the header record: only from scan_encoded, whose partitions
+    # are whole and may be copied as bytes (SSTableWriter.add_copy).
+    head: tuple[bytes, int, int] | None = None
 
     def decode(self) -> Partition:
         self.reader._decode_rows(self.part, self.records, self.cursor)
@@ -514,7 +510,7 @@ class SSTableReader:
             if start > cursor.position:
                 cursor = _Cursor(self._chunks, start, True)
         records, cut = self._records(cursor, lo, hi, limit)
-        return EncodedRows(self, part, records, cut, cursor)
+        return EncodedRows(self, part, records, cut, cursor, self._decoder)
 
     def scan(self, after_token: int | None = None, after_pk: bytes = b"") -> Iterator[Partition]:
         """Every partition with (token, pk) >= (after_token, after_pk), in that order (all of
@@ -534,7 +530,8 @@ class SSTableReader:
             return
         cursor = _Cursor(self._chunks, self._entry(start)[1], False)
         bound = None if after_token is None else (after_token, after_pk)
-        header = self._decoder.header
+        decoder = self._decoder
+        header = decoder.header
         for _ in range(start, self._count):
             try:
                 buf, begin, size = cursor.record()
@@ -548,7 +545,8 @@ class SSTableReader:
                 if (part.token, part.pk) < bound:
                     continue
                 bound = None
-            yield EncodedRows(self, part, records, None, cursor, (buf, begin, begin + size))
+            yield EncodedRows(self, part, records, None, cursor, decoder,
+                              (buf, begin, begin + size))
         if cursor.position != self._chunks.length:
             raise CorruptSSTable(self._data_path, -1, f"{self._chunks.length - cursor.position} "
                                                       f"bytes of data follow the last partition")
