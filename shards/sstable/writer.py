@@ -254,14 +254,16 @@ class SSTableWriter:
             raise SSTableStateError(f"SSTable writer is {self._state}")
         found = sources[0]
         part, head = found.part, found.head
+        known = self._sources
         for source in sources:
             if source.head is None:
                 raise SSTableStateError("add_copy needs partitions from scan_encoded")
-            if not self._same_ids(source.reader):
+            if not (known.get(source.reader) or self._same_ids(source.reader)):
                 raise SSTableStateError(f"SSTable {source.reader.path(DATA)} numbers its columns "
                                         f"differently: its partitions cannot be copied as bytes")
         key = (part.token, part.pk)
-        self._check_order(key)
+        if self._last is not None and key <= self._last:
+            self._check_order(key)
         try:
             self._copy(part, head, records, records is found.records)
         except BaseException:
@@ -274,6 +276,8 @@ class SSTableWriter:
         self.partitions += 1
 
     def _same_ids(self, source: SSTableReader) -> bool:
+        """Whether `source`'s column dictionary is a prefix of this one's, remembered per
+        source in `_sources` (which add_copy reads first, without this call)."""
         known = self._sources.get(source)
         if known is None:
             columns = source.stats.columns

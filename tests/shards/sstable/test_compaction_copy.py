@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shards.errors import SSTableStateError
+from shards.errors import SSTableOrderError, SSTableStateError
 from shards.memtable import Cell, Complex, Marker, Partition, Row
 from shards.sstable import SSTableWriter, compact, compact_steps
 from shards.sstable.codec import (
@@ -231,6 +231,22 @@ def test_add_copy_refuses_what_it_cannot_copy(tmp_path) -> None:
     writer.add(_one_row(b"y", _row(1, {"a": b"1"})))
     with pytest.raises(SSTableStateError, match="before the first partition"):
         writer.seed_columns(["a"])
+    writer.abort()
+    source.close()
+
+
+def test_add_copy_refuses_a_partition_out_of_order(tmp_path) -> None:
+    d = str(tmp_path)
+    source = write(d, [_one_row(b"x", _row(1, {"a": b"1"})), _one_row(b"y", _row(1, {"a": b"2"}))],
+                   generation=1)
+    first, second = list(source.scan_encoded())
+    writer = SSTableWriter(d, TABLE, 2)
+    writer.seed_columns(["a"])
+    writer.add_copy([second], second.records, (1, 1, 1))
+    with pytest.raises(SSTableOrderError, match="strictly increasing"):
+        writer.add_copy([first], first.records, (1, 1, 1))
+    with pytest.raises(SSTableOrderError):  # the same key twice
+        writer.add_copy([second], second.records, (1, 1, 1))
     writer.abort()
     source.close()
 
