@@ -31,6 +31,7 @@ import zlib
 from collections.abc import Generator
 from concurrent.futures import Future, wait
 from types import TracebackType
+from typing import NoReturn
 
 import msgspec
 
@@ -166,7 +167,8 @@ class SSTableWriter:
         if self._state is not _OPEN:
             raise SSTableStateError(f"SSTable writer is {self._state}")
         key = (partition.token, partition.pk)
-        self._check_order(key)
+        if self._last is not None and key <= self._last:
+            self._refuse_order(key)
         try:
             self._add(partition)
         except (struct.error, OverflowError) as exc:
@@ -181,12 +183,14 @@ class SSTableWriter:
         self._last = key
         self.partitions += 1
 
-    def _check_order(self, key: tuple[int, bytes]) -> None:
-        if self._last is not None and key <= self._last:
-            raise SSTableOrderError(
-                f"partition (token {key[0]}, pk {key[1].hex()}) added after (token "
-                f"{self._last[0]}, pk {self._last[1].hex()}): an SSTable needs strictly "
-                f"increasing (token, pk)")
+    def _refuse_order(self, key: tuple[int, bytes]) -> NoReturn:
+        """The error of a partition at or before the last one: add and add_copy test the
+        order inline (once per partition) and call this only to raise."""
+        assert self._last is not None
+        raise SSTableOrderError(
+            f"partition (token {key[0]}, pk {key[1].hex()}) added after (token "
+            f"{self._last[0]}, pk {self._last[1].hex()}): an SSTable needs strictly "
+            f"increasing (token, pk)")
 
     def _add(self, part: Partition) -> None:
         rows = part.rows
@@ -258,12 +262,15 @@ class SSTableWriter:
         for source in sources:
             if source.head is None:
                 raise SSTableStateError("add_copy needs partitions from scan_encoded")
-            if not (known.get(source.reader) or self._same_ids(source.reader)):
+            same = known.get(source.reader)
+            if same is None:
+                same = self._same_ids(source.reader)
+            if not same:
                 raise SSTableStateError(f"SSTable {source.reader.path(DATA)} numbers its columns "
                                         f"differently: its partitions cannot be copied as bytes")
         key = (part.token, part.pk)
         if self._last is not None and key <= self._last:
-            self._check_order(key)
+            self._refuse_order(key)
         try:
             self._copy(part, head, records, records is found.records)
         except BaseException:
@@ -276,13 +283,11 @@ class SSTableWriter:
         self.partitions += 1
 
     def _same_ids(self, source: SSTableReader) -> bool:
-        """Whether `source`'s column dictionary is a prefix of this one's, remembered per
-        source in `_sources` (which add_copy reads first, without this call)."""
-        known = self._sources.get(source)
-        if known is None:
-            columns = source.stats.columns
-            known = self._sources[source] = self._encoder.columns[:len(columns)] == columns
-        return known
+        """Whether `source`'s column dictionary is a prefix of this one's, kept in `_sources`
+        for the next partitions of `source` (add_copy looks there first)."""
+        columns = source.stats.columns
+        same = self._sources[source] = self._encoder.columns[:len(columns)] == columns
+        return same
 
     def _copy(self, part: Partition, head: tuple[bytes, int, int],
               records: list[tuple[bytes, int, int]], whole: bool) -> None:
