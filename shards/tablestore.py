@@ -46,9 +46,9 @@ log = logging.getLogger(__name__)
 
 # Partitions written per flush step: bounds how long one step keeps requests waiting (a few ms).
 FLUSH_STEP_PARTITIONS = 64
-# Partitions a flush sorts per step, and frees per step once flushed (TableData): about 1 ms
-# each here.
-SORT_RUN_PARTITIONS = 2048
+# Partitions whose tokens a flush sorts per step (about 1 ms here), and frees per step once
+# flushed (TableData, about 1 ms each).
+SORT_RUN_PARTITIONS = 8192
 RELEASE_STEP_PARTITIONS = 512
 # A flush numbers its columns as the newest SSTable does, unless that one names more columns
 # than this: a table whose columns were added and dropped many times starts afresh, far below
@@ -311,13 +311,9 @@ class TableStore:
                 # The newest SSTable's column ids first: the table's SSTables then number their
                 # columns alike, and compaction copies their partitions as bytes.
                 writer.seed_columns(newest)
-            runs = []
-            for run in frozen.sorted_runs(SORT_RUN_PARTITIONS):
-                runs.append(run)
-                yield
-            keys = runs[0] if len(runs) == 1 else heapq.merge(*runs)
+            keys = yield from frozen.key_order_steps(SORT_RUN_PARTITIONS)
             partitions = frozen.partitions
-            for index, (_token, pk) in enumerate(keys):
+            for index, pk in enumerate(keys):
                 writer.add(partitions[pk])
                 if index % FLUSH_STEP_PARTITIONS == FLUSH_STEP_PARTITIONS - 1:
                     yield
@@ -332,7 +328,7 @@ class TableStore:
                  self.table_id.hex(), reader.stats.partitions, reader.disk_size,
                  reader.generation)
         on_done()
-        del runs, keys
+        del keys
         yield from frozen.release_steps(RELEASE_STEP_PARTITIONS)
 
     # -- compaction -----------------------------------------------------------------------------

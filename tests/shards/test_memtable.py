@@ -345,27 +345,51 @@ def test_a_dropped_memtable_is_freed() -> None:
     assert left < 10_000
 
 
+def _key_order(table: TableData, run: int) -> tuple[list[bytes], int]:
+    """key_order_steps run to its end: the keys, and the steps (next() calls) it took."""
+    steps = table.key_order_steps(run)
+    count = 0
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value, count
+        count += 1
+
+
 @pytest.mark.parametrize("ordered_first", [0, 1, 37])
-@pytest.mark.parametrize("run", [1, 5, 64])
-def test_sorted_runs_merge_into_token_order(ordered_first, run) -> None:
-    # A flush merges these runs instead of sorting the whole memtable at once: together they
-    # hold every partition once, each in (token, pk) order and none longer than `run`, whether
-    # an earlier scan ordered some of the partitions already or not.
-    import heapq
+@pytest.mark.parametrize("run", [1, 5, 64, 1000])
+@pytest.mark.parametrize("spread", [2**63, 2**20, 7])
+def test_key_order_steps_give_every_key_in_token_then_key_order(ordered_first, run,
+                                                                 spread) -> None:
+    # A flush writes the keys in this order, which the SSTable writer enforces: (token, pk),
+    # whether an earlier scan ordered some partitions already or not, with a step per `run`
+    # keys before the last. A small `spread` makes runs of equal tokens (three and more), whose
+    # keys arrive out of order; the full one, tokens at both ends of the int64 range.
     import random
-    rng = random.Random(run * 100 + ordered_first)
+    rng = random.Random(run * 100 + ordered_first + spread)
     table, expected = TableData(), []
     for i in range(150):
         if i == ordered_first:
             table.order  # what exists so far becomes the ordered run
-        token = rng.randrange(-2**20, 2**20)  # small: equal tokens with different keys too
-        pk = b"%d" % i
+        token = rng.randrange(-spread, spread)
+        pk = b"%d" % rng.randrange(10**6)
+        if pk in table.partitions:
+            continue
         table.apply(_put(token, pk))
         expected.append((token, pk))
-    runs = list(table.sorted_runs(run))
-    assert all(r == sorted(r) for r in runs)
-    assert all(len(r) <= run for r in runs[1 if ordered_first else 0:])
-    assert list(heapq.merge(*runs)) == sorted(expected)
+    keys, steps = _key_order(table, run)
+    assert keys == [pk for _token, pk in sorted(expected)]
+    assert steps == -(-len(expected) // run)
+
+
+def test_key_order_steps_of_extreme_tokens_and_one_key() -> None:
+    table = TableData()
+    table.apply(_put(2**63 - 1, b"max"))
+    assert _key_order(table, 8) == ([b"max"], 1)
+    table.apply(_put(-2**63, b"min"))
+    table.apply(_put(-2**63, b"a"))
+    assert _key_order(table, 8)[0] == [b"a", b"min", b"max"]
 
 
 def test_release_steps_free_a_flushed_memtable_a_bounded_count_at_a_time() -> None:

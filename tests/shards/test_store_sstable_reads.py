@@ -299,7 +299,7 @@ def test_sstables_use_the_tables_chunk_length(tmp_path, asked: int, written: int
 
 
 def test_a_flush_merges_its_sorted_runs_and_frees_the_memtable(tmp_path, monkeypatch) -> None:
-    # The flush sorts the memtable's keys in runs and merges them as it writes; the writer
+    # The flush sorts the memtable's keys in runs, a step each, then merges them; the writer
     # raises SSTableOrderError on a partition out of (token, pk) order, and every key must be
     # found again. Once flushed, the frozen memtable is freed a bounded count per step.
     from ferrosa.partitioner import token
