@@ -135,7 +135,12 @@ def compact_steps(readers: Sequence[SSTableReader], writer_factory: Callable[[],
     done = 0
     try:
         for group in _groups(readers):
-            copy = _copy_source(group, same_ids)
+            if len(group) == 1:  # one version, most groups: _copy_source's test, inline
+                found = group[0]
+                tally = _copy_tally(found) if found.reader in same_ids else None
+                copy = None if tally is None else (group, found.records, tally)
+            else:
+                copy = _copy_source(group, same_ids)
             if copy is not None:
                 if writer is None:
                     writer = _output(writer_factory, seed)
@@ -208,8 +213,15 @@ def _copy_tally(found: EncodedRows) -> CopyTally | None:
     """What a partition of `scan_encoded` holds, when compaction would write it exactly as it
     is (nothing deleted, expiring or purgeable; see livewalk.live_row); None otherwise."""
     part = found.part
-    if not _plain_header(part):
-        return None
+    if part.deletion != NO_DELETION or part.ldt or part.ranges is not None and len(part.ranges):
+        return None  # not _plain_header(part), tested inline: once per partition
+    records = found.records
+    if len(records) == 1 and not part.static:
+        # One row, most partitions: its tally is the partition's (a live row's newest
+        # timestamp is above NO_DELETION, so purge keeps the partition).
+        buf, start, end = records[0]
+        row = shaped_live_row(found.decoder, buf, start, end)
+        return None if row is None else row[:3]
     cells, low, high = 0, MAX_TIMESTAMP, NO_DELETION
     if part.static:
         static = live_cells(part.static)
@@ -217,7 +229,7 @@ def _copy_tally(found: EncodedRows) -> CopyTally | None:
             return None
         cells, low, high = static
     decoder = found.decoder
-    for buf, start, end in found.records:
+    for buf, start, end in records:
         row = shaped_live_row(decoder, buf, start, end)
         if row is None:
             return None

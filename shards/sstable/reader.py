@@ -144,30 +144,41 @@ class _Cursor:
         self.p += size
         return self.buf, start, size
 
-    def partition_rows(self) -> list[tuple[bytes, int, int]]:
-        """(buffer, start, end) of every row record up to the partition's end mark, which it
-        consumes: record() in one loop, a record inside the current chunk (most) read without
-        a call."""
-        rows: list[tuple[bytes, int, int]] = []
-        append = rows.append
+    def partition(self) -> tuple[bytes, int, int, list[tuple[bytes, int, int]]]:
+        """(buffer, start, size) of the next partition's header record, then (buffer, start,
+        end) of every row record up to the partition's end mark, which it consumes; no rows
+        after an empty header, which the caller refuses. One loop for a scan's every
+        partition: a record inside the current chunk (most) is read without a call, one
+        across chunks by record(), which rebases the cursor's buffer."""
         buf, p = self.buf, self.p
         end = len(buf)
+        if p + 4 <= end and (size := _U32_AT(buf, p)[0]) and p + 4 + size <= end:
+            head, begin = buf, p + 4
+            p = begin + size
+        else:
+            head, begin, size = self.record()
+            if not size:
+                return head, begin, 0, []
+            buf, p = self.buf, self.p
+            end = len(buf)
+        rows: list[tuple[bytes, int, int]] = []
+        append = rows.append
         while True:
             if p + 4 <= end:
-                size = _U32_AT(buf, p)[0]
+                length = _U32_AT(buf, p)[0]
                 start = p + 4
-                if start + size <= end:
-                    p = start + size
-                    if not size:
+                if start + length <= end:
+                    p = start + length
+                    if not length:
                         self.p = p
-                        return rows
+                        return head, begin, size, rows
                     append((buf, start, p))
                     continue
             self.p = p
-            buf, start, size = self.record()  # the cursor's buffer, rebased if it crossed
-            if not size:
-                return rows
-            append((buf, start, start + size))
+            buf, start, length = self.record()
+            if not length:
+                return head, begin, size, rows
+            append((buf, start, start + length))
             p, end = self.p, len(buf)
 
     def skip_before(self, lo: bytes) -> None:
@@ -534,11 +545,10 @@ class SSTableReader:
         header = decoder.header
         for _ in range(start, self._count):
             try:
-                buf, begin, size = cursor.record()
+                buf, begin, size, records = cursor.partition()
                 if not size:
                     raise DecodeError("empty partition header")
                 part = header(buf, begin, begin + size)
-                records = cursor.partition_rows()
             except DecodeError as exc:
                 raise self._corrupt(cursor, str(exc)) from None
             if bound is not None:

@@ -306,16 +306,19 @@ class SSTableWriter:
                 parts += (pack(rend - rstart), rbuf[rstart:rend])
             parts.append(_END_OF_PARTITION)
             data.write(b"".join(parts))
-        samples: list[tuple[bytes, int]] = []
         pos = start + 4 + end - begin
         if len(records) > 1 and data.position - pos > ROW_INDEX_BLOCK_BYTES:
+            samples: list[tuple[bytes, int]] = []
             block_start = -ROW_INDEX_BLOCK_BYTES
             for rbuf, rstart, rend in records:
                 if pos - block_start >= ROW_INDEX_BLOCK_BYTES:
                     samples.append((row_key(rbuf, rstart), pos))
                     block_start = pos
                 pos += 4 + rend - rstart
-        self._indexed(part, start, samples)
+            self._indexed(part, start, samples)
+        else:  # what _indexed does for a partition without a row index, the usual one
+            self._index.write(INDEX_ENTRY.pack(part.token, start, NO_ROW_INDEX))
+            self._bloom.add(part.pk)
 
     def finish(self) -> SSTableReader:
         """Make the SSTable durable and complete (TOC last); returns it opened for reading."""

@@ -170,3 +170,27 @@ def test_several_sstables_lose_every_toc_before_any_other_file(tmp_path, monkeyp
     assert [name.endswith("TOC.db") for name in unlinked] == [True] * 3 + [False] * (
         3 * len(COMPONENTS))
     assert len(deleted) == 3 * len(ALL) and os.listdir(d) == []
+
+
+def test_an_empty_partition_header_is_refused_by_name(tmp_path, monkeypatch) -> None:
+    # A partition whose header record holds no bytes (its end mark right after) cannot be read
+    # as a partition: every scan, compaction's included, refuses it as corrupt, naming what it
+    # found, rather than reading the records after it as that partition's rows.
+    from shards.sstable.codec import PartitionEncoder
+
+    parts = _parts(3)
+    empty = parts[1].pk
+    plain = PartitionEncoder.plain_partition
+
+    def damaged(self, part, ck, row):
+        whole = plain(self, part, ck, row)
+        return b"\0" * 8 if part.pk == empty else whole
+
+    monkeypatch.setattr(PartitionEncoder, "plain_partition", damaged)
+    one_row = [p for p in parts if len(p.rows) == 1]
+    assert [p.pk for p in one_row] == [empty]  # the plain path writes it
+    write(str(tmp_path), parts).close()
+    with SSTableReader.open(str(tmp_path), TABLE, 1) as reader:
+        for scan in (reader.scan, reader.scan_encoded):
+            with pytest.raises(CorruptSSTable, match="empty partition header"):
+                list(scan())
