@@ -456,19 +456,37 @@ class TableData:
         names, marker = mut.plain_names, mut.row_marker
         rows = part.rows
         added = 0
+        # A new row of values (a batch's usual row) has its cells put here, by the names
+        # interned once for all the rows rather than once per cell (put_plain's new-row path,
+        # which a batch's first row takes in _upsert); `whole`: those cells' bytes but the
+        # values'.
+        interned: list[str] | None = None
+        whole = 0
         for extra in mut.rows:
             row = rows.get(extra.ck)
             if row is None:
                 row = rows[extra.ck] = Row(tuple(extra.ck_values), floor=ts)
                 added += _ROW_OVERHEAD + len(extra.ck)
-            if ttl or expires or None in extra.plain_values:
+            values = extra.plain_values
+            nulls = None in values
+            if ttl or expires or nulls:
                 row.floor = NO_DELETION
             elif ts < row.floor:
                 row.floor = ts
             if marker and (row.marker is None or ts >= row.marker.timestamp):
                 row.marker = Marker(ts, ttl, expires)
-            if names:
-                added += put_plain(row.cells, names, extra.plain_values, ts, ttl, expires, now)
+            if not names:
+                continue
+            cells = row.cells
+            if cells or nulls:
+                added += put_plain(cells, names, values, ts, ttl, expires, now)
+                continue
+            if interned is None:
+                interned = list(map(intern, names))
+                whole = len(names) * _CELL_OVERHEAD + sum(map(len, names))
+            for name, value in zip(interned, values):
+                cells[name] = Cell(ts, value, ttl, expires)
+            added += whole + sum(map(len, values))
         self.bytes += added
 
     def _new_row(self, part: Partition, mut: m.Mutation, floor: int = NO_DELETION) -> Row:

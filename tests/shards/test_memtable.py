@@ -240,6 +240,23 @@ def test_more_rows_apply_as_mutations_of_their_own(before, first, first_values, 
     assert together.bytes == alone.bytes
 
 
+def test_the_rows_of_a_batch_share_their_column_names() -> None:
+    # A Mutation's further rows (a batch into one partition) are put with the names interned
+    # once for all of them: every row's cells hold the one str per name.
+    import sys
+    decode = msgspec.msgpack.Decoder(m.Mutation).decode
+    mutation = m.Mutation(b"t", 1, b"pk", b"\x40\x00", [b"\x00"], 10, m.MUTATION_ROW_UPSERT,
+                          [], [], plain_names=["first", "second"], plain_values=[b"x", b"y"],
+                          rows=[m.RowWrite(bytes([0x40, i]), [bytes([i])], [b"x", b"y"])
+                                for i in (1, 2, 3)])
+    table = TableData()
+    table.apply(decode(msgspec.msgpack.encode(mutation)))
+    rows = table.partitions[b"pk"].rows
+    assert len(rows) == 4
+    for row in rows.values():
+        assert [name is sys.intern(name) for name in row.cells] == [True, True]
+
+
 def test_rows_share_their_column_names() -> None:
     # Each decoded write brings its own str objects for the column names: the memtable keeps one
     # (interned) per name, whatever kind of cell (plain, CellWrite, counter, collection) made it.
