@@ -22,6 +22,7 @@ from shards.memtable import (
 )
 from shards.sstable.codec import PartitionEncoder
 from shards.tombstones import NO_DELETION
+from tests.shards.sstable.helpers import run_steps
 from tests.shards.test_store_sstable_reads import (
     CKS,
     DELETIONS,
@@ -362,18 +363,6 @@ def test_a_dropped_memtable_is_freed() -> None:
     assert left < 10_000
 
 
-def _key_order(table: TableData, run: int) -> tuple[list[bytes], int]:
-    """key_order_steps run to its end: the keys, and the steps (next() calls) it took."""
-    steps = table.key_order_steps(run)
-    count = 0
-    while True:
-        try:
-            next(steps)
-        except StopIteration as done:
-            return done.value, count
-        count += 1
-
-
 @pytest.mark.parametrize("ordered_first", [0, 1, 37])
 @pytest.mark.parametrize("run", [1, 5, 64, 1000])
 @pytest.mark.parametrize("spread", [2**63, 2**20, 7])
@@ -395,7 +384,7 @@ def test_key_order_steps_give_every_key_in_token_then_key_order(ordered_first, r
             continue
         table.apply(_put(token, pk))
         expected.append((token, pk))
-    keys, steps = _key_order(table, run)
+    keys, steps = run_steps(table.key_order_steps(run))
     assert keys == [pk for _token, pk in sorted(expected)]
     assert steps == -(-len(expected) // run)
 
@@ -403,10 +392,10 @@ def test_key_order_steps_give_every_key_in_token_then_key_order(ordered_first, r
 def test_key_order_steps_of_extreme_tokens_and_one_key() -> None:
     table = TableData()
     table.apply(_put(2**63 - 1, b"max"))
-    assert _key_order(table, 8) == ([b"max"], 1)
+    assert run_steps(table.key_order_steps(8)) == ([b"max"], 1)
     table.apply(_put(-2**63, b"min"))
     table.apply(_put(-2**63, b"a"))
-    assert _key_order(table, 8)[0] == [b"a", b"min", b"max"]
+    assert run_steps(table.key_order_steps(8))[0] == [b"a", b"min", b"max"]
 
 
 def test_release_steps_free_a_flushed_memtable_a_bounded_count_at_a_time() -> None:

@@ -1,7 +1,10 @@
 """Shared test material: hypothesis strategies for memtable partitions, a canonical dump that
-compares partitions as data, a visibility model and a writer shortcut."""
+compares partitions as data, a visibility model, a writer shortcut and a stepped job's runner."""
 
 from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any
 
 from hypothesis import strategies as st
 
@@ -166,3 +169,15 @@ def write(directory: str, parts: list[Partition], generation: int = 1, **options
     for part in parts:
         writer.add(part)
     return writer.finish()
+
+
+def run_steps(steps: Generator[None, None, Any]) -> tuple[Any, int]:
+    """A stepped job (a generator that yields None per step and returns its result) run to its
+    end: its result, and the steps (next() calls that yielded) it took."""
+    count = 0
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value, count
+        count += 1

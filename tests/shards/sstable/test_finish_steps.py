@@ -12,8 +12,8 @@ from unittest import mock
 import pytest
 
 from shards.memtable import Cell, Partition
-from shards.sstable import SSTableReader, SSTableWriter, list_sstables
-from tests.shards.sstable.helpers import TABLE, dump
+from shards.sstable import SSTableWriter, list_sstables
+from tests.shards.sstable.helpers import TABLE, dump, run_steps
 
 SLOW_FSYNC_SECONDS = 0.02
 
@@ -32,16 +32,6 @@ def _writer(directory, parts: list[Partition], generation: int = 1) -> SSTableWr
     return writer
 
 
-def _run(steps) -> tuple[SSTableReader, int]:
-    count = 0
-    while True:
-        try:
-            next(steps)
-        except StopIteration as done:
-            return done.value, count
-        count += 1
-
-
 def _slow_fsync(threads: set[str]):
     real = os.fsync
 
@@ -57,7 +47,7 @@ def test_finish_steps_writes_what_finish_writes(tmp_path) -> None:
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
     direct = _writer(tmp_path / "a", parts).finish()
-    stepped, _ = _run(_writer(tmp_path / "b", parts).finish_steps())
+    stepped, _ = run_steps(_writer(tmp_path / "b", parts).finish_steps())
     assert [dump(p) for p in stepped.scan()] == [dump(p) for p in direct.scan()] \
         == [dump(p) for p in parts]
     assert sorted(os.listdir(tmp_path / "a")) == sorted(os.listdir(tmp_path / "b"))
@@ -69,7 +59,7 @@ def test_the_loop_takes_steps_while_the_sync_thread_fsyncs(tmp_path) -> None:
     threads: set[str] = set()
     with mock.patch("os.fsync", _slow_fsync(threads)):
         started = time.monotonic()
-        reader, steps = _run(_writer(tmp_path, _parts()).finish_steps())
+        reader, steps = run_steps(_writer(tmp_path, _parts()).finish_steps())
         elapsed = time.monotonic() - started
     # Six components, the TOC and the directory twice: nine slowed fsyncs, and the caller got
     # control back while they ran.
@@ -95,7 +85,7 @@ def test_a_failed_fsync_raises_and_leaves_nothing(tmp_path) -> None:
         raise OSError(5, "Input/output error")
     writer = _writer(tmp_path, _parts())
     with mock.patch("os.fsync", failing), pytest.raises(OSError, match="Input/output"):
-        _run(writer.finish_steps())
+        run_steps(writer.finish_steps())
     assert os.listdir(tmp_path) == []
     with pytest.raises(Exception, match="aborted"):
         writer.finish()
