@@ -343,11 +343,11 @@ class TableData:
         pks = np.empty(count, object)
         for start in range(0, count, run):
             stop = min(start + run, count)
-            part = keys[start:stop]
-            chunk = np.fromiter(map(_TOKEN_OF, part), np.int64, stop - start)
+            run_keys = keys[start:stop]
+            chunk = np.fromiter(map(_TOKEN_OF, run_keys), np.int64, stop - start)
             by_token = np.argsort(chunk, kind="stable")
             tokens[start:stop] = chunk[by_token]
-            pks[start:stop] = list(map(_PK_OF, part))
+            pks[start:stop] = list(map(_PK_OF, run_keys))
             pks[start:stop] = pks[start:stop][by_token]
             yield
         merged = np.argsort(tokens, kind="stable")
