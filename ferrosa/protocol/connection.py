@@ -136,18 +136,15 @@ class ConnectionDecoder:
 
     def _inflate_into(self, frames: list[Frame], out: list[Frame]) -> None:
         if self.compression is None:
-            for frame in frames:  # the usual case first: no frame claims compression
-                if frame.flags & FLAG_COMPRESSION:
-                    break
-            else:
-                out += frames
-                return
+            # One look per frame, and the frames handed on in one extend: up to the first that
+            # claims compression, which is refused with the rest kept for the next call.
             for i, frame in enumerate(frames):
                 if frame.flags & FLAG_COMPRESSION and frame.version < 5:
+                    out += frames[:i]
                     self._ready.extend(frames[i + 1:])
                     raise ProtocolError("Received a compressed frame but no compression was negotiated",
                                         stream=frame.stream, fatal=False)
-                out.append(frame)
+            out += frames
             return
         for i, frame in enumerate(frames):
             if frame.flags & FLAG_COMPRESSION and frame.version < 5:

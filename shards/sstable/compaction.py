@@ -213,8 +213,8 @@ def _copy_tally(found: EncodedRows) -> CopyTally | None:
     """What a partition of `scan_encoded` holds, when compaction would write it exactly as it
     is (nothing deleted, expiring or purgeable; see livewalk.live_row); None otherwise."""
     part = found.part
-    if part.deletion != NO_DELETION or part.ldt or part.ranges is not None and len(part.ranges):
-        return None  # not _plain_header(part), tested inline: once per partition
+    if not _plain_header(part):
+        return None
     records = found.records
     if len(records) == 1 and not part.static:
         # One row, most partitions: its tally is the partition's (a live row's newest
