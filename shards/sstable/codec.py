@@ -69,6 +69,17 @@ def _plain_header(pk_length: int) -> struct.Struct:
 
 
 _SINGLE_PLAIN: dict[int, struct.Struct] = {}
+# A row without clustering values, with a marker and no deletion, up to its cells: clustering
+# key length (0), value count (0), flags, marker, cell count.
+_USUAL_ROW = "IHBqiqI"
+_USUAL_ROW_FIXED = struct.calcsize("<" + _USUAL_ROW)
+_USUAL_ROWS: dict[int, struct.Struct] = {}
+
+
+def _usual_row_head(pk_length: int) -> struct.Struct:
+    """A plain header's record (_plain_header), the size of the row record after it, and that
+    row's fields up to its cells (_USUAL_ROW)."""
+    return _USUAL_ROWS.get(pk_length) or _header_layout(_USUAL_ROWS, pk_length, "I" + _USUAL_ROW)
 
 
 def _single_plain(pk_length: int) -> struct.Struct:
@@ -365,6 +376,10 @@ class PartitionEncoder:
         """
         pk = part.pk
         size = len(pk)
+        marker = row.marker
+        if (marker is not None and row.floor != NO_DELETION and not ck and not row.ck_values
+                and row.deletion == NO_DELETION and not row.ldt and size <= MAX_CACHED_PK):
+            return self._usual_partition(part, marker, row.cells, size)
         body = self.row(ck, row)
         if size > MAX_CACHED_PK:
             header = self.header(part)
@@ -372,6 +387,45 @@ class PartitionEncoder:
         return b"".join((_plain_header(size).pack(size + _HEADER.size + 8, size, pk, part.token,
                                                   part.deletion, part.ldt, 0, 0),
                          U32.pack(len(body)), body, _END))
+
+    def _usual_partition(self, part: Partition, marker: Marker, cells: dict,
+                         size: int) -> bytes:
+        """plain_partition of a table without clustering columns, for a row INSERTs wrote
+        whole (a marker and its floor set: memtable.Row.floor), a flush's usual partition:
+        everything before the cells (header record, row size, empty clustering, flags, marker,
+        cell count) in one pack, each cell as _plain_cells_into encodes it, the row's size
+        counted instead of joined first."""
+        ids = self.ids
+        pack_live = _LIVE.pack
+        low, high = self.min_ts, self.max_ts
+        ts = marker.timestamp
+        if ts < low:
+            low = ts
+        if ts > high:
+            high = ts
+        out = [b""]
+        body = _USUAL_ROW_FIXED + 15 * len(cells)
+        for name, cell in cells.items():
+            col = ids.get(name)
+            if col is None:
+                col = self.new_column(name)
+            ts, value = cell.timestamp, cell.value
+            if ts < low:
+                low = ts
+            elif ts > high:
+                high = ts
+            n = len(value)
+            out += (pack_live(col, VALUE, ts, n), value)
+            body += n
+        out.append(_END)
+        pk = part.pk
+        out[0] = _usual_row_head(size).pack(
+            size + _HEADER.size + 8, size, pk, part.token, part.deletion, part.ldt, 0, 0, body,
+            0, 0, ROW_MARKER, marker.timestamp, marker.ttl, marker.expires, len(cells))
+        self.rows += 1
+        self.cells += len(cells)
+        self.min_ts, self.max_ts = low, high
+        return b"".join(out)
 
     def row(self, ck: bytes, row: Row) -> bytes:
         """The row's encoding, without its size prefix."""

@@ -193,11 +193,11 @@ class SSTableWriter:
             f"increasing (token, pk)")
 
     def _add(self, part: Partition) -> None:
-        rows = part.rows
-        if (len(rows) == 1 and part.deletion == NO_DELETION and part.ranges is None
+        only = part.rows.only_item()  # a map that once held more rows takes the loop below
+        if (only is not None and part.deletion == NO_DELETION and part.ranges is None
                 and not part.static):
-            ck, row = rows.first_item()
             start = self._data.position
+            ck, row = only
             self._data.write(self._encoder.plain_partition(part, ck, row))
             self._index.write(INDEX_ENTRY.pack(part.token, start, NO_ROW_INDEX))
             self._bloom.add(part.pk)

@@ -15,6 +15,7 @@ from shards.memtable import (
     _CELL_OVERHEAD,
     Cell,
     Complex,
+    Partition,
     Row,
     TableData,
     put_plain,
@@ -484,6 +485,15 @@ def _flush_encodes_alike(table: TableData) -> None:
             unfloored = Row(row.ck_values, row.marker, row.deletion, row.ldt, row.cells)
             assert plain.row(ck, row) == general.row(ck, unfloored)
             assert vars(plain) == vars(general)
+            if (len(part.rows) == 1 and part.deletion == NO_DELETION and not part.static
+                    and part.ranges is None):
+                # A flush's one-row partition (SSTableWriter.add), framed whole.
+                alone = Partition(part.token, part.pk)
+                alone.rows[ck] = unfloored
+                plain, general = PartitionEncoder(), PartitionEncoder()
+                assert (plain.plain_partition(part, ck, row)
+                        == general.plain_partition(alone, ck, unfloored))
+                assert vars(plain) == vars(general)
 
 
 @st.composite
@@ -512,6 +522,34 @@ def test_a_rows_floor_is_at_or_below_everything_in_it(steps) -> None:
             table.apply(step)
             _floor_holds(table)
             _flush_encodes_alike(table)
+
+
+@st.composite
+def _unclustered_step(draw) -> m.Mutation:
+    """An upsert of a table without clustering columns (an empty clustering key and no
+    clustering values), whole or not: maybe a marker, a TTL, nulls, a column named anew."""
+    ts, ttl = draw(st.integers(1, 30)), draw(st.sampled_from([0, 0, 0, 5]))
+    names = draw(st.lists(st.sampled_from(["a", "b", "c", "d"]), unique=True, max_size=4))
+    values = [draw(st.one_of(st.binary(max_size=40), st.none())) if draw(st.integers(0, 4)) == 0
+              else draw(st.binary(max_size=40)) for _ in names]
+    pk = draw(st.sampled_from([PK, b"other", b"k" * 70]))  # 70: longer than MAX_CACHED_PK
+    return m.Mutation(b"t", TOKEN, pk, b"", [], ts, m.MUTATION_ROW_UPSERT, [], [], ttl,
+                      100 + ttl if ttl else 0, draw(st.booleans()), 100,
+                      plain_names=names, plain_values=values)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_unclustered_step(), min_size=1, max_size=12))
+def test_a_flush_frames_an_unclustered_row_as_the_general_encoding(steps) -> None:
+    """A partition of a table without clustering columns whose row INSERTs wrote whole is
+    framed in one pack (PartitionEncoder._usual_partition): the same bytes and statistics as
+    the general encoding, whatever was written before."""
+    table = TableData()
+    for step in steps:
+        table.check(step)
+        table.apply(step)
+        _floor_holds(table)
+        _flush_encodes_alike(table)
 
 
 def test_whole_writes_set_the_floor_and_others_clear_it() -> None:
