@@ -45,6 +45,7 @@ ROW_MARKER, ROW_DELETION = 1, 2
 MAX_COLUMNS = 0xFFFF
 
 U32 = struct.Struct("<I")
+_U32_AT = U32.unpack_from
 _I32 = struct.Struct("<i")
 _U16 = struct.Struct("<H")
 _LIVE = struct.Struct("<HBqI")  # the common case: column, flags = VALUE, timestamp, value length
@@ -103,22 +104,30 @@ def single_plain_row(buf: bytes, p: int, token: int, pk: bytes) -> tuple[int, in
 
     Most point reads find such a partition: this reads its framing in one unpack instead of
     building a Partition and walking its records."""
-    n = len(pk)
-    if n > MAX_CACHED_PK:
+    one = one_plain_row(buf, p)
+    if one is None or one[0] != token or one[1] != pk:
         return None
-    layout = _single_plain(n)
-    start = p + layout.size
+    return one[3], one[4]
+
+
+def one_plain_row(buf: bytes, p: int) -> tuple[int, bytes, int, int, int] | None:
+    """(token, pk, ldt, start, end) of the partition whose header record starts at buf[p],
+    `start` and `end` its only row's span, when single_plain_row's conditions hold (whatever
+    its key); else None. A scan's usual partition (compaction's), read in one unpack."""
     try:
-        size, length, key, found, deletion, _ldt, statics, ranges, row_size = \
-            layout.unpack_from(buf, p)
+        n = _U32_AT(buf, p + 4)[0]
+        if n > MAX_CACHED_PK:
+            return None
+        layout = _single_plain(n)
+        size, _n, pk, token, deletion, ldt, statics, ranges, row_size = layout.unpack_from(buf, p)
+        start = p + layout.size
         end = start + row_size
-        if (size != n + _HEADER.size + 8 or length != n or found != token
-                or deletion != NO_DELETION or statics or ranges or key != pk
-                or U32.unpack_from(buf, end)[0]):
+        if (size != n + _HEADER.size + 8 or deletion != NO_DELETION or statics or ranges
+                or not row_size or _U32_AT(buf, end)[0]):
             return None
     except struct.error:  # the records run past the buffer (into the next chunk)
         return None
-    return start, end
+    return token, pk, ldt, start, end
 
 
 def _cell_struct(flags: int) -> struct.Struct:

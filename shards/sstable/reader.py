@@ -48,6 +48,7 @@ from shards.sstable.codec import (
     U32,
     DecodeError,
     PartitionDecoder,
+    one_plain_row,
     row_key,
     row_map,
     single_plain_row,
@@ -72,6 +73,7 @@ from shards.sstable.format import (
     unpack_toc,
 )
 from shards.sstable.keycache import KeyEntry, key_cache
+from shards.tombstones import NO_DELETION
 
 # One summary token per this many Index entries: the window unpacked per lookup. 16 keeps the
 # window unpack and its bisection at ~0.5 us (63 tokens took ~1.7 us) and the summary at half a
@@ -544,19 +546,30 @@ class SSTableReader:
         decoder = self._decoder
         header = decoder.header
         for _ in range(start, self._count):
-            try:
-                buf, begin, size, records = cursor.partition()
-                if not size:
-                    raise DecodeError("empty partition header")
-                part = header(buf, begin, begin + size)
-            except DecodeError as exc:
-                raise self._corrupt(cursor, str(exc)) from None
+            # A plain one-row partition inside the cursor's buffer, most of a compaction's, in
+            # one unpack and without the header's decode; any other by the record loop.
+            buf, p = cursor.buf, cursor.p
+            one = one_plain_row(buf, p)
+            if one is not None:
+                token, pk, ldt, begin, end = one
+                cursor.p = end + 4  # past the end mark
+                part = Partition(token, pk, NO_DELETION, ldt)
+                records = [(buf, begin, end)]
+                head = (buf, p + 4, begin - 4)
+            else:
+                try:
+                    buf, begin, size, records = cursor.partition()
+                    if not size:
+                        raise DecodeError("empty partition header")
+                    part = header(buf, begin, begin + size)
+                except DecodeError as exc:
+                    raise self._corrupt(cursor, str(exc)) from None
+                head = (buf, begin, begin + size)
             if bound is not None:
                 if (part.token, part.pk) < bound:
                     continue
                 bound = None
-            yield EncodedRows(self, part, records, None, cursor, decoder,
-                              (buf, begin, begin + size))
+            yield EncodedRows(self, part, records, None, cursor, decoder, head)
         if cursor.position != self._chunks.length:
             raise CorruptSSTable(self._data_path, -1, f"{self._chunks.length - cursor.position} "
                                                       f"bytes of data follow the last partition")

@@ -194,3 +194,33 @@ def test_an_empty_partition_header_is_refused_by_name(tmp_path, monkeypatch) -> 
         for scan in (reader.scan, reader.scan_encoded):
             with pytest.raises(CorruptSSTable, match="empty partition header"):
                 list(scan())
+
+
+@pytest.mark.parametrize("field", ["static count", "range count"])
+def test_a_one_row_header_counting_what_it_lacks_is_refused(tmp_path, monkeypatch,
+                                                            field) -> None:
+    # A one-row partition whose header's size is right but whose static-cell or range count
+    # is not zero: scans read such a partition in one unpack (codec.one_plain_row), which must
+    # leave it to the record loop, and that refuses it as corrupt, rather than take the
+    # counted statics or ranges for absent.
+    from shards.sstable.codec import PartitionEncoder
+
+    parts = _parts(3)
+    damaged_pk = parts[1].pk
+    plain = PartitionEncoder.plain_partition
+    # The header record: its size, the key's length and the key, token, deletion and ldt
+    # (3 x 8), then the static count and the range count (u32 each).
+    offset = 8 + len(damaged_pk) + 24 + (0 if field == "static count" else 4)
+
+    def damaged(self, part, ck, row):
+        whole = plain(self, part, ck, row)
+        if part.pk != damaged_pk:
+            return whole
+        return whole[:offset] + (1).to_bytes(4, "little") + whole[offset + 4:]
+
+    monkeypatch.setattr(PartitionEncoder, "plain_partition", damaged)
+    write(str(tmp_path), parts).close()
+    with SSTableReader.open(str(tmp_path), TABLE, 1) as reader:
+        for scan in (reader.scan, reader.scan_encoded):
+            with pytest.raises(CorruptSSTable):
+                list(scan())

@@ -13,9 +13,22 @@ from hypothesis import strategies as st
 from shards.errors import SSTableError, SSTableOptionError, SSTableOrderError, SSTableStateError
 from shards.memtable import Cell, Marker, Partition, Row
 from shards.sstable import SSTableReader, SSTableWriter, list_sstables
+from shards.sstable import reader as reader_module
 from shards.sstable import writer as writer_module
+from shards.sstable.codec import MAX_CACHED_PK, one_plain_row
 from shards.sstable.reader import SUMMARY_INTERVAL
-from tests.shards.sstable.helpers import TABLE, dump, partition_lists, sliced, write
+from tests.shards.sstable.helpers import (
+    _KEY,
+    _TOKEN,
+    TABLE,
+    deletions,
+    dump,
+    partition_lists,
+    partitions,
+    rows,
+    sliced,
+    write,
+)
 
 COMPRESSIONS = ["lz4", "zstd", "none"]
 
@@ -67,6 +80,81 @@ def test_a_scan_reads_rows_across_chunk_boundaries(sizes) -> None:
                                                    compression="none") as reader:
         assert [dump(found.decode()) for found in reader.scan_encoded()] == [
             dump(p) for p in parts]
+
+
+@st.composite
+def _mostly_one_row(draw) -> list[Partition]:
+    """Partitions in key order, most of them one row and nothing else (a flush's usual
+    partition, the shape scan_encoded reads in one unpack), some of those deleted, the others
+    anything; keys short and longer than MAX_CACHED_PK."""
+    keys = draw(st.lists(st.tuples(_TOKEN, st.one_of(st.binary(max_size=6),
+                                                     st.binary(min_size=MAX_CACHED_PK - 1,
+                                                               max_size=MAX_CACHED_PK + 2))),
+                         min_size=1, max_size=12, unique=True))
+    parts = []
+    for token, pk in sorted(keys):
+        if draw(st.integers(0, 3)):
+            part = Partition(token, pk)
+            if not draw(st.integers(0, 4)):  # a deleted partition's row: the record loop's
+                part.deletion, part.ldt = draw(deletions(small=False))
+            ck = draw(st.one_of(st.just(b""), _KEY))
+            part.rows[ck] = draw(rows(ck, small=False))
+        else:
+            part = draw(partitions(token, pk))
+        parts.append(part)
+    return parts
+
+
+def _encoded(reader: SSTableReader, after: tuple) -> list[tuple]:
+    """What scan_encoded gives, as bytes: each header's fields and record, each row record,
+    then the partition its records decode to."""
+    seen = []
+    for found in reader.scan_encoded(*after):
+        buf, begin, end = found.head
+        seen.append((dump(found.part), buf[begin:end],
+                     [rbuf[start:stop] for rbuf, start, stop in found.records],
+                     dump(found.decode())))
+    return seen
+
+
+@settings(max_examples=40, deadline=None)
+@given(_mostly_one_row(), st.sampled_from(["lz4", "none"]), st.sampled_from([4096, 65536]),
+       st.data())
+def test_scan_encoded_reads_a_one_row_partition_as_its_record_loop_does(parts, compression,
+                                                                        chunk_bytes,
+                                                                        data) -> None:
+    """A plain one-row partition inside the cursor's buffer is read in one unpack
+    (codec.one_plain_row): the same header, head record and row records as the general
+    record loop gives, from any starting key, across chunk boundaries."""
+    after = data.draw(st.one_of(st.just(()), st.sampled_from(
+        [(part.token, part.pk) for part in parts])))
+    with tempfile.TemporaryDirectory() as d, write(d, parts, compression=compression,
+                                                   chunk_bytes=chunk_bytes) as reader:
+        fast = _encoded(reader, after)
+        with mock.patch.object(reader_module, "one_plain_row", lambda buf, p: None):
+            assert _encoded(reader, after) == fast
+    assert [entry[3] for entry in fast] == [dump(part) for part in parts
+                                            if not after or (part.token, part.pk) >= after]
+
+
+def test_scan_encoded_takes_most_one_row_partitions_in_one_unpack(tmp_path) -> None:
+    """The test above compares both ways; this one shows the first is the usual one."""
+    parts = []
+    for i in range(200):
+        part = Partition(i, b"key%d" % i)
+        part.rows[b""] = Row((), Marker(5, 0, 0), cells={"a": Cell(5, bytes(40), 0, 0)})
+        parts.append(part)
+    hits = []
+
+    def counted(buf: bytes, p: int):
+        found = one_plain_row(buf, p)
+        hits.append(found is not None)
+        return found
+
+    with write(str(tmp_path), parts) as reader, \
+            mock.patch.object(reader_module, "one_plain_row", counted):
+        assert len(list(reader.scan_encoded())) == 200
+    assert sum(hits) >= 190  # a partition across a chunk boundary takes the record loop
 
 
 @settings(max_examples=25, deadline=None)
