@@ -402,38 +402,21 @@ class PartitionEncoder:
         """plain_partition of a table without clustering columns, for a row INSERTs wrote
         whole (a marker and its floor set: memtable.Row.floor), a flush's usual partition:
         everything before the cells (header record, row size, empty clustering, flags, marker,
-        cell count) in one pack, each cell as _plain_cells_into encodes it, the row's size
-        counted instead of joined first."""
-        ids = self.ids
-        pack_live = _LIVE.pack
-        low, high = self.min_ts, self.max_ts
+        cell count) in one pack, then the cells (_plain_cells_into), the row's size counted
+        from their values' instead of joined first."""
         ts = marker.timestamp
-        if ts < low:
-            low = ts
-        if ts > high:
-            high = ts
+        if ts < self.min_ts:
+            self.min_ts = ts
+        if ts > self.max_ts:
+            self.max_ts = ts
         out = [b""]
-        body = _USUAL_ROW_FIXED + 15 * len(cells)
-        for name, cell in cells.items():
-            col = ids.get(name)
-            if col is None:
-                col = self.new_column(name)
-            ts, value = cell.timestamp, cell.value
-            if ts < low:
-                low = ts
-            elif ts > high:
-                high = ts
-            n = len(value)
-            out += (pack_live(col, VALUE, ts, n), value)
-            body += n
-        out.append(_END)
-        pk = part.pk
+        values = self._plain_cells_into(cells, out)
         out[0] = _usual_row_head(size).pack(
-            size + _HEADER.size + 8, size, pk, part.token, part.deletion, part.ldt, 0, 0, body,
-            0, 0, ROW_MARKER, marker.timestamp, marker.ttl, marker.expires, len(cells))
+            size + _HEADER.size + 8, size, part.pk, part.token, part.deletion, part.ldt, 0, 0,
+            _USUAL_ROW_FIXED + 15 * len(cells) + values, 0, 0, ROW_MARKER, ts, marker.ttl,
+            marker.expires, len(cells))
+        out.append(_END)
         self.rows += 1
-        self.cells += len(cells)
-        self.min_ts, self.max_ts = low, high
         return b"".join(out)
 
     def row(self, ck: bytes, row: Row) -> bytes:
@@ -467,13 +450,15 @@ class PartitionEncoder:
             self.cells_into(row.cells, out)
         return b"".join(out)
 
-    def _plain_cells_into(self, cells: dict, out: list) -> None:
+    def _plain_cells_into(self, cells: dict, out: list) -> int:
         """cells_into for a memtable row whose floor is set (memtable.Row.floor): each cell is
         then a live plain value without a TTL or a deletion time, so its encoding needs only
-        its column id and timestamp looked at (a flush's usual row)."""
+        its column id and timestamp looked at (a flush's usual row). Returns the values'
+        bytes (each cell's encoding is 15 bytes more)."""
         ids = self.ids
         pack_live = _LIVE.pack
         low, high = self.min_ts, self.max_ts
+        values = 0
         for name, cell in cells.items():
             col = ids.get(name)
             if col is None:
@@ -483,9 +468,12 @@ class PartitionEncoder:
                 low = ts
             if ts > high:
                 high = ts
-            out += (pack_live(col, VALUE, ts, len(value)), value)
+            n = len(value)
+            out += (pack_live(col, VALUE, ts, n), value)
+            values += n
         self.cells += len(cells)
         self.min_ts, self.max_ts = low, high
+        return values
 
     def cells_into(self, cells: dict, out: list) -> None:
         ids = self.ids
