@@ -16,8 +16,9 @@ Theory of operation:
   anything remains. The output writer is created only for the first surviving partition, so a
   compaction that purges everything creates no file and ends without a reader.
 - The scans keep rows encoded. A group that merging and purging would give back unchanged
-  (`_copy_source`: versions with nothing deleted, expiring or purgeable, whose rows are in one
-  version only or overwritten in full by their newest version) is copied as its bytes
+  (versions with nothing deleted, expiring or purgeable: one version by `_copy_tally`, several
+  by `_copy_source`, whose rows must be in one version only or overwritten in full by their
+  newest version) is copied as its bytes
   (SSTableWriter.add_copy: the rows of every version in clustering order) and never decoded.
   That needs the sources' column ids to be the output's: the output's dictionary is seeded
   with `shared_columns(readers)`, and sources whose dictionary is not a prefix of it are always
@@ -135,7 +136,7 @@ def compact_steps(readers: Sequence[SSTableReader], writer_factory: Callable[[],
     done = 0
     try:
         for group in _groups(readers):
-            if len(group) == 1:  # one version, most groups: _copy_source's test, inline
+            if len(group) == 1:  # one version, most groups: copied by its tally alone
                 found = group[0]
                 tally = _copy_tally(found) if found.reader in same_ids else None
                 copy = None if tally is None else (group, found.records, tally)
@@ -188,18 +189,14 @@ _CLUSTERING_THEN_VERSION = itemgetter(0, 1)
 
 
 def _copy_source(group: list[EncodedRows], same_ids: set[SSTableReader]) -> Copy | None:
-    """What merging and purging `group` would give back unchanged, as add_copy's arguments
-    (the versions, the rows to copy, their tally); None when the group must be decoded. Only
-    sources whose column ids are the output's (`same_ids`) qualify.
-
-    One version: when nothing in it is deleted, expiring or purgeable. Several: `_merged_rows`."""
+    """What merging and purging `group`, several versions of a partition, would give back
+    unchanged, as add_copy's arguments (the versions, the rows to copy, their tally:
+    `_merged_rows`); None when the group must be decoded. Only sources whose column ids are
+    the output's (`same_ids`) qualify. (compact_steps tests a group of one version itself,
+    by `_copy_tally`.)"""
     for found in group:
         if found.reader not in same_ids:
             return None
-    if len(group) == 1:
-        found = group[0]
-        tally = _copy_tally(found)
-        return None if tally is None else (group, found.records, tally)
     return _merged_rows(group)
 
 

@@ -1,6 +1,6 @@
 """The walk that tells compaction whether a row or a partition's static cells would come out of
 merging and purging unchanged, so that their bytes can be copied (shards/sstable/compaction.py
-`_copy_source`), with the statistics the output's Stats need.
+`_copy_tally` and `_copy_source`), with the statistics the output's Stats need.
 
 What it is: `live_row` over a row's encoded bytes (codec.py's layout), `shaped_live_row` (the
 same answer, by the row length's RowShape of the SSTable's decoder when the row has its
