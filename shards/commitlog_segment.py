@@ -10,8 +10,8 @@ inside a record: records are opaque bytes.
 
 Theory of operation
 -------------------
-All integers are little-endian. Checksums are zlib.crc32 (CRC-32/ISO-HDLC, the polynomial of
-Cassandra's java.util.zip.CRC32; zlib computes it with hardware help and cramjam exposes no CRC32C).
+All integers are little-endian. Checksums are CRC-32/ISO-HDLC (ferrosa.checksum: zlib's values,
+the polynomial of Cassandra's java.util.zip.CRC32, computed by zlib-ng's folding code).
 
 Segment header, HEADER_SIZE = 24 bytes:
     0  magic       8s   MAGIC
@@ -41,14 +41,18 @@ from __future__ import annotations
 import os
 import re
 import struct
-import zlib
 from typing import Iterable, Iterator, NamedTuple, Union
 
 import msgspec
 
-from shards.errors import CommitLogCorruption, CommitLogVersionError, RecordTooLargeError
+from ferrosa.checksum import crc32
+from shards.errors import (
+    CommitLogCorruption,
+    CommitLogVersionError,
+    RecordTooLargeError,
+)
 
-# What append accepts as one record: anything zlib.crc32 and bytes.join take without copying.
+# What append accepts as one record: anything crc32 and bytes.join take without copying.
 Record = Union[bytes, bytearray, memoryview]
 
 MAGIC = b"FRSACLOG"
@@ -99,7 +103,7 @@ def parse_segment_name(name: str) -> tuple[int, int] | None:
 
 def pack_header(segment_id: int, version: int = FORMAT_VERSION) -> bytes:
     body = _HEADER_BODY.pack(MAGIC, version, 0, segment_id)
-    return body + struct.pack("<I", zlib.crc32(body))
+    return body + struct.pack("<I", crc32(body))
 
 
 def frame_records(records: Iterable[Record], seed: int, max_record: int) -> bytes:
@@ -109,7 +113,7 @@ def frame_records(records: Iterable[Record], seed: int, max_record: int) -> byte
     """
     parts: list[Record] = []
     add = parts.append
-    crc = zlib.crc32
+    crc = crc32
     pack_body = _FRAME_BODY.pack
     pack_header_ = RECORD_HEADER.pack
     for record in records:
@@ -161,7 +165,7 @@ class SegmentWriter:
         try:
             header = pack_header(segment_id)
             _write_all(fd, header, 0)
-            writer = cls(segment_id, path, capacity, fd, zlib.crc32(header[:-4]))
+            writer = cls(segment_id, path, capacity, fd, crc32(header[:-4]))
             writer._zero_fill(HEADER_SIZE)
             _datasync(fd)
             os.rename(temp, path)
@@ -258,7 +262,7 @@ class SegmentReader:
         magic, version, flags, segment_id, header_crc = HEADER.unpack_from(data, 0)
         if magic != MAGIC:
             raise CommitLogCorruption(path, 0, f"bad magic {magic!r}")
-        seed = zlib.crc32(data[: HEADER_SIZE - 4])
+        seed = crc32(data[: HEADER_SIZE - 4])
         if seed != header_crc:
             raise CommitLogCorruption(path, 0, "segment header checksum mismatch")
         if version not in READABLE_VERSIONS or flags != 0:
@@ -272,7 +276,7 @@ class SegmentReader:
         data = self.data
         size = len(data)
         seed = self.seed
-        crc = zlib.crc32
+        crc = crc32
         unpack = RECORD_HEADER.unpack_from
         pack_body = _FRAME_BODY.pack
         max_record = self.max_record

@@ -43,6 +43,7 @@ import lz4.block
 import msgspec
 import zstandard
 
+from ferrosa.checksum import crc32
 from ferrosa.importer.errors import CorruptSSTable, Truncated, UnsupportedFormat
 from ferrosa.importer.files import ChunkChecksums, FormatVersion
 from ferrosa.importer.varint import I32, I64, U16, U32, unpack_at
@@ -223,7 +224,7 @@ class ChunkedDataFile:
     def _plain_chunk(self, index: int) -> bytes:
         start = index * self.chunk_length
         data = self._map[start:start + self.chunk_size(index)]
-        if self.checksums is not None and zlib.crc32(data) != self.checksums.crcs[index]:
+        if self.checksums is not None and crc32(data) != self.checksums.crcs[index]:
             raise CorruptSSTable(self.path, f"CRC32 mismatch in chunk {index} (per CRC.db)", start)
         return data
 
@@ -237,7 +238,7 @@ class ChunkedDataFile:
             raise CorruptSSTable(self.path, f"chunk {index} extends past the end of the file", start)
         stored = self._map[start:stored_end]
         (expected_crc,) = U32.unpack_from(self._map, stored_end)
-        if zlib.crc32(stored) != expected_crc:
+        if crc32(stored) != expected_crc:
             raise CorruptSSTable(self.path, f"CRC32 mismatch in compressed chunk {index}", start)
         size = self.chunk_size(index)
         if len(stored) >= c.max_compressed_length:

@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import os
 import re
-import zlib
 from pathlib import Path
 
 import msgspec
 
+from ferrosa.checksum import crc32
 from ferrosa.importer.errors import CorruptSSTable, MissingComponent, UnsupportedFormat
 from ferrosa.importer.varint import I32
 
@@ -45,7 +45,7 @@ INDEX_COMPONENTS: dict[str, tuple[str, ...]] = {
     FORMAT_BTI: (PARTITIONS, ROWS),
 }
 
-# Read in pieces of this size when checksumming whole files: large enough to keep zlib.crc32 at
+# Read in pieces of this size when checksumming whole files: large enough to keep crc32 at
 # memory speed, small enough not to double a large file's footprint.
 CHECKSUM_READ_SIZE = 4 << 20
 # A TOC is a handful of short lines; anything larger is not a TOC.
@@ -189,7 +189,7 @@ def crc32_of_file(path: str) -> tuple[int, int]:
     size = 0
     with open(path, "rb") as f:
         while piece := f.read(CHECKSUM_READ_SIZE):
-            crc = zlib.crc32(piece, crc)
+            crc = crc32(piece, crc)
             size += len(piece)
     return crc, size
 

@@ -27,10 +27,9 @@ here only to know which covered-clustering values are fixed-width).
 
 from __future__ import annotations
 
-import zlib
-
 import msgspec
 
+from ferrosa.checksum import crc32
 from ferrosa.importer.errors import CorruptSSTable, Truncated, UnsupportedFormat
 from ferrosa.importer.files import FormatVersion
 from ferrosa.importer.types import value_length_if_fixed
@@ -257,7 +256,7 @@ _READERS = {VALIDATION: _read_validation, COMPACTION: _read_compaction, STATS: _
 def _check_crc(buf: bytes, start: int, end: int, path: str, what: str) -> None:
     if end + CRC_SIZE > len(buf):
         raise Truncated(path, f"end of file before the CRC32 of {what}", end)
-    if zlib.crc32(buf[start:end]) != U32.unpack_from(buf, end)[0]:
+    if crc32(buf[start:end]) != U32.unpack_from(buf, end)[0]:
         raise CorruptSSTable(path, f"CRC32 mismatch in {what}", start)
 
 
@@ -278,7 +277,7 @@ def _read_toc(buf: bytes, v: FormatVersion, path: str) -> dict[int, int]:
             raise CorruptSSTable(path, f"invalid metadata TOC entry (type {kind}, offset {offset})", at)
         toc[kind] = offset
     if v.metadata_checksum:
-        crc = zlib.crc32(buf[toc_start:c.pos], zlib.crc32(buf[0:4]))
+        crc = crc32(buf[toc_start:c.pos], crc32(buf[0:4]))
         (stored,) = U32.unpack_from(buf, c.pos) if c.pos + 4 <= len(buf) else (None,)
         if stored != crc:
             raise CorruptSSTable(path, "CRC32 mismatch in the metadata TOC", toc_start)

@@ -43,13 +43,13 @@ import re
 import shutil
 import struct
 import time
-import zlib
 from collections import Counter
 from pathlib import Path
 from typing import NamedTuple
 
 import msgspec
 
+from ferrosa.checksum import crc32
 from ferrosa.objectstore.errors import LocalDataError, PendingLogError
 from shards.commitlog_segment import fsync_directory
 from shards.sstable.format import TOC, component_name, component_path, unpack_toc
@@ -133,7 +133,7 @@ _DONE_DECODER = msgspec.msgpack.Decoder(Done)
 
 def frame(record: msgspec.Struct) -> bytes:
     body = _ENCODER.encode(record)
-    return RECORD_HEADER.pack(len(body), zlib.crc32(body)) + body
+    return RECORD_HEADER.pack(len(body), crc32(body)) + body
 
 
 def scan(data: bytes | memoryview, start: int) -> tuple[list[bytes], int, str | None]:
@@ -151,7 +151,7 @@ def scan(data: bytes | memoryview, start: int) -> tuple[list[bytes], int, str | 
         if end - pos - head < length:
             return bodies, pos, f"incomplete record at offset {pos}"
         body = bytes(data[pos + head:pos + head + length])
-        if zlib.crc32(body) != crc:
+        if crc32(body) != crc:
             return bodies, pos, f"record checksum mismatch at offset {pos}"
         bodies.append(body)
         pos += head + length

@@ -15,12 +15,12 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-import zlib
 from collections.abc import AsyncIterator, Sequence
 
 import obstore
 from obstore.exceptions import BaseError, NotFoundError
 
+from ferrosa.checksum import crc32
 from ferrosa.objectstore.errors import LocalDataError, RemoteDataError
 
 NOT_FOUND = (NotFoundError, FileNotFoundError)
@@ -81,7 +81,7 @@ async def put_file(store: object, key: str, path: str, expected_size: int | None
     _check(path, "size", expected_size, size)
     if size <= MULTIPART_THRESHOLD:
         data = await asyncio.to_thread(_read_all, path)
-        crc = zlib.crc32(data)
+        crc = crc32(data)
         _check(path, "size", expected_size, len(data))
         _check(path, "CRC32", expected_crc, crc)
         await obstore.put_async(store, key, data, use_multipart=False)
@@ -96,7 +96,7 @@ async def put_file(store: object, key: str, path: str, expected_size: int | None
                 if not block:
                     return
                 state[0] += len(block)
-                state[1] = zlib.crc32(block, state[1])
+                state[1] = crc32(block, state[1])
                 yield block
         finally:
             os.close(fd)
@@ -123,7 +123,7 @@ async def get_file(store: object, key: str, path: str, expected_size: int | None
     try:
         async for block in result.stream(min_chunk_size=PART_BYTES):
             view = memoryview(block)
-            crc = zlib.crc32(view, crc)
+            crc = crc32(view, crc)
             size += len(view)
             while view:
                 written = await asyncio.to_thread(os.write, fd, view)

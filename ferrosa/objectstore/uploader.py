@@ -44,7 +44,6 @@ import os
 import signal
 import sys
 import time
-import zlib
 from collections import deque
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -52,6 +51,7 @@ from pathlib import Path
 import msgspec
 import obstore
 
+from ferrosa.checksum import crc32
 from ferrosa.objectstore import layout
 from ferrosa.objectstore.errors import (
     BucketIdentityError,
@@ -367,11 +367,11 @@ class Uploader:
 
         await _all([self._put(key(c.name), staging / component_name(table_id, generation, c.name),
                               c.size, c.crc32, job.recheck) for c in toc.components])
-        await self._put(key(TOC), toc_path, len(toc_bytes), zlib.crc32(toc_bytes), job.recheck)
+        await self._put(key(TOC), toc_path, len(toc_bytes), crc32(toc_bytes), job.recheck)
         entry = SSTableEntry(
             generation=generation, upload_id=notice.upload_id, uploaded_at=time.time(),
             components=[ComponentEntry(c.name, c.size, c.crc32) for c in toc.components]
-            + [ComponentEntry(TOC, len(toc_bytes), zlib.crc32(toc_bytes))])
+            + [ComponentEntry(TOC, len(toc_bytes), crc32(toc_bytes))])
         now, grace = time.time(), self.settings.delete_grace_seconds
         await self._update(manifest_key, lambda m: with_sstable(
             m or empty_manifest(self.host_id, shard, table_id), entry, notice.flushed_through,

@@ -13,7 +13,8 @@ the segment layer are little-endian:
 
 CRC24 (Cassandra's Crc.crc24): register initialised to 0x875060, polynomial 0x1974F0B, bytes fed
 in wire order, each XORed into bits 16..23 then shifted out MSB-first. CRC32: ordinary CRC32
-(zlib) whose state is first fed the four bytes FA 2D 55 CA (Cassandra's Crc.crc32()).
+(zlib's, computed by ferrosa.checksum) whose state is first fed the four bytes FA 2D 55 CA
+(Cassandra's Crc.crc32()).
 A header's CRC24 covers a fixed number of bytes (3, or 5 compressed), and a CRC over a fixed
 length is affine in its input bits: the CRC of the whole is the XOR of the CRCs of each byte
 alone at its position (with the register's start folded into the first). So headers are
@@ -45,9 +46,8 @@ given, no more) or perform I/O.
 from __future__ import annotations
 
 import struct
-import zlib
-from zlib import crc32 as _zlib_crc32
 
+from ferrosa.checksum import crc32 as _crc32
 from ferrosa.protocol.compression import (
     MIN_COMPRESSED_BYTES,
     lz4_compress_block,
@@ -72,7 +72,7 @@ TRAILER_SIZE = 4  # CRC32
 CRC24_INIT = 0x875060
 CRC24_POLY = 0x1974F0B
 CRC32_SEED_BYTES = b"\xfa\x2d\x55\xca"
-CRC32_SEED = zlib.crc32(CRC32_SEED_BYTES)
+CRC32_SEED = _crc32(CRC32_SEED_BYTES)
 # zlib's CRC32 of any bytes followed by their CRC32 in little-endian (module docstring).
 CRC32_RESIDUE = 0x2144DF1C
 
@@ -139,7 +139,7 @@ def crc24_of_fields(fields: int, size: int) -> int:
 
 def crc32(data: bytes | bytearray | memoryview) -> int:
     """Cassandra's seeded CRC32 of a segment payload."""
-    return zlib.crc32(data, CRC32_SEED)
+    return _crc32(data, CRC32_SEED)
 
 
 def encode_segment(payload: bytes | memoryview, self_contained: bool, compressed: bool) -> bytes:
@@ -163,7 +163,7 @@ def encode_segment(payload: bytes | memoryview, self_contained: bool, compressed
         field_bytes = 3
     header = fields | crc24_of_fields(fields, field_bytes) << (8 * field_bytes)
     return b"".join((header.to_bytes(field_bytes + 3, "little"), body,
-                     _U32LE.pack(_zlib_crc32(body, CRC32_SEED))))
+                     _U32LE.pack(_crc32(body, CRC32_SEED))))
 
 
 def encode_segments(frames: bytes | bytearray | memoryview | list[bytes], compressed: bool) -> bytes:
@@ -295,7 +295,7 @@ class SegmentDecoder:
                     return
                 if not data:
                     data = bytes(buf)
-                if _zlib_crc32(data[start:end + TRAILER_SIZE], CRC32_SEED) != CRC32_RESIDUE:
+                if _crc32(data[start:end + TRAILER_SIZE], CRC32_SEED) != CRC32_RESIDUE:
                     raise _payload_checksum_error(data[start:end], data, end)
                 pos = end + TRAILER_SIZE
                 source = data

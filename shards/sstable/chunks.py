@@ -16,8 +16,9 @@ Theory of operation:
 - The CRC covers the stored payload, so it is checked before a decompressor sees the bytes: a
   corrupt chunk is reported, never decoded.
 - Files are read with os.pread, one call per chunk (not mmap): a chunk is read whole anyway, a
-  short read (file truncated under us) is an error we can name instead of a SIGBUS, and the
-  decompressors want a bytes object.
+  short read (file truncated under us) is an error we can name instead of a SIGBUS, and a chunk
+  read from the file is a bytes object the cache can keep; its payload is checked and decompressed
+  through a view, without a copy.
 - The reader reads through a `DataSource`: `LocalData` (os.pread bound to an fd), or an object in
   the bucket once the local copy was evicted (shards/cold.py). Either way every chunk is checked
   against its CRC, so bytes from the store are trusted no more than bytes from disk.
@@ -28,7 +29,6 @@ from __future__ import annotations
 import itertools
 import os
 import sys
-import zlib
 from array import array
 from collections import OrderedDict
 from collections.abc import Callable
@@ -38,6 +38,7 @@ from typing import Protocol
 import lz4.block
 import zstandard
 
+from ferrosa.checksum import crc32
 from ferrosa.lru import OwnedLRU
 from shards.errors import CorruptSSTable, SSTableOptionError, SSTableStateError
 from shards.sstable.format import CHUNKS_HEADER, CRC
@@ -174,10 +175,10 @@ class ChunkWriter:
         payload = raw.tobytes() if self.compress is None else self.compress(raw)
         if len(payload) >= len(raw):
             payload = raw.tobytes()
-        crc = zlib.crc32(payload)
+        crc = crc32(payload)
         record = payload + CRC.pack(crc)
         write_all(self.fd, record)
-        self.crc = zlib.crc32(record, self.crc)
+        self.crc = crc32(record, self.crc)
         self.flushed += len(raw)
         self.offsets.append(self.offsets[-1] + len(record))
 
@@ -310,12 +311,14 @@ class ChunkReader:
         if len(record) != end - start:
             raise CorruptSSTable(self.path, start + len(record),
                                  f"chunk {i} cut short: read {len(record)} of {end - start} bytes")
-        payload = record[:-CRC.size]
-        if zlib.crc32(payload) != CRC.unpack_from(record, len(payload))[0]:
+        stored = end - start - CRC.size
+        # A view, not a slice: checking and decompressing the payload copies none of it.
+        payload = memoryview(record)[:stored]
+        if crc32(payload) != CRC.unpack_from(record, stored)[0]:
             raise CorruptSSTable(self.path, start, f"chunk {i} checksum mismatch")
         size = min(self.chunk_bytes, self.length - i * self.chunk_bytes)
-        if len(payload) == size:
-            return payload
+        if stored == size:
+            return record[:stored]
         if self.decompress is None:
             raise CorruptSSTable(self.path, start, f"chunk {i} is {len(payload)} bytes, "
                                                    f"expected {size} uncompressed")

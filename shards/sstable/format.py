@@ -17,7 +17,7 @@ Theory of operation (the full byte tables are in docs/sstable-format.md):
 - TOC lists every other component with its size and CRC32 and carries the format version. It is
   written last, after every other file is durable under its final name: a generation without a
   TOC is a leftover of an interrupted write and `cleanup_incomplete` deletes it.
-- Integers are little-endian; checksums are zlib.crc32 (CRC-32, as in the commit log).
+- Integers are little-endian; checksums are CRC-32 (ferrosa.checksum, as in the commit log).
 """
 
 from __future__ import annotations
@@ -25,11 +25,11 @@ from __future__ import annotations
 import os
 import re
 import struct
-import zlib
 from collections.abc import Sequence
 
 import msgspec
 
+from ferrosa.checksum import crc32
 from shards.commitlog_segment import fsync_directory
 from shards.errors import CorruptSSTable, SSTableVersionError
 
@@ -141,7 +141,7 @@ def parse_component_name(name: str) -> tuple[str, int, str, bool] | None:
 def pack_toc(toc: Toc) -> bytes:
     body = msgspec.msgpack.encode(toc)
     head = TOC_HEADER.pack(TOC_MAGIC, FORMAT_VERSION, 0, len(body)) + body
-    return head + CRC.pack(zlib.crc32(head))
+    return head + CRC.pack(crc32(head))
 
 
 def unpack_toc(path: str, data: bytes) -> Toc:
@@ -155,7 +155,7 @@ def unpack_toc(path: str, data: bytes) -> Toc:
     if end + CRC.size != len(data):
         raise CorruptSSTable(path, 12, f"body length {length} does not match the file size "
                                        f"{len(data)}")
-    if CRC.unpack_from(data, end)[0] != zlib.crc32(data[:end]):
+    if CRC.unpack_from(data, end)[0] != crc32(data[:end]):
         raise CorruptSSTable(path, end, "TOC checksum mismatch")
     if version != FORMAT_VERSION or flags != 0:
         raise SSTableVersionError(path, version, FORMAT_VERSION)

@@ -30,7 +30,6 @@ from __future__ import annotations
 import mmap
 import os
 import struct
-import zlib
 from array import array
 from bisect import bisect_left
 from collections.abc import Callable, Iterator
@@ -40,6 +39,7 @@ from types import TracebackType
 import msgspec
 import numpy as np
 
+from ferrosa.checksum import crc32
 from shards.errors import CorruptSSTable, SSTableError, SSTableStateError
 from shards.memtable import Partition
 from shards.sstable.bloom import HASH_SEED, MAX_HASHES, BloomFilter
@@ -665,7 +665,7 @@ class SSTableReader:
             block = data.pread(min(1 << 20, entry.size - offset), offset)
             if not block:
                 break
-            crc = zlib.crc32(block, crc)
+            crc = crc32(block, crc)
             offset += len(block)
         if offset != entry.size or crc != entry.crc32:
             raise CorruptSSTable(self._data_path, -1, "Data file checksum does not match the TOC")
@@ -708,7 +708,7 @@ class _OpenFiles:
         path, crc = self._checked(index)
         with open(path, "rb") as f:
             data = f.read()
-        if zlib.crc32(data) != crc:
+        if crc32(data) != crc:
             raise CorruptSSTable(path, -1, "checksum does not match the TOC")
         return data
 
@@ -719,7 +719,7 @@ class _OpenFiles:
         with open(path, "rb") as f:
             mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
         self.maps.append(mm)
-        if zlib.crc32(mm) != crc:
+        if crc32(mm) != crc:
             raise CorruptSSTable(path, -1, "checksum does not match the TOC")
         return mm
 

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import os
 import struct
-import zlib
 from collections.abc import Generator
 from concurrent.futures import Future, wait
 from types import TracebackType
@@ -35,8 +34,14 @@ from typing import NoReturn
 
 import msgspec
 
+from ferrosa.checksum import crc32
 from shards.commitlog_segment import fsync_directory
-from shards.errors import SSTableError, SSTableOptionError, SSTableOrderError, SSTableStateError
+from shards.errors import (
+    SSTableError,
+    SSTableOptionError,
+    SSTableOrderError,
+    SSTableStateError,
+)
 from shards.memtable import Partition
 from shards.sstable.bloom import BloomBuilder
 from shards.sstable.chunks import ChunkWriter, check_chunk_bytes, codec_id, write_all
@@ -104,7 +109,7 @@ class _Sink:
     def flush(self) -> None:
         if self.buf:
             write_all(self.fd, self.buf)
-            self.crc = zlib.crc32(self.buf, self.crc)
+            self.crc = crc32(self.buf, self.crc)
             self.size += len(self.buf)
             self.buf = bytearray()
 
@@ -380,7 +385,7 @@ class SSTableWriter:
             self._fds[component] = fd = os.open(self._temp(component), os.O_WRONLY | os.O_CREAT
                                                 | os.O_TRUNC | os.O_CLOEXEC, 0o644)
             write_all(fd, payload)
-            entries[component] = TocEntry(component, len(payload), zlib.crc32(payload))
+            entries[component] = TocEntry(component, len(payload), crc32(payload))
         return entries
 
     def _publish(self, entries: dict[str, TocEntry]) -> None:
