@@ -21,10 +21,15 @@ from shards.memtable import Cell, Complex, Partition, Row, cell_live
 from shards.tombstones import NO_DELETION
 
 _LEN = struct.Struct(">i")
-# The [bytes] length prefixes of short values, built once: a tuple index instead of a pack call
-# for most cells (a prefix table of this many entries is 8 KiB).
-_SHORT_VALUE = 256
+# The [bytes] length prefixes of values shorter than this, built once: a tuple index instead of
+# a pack call for most cells. 4,096 entries (about 170 KiB of bytes objects) cover the usual
+# column values; a longer value takes a pack call, or on an unrolled row (PointPlan.whole) the
+# loop's encoding.
+_SHORT_VALUE = 4096
 _PREFIX = tuple(_LEN.pack(n) for n in range(_SHORT_VALUE))
+# PointPlan.whole is generated for projections of at most this many cells: one statement per
+# cell, and a plan of a wide table (thousands of columns) would compile a function that size.
+MAX_UNROLLED_CELLS = 64
 _NULL = _LEN.pack(-1)
 # Projection kinds as module constants: the per-value loops read them without an attribute lookup.
 _PROJ_CELL, _PROJ_PK = m.PROJ_CELL, m.PROJ_PK
@@ -179,7 +184,7 @@ class PointPlan:
     over (kind, argument) items. `keys` holds one (kind, index) per leading PROJ_PK or PROJ_CK
     item, `names` the cells' column names after them."""
 
-    __slots__ = ("just_key", "keys", "names")
+    __slots__ = ("just_key", "keys", "names", "whole")
 
     def __init__(self, keys: tuple[tuple[int, int], ...], names: tuple[str, ...]) -> None:
         self.keys = keys
@@ -187,6 +192,50 @@ class PointPlan:
         # The usual head, the one component of a one-part partition key: the key's bytes as
         # they come, without a split.
         self.just_key = keys == ((_PROJ_PK, 0),)
+        # whole(pk_values, ck_values, cells, out): encode_plan_row of a whole row (its floor
+        # above its shadow) unrolled for these items; -1, with nothing appended, when a cell
+        # is missing (null) or a value is too long for the prefix table: the loop encodes it.
+        self.whole = unrolled_row(keys, names)
+
+
+def unrolled_row(keys: tuple[tuple[int, int], ...],
+                 names: tuple[str, ...]) -> Callable[[list[bytes] | None, Sequence[bytes], dict,
+                                                      list[bytes]], int] | None:
+    """The function PointPlan.whole for a projection's leading `keys` items and its cells
+    `names`, or None past MAX_UNROLLED_CELLS. Generated once per projection, as namedtuple
+    and dataclasses generate their methods: a whole row's every cell is a live plain value, so
+    its encoding is a fixed sequence of lookups and one tuple of pieces, which the loop of
+    encode_plan_row spends about 280 bytecodes a row of seven items on. The column names are
+    not in the source: the function reads them from its globals (N0, N1, ...)."""
+    if not names or len(names) > MAX_UNROLLED_CELLS:
+        return None
+    count = len(names)
+    body = ["    get = cells.get",
+            "    " + "; ".join(f"c{i} = get(N{i})" for i in range(count)),
+            "    if " + " or ".join(f"c{i} is None" for i in range(count)) + ":",
+            "        return -1"]
+    pieces, sizes, fixed = [], [], 4 * count
+    for j, (kind, i) in enumerate(keys):
+        if kind == _PROJ_PK:  # pk_values holds the components encoded (RowEncoder.key_pieces)
+            body.append(f"    p{j} = pk_values[{i}]")
+            pieces.append(f"p{j}")
+        else:
+            body.append(f"    p{j} = ck_values[{i}]")
+            pieces.append(f"P[len(p{j})], p{j}")
+            fixed += 4
+        sizes.append(f"len(p{j})")
+    body.append("    " + "; ".join(f"v{i} = c{i}.value" for i in range(count)))
+    pieces += [f"P[len(v{i})], v{i}" for i in range(count)]
+    sizes += [f"len(v{i})" for i in range(count)]
+    body += ["    try:",
+             f"        out += ({', '.join(pieces)},)",
+             "    except IndexError:  # a value of _SHORT_VALUE bytes or more",
+             "        return -1",
+             f"    return {fixed} + {' + '.join(sizes)}"]
+    source = "def whole(pk_values, ck_values, cells, out):\n" + "\n".join(body) + "\n"
+    scope: dict = {"P": _PREFIX, **{f"N{i}": name for i, name in enumerate(names)}}
+    exec(compile(source, f"<unrolled row of {count} cells>", "exec"), scope)
+    return scope["whole"]
 
 
 # Point plans kept, by encoded projection (None: the projection is not of that form).
@@ -223,14 +272,16 @@ def encode_point_row(plan: PointPlan, pk: bytes, pk_components: int, row: Row, s
     """The result row of live memtable `row` of partition `pk` (`pk_components` parts), the
     newest deletion covering it `shadow`: what RowEncoder.encode gives for the same projection
     of a table without dropped columns."""
-    whole = row.floor > shadow
     if plan.just_key and pk_components == 1:
-        out = [_LEN.pack(len(pk)) + pk]
-        encode_plan_row((), plan.names, None, row.ck_values, row.cells, shadow, now, out, whole)
+        pk_values = [_LEN.pack(len(pk)) + pk]
     else:
-        out = []
-        encode_plan_row(plan.keys, plan.names, [_raw(p) for p in pk_splitter(pk_components)(pk)],
-                        row.ck_values, row.cells, shadow, now, out, whole)
+        pk_values = [_raw(p) for p in pk_splitter(pk_components)(pk)]
+    out: list[bytes] = []
+    whole = row.floor > shadow
+    if not (whole and plan.whole is not None
+            and plan.whole(pk_values, row.ck_values, row.cells, out) >= 0):
+        encode_plan_row(plan.keys, plan.names, pk_values, row.ck_values, row.cells, shadow, now,
+                        out, whole)
     return b"".join(out)
 
 
@@ -360,8 +411,14 @@ class RowEncoder:
     def encode_row(self, part: Partition, row: Row, shadow: int, out: list[bytes]) -> int:
         """`encode` for a row (not a static-only one) when `point` is set."""
         plan = self.point
-        return encode_plan_row(plan.keys, plan.names, self.key_pieces(part.pk), row.ck_values,
-                               row.cells, shadow, self.now, out, row.floor > shadow)
+        pk_values = self.key_pieces(part.pk)
+        whole = row.floor > shadow
+        if whole and plan.whole is not None:
+            size = plan.whole(pk_values, row.ck_values, row.cells, out)
+            if size >= 0:
+                return size
+        return encode_plan_row(plan.keys, plan.names, pk_values, row.ck_values, row.cells,
+                               shadow, self.now, out, whole)
 
     def key_pieces(self, pk: bytes) -> list[bytes]:
         """The encoded components of partition key `pk`, split once per partition: every row

@@ -421,11 +421,14 @@ class ShardStore:
         lo, hi = _read_range(req)
         inclusive = (req.after is None or req.reverse, False)
         count, size, last_ck = 0, 0, None
-        # A projection of key items then plain cells (SELECT *): each row in one call,
-        # encode_plan_row, with the partition key's pieces encoded once.
+        # A projection of key items then plain cells (SELECT *): each row in one call, the
+        # plan's unrolled `whole` for a whole row, else encode_plan_row, with the partition
+        # key's pieces encoded once.
         plan = encoder.point
+        unrolled = None
         if plan is not None:
             keys, names, pk_values = plan.keys, plan.names, encoder.key_pieces(part.pk)
+            unrolled = plan.whole
         dropped = encoder.dropped
         pdel, ranges = part.deletion, part.ranges
         for ck, row in rows.irange_items(lo, hi, inclusive=inclusive, reverse=req.reverse):
@@ -446,7 +449,10 @@ class ShardStore:
                     continue
             if (limit and count >= limit) or size > MAX_REPLY_ROW_BYTES:
                 return count, True, last_ck
-            if plan is not None:
+            if whole and unrolled is not None and (
+                    appended := unrolled(pk_values, row.ck_values, row.cells, out)) >= 0:
+                size += appended
+            elif plan is not None:
                 size += encode_plan_row(keys, names, pk_values, row.ck_values, row.cells,
                                         shadow, now, out, whole)
             else:
