@@ -197,6 +197,21 @@ class PointPlan:
         # is missing (null) or a value is too long for the prefix table: the loop encodes it.
         self.whole = unrolled_row(keys, names)
 
+    def encode(self, pk_values: list[bytes] | None, row: Row, shadow: int, now: int,
+               out: list[bytes]) -> int:
+        """Append memtable `row`'s [bytes] by this plan (`pk_values`: the partition key's
+        components, encoded), the newest deletion covering it `shadow`; returns the bytes
+        appended. A whole row by `whole`, any other (or one `whole` declines) by
+        encode_plan_row. (ShardStore._read_partition makes the same choice inline, a call
+        less per row of a slice.)"""
+        whole = row.floor > shadow
+        if whole and self.whole is not None:
+            size = self.whole(pk_values, row.ck_values, row.cells, out)
+            if size >= 0:
+                return size
+        return encode_plan_row(self.keys, self.names, pk_values, row.ck_values, row.cells,
+                               shadow, now, out, whole)
+
 
 def unrolled_row(keys: tuple[tuple[int, int], ...],
                  names: tuple[str, ...]) -> Callable[[list[bytes] | None, Sequence[bytes], dict,
@@ -234,7 +249,7 @@ def unrolled_row(keys: tuple[tuple[int, int], ...],
              f"    return {fixed} + {' + '.join(sizes)}"]
     source = "def whole(pk_values, ck_values, cells, out):\n" + "\n".join(body) + "\n"
     scope: dict = {"P": _PREFIX, **{f"N{i}": name for i, name in enumerate(names)}}
-    exec(compile(source, f"<unrolled row of {count} cells>", "exec"), scope)
+    exec(compile(source, f"<unrolled row of {count} cells>", "exec"), scope)  # noqa: S102
     return scope["whole"]
 
 
@@ -277,11 +292,7 @@ def encode_point_row(plan: PointPlan, pk: bytes, pk_components: int, row: Row, s
     else:
         pk_values = [_raw(p) for p in pk_splitter(pk_components)(pk)]
     out: list[bytes] = []
-    whole = row.floor > shadow
-    if not (whole and plan.whole is not None
-            and plan.whole(pk_values, row.ck_values, row.cells, out) >= 0):
-        encode_plan_row(plan.keys, plan.names, pk_values, row.ck_values, row.cells, shadow, now,
-                        out, whole)
+    plan.encode(pk_values, row, shadow, now, out)
     return b"".join(out)
 
 
@@ -410,15 +421,7 @@ class RowEncoder:
 
     def encode_row(self, part: Partition, row: Row, shadow: int, out: list[bytes]) -> int:
         """`encode` for a row (not a static-only one) when `point` is set."""
-        plan = self.point
-        pk_values = self.key_pieces(part.pk)
-        whole = row.floor > shadow
-        if whole and plan.whole is not None:
-            size = plan.whole(pk_values, row.ck_values, row.cells, out)
-            if size >= 0:
-                return size
-        return encode_plan_row(plan.keys, plan.names, pk_values, row.ck_values, row.cells,
-                               shadow, self.now, out, whole)
+        return self.point.encode(self.key_pieces(part.pk), row, shadow, self.now, out)
 
     def key_pieces(self, pk: bytes) -> list[bytes]:
         """The encoded components of partition key `pk`, split once per partition: every row
