@@ -41,6 +41,7 @@ from sortedcontainers import SortedList
 
 from ferrosa.ipc import messages as m
 from shards.errors import MutationRejected
+from shards.plainrow import NewRowPutter, NewRowPutters
 from shards.rowmap import RowMap
 from shards.tombstones import NO_DELETION, RangeTombstoneList
 
@@ -74,6 +75,10 @@ class Marker(msgspec.Struct, gc=False, frozen=True):
     timestamp: int
     ttl: int
     expires: int  # the expiry (seconds since the epoch) when ttl > 0, else 0
+
+
+# The unrolled put of a new row's plain values, per column set (shards/plainrow.py).
+_NEW_ROW_PUTTERS = NewRowPutters(Cell, _CELL_OVERHEAD)
 
 
 def reconcile(old: Cell, new: Cell) -> Cell:
@@ -268,14 +273,20 @@ def put_plain(target: dict[str, Cell | Complex], names: Sequence[str],
     without a path) written at `ts` with `ttl` and `expires`, `now` the coordinator's clock:
     each reconciled with the cell it meets; returns the bytes added. A function of the
     mutation's fields, not a _CellApplier method: the usual INSERT makes no applier."""
-    if not target and None not in values:
-        # A new row of values, the usual insert of a new key: no cell to reconcile with, so
-        # no lookup per cell.
-        added = len(names) * _CELL_OVERHEAD
-        for name, value in zip(names, values):
-            target[intern(name)] = Cell(ts, value, ttl, expires)
-            added += len(name) + len(value)
-        return added
+    if not target:
+        # A new row, the usual insert of a new key: no cell to reconcile with, so no lookup
+        # per cell; of values, by the function unrolled for these names.
+        put = _NEW_ROW_PUTTERS[tuple(names)]
+        if put is not None:
+            added = put(target, values, ts, ttl, expires)
+            if added >= 0:
+                return added
+        elif None not in values:  # too many names to unroll
+            added = len(names) * _CELL_OVERHEAD
+            for name, value in zip(names, values):
+                target[intern(name)] = Cell(ts, value, ttl, expires)
+                added += len(name) + len(value)
+            return added
     added = 0
     for name, value in zip(names, values):
         cell = Cell(ts, value, ttl, expires) if value is not None else Cell(ts, None, 0, now)
@@ -453,15 +464,20 @@ class TableData:
     def _more_rows(self, part: Partition, mut: m.Mutation) -> None:
         """Mutation.rows: each the upsert of its own row, as `_upsert` writes the first."""
         ts, ttl, expires, now = mut.timestamp, mut.ttl, mut.expires_at, mut.now
-        names, marker = mut.plain_names, mut.row_marker
+        names = mut.plain_names
         rows = part.rows
+        # A new row of values (a batch's usual row) has its cells put by the function unrolled
+        # for these names (put_plain's new-row path, which a batch's first row takes in
+        # _upsert).
+        put = _NEW_ROW_PUTTERS[tuple(names)]
+        if put is not None:
+            cks = [extra.ck for extra in mut.rows]
+            if rows.appends(cks):
+                self._append_rows(rows, cks, mut, put)
+                return
+        # One marker for all the rows: a Marker is frozen.
+        marker = Marker(ts, ttl, expires) if mut.row_marker else None
         added = 0
-        # A new row of values (a batch's usual row) has its cells put here, by the names
-        # interned once for all the rows rather than once per cell (put_plain's new-row path,
-        # which a batch's first row takes in _upsert); `whole`: those cells' bytes but the
-        # values'.
-        interned: list[str] | None = None
-        whole = 0
         for extra in mut.rows:
             row = rows.get(extra.ck)
             if row is None:
@@ -474,19 +490,37 @@ class TableData:
             elif ts < row.floor:
                 row.floor = ts
             if marker and (row.marker is None or ts >= row.marker.timestamp):
-                row.marker = Marker(ts, ttl, expires)
+                row.marker = marker
             if not names:
                 continue
             cells = row.cells
-            if cells or nulls:
-                added += put_plain(cells, names, values, ts, ttl, expires, now)
-                continue
-            if interned is None:
-                interned = list(map(intern, names))
-                whole = len(names) * _CELL_OVERHEAD + sum(map(len, names))
-            for name, value in zip(interned, values):
-                cells[name] = Cell(ts, value, ttl, expires)
-            added += whole + sum(map(len, values))
+            if (cells or nulls or put is None
+                    or (size := put(cells, values, ts, ttl, expires)) < 0):
+                size = put_plain(cells, names, values, ts, ttl, expires, now)
+            added += size
+        self.bytes += added
+
+    def _append_rows(self, rows: RowMap, cks: list[bytes], mut: m.Mutation,
+                     put: NewRowPutter) -> None:
+        """_more_rows of rows new to the partition, after all its rows in clustering order
+        (RowMap.appends said so): each row made whole, then all added to the map at once."""
+        ts, ttl, expires = mut.timestamp, mut.ttl, mut.expires_at
+        marker = Marker(ts, ttl, expires) if mut.row_marker else None
+        floor = NO_DELETION if ttl or expires else ts
+        new = []
+        added = len(cks) * _ROW_OVERHEAD + sum(map(len, cks))
+        for extra in mut.rows:
+            values = extra.plain_values
+            cells: dict[str, Cell | Complex] = {}
+            size = put(cells, values, ts, ttl, expires)
+            if size >= 0:
+                new.append(Row(tuple(extra.ck_values), marker, NO_DELETION, 0, cells, floor))
+            else:  # a null among the values
+                size = put_plain(cells, mut.plain_names, values, ts, ttl, expires, mut.now)
+                new.append(Row(tuple(extra.ck_values), marker, NO_DELETION, 0, cells,
+                               NO_DELETION))
+            added += size
+        rows.extend(cks, new)
         self.bytes += added
 
     def _new_row(self, part: Partition, mut: m.Mutation, floor: int = NO_DELETION) -> Row:

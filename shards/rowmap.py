@@ -22,6 +22,8 @@ A map that grew to several rows keeps that representation when rows are removed.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right, insort
+from itertools import islice
+from operator import lt
 from typing import Any, Iterator
 
 import msgspec
@@ -93,6 +95,43 @@ class RowMap(msgspec.Struct, gc=False, eq=False):
             else:
                 keys.add(key)
         rows[key] = row
+
+    def appends(self, keys: list[bytes]) -> bool:
+        """Whether `keys` are strictly ascending and all above every key held: then `extend`
+        may add them (a batch's rows in clustering order, the usual time-series write)."""
+        if not keys:
+            return True
+        held = self._keys
+        if type(held) is bytes:  # one row, whose key may be b"" (no clustering columns)
+            if keys[0] <= held:
+                return False
+        elif held and keys[0] <= held[-1]:  # held: None, or a list or SortedList, maybe empty
+            return False
+        return len(keys) == 1 or all(map(lt, keys, islice(keys, 1, None)))
+
+    def extend(self, keys: list[bytes], rows: list[Any]) -> None:
+        """Add `rows` under `keys`, which `appends` said come after every key held, in order:
+        one list extend and one dict update, where a set per row bisects or compares."""
+        if not keys:
+            return
+        held = self._keys
+        if held is None:
+            if len(keys) == 1:
+                self._keys, self._rows = keys[0], rows[0]
+                return
+            self._keys, self._rows = list(keys), dict(zip(keys, rows))
+            held = self._keys
+        elif type(held) is bytes:
+            self._rows = {held: self._rows, **dict(zip(keys, rows))}
+            self._keys = held = [held, *keys]
+        else:
+            self._rows.update(zip(keys, rows))
+            if type(held) is list:
+                held.extend(keys)
+            else:
+                held.update(keys)
+        if type(held) is list and len(held) > LARGE_PARTITION_ROWS:
+            self._keys = SortedList(held)
 
     def __delitem__(self, key: bytes) -> None:
         keys = self._keys

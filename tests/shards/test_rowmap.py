@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -48,7 +50,8 @@ _few_keys = st.sampled_from([b"", b"a", b"b", b"c", b"\x00\xff"])
 _ops = st.lists(st.one_of(
     st.tuples(st.just("set"), _few_keys, st.integers()),
     st.tuples(st.just("del"), _few_keys, st.none()),
-    st.tuples(st.just("copy"), st.none(), st.none())), max_size=40)
+    st.tuples(st.just("copy"), st.none(), st.none()),
+    st.tuples(st.just("extend"), st.lists(_few_keys, max_size=4), st.integers())), max_size=40)
 
 
 def _same(ours: RowMap, reference: SortedDict, lo, hi, inclusive, reverse) -> None:
@@ -89,6 +92,14 @@ def test_any_sequence_of_changes_matches_sorted_dict(ops, lo, hi, inclusive, rev
                     del ours[key]
                 with pytest.raises(KeyError):
                     ours[key]
+        elif op == "extend":
+            # A batch's rows appended: only keys strictly ascending, past every key held.
+            appends = (all(a < b for a, b in pairwise(key))
+                       and (not key or not reference or key[0] > reference.peekitem(-1)[0]))
+            assert ours.appends(key) == appends
+            if appends:
+                ours.extend(key, [value + i for i in range(len(key))])
+                reference.update((k, value + i) for i, k in enumerate(key))
         else:
             copies.append((ours.copy(), reference.copy()))
         _same(ours, reference, lo, hi, inclusive, reverse)
@@ -97,6 +108,20 @@ def test_any_sequence_of_changes_matches_sorted_dict(ops, lo, hi, inclusive, rev
     if not reference:
         with pytest.raises(IndexError):
             ours.first_item()
+
+
+def test_appended_rows_past_the_large_partition_size_switch_to_a_sorted_list(
+        monkeypatch) -> None:
+    monkeypatch.setattr(rowmap, "LARGE_PARTITION_ROWS", 8)
+    ours = RowMap()
+    ours[b"\x00"] = 0
+    for start in (1, 5, 9):
+        keys = [bytes([i]) for i in range(start, start + 4)]
+        assert ours.appends(keys)
+        ours.extend(keys, list(range(start, start + 4)))
+    assert type(ours._keys) is not list
+    assert list(ours.items()) == [(bytes([i]), i) for i in range(13)]
+    assert not ours.appends([b"\x0c"]) and ours.appends([b"\x0d"])
 
 
 def test_one_row_holds_no_container() -> None:
