@@ -16,7 +16,8 @@ from __future__ import annotations
 import struct
 
 from shards.memtable import Cell
-from shards.sstable.codec import (
+from shards.sstable.codec import PartitionDecoder
+from shards.sstable.layout import (
     _COMPLEX,
     _I32,
     _LIVE,
@@ -26,9 +27,8 @@ from shards.sstable.codec import (
     ROW_MARKER,
     U32,
     VALUE,
-    PartitionDecoder,
-    RowShape,
 )
+from shards.sstable.rowshape import RowShape
 from shards.tombstones import NO_DELETION
 
 # live_row's bits for what a row holds: its marker, any collection, and each simple column.
