@@ -17,6 +17,7 @@ import msgspec
 
 from ferrosa.ipc import messages as m
 from ferrosa.partitioner import decompose_partition_key
+from shards.generated import generated_function
 from shards.memtable import Cell, Complex, Partition, Row, cell_live
 from shards.tombstones import NO_DELETION
 
@@ -249,8 +250,7 @@ def unrolled_row(keys: tuple[tuple[int, int], ...],
              f"    return {fixed} + {' + '.join(sizes)}"]
     source = "def whole(pk_values, ck_values, cells, out):\n" + "\n".join(body) + "\n"
     scope: dict = {"P": _PREFIX, **{f"N{i}": name for i, name in enumerate(names)}}
-    exec(compile(source, f"<unrolled row of {count} cells>", "exec"), scope)  # noqa: S102
-    return scope["whole"]
+    return generated_function(source, "whole", scope, f"unrolled row of {count} cells")
 
 
 # Point plans kept, by encoded projection (None: the projection is not of that form).

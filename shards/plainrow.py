@@ -24,6 +24,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from sys import intern
 
+from shards.generated import generated_function
+
 # Column sets wider than this keep the loop: the generated source and its compile grow with the
 # width, and a row of so many plain values spends its time on the values, not the loop.
 MAX_UNROLLED_CELLS = 64
@@ -68,5 +70,4 @@ def _generate(names: tuple[str, ...], cell: type, cell_overhead: int) -> NewRowP
             f"    return {fixed} + " + " + ".join(f"len(v{i})" for i in range(count))]
     source = "def put_new(cells, values, ts, ttl, expires):\n" + "\n".join(body) + "\n"
     scope: dict = {"Cell": cell, **{f"N{i}": intern(name) for i, name in enumerate(names)}}
-    exec(compile(source, f"<new row of {count} plain cells>", "exec"), scope)  # noqa: S102
-    return scope["put_new"]
+    return generated_function(source, "put_new", scope, f"new row of {count} plain cells")
