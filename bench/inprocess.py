@@ -8,7 +8,7 @@ processes, sockets or wake-ups.
     python -m bench.inprocess shard-read [--ops 40000] [--batch 11] [--repeat 5]
                                          [--flushed [--cold]]
     python -m bench.inprocess front-read [--ops 50000] [--per-read 16] [--repeat 3]
-    python -m bench.inprocess shard-batch [--ops 8000] [--batch 11] [--repeat 5]
+    python -m bench.inprocess shard-batch [--ops 8000] [--batch 11] [--repeat 5] [--overwrite]
     python -m bench.inprocess front-batch [--ops 10000] [--per-read 16] [--repeat 3]
     python -m bench.inprocess front-slice [--ops 50000] [--per-read 16] [--repeat 3]
     python -m bench.inprocess shard-slice [--ops 2000] [--batch 11] [--repeat 5] [--flushed]
@@ -53,7 +53,11 @@ and the encoding of the RowsReply); the front's stand-in shard answers with one 
 
 ``shard-batch`` and ``front-batch``: the batch workload's unlogged BATCH of BATCH_ROWS prepared
 INSERTs into one partition of clustered1 (a key and an int clustering column): the shard's Write
-of BATCH_ROWS mutations, the front's BATCH message. The CPU per batch.
+of BATCH_ROWS mutations, the front's BATCH message. The CPU per batch. The shard's batches go to
+the node run's BATCH_PARTITIONS partitions (of CLUSTER_ROWS rows) from a random first row: from
+an empty memtable (the default, a node's memtable after a flush) most rows go in between rows
+already there and some replace one; ``--overwrite`` first writes every row of those partitions,
+so that every timed row replaces one (a node's memtable before its flush).
 
 ``front-slice``: the slice workload's read of SLICE_ROWS rows (``SELECT * ... WHERE key = ? AND
 ck >= ? LIMIT ?``) as the front serves it; the stand-in shard answers SLICE_ROWS encoded rows,
@@ -110,6 +114,10 @@ from bench.workloads import BATCH_ROWS, CLUSTER_ROWS
 from ferrosa.ipc import messages as m
 
 KEYS = 100_000
+# shard-batch: the batch workload's partitions on a node run with the default --keys (bench.
+# workloads.partitions: a partition per CLUSTER_ROWS keys), each batch BATCH_ROWS rows of one
+# of them from a random first row, so that rows land between and over the rows there.
+BATCH_PARTITIONS = KEYS // CLUSTER_ROWS
 # shard-slice: partitions of CLUSTER_ROWS rows (bench.workloads' clustered1 shape).
 SLICE_PARTITIONS = 20
 # compact-series: the partitions every input's rows are spread over.
@@ -145,9 +153,12 @@ def _writes(count: int, table_id: bytes, seed: int = 1, every_key: bool = False,
     return out
 
 
-def _batch_writes(count: int, table_id: bytes, seed: int = 1) -> list[bytes]:
+def _batch_writes(count: int, table_id: bytes, seed: int = 1, every_row: bool = False,
+                  first_timestamp: int = 1_700_000_000_000_000) -> list[bytes]:
     """Writes of the batch workload: BATCH_ROWS rows of one clustered1 partition each, as the
-    front sends them (one Mutation, its first row's and then `rows`)."""
+    front sends them (one Mutation, its first row's and then `rows`), over the node's
+    BATCH_PARTITIONS partitions at a random first row; `every_row`: all the rows of those
+    partitions in order instead (`count` is then ignored)."""
     from ferrosa.partitioner import token
     from ferrosa.protocol import types as T
     from ferrosa.schema.bytecomparable import clustering_encoder
@@ -157,15 +168,18 @@ def _batch_writes(count: int, table_id: bytes, seed: int = 1) -> list[bytes]:
     values = [os.urandom(VALUE_BYTES) for _ in range(COLUMNS)]
     names = [f"C{j}" for j in range(COLUMNS)]
     out = []
-    for i in range(count):
-        pk = b"%010d" % rng.randrange(KEYS)
-        start = rng.randrange(CLUSTER_ROWS - BATCH_ROWS)
+    firsts = ([(p, start) for p in range(BATCH_PARTITIONS)
+               for start in range(0, CLUSTER_ROWS, BATCH_ROWS)] if every_row else
+              [(rng.randrange(BATCH_PARTITIONS), rng.randrange(CLUSTER_ROWS - BATCH_ROWS + 1))
+               for _ in range(count)])
+    for i, (partition, start) in enumerate(firsts):
+        pk = b"%010d" % partition
         rows = []
         for ck in range(start, start + BATCH_ROWS):
             ck_value = ck.to_bytes(4, "big")
             rows.append(m.RowWrite(ck_encoder.encode([ck_value]), [ck_value], values))
         mutation = m.Mutation(table_id, token(pk), pk, rows[0].ck, rows[0].ck_values,
-                              1_700_000_000_000_000 + i, m.MUTATION_ROW_UPSERT, [], [], 0, 0,
+                              first_timestamp + i, m.MUTATION_ROW_UPSERT, [], [], 0, 0,
                               True, 1_700_000_000, plain_names=names, plain_values=values,
                               rows=rows[1:])
         out.append(encode(m.Write(i, [mutation])))
@@ -242,8 +256,10 @@ def shard_us_per_write(ops: int, batch: int, rows: int = 1, overwrite: bool = Fa
         messages = _writes(ops, table_id) if rows == 1 else _batch_writes(ops, table_id)
         if overwrite:  # a row for every key, older than every timed write
             decode_write = msgspec.msgpack.Decoder(m.Write).decode
-            for payload in _writes(KEYS, table_id, every_key=True,
-                                   first_timestamp=1_600_000_000_000_000):
+            older = 1_600_000_000_000_000
+            for payload in (_writes(KEYS, table_id, every_key=True, first_timestamp=older)
+                            if rows == 1 else
+                            _batch_writes(0, table_id, every_row=True, first_timestamp=older)):
                 store.handle(decode_write(payload))
         requests = request_channel(grouped(messages, batch))
         if SET_UP_ONLY:
@@ -610,7 +626,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="shard-read, shard-slice: the shard's ChunkCache bytes (default: "
                              "a node's, NodeConfig.chunk_cache_bytes; 0: none)")
     parser.add_argument("--overwrite", action="store_true",
-                        help="shard: a row for every key first, so that each write replaces one")
+                        help="shard, shard-batch: a row for every key (every row of the "
+                             "batch partitions) first, so that each write replaces one")
     parser.add_argument("--protocol", type=int, choices=(3, 4, 5), default=4,
                         help="front parts: the connection's protocol version (v5: one segment "
                              "per request, as the Python driver sends them)")
@@ -623,8 +640,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="shard-read, shard-slice: the shard's KeyCache bytes (default: a "
                              "node's, NodeConfig.key_cache_bytes; 0: none)")
     args = parser.parse_args(argv)
-    if args.overwrite and args.part != "shard":
-        parser.error("--overwrite is an option of the shard part only")
+    if args.overwrite and args.part not in ("shard", "shard-batch"):
+        parser.error("--overwrite is an option of the shard and shard-batch parts only")
     front = args.part in ("front", "front-read", "front-batch", "front-slice")
     if (args.protocol != 4 or args.compression) and not front:
         parser.error("--protocol and --compression are options of the front parts only")
@@ -643,7 +660,8 @@ def main(argv: list[str] | None = None) -> int:
         runs = [shard_loop_us_per_write(ops, args.batch) for _ in range(repeat)]
     elif args.part == "shard-batch":
         ops, repeat = args.ops or 8_000, args.repeat or 5
-        runs = [shard_us_per_write(ops, args.batch, BATCH_ROWS) for _ in range(repeat)]
+        runs = [shard_us_per_write(ops, args.batch, BATCH_ROWS, overwrite=args.overwrite)
+                for _ in range(repeat)]
     elif args.part in ("shard", "shard-read"):
         measure = shard_us_per_write if args.part == "shard" else shard_us_per_read
         ops, repeat = args.ops or 40_000, args.repeat or 5

@@ -41,7 +41,7 @@ from sortedcontainers import SortedList
 
 from ferrosa.ipc import messages as m
 from shards.errors import MutationRejected
-from shards.plainrow import NewRowPutter, NewRowPutters
+from shards.plainrow import RowPutter, RowPutters
 from shards.rowmap import RowMap
 from shards.tombstones import NO_DELETION, RangeTombstoneList
 
@@ -77,8 +77,8 @@ class Marker(msgspec.Struct, gc=False, frozen=True):
     expires: int  # the expiry (seconds since the epoch) when ttl > 0, else 0
 
 
-# The unrolled put of a new row's plain values, per column set (shards/plainrow.py).
-_NEW_ROW_PUTTERS = NewRowPutters(Cell, _CELL_OVERHEAD)
+# The unrolled puts of a row's plain values, per column set (shards/plainrow.py).
+_PLAIN_PUTTERS = RowPutters(Cell, _CELL_OVERHEAD)
 
 
 def reconcile(old: Cell, new: Cell) -> Cell:
@@ -273,20 +273,19 @@ def put_plain(target: dict[str, Cell | Complex], names: Sequence[str],
     without a path) written at `ts` with `ttl` and `expires`, `now` the coordinator's clock:
     each reconciled with the cell it meets; returns the bytes added. A function of the
     mutation's fields, not a _CellApplier method: the usual INSERT makes no applier."""
-    if not target:
-        # A new row, the usual insert of a new key: no cell to reconcile with, so no lookup
-        # per cell; of values, by the function unrolled for these names.
-        put = _NEW_ROW_PUTTERS[tuple(names)]
-        if put is not None:
-            added = put(target, values, ts, ttl, expires)
-            if added >= 0:
-                return added
-        elif None not in values:  # too many names to unroll
-            added = len(names) * _CELL_OVERHEAD
-            for name, value in zip(names, values):
-                target[intern(name)] = Cell(ts, value, ttl, expires)
-                added += len(name) + len(value)
+    # The usual rows, by the functions unrolled for these names: a new row of values (the
+    # insert of a new key, no cell to reconcile with), or values over older plain cells.
+    putters = _PLAIN_PUTTERS[tuple(names)]
+    if putters is not None:
+        added = (putters.over if target else putters.new)(target, values, ts, ttl, expires)
+        if added >= 0:
             return added
+    elif not target and None not in values:  # too many names to unroll
+        added = len(names) * _CELL_OVERHEAD
+        for name, value in zip(names, values):
+            target[intern(name)] = Cell(ts, value, ttl, expires)
+            added += len(name) + len(value)
+        return added
     added = 0
     for name, value in zip(names, values):
         cell = Cell(ts, value, ttl, expires) if value is not None else Cell(ts, None, 0, now)
@@ -466,23 +465,25 @@ class TableData:
         ts, ttl, expires, now = mut.timestamp, mut.ttl, mut.expires_at, mut.now
         names = mut.plain_names
         rows = part.rows
-        # A new row of values (a batch's usual row) has its cells put by the function unrolled
-        # for these names (put_plain's new-row path, which a batch's first row takes in
-        # _upsert).
-        put = _NEW_ROW_PUTTERS[tuple(names)]
-        if put is not None:
-            cks = [extra.ck for extra in mut.rows]
-            if rows.appends(cks):
-                self._append_rows(rows, cks, mut, put)
-                return
+        extras = mut.rows
+        # A row's cells are put by the functions unrolled for these names when it is new or
+        # its cells are older plain values (put_plain's usual paths, which a batch's first
+        # row takes in _upsert).
+        putters = _PLAIN_PUTTERS[tuple(names)]
+        cks = [extra.ck for extra in extras]
+        if putters is not None and rows.appends(cks):
+            self._append_rows(rows, cks, mut, putters.new)
+            return
         # One marker for all the rows: a Marker is frozen.
         marker = Marker(ts, ttl, expires) if mut.row_marker else None
         added = 0
-        for extra in mut.rows:
-            row = rows.get(extra.ck)
+        for extra, row in zip(extras, rows.get_all(cks)):
             if row is None:
-                row = rows[extra.ck] = Row(tuple(extra.ck_values), floor=ts)
-                added += _ROW_OVERHEAD + len(extra.ck)
+                # Not there before this mutation; an earlier row of it may have made it.
+                row = rows.get(extra.ck)
+                if row is None:
+                    row = rows[extra.ck] = Row(tuple(extra.ck_values), floor=ts)
+                    added += _ROW_OVERHEAD + len(extra.ck)
             values = extra.plain_values
             nulls = None in values
             if ttl or expires or nulls:
@@ -494,14 +495,16 @@ class TableData:
             if not names:
                 continue
             cells = row.cells
-            if (cells or nulls or put is None
-                    or (size := put(cells, values, ts, ttl, expires)) < 0):
-                size = put_plain(cells, names, values, ts, ttl, expires, now)
-            added += size
+            if putters is not None:
+                size = (putters.over if cells else putters.new)(cells, values, ts, ttl, expires)
+                if size >= 0:
+                    added += size
+                    continue
+            added += put_plain(cells, names, values, ts, ttl, expires, now)
         self.bytes += added
 
     def _append_rows(self, rows: RowMap, cks: list[bytes], mut: m.Mutation,
-                     put: NewRowPutter) -> None:
+                     put: RowPutter) -> None:
         """_more_rows of rows new to the partition, after all its rows in clustering order
         (RowMap.appends said so): each row made whole, then all added to the map at once."""
         ts, ttl, expires = mut.timestamp, mut.ttl, mut.expires_at

@@ -71,6 +71,17 @@ class RowMap(msgspec.Struct, gc=False, eq=False):
             return default
         return self._rows.get(key, default)
 
+    def get_all(self, keys: list[bytes]) -> list[Any]:
+        """The row of each key, or None, in order: one map in C over the dict of a map of
+        several rows (a batch's rows into a partition of many)."""
+        held = self._keys
+        if type(held) is bytes:
+            row = self._rows
+            return [row if key == held else None for key in keys]
+        if held is None:
+            return [None] * len(keys)
+        return list(map(self._rows.get, keys))
+
     def __setitem__(self, key: bytes, row: Any) -> None:
         keys = self._keys
         if keys is None:

@@ -63,6 +63,8 @@ def _same(ours: RowMap, reference: SortedDict, lo, hi, inclusive, reverse) -> No
     for key in {lo, hi}:
         assert (key in ours) == (key in reference)
         assert ours.get(key, "absent") == reference.get(key, "absent")
+    asked = [key for key in (lo, hi, *reference.keys(), lo) if key is not None]
+    assert ours.get_all(asked) == [reference.get(key) for key in asked]
     if reference:
         assert ours.first_item() == reference.peekitem(0)
     expected = list(reference.irange(lo, hi, inclusive, reverse))
