@@ -13,6 +13,7 @@ issue lands.
 from __future__ import annotations
 
 from collections.abc import Callable
+from itertools import islice
 
 from ferrosa.coordinator.cells import CellFn, OperationCompiler, whole_value
 from ferrosa.coordinator.consistency import ALL_LEVELS
@@ -32,6 +33,7 @@ from ferrosa.cql import ast
 from ferrosa.ipc import messages as m
 from ferrosa.partitioner import token as token_of
 from ferrosa.protocol import types as T
+from ferrosa.protocol.values import InvalidValue
 from ferrosa.schema.errors import InvalidRequest
 
 # Cassandra's MAX_TTL: 20 years in seconds.
@@ -204,14 +206,14 @@ class CompiledWrite(CompiledStatement):
                           m.MUTATION_ROW_UPSERT, [], static, ttl, now + ttl if ttl else 0,
                           self.row_marker, now, b"", names, plain)
 
-    def _row_joiner(self) -> Callable[[list, m.Mutation], m.RowWrite | None] | None:
-        """What `_batch_rows` asks first of a row after the first: its RowWrite when it joins
-        the previous row's Mutation (the same partition key, every column set, each key
-        column bound to one value), else None. The binders and the encoder are the ones the
-        general path calls, bound once, so it raises what that path raises for a bad value,
-        and a row it answers None for is bound again by that path. None where no row can
-        join this way: statics, a table without clustering columns, a partition key of
-        several columns, IN lists."""
+    def _row_joiner(self) -> Callable[[list[list], int, m.Mutation], int] | None:
+        """What `_batch_rows` asks first of the rows after a Mutation's first: join(rows, i,
+        last) adds to `last` (as its `rows`) rows[i], rows[i + 1], ... while each joins it
+        (the same partition key, every column set, each key column bound to one value) and
+        returns the index of the first that does not. The binders and the encoder are the
+        ones the general path calls, bound once, so a row they refuse is bound again by that
+        path, which raises its error. None where no row can join this way: statics, a table
+        without clustering columns, a partition key of several columns, IN lists."""
         plan = self.plan
         if (not self.single or self.static_fns or not plan.clustering or plan.one_key is None
                 or plan.clustering_values is None or plan.prefix_encode is None):
@@ -222,24 +224,50 @@ class CompiledWrite(CompiledStatement):
             encode = plan.prefix_encode
 
             def joined(values: list, last: m.Mutation) -> m.RowWrite | None:
-                if pk_of(values)[0] != last.pk or last.plain_names is not whole:
+                if pk_of(values)[0] != last.pk:
                     return None
                 plain, prefix = plain_of(values), prefix_of(values)
                 if UNSET in plain or None in prefix or UNSET in prefix:
                     return None
                 return m.RowWrite(encode(prefix), prefix, plain)
-            return joined
-        encode_one = plan.encoder(1).column_encoder(0)
+            return _run_joiner(joined, whole)
+        pk_fn, ck_fn = plan.partition[0].values[0], plan.clustering[0].values[0]
+        pk_at, ck_at = getattr(pk_fn, "marker_index", None), getattr(ck_fn, "marker_index", None)
+        if pk_at is None or ck_at is None:
+            return None
+        # One key column and one clustering column, each a marker (the usual prepared batch):
+        # the values read by index. The key needs no check: it equals the first row's, which
+        # passed it. The clustering value is checked as its marker checks it.
+        check, encode_one = ck_fn.marker_check, plan.encoder(1).column_encoder(0)
+        # A fixed-size type whose every value of its size is valid (the integers): a value of
+        # that size needs no call to the check.
+        exact = getattr(check, "any_value_of_size", -1)
 
-        def joined_one(values: list, last: m.Mutation) -> m.RowWrite | None:
-            # One clustering column, the usual: its encoder without encode()'s list checks.
-            if pk_of(values)[0] != last.pk or last.plain_names is not whole:
-                return None
-            plain, prefix = plain_of(values), prefix_of(values)
-            if UNSET in plain or type(prefix[0]) is not bytes:
-                return None
-            return m.RowWrite(encode_one(prefix[0]), prefix, plain)
-        return joined_one
+        def join(rows: list[list], i: int, last: m.Mutation) -> int:
+            if last.plain_names is not whole:
+                return i
+            pk = last.pk
+            more: list[m.RowWrite] = []
+            for values in islice(rows, i, None):
+                ck = values[ck_at]
+                if values[pk_at] != pk or type(ck) is not bytes:
+                    break
+                plain = plain_of(values)
+                if UNSET in plain:
+                    break
+                if check is not None and len(ck) != exact:
+                    try:
+                        check(ck)
+                    except InvalidValue:
+                        break
+                more.append(m.RowWrite(encode_one(ck), [ck], plain))
+            if more:
+                if last.rows is None:
+                    last.rows = more
+                else:
+                    last.rows += more
+            return i + len(more)
+        return join
 
     def _batch_rows(self, ex: Execution, timestamp: int, per_statement_values: list[list]
                     ) -> list[m.Mutation]:
@@ -253,16 +281,15 @@ class CompiledWrite(CompiledStatement):
         clustering = plan.clustering
         whole = self.plain_names
         mergeable = not self.static_fns
-        joined = self._joined_row
-        for values in per_statement_values:
-            if last is not None and joined is not None:
-                row = joined(values, last)
-                if row is not None:
-                    if last.rows is None:
-                        last.rows = [row]
-                    else:
-                        last.rows.append(row)
-                    continue
+        join = self._joined_row
+        i, count = 0, len(per_statement_values)
+        while i < count:
+            if last is not None and join is not None:
+                i = join(per_statement_values, i, last)
+                if i == count:
+                    break
+            values = per_statement_values[i]
+            i += 1
             ex.values = values
             if last is not None and mergeable:
                 pk = plan.partition_keys(values)[0]
@@ -294,6 +321,26 @@ class CompiledWrite(CompiledStatement):
     async def execute(self, ex: Execution) -> VoidResult:
         await send_to_shards(ex, group_by_shard(ex.node, self.mutations(ex)))
         return VoidResult()
+
+
+def _run_joiner(joined: Callable[[list, m.Mutation], m.RowWrite | None], whole: list[str]
+                ) -> Callable[[list[list], int, m.Mutation], int]:
+    """CompiledWrite._row_joiner's join of rows one at a time: `joined` gives a row's
+    RowWrite when it joins `last`, else None."""
+    def join(rows: list[list], i: int, last: m.Mutation) -> int:
+        if last.plain_names is not whole:
+            return i
+        for values in islice(rows, i, None):
+            row = joined(values, last)
+            if row is None:
+                break
+            if last.rows is None:
+                last.rows = [row]
+            else:
+                last.rows.append(row)
+            i += 1
+        return i
+    return join
 
 
 def _counter_rules(table: TableInfo, stmt, has_ttl: bool) -> None:

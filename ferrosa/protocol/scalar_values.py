@@ -153,6 +153,10 @@ def _size_check(size: int, allow_empty: bool, message: str) -> Callable[[Bytes],
             n = len(data)
             if n != size:
                 raise InvalidValue(message % n)
+    # Every value of exactly `size` bytes passes: a caller that has measured the value may
+    # skip the call (a batch's clustering ints, coordinator/dml.py). Only on these checks, not
+    # on those with an extra check of the bytes.
+    check.any_value_of_size = size  # type: ignore[attr-defined]
     return check
 
 

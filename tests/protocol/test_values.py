@@ -360,3 +360,30 @@ def test_validator_is_none_only_where_every_byte_string_is_valid() -> None:
     nested = validator(T.ListType(T.INT))
     with pytest.raises(InvalidValue):
         nested(b"\x00\x00\x00\x01\x00\x00\x00\x02\x00")
+
+
+_NATIVES = [getattr(T, name) for name in dir(T) if isinstance(getattr(T, name), T.NativeType)]
+
+
+@FUZZ
+@given(st.sampled_from(_NATIVES), st.data())
+def test_a_check_that_takes_any_value_of_its_size_does(t, data) -> None:
+    """A validator that says every value of some size is valid (`any_value_of_size`, which
+    a batch's clustering values rely on to skip the call) accepts any bytes of that size and
+    is the type's whole check: deserialize takes those bytes too."""
+    from ferrosa.protocol.values import validator
+    check = validator(t)
+    size = getattr(check, "any_value_of_size", None)
+    if size is None:
+        return
+    value = data.draw(st.binary(min_size=size, max_size=size))
+    check(value)
+    deserialize(t, value)
+
+
+def test_the_fixed_size_integers_take_any_value_of_their_size() -> None:
+    from ferrosa.protocol.values import validator
+    sizes = {t: getattr(validator(t), "any_value_of_size", None)
+             for t in (T.INT, T.BIGINT, T.SMALLINT, T.TINYINT, T.TIMESTAMP, T.TEXT, T.BLOB)}
+    assert sizes == {T.INT: 4, T.BIGINT: 8, T.SMALLINT: 2, T.TINYINT: 1, T.TIMESTAMP: 8,
+                     T.TEXT: None, T.BLOB: None}
