@@ -54,16 +54,17 @@ def test_set_up_only_stops_before_the_timed_work(part: str) -> None:
     assert done.stdout.strip() == f"{part}: set up only, nothing timed"
 
 
-def test_overwrite_reports_its_cpu_and_belongs_to_the_shard_part() -> None:
-    done = subprocess.run([sys.executable, "-m", "bench.inprocess", "shard", "--overwrite",
+@pytest.mark.parametrize(("part", "unit"), [("shard", "write"), ("shard-batch", "batch")])
+def test_overwrite_reports_its_cpu_and_belongs_to_the_shard_parts(part: str, unit: str) -> None:
+    done = subprocess.run([sys.executable, "-m", "bench.inprocess", part, "--overwrite",
                            "--ops", "2000", "--repeat", "1"], cwd=REPO, capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert re.search(r"^shard: [0-9.]+ µs of CPU per write", done.stdout, re.M)
+    assert re.search(rf"^{part}: [0-9.]+ µs of CPU per {unit}", done.stdout, re.M)
     refused = subprocess.run([sys.executable, "-m", "bench.inprocess", "front", "--overwrite"],
                              cwd=REPO, capture_output=True, text=True, timeout=120)
     assert refused.returncode == 2
-    assert "--overwrite is an option of the shard part only" in refused.stderr
+    assert "--overwrite is an option of the shard and shard-batch parts only" in refused.stderr
 
 
 @pytest.mark.parametrize(("part", "options", "unit"), [
