@@ -17,7 +17,7 @@ import msgspec
 
 from ferrosa.ipc import messages as m
 from ferrosa.partitioner import decompose_partition_key
-from shards.generated import generated_function
+from shards.generated import MAX_UNROLLED_CELLS, generated_function
 from shards.memtable import Cell, Complex, Partition, Row, cell_live
 from shards.tombstones import NO_DELETION
 
@@ -28,9 +28,6 @@ _LEN = struct.Struct(">i")
 # loop's encoding.
 _SHORT_VALUE = 4096
 _PREFIX = tuple(_LEN.pack(n) for n in range(_SHORT_VALUE))
-# PointPlan.whole is generated for projections of at most this many cells: one statement per
-# cell, and a plan of a wide table (thousands of columns) would compile a function that size.
-MAX_UNROLLED_CELLS = 64
 _NULL = _LEN.pack(-1)
 # Projection kinds as module constants: the per-value loops read them without an attribute lookup.
 _PROJ_CELL, _PROJ_PK = m.PROJ_CELL, m.PROJ_PK

@@ -16,6 +16,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+# The widest column set a function is generated for: one statement per cell, so a wide table
+# (thousands of columns) would compile a function that size; wider sets keep their loop.
+MAX_UNROLLED_CELLS = 64
+
 
 def generated_function(source: str, name: str, scope: dict[str, Any],
                        label: str) -> Callable[..., Any]:

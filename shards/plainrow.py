@@ -31,11 +31,8 @@ from collections.abc import Callable, Sequence
 from sys import intern
 from typing import NamedTuple
 
-from shards.generated import generated_function
+from shards.generated import MAX_UNROLLED_CELLS, generated_function
 
-# Column sets wider than this keep the loop: the generated source and its compile grow with the
-# width, and a row of so many plain values spends its time on the values, not the loop.
-MAX_UNROLLED_CELLS = 64
 # Distinct column sets kept. A schema holds a few per table (one per INSERT shape); past this the
 # cache is cleared rather than grown, so a client that writes ever new shapes costs a compile per
 # write at worst, never unbounded memory.

@@ -53,8 +53,8 @@ INVALID = 0x2200
 MAX_REPLY_ROW_BYTES = 2 * 1024 * 1024
 # Memtable bytes of a shard (all tables) above which the largest memtable is flushed.
 DEFAULT_MEMTABLE_BYTES = 64 * 1024 * 1024
-# Cell operations that need the row's current value: the row is pulled from SSTables first.
 _PLAIN_VALUES = attrgetter("plain_values")
+# Cell operations that need the row's current value: the row is pulled from SSTables first.
 _READ_BEFORE_WRITE = frozenset({m.CELL_COUNTER_ADD, m.CELL_LIST_SET_INDEX, m.CELL_LIST_REMOVE})
 
 
