@@ -39,7 +39,7 @@ Theory of operation:
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Generator, Iterable, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from operator import itemgetter
 
 from shards.errors import SSTableError
@@ -52,7 +52,7 @@ from shards.sstable.livewalk import (
     shaped_live_row,
 )
 from shards.sstable.merge import MAX_PURGEABLE, merge_into, purge
-from shards.sstable.reader import EncodedRows, SSTableReader
+from shards.sstable.reader import EncodedRows, MergeEntry, SSTableReader
 from shards.sstable.writer import CopyTally, SSTableWriter
 from shards.tombstones import NO_DELETION
 
@@ -70,38 +70,35 @@ STEP_ROWS = 200
 PurgeBound = Callable[[int, bytes], int]
 
 
-def _groups(readers: Sequence[SSTableReader]) -> Iterable[list[EncodedRows]]:
-    """The inputs' partitions merged by (token, pk), equal keys grouped in the inputs' order,
-    rows still encoded. A heap of (token, pk, input, partition) tuples, compared in C: the
-    input's index breaks ties, so partitions are never compared, and an input's next partition
-    is read once its last one joined a group (as heapq.merge would, without its key function
-    and generator per partition)."""
-    scans = [reader.scan_encoded() for reader in readers]
-    heap = []
-    for index, scan in enumerate(scans):
-        found = next(scan, None)
-        if found is not None:
-            heap.append((found.part.token, found.part.pk, index, found))
+def _versions(readers: Sequence[SSTableReader]) -> Iterator[MergeEntry | list[MergeEntry]]:
+    """The inputs' partitions merged by (token, pk): the heap entry of a partition one input
+    alone holds (most), a list of the entries of one held by several, in the inputs' order.
+    The heap holds `merge_entries`' tuples as they come, compared in C: the input's index
+    breaks ties, so items are never compared, and an input's next partition is read once its
+    last one left the heap (as heapq.merge would, without its key function and generator per
+    partition)."""
+    scans = [reader.merge_entries(index) for index, reader in enumerate(readers)]
+    heap = [entry for entry in (next(scan, None) for scan in scans) if entry is not None]
     heapq.heapify(heap)
     pop, replace = heapq.heappop, heapq.heapreplace
     while heap:
-        token, pk, index, found = heap[0]
-        group = [found]
+        entry = heap[0]
+        group = None
         while True:
-            found = next(scans[index], None)
-            if found is None:
+            following = next(scans[heap[0][2]], None)
+            if following is None:
                 pop(heap)
                 if not heap:
                     break
             else:
-                part = found.part
-                replace(heap, (part.token, part.pk, index, found))
+                replace(heap, following)
             top = heap[0]
-            if top[1] != pk or top[0] != token:
+            if top[1] != entry[1] or top[0] != entry[0]:
                 break
-            index = top[2]
-            group.append(top[3])
-        yield group
+            if group is None:
+                group = [entry]
+            group.append(top)
+        yield entry if group is None else group
 
 
 def shared_columns(readers: Sequence[SSTableReader]) -> list[str]:
@@ -130,57 +127,93 @@ def compact_steps(readers: Sequence[SSTableReader], writer_factory: Callable[[],
     if len({reader.table_id for reader in readers}) > 1:
         raise SSTableError("compaction inputs belong to different tables")
     seed = shared_columns(readers)
+    output = _Output(writer_factory, seed)
     same_ids = {reader for reader in readers
                 if seed[:len(reader.stats.columns)] == reader.stats.columns}
-    writer: SSTableWriter | None = None
+    same = [reader in same_ids for reader in readers]
+    decoders = [reader.decoder for reader in readers]
     done = 0
     try:
-        for group in _groups(readers):
-            if len(group) == 1:  # one version, most groups: copied by its tally alone
-                found = group[0]
-                tally = _copy_tally(found) if found.reader in same_ids else None
-                copy = None if tally is None else (group, found.records, tally)
+        for version in _versions(readers):
+            if type(version) is tuple:
+                token, pk, index, item = version
+                if type(item) is tuple:  # a plain one-row partition (most): copied if it can be
+                    buf, p, start, end, ldt, _cursor = item
+                    row = (None if ldt or not same[index]
+                           else shaped_live_row(decoders[index], buf, start, end))
+                    if row is not None:
+                        (output.writer or output.open()).add_plain_copy(
+                            readers[index], token, pk, buf, p, end, row)
+                        done += 1
+                        if done >= step_rows:
+                            done = 0
+                            yield None
+                        continue
+                    item = readers[index].plain_encoded(token, pk, item)
+                group = [item]
             else:
-                copy = _copy_source(group, same_ids)
-            if copy is not None:
-                if writer is None:
-                    writer = _output(writer_factory, seed)
-                writer.add_copy(*copy)
-                for found in group:
-                    done += len(found.records) or 1
-            else:
-                target = group[0].decode()
-                for other in group[1:]:
-                    merge_into(target, other.decode())
-                bound = MAX_PURGEABLE if max_purgeable is None else max_purgeable(target.token,
-                                                                                  target.pk)
-                out = purge(target, now, gc_grace_seconds, bound)
-                done += max(1, len(target.rows))
-                if out is not None:
-                    if writer is None:
-                        writer = _output(writer_factory, seed)
-                    writer.add(out)
+                group = [entry[3] if type(entry[3]) is not tuple
+                         else readers[entry[2]].plain_encoded(entry[0], entry[1], entry[3])
+                         for entry in version]
+            done += _write_group(group, same_ids, output, now, gc_grace_seconds, max_purgeable)
             if done >= step_rows:
                 done = 0
                 yield None
+        writer = output.writer
         reader = (yield from writer.finish_steps()) if writer is not None else None
     except BaseException:
-        if writer is not None:
-            writer.abort()
+        if output.writer is not None:
+            output.writer.abort()
         raise
     if reader is not None:
         yield reader
     return reader
 
 
-def _output(writer_factory: Callable[[], SSTableWriter], columns: list[str]) -> SSTableWriter:
-    writer = writer_factory()
-    try:
-        writer.seed_columns(columns)
-    except BaseException:
-        writer.abort()
-        raise
-    return writer
+def _write_group(group: list[EncodedRows], same_ids: set[SSTableReader], output: _Output,
+                 now: int, gc_grace_seconds: int, max_purgeable: PurgeBound | None) -> int:
+    """Write the versions of one partition (what merging and purging them leaves): copied as
+    their bytes when that is what it would write, else decoded, merged and purged. Returns the
+    rows it counts for compact_steps' step (a partition without rows counts as one)."""
+    if len(group) == 1:  # one version: copied by its tally alone
+        found = group[0]
+        tally = _copy_tally(found) if found.reader in same_ids else None
+        copy = None if tally is None else (group, found.records, tally)
+    else:
+        copy = _copy_source(group, same_ids)
+    if copy is not None:
+        (output.writer or output.open()).add_copy(*copy)
+        return sum(len(found.records) or 1 for found in group)
+    target = group[0].decode()
+    for other in group[1:]:
+        merge_into(target, other.decode())
+    bound = MAX_PURGEABLE if max_purgeable is None else max_purgeable(target.token, target.pk)
+    out = purge(target, now, gc_grace_seconds, bound)
+    if out is not None:
+        (output.writer or output.open()).add(out)
+    return max(1, len(target.rows))
+
+
+class _Output:
+    """The compaction's output SSTable, made for its first surviving partition (so that a
+    compaction that purges everything makes no file), with the column dictionary `seed`."""
+
+    __slots__ = ("factory", "seed", "writer")
+
+    def __init__(self, factory: Callable[[], SSTableWriter], seed: list[str]) -> None:
+        self.factory = factory
+        self.seed = seed
+        self.writer: SSTableWriter | None = None
+
+    def open(self) -> SSTableWriter:
+        writer = self.factory()
+        try:
+            writer.seed_columns(self.seed)
+        except BaseException:
+            writer.abort()
+            raise
+        self.writer = writer
+        return writer
 
 
 Copy = tuple[list[EncodedRows], list[tuple[bytes, int, int]], CopyTally]

@@ -14,6 +14,8 @@ bits and timestamps it returns.
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
+from operator import itemgetter
 
 from shards.memtable import Cell
 from shards.sstable.codec import PartitionDecoder
@@ -119,26 +121,22 @@ def shaped_live_row(decoder: PartitionDecoder, buf: bytes, p: int,
     """live_row(buf, p, end, len(decoder.columns)) for a row of the SSTable `decoder` reads.
 
     A row of a length whose RowShape the decoder has learnt (codec.row_shape: plain, every
-    field at a fixed offset) is unpacked whole, and when its layout matches the shape's (the
-    lengths, flags, column ids and marker TTL: everything live_row checks but the timestamps)
-    its tally is the shape's cells and bits with the timestamps' minimum and maximum. Any other
-    row is walked by live_row, and the first walked row of each length teaches the decoder its
-    shape, as PartitionDecoder.plain_row does (whose lookup this repeats inline, for the same
-    reason: once per row of a compaction; misses and learning are the decoder's)."""
+    field at a fixed offset) is read by the shape's tally (`_shape_tally`): when its layout
+    matches the shape's (the lengths, flags, column ids and marker TTL: everything live_row
+    checks but the timestamps), its tally is the shape's cells and bits with the timestamps'
+    minimum and maximum. Any other row is walked by live_row, and the first walked row of each
+    length teaches the decoder its shape, as PartitionDecoder.plain_row does (whose lookup this
+    repeats inline, for the same reason: once per row of a compaction; misses and learning are
+    the decoder's)."""
     shape = decoder.shapes.get(end - p)
     if shape:
-        walk = shape.walk
-        if walk is None:
-            walk = shape.walk = _shape_walk(shape, len(decoder.columns))
-        if walk:
-            try:
-                t = shape.unpack(buf, p)
-            except struct.error:
-                t = None
-            if t is not None and shape.layout(t) == shape.expected:
-                stamps = shape.stamps(t)
-                low = min(stamps)
-                return (walk[0], low, max(stamps), walk[1]) if low >= _MIN_KEPT_TS else None
+        tally = shape.walk
+        if tally is None:
+            tally = shape.walk = _shape_tally(shape, len(decoder.columns))
+        if tally:
+            row = tally(buf, p)
+            if row is not False:
+                return row
             decoder.missed(shape, end - p)
     row = live_row(buf, p, end, len(decoder.columns))
     if row is not None and shape is None:
@@ -146,16 +144,70 @@ def shaped_live_row(decoder: PartitionDecoder, buf: bytes, p: int,
     return row
 
 
-def _shape_walk(shape: RowShape, columns: int) -> tuple[int, int] | bool:
-    """(cells, bits) of live_row's tally for every row `shape` reads, False when live_row
-    refuses them all whatever their timestamps: neither marker nor cell, or a column id the
-    dictionary of `columns` names lacks."""
+ShapeTally = Callable[[bytes, int], "tuple[int, int, int, int] | None | bool"]
+
+
+def _shape_tally(shape: RowShape, columns: int) -> ShapeTally | bool:
+    """live_row for every row `shape` reads, by one unpack: a function of (buffer, row start)
+    giving live_row's tally, None when the row is not live (a timestamp at the deletion
+    floor), False when the row's layout is not the shape's (the caller walks it); False
+    instead of a function when live_row refuses every row of the shape whatever its
+    timestamps: neither marker nor cell, or a column id the dictionary of `columns` names
+    lacks. The unpack skips the key's and the values' bytes (`pad` bytes, no objects), which
+    the tally does not need: the shape's own unpack would make a bytes object of each."""
     if not shape.live or any(col >= columns for col in shape.columns):
         return False
     what = LIVE_MARKER if shape.marker else 0
     for col in shape.columns:
         what |= 1 << (col + LIVE_COLUMN_SHIFT)
-    return len(shape.columns), what
+    unpack, layout, stamps = _tally_layout(shape)
+    expected = shape.expected
+    cells = len(shape.columns)
+
+    def tally(buf: bytes, p: int) -> tuple[int, int, int, int] | None | bool:
+        try:
+            t = unpack(buf, p)
+        except struct.error:
+            return False
+        if layout(t) != expected:
+            return False
+        found = stamps(t)
+        low = min(found)
+        return (cells, low, max(found), what) if low >= _MIN_KEPT_TS else None
+    return tally
+
+
+def _tally_layout(shape: RowShape) -> tuple[Callable, Callable, Callable]:
+    """(unpack, layout getter, timestamps getter) of the rows of `shape` with every key and
+    value byte skipped: the fields that remain are those `shape.expected` lists (in its order)
+    and the timestamps. Rebuilt from `expected`, which holds the key's length, the clustering
+    component count and lengths, the flags, the marker's TTL (with a marker), the cell count
+    and each cell's (column id, flags, value length)."""
+    e = shape.expected
+    fmt, layout, stamps = [f"<I{e[0]}xH"], [0, 1], []
+    count = e[1]
+    for i in range(count):
+        fmt.append(f"i{e[2 + i]}x")
+        layout.append(2 + i)
+    field, i = 2 + count, 2 + count
+    fmt.append("B")
+    layout.append(field)
+    field, i = field + 1, i + 1
+    if shape.marker:
+        fmt.append("qiq")
+        stamps.append(field)
+        layout.append(field + 1)
+        field, i = field + 3, i + 1
+    fmt.append("I")
+    layout.append(field)
+    field, i = field + 1, i + 1
+    while i < len(e):
+        fmt.append(f"HBqI{e[i + 2]}x")
+        layout += (field, field + 1, field + 3)
+        stamps.append(field + 2)
+        field, i = field + 4, i + 3
+    return (struct.Struct("".join(fmt)).unpack_from, itemgetter(*layout),
+            itemgetter(*stamps) if len(stamps) > 1 else (lambda t, s=stamps[0]: (t[s],)))
 
 
 def live_cells(cells: dict) -> tuple[int, int, int] | None:

@@ -18,7 +18,7 @@ Theory of operation:
   in the partition header in Data, which a hit reads anyway.
 - A point read asks the shard's KeyCache (keycache.py) first: a partition found before goes
   straight to its header, without the bloom filter, the summary or the Index.
-- Data is read through ChunkReader (pread + CRC + decompress + a small LRU of chunks). A `_Cursor`
+- Data is read through ChunkReader (pread + CRC + decompress + a small LRU of chunks). A `Cursor`
   walks the logical stream, joining chunks when a header or row spans a chunk boundary.
 - A slice `lo <= ck < hi` of a partition with a row index starts at the last sample whose key is
   <= lo (bisected in the RowIndex mmap), skips rows below lo by their length prefix without
@@ -53,6 +53,7 @@ from shards.sstable.codec import (
     row_map,
     single_plain_row,
 )
+from shards.sstable.cursor import Cursor
 from shards.sstable.format import (
     CHUNKS,
     COMPONENTS,
@@ -92,129 +93,6 @@ def _window(count: int) -> struct.Struct:
     return struct.Struct("<" + "q16x" * count)
 
 
-class _Cursor:
-    """A position in the logical Data stream; `need(n)` makes buf[p:p + n] available."""
-
-    __slots__ = ("base", "buf", "cache", "chunks", "next", "p")
-
-    def __init__(self, chunks: ChunkReader, pos: int, cache: bool) -> None:
-        size = chunks.chunk_bytes
-        index = pos // size
-        self.chunks = chunks
-        self.cache = cache
-        self.buf = chunks.chunk(index, cache) if index < chunks.count else b""
-        self.base = index * size
-        self.p = pos - self.base
-        self.next = index + 1
-
-    @property
-    def position(self) -> int:
-        return self.base + self.p
-
-    def need(self, n: int) -> None:
-        if self.p + n <= len(self.buf):
-            return
-        parts = [self.buf[self.p:]]
-        have = len(parts[0])
-        chunks = self.chunks
-        while have < n:
-            if self.next >= chunks.count:
-                raise DecodeError(f"a record of {n} bytes runs past the end of the data")
-            chunk = chunks.chunk(self.next, self.cache)
-            self.next += 1
-            parts.append(chunk)
-            have += len(chunk)
-        self.base += self.p
-        self.buf = b"".join(parts)
-        self.p = 0
-
-    def record(self) -> tuple[bytes, int, int]:
-        """(buffer, start, size) of the next size-prefixed record; size 0 = end of partition."""
-        buf, p = self.buf, self.p
-        if p + 4 <= len(buf):  # most records lie inside the current chunk: no need() calls
-            size = _U32_AT(buf, p)[0]
-            start = p + 4
-            if start + size <= len(buf):
-                self.p = start + size
-                return buf, start, size
-        self.need(4)
-        size = _U32_AT(self.buf, self.p)[0]
-        self.p += 4
-        if size:
-            self.need(size)
-        start = self.p
-        self.p += size
-        return self.buf, start, size
-
-    def partition(self) -> tuple[bytes, int, int, list[tuple[bytes, int, int]]]:
-        """(buffer, start, size) of the next partition's header record, then (buffer, start,
-        end) of every row record up to the partition's end mark, which it consumes; no rows
-        after an empty header, which the caller refuses. One loop for a scan's every
-        partition: a record inside the current chunk (most) is read without a call, one
-        across chunks by record(), which rebases the cursor's buffer."""
-        buf, p = self.buf, self.p
-        end = len(buf)
-        if p + 4 <= end and (size := _U32_AT(buf, p)[0]) and p + 4 + size <= end:
-            head, begin = buf, p + 4
-            p = begin + size
-        else:
-            head, begin, size = self.record()
-            if not size:
-                return head, begin, 0, []
-            buf, p = self.buf, self.p
-            end = len(buf)
-        rows: list[tuple[bytes, int, int]] = []
-        append = rows.append
-        while True:
-            if p + 4 <= end:
-                length = _U32_AT(buf, p)[0]
-                start = p + 4
-                if start + length <= end:
-                    p = start + length
-                    if not length:
-                        self.p = p
-                        return head, begin, size, rows
-                    append((buf, start, p))
-                    continue
-            self.p = p
-            buf, start, length = self.record()
-            if not length:
-                return head, begin, size, rows
-            append((buf, start, start + length))
-            p, end = self.p, len(buf)
-
-    def skip_before(self, lo: bytes) -> None:
-        """Move past the row records whose clustering key is below `lo`, up to the first
-        record that is not (a row at or past `lo`, or the partition's end mark), which the
-        next `record()` returns. Rows come in key order: the slice's start, found from the
-        row index sample before it, in one loop over the framing (row_key inlined)."""
-        buf, p = self.buf, self.p
-        end = len(buf)
-        while True:
-            if p + 4 <= end:  # as record(): most records lie inside the chunk
-                size = _U32_AT(buf, p)[0]
-                start = p + 4
-                if size and start + size <= end:
-                    n = _U32_AT(buf, start)[0]
-                    if buf[start + 4:start + 4 + n] >= lo:
-                        break
-                    p = start + size
-                    continue
-            self.p = p
-            self.need(4)
-            buf, p = self.buf, self.p
-            size = _U32_AT(buf, p)[0]
-            if not size:
-                break
-            self.need(4 + size)  # keeps the record at self.p (rebased)
-            buf, p = self.buf, self.p
-            end = len(buf)
-            if row_key(buf, p + 4) >= lo:
-                break
-            p += 4 + size
-        self.p = p
-
-
 class EncodedRows(msgspec.Struct, gc=False):
     """One partition found in an SSTable: its header decoded (`part`, without rows), its rows
     still as the records of the Data stream. `decode()` makes the Partition `get_prefix` returns;
@@ -226,7 +104,7 @@ class EncodedRows(msgspec.Struct, gc=False):
     part: Partition
     records: list[tuple[bytes, int, int]]
     cut: bytes | None
-    cursor: _Cursor
+    cursor: Cursor
     decoder: PartitionDecoder  # the reader's
     # (buffer, start, end) of the header record: only from scan_encoded, whose partitions
     # are whole and may be copied as bytes (SSTableWriter.add_copy).
@@ -238,6 +116,14 @@ class EncodedRows(msgspec.Struct, gc=False):
 
     def corrupt(self, reason: str) -> CorruptSSTable:
         return self.reader._corrupt(self.cursor, reason)
+
+
+# A plain one-row partition as SSTableReader.merge_entries finds it: (buffer, offset of its
+# header record's size prefix, its row's start, its row's end, where its end mark starts, its
+# local deletion time, the scan's cursor). Its bytes are buffer[offset:end + 4].
+PlainRow = tuple[bytes, int, int, int, int, Cursor]
+# A compaction's heap entry: (token, pk, input index, PlainRow or EncodedRows).
+MergeEntry = tuple[int, bytes, int, "PlainRow | EncodedRows"]
 
 
 class SSTableReader:
@@ -422,7 +308,7 @@ class SSTableReader:
             return None
         return found[2]
 
-    def _search(self, token: int, pk: bytes) -> tuple[_Cursor, Partition, KeyEntry] | None:
+    def _search(self, token: int, pk: bytes) -> tuple[Cursor, Partition, KeyEntry] | None:
         """The partition's header (rows still unread) from the Data its Index entry points at,
         the cursor after it, and the entry, now also in the KeyCache; None if not here."""
         i = self._find(token)
@@ -430,7 +316,7 @@ class SSTableReader:
             entry_token, offset, rows = self._entry(i)
             if entry_token != token:
                 return None
-            cursor = _Cursor(self._chunks, offset, True)
+            cursor = Cursor(self._chunks, offset, True)
             part = self._header(cursor)
             if part.pk == pk:
                 entry = offset if rows == NO_ROW_INDEX else (offset, rows)
@@ -453,7 +339,7 @@ class SSTableReader:
             return None
         self._check_open()
         offset, rows = (entry, NO_ROW_INDEX) if type(entry) is int else entry
-        cursor = _Cursor(self._chunks, offset, True)
+        cursor = Cursor(self._chunks, offset, True)
         part = self._header(cursor)
         if part.token != token:
             # The entry is keyed by pk alone: only a partitioner that gave one key two tokens
@@ -515,13 +401,13 @@ class SSTableReader:
     def decoder(self) -> PartitionDecoder:
         return self._decoder
 
-    def _rows(self, cursor: _Cursor, part: Partition, rows: int, lo: bytes, hi: bytes,
+    def _rows(self, cursor: Cursor, part: Partition, rows: int, lo: bytes, hi: bytes,
               limit: int) -> EncodedRows:
         """The EncodedRows of the partition whose header `cursor` has just read."""
         if rows != NO_ROW_INDEX and lo:
             start = self._row_index_start(rows, lo)
             if start > cursor.position:
-                cursor = _Cursor(self._chunks, start, True)
+                cursor = Cursor(self._chunks, start, True)
         records, cut = self._records(cursor, lo, hi, limit)
         return EncodedRows(self, part, records, cut, cursor, self._decoder)
 
@@ -541,40 +427,74 @@ class SSTableReader:
         start = 0 if after_token is None else self._find(after_token)
         if start >= self._count:
             return
-        cursor = _Cursor(self._chunks, self._entry(start)[1], False)
+        cursor = Cursor(self._chunks, self._entry(start)[1], False)
         bound = None if after_token is None else (after_token, after_pk)
-        decoder = self._decoder
-        header = decoder.header
         for _ in range(start, self._count):
-            # A plain one-row partition inside the cursor's buffer, most of a compaction's, in
-            # one unpack and without the header's decode; any other by the record loop.
+            # A plain one-row partition inside the cursor's buffer in one unpack, without the
+            # header's decode; any other by the record loop.
             buf, p = cursor.buf, cursor.p
             one = one_plain_row(buf, p)
             if one is not None:
                 token, pk, ldt, begin, end = one
                 cursor.p = end + 4  # past the end mark
-                part = Partition(token, pk, NO_DELETION, ldt)
-                records = [(buf, begin, end)]
-                head = (buf, p + 4, begin - 4)
+                found = self.plain_encoded(token, pk, (buf, p, begin, end, ldt, cursor))
             else:
-                try:
-                    buf, begin, size, records = cursor.partition()
-                    if not size:
-                        raise DecodeError("empty partition header")
-                    part = header(buf, begin, begin + size)
-                except DecodeError as exc:
-                    raise self._corrupt(cursor, str(exc)) from None
-                head = (buf, begin, begin + size)
+                found = self._next_encoded(cursor)
             if bound is not None:
-                if (part.token, part.pk) < bound:
+                if (found.part.token, found.part.pk) < bound:
                     continue
                 bound = None
-            yield EncodedRows(self, part, records, None, cursor, decoder, head)
+            yield found
+        self._check_scanned(cursor)
+
+    def merge_entries(self, index: int) -> Iterator[MergeEntry]:
+        """Every partition, as a compaction's merge takes it: the heap entry (token, pk, index,
+        item) itself, `index` this input's place among the merged ones (it breaks ties, so items
+        are never compared). `item` is a PlainRow for a plain one-row partition inside the
+        cursor's buffer, most of a compaction's (no Partition, records or EncodedRows made:
+        `plain_encoded` makes them when the compaction needs them), else the EncodedRows that
+        `scan_encoded` yields. A PlainRow's buffer stays valid after the scan moves on."""
+        self._check_open()
+        if not self._count:
+            return
+        cursor = Cursor(self._chunks, self._entry(0)[1], False)
+        for _ in range(self._count):
+            buf, p = cursor.buf, cursor.p
+            one = one_plain_row(buf, p)
+            if one is not None:
+                token, pk, ldt, begin, end = one
+                cursor.p = end + 4  # past the end mark
+                yield token, pk, index, (buf, p, begin, end, ldt, cursor)
+            else:
+                found = self._next_encoded(cursor)
+                yield found.part.token, found.part.pk, index, found
+        self._check_scanned(cursor)
+
+    def plain_encoded(self, token: int, pk: bytes, row: PlainRow) -> EncodedRows:
+        """The EncodedRows of the plain one-row partition (token, pk) that `row` locates."""
+        buf, p, begin, end, ldt, cursor = row
+        return EncodedRows(self, Partition(token, pk, NO_DELETION, ldt), [(buf, begin, end)],
+                           None, cursor, self._decoder, (buf, p + 4, begin - 4))
+
+    def _next_encoded(self, cursor: Cursor) -> EncodedRows:
+        """The partition at the cursor, read record by record (a scan's other partitions)."""
+        try:
+            buf, begin, size, records = cursor.partition()
+            if not size:
+                raise DecodeError("empty partition header")
+            part = self._decoder.header(buf, begin, begin + size)
+        except DecodeError as exc:
+            raise self._corrupt(cursor, str(exc)) from None
+        return EncodedRows(self, part, records, None, cursor, self._decoder,
+                           (buf, begin, begin + size))
+
+    def _check_scanned(self, cursor: Cursor) -> None:
+        """After a scan's last partition: nothing may follow it in the Data."""
         if cursor.position != self._chunks.length:
             raise CorruptSSTable(self._data_path, -1, f"{self._chunks.length - cursor.position} "
                                                       f"bytes of data follow the last partition")
 
-    def _header(self, cursor: _Cursor) -> Partition:
+    def _header(self, cursor: Cursor) -> Partition:
         try:
             buf, start, size = cursor.record()
             if not size:
@@ -583,12 +503,12 @@ class SSTableReader:
         except DecodeError as exc:
             raise self._corrupt(cursor, str(exc)) from None
 
-    def _records(self, cursor: _Cursor, lo: bytes, hi: bytes,
+    def _records(self, cursor: Cursor, lo: bytes, hi: bytes,
                  limit: int = 0) -> tuple[list[tuple[bytes, int, int]], bytes | None]:
         """The (buffer, start, end) of the rows from `cursor` with lo <= ck < hi: reading stops
         at the first key >= hi, or after `limit` rows. Also returns the last row's key when a
         row of the range was left unread, else None. (A scan takes a partition's every row
-        with _Cursor.partition_rows.)"""
+        with Cursor.partition.)"""
         record = cursor.record
         records = []
         cut = None
@@ -611,7 +531,7 @@ class SSTableReader:
         return records, cut
 
     def _decode_rows(self, part: Partition, records: list[tuple[bytes, int, int]],
-                     cursor: _Cursor) -> None:
+                     cursor: Cursor) -> None:
         decode = self._decoder.row
         try:
             rows = [decode(buf, start, end) for buf, start, end in records]
@@ -647,7 +567,7 @@ class SSTableReader:
                                  f"row index points at {start}, past the data")
         return start
 
-    def _corrupt(self, cursor: _Cursor, reason: str) -> CorruptSSTable:
+    def _corrupt(self, cursor: Cursor, reason: str) -> CorruptSSTable:
         pos = cursor.position
         chunk = min(pos // self._chunks.chunk_bytes, self._chunks.count)
         return CorruptSSTable(self._data_path, self._chunks.offsets[chunk],

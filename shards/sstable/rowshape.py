@@ -64,8 +64,9 @@ class RowShape:
         self.misses = 0
         self.packers: dict[int, tuple[object, Callable | None]] = {}
         self.last_pack: tuple[object, Callable | None] = (None, None)
-        # livewalk.shaped_live_row's (cells, bits) of this shape, made at its first use there.
-        self.walk: tuple[int, int] | bool | None = None
+        # livewalk.shaped_live_row's tally of this shape's rows (_shape_tally), made at its
+        # first use there.
+        self.walk: Callable | bool | None = None
 
     def packer(self, plan) -> Callable[[tuple], bytes] | None:
         """A function of an unpacked row giving the encoded result values of `plan`'s `tail`

@@ -104,11 +104,11 @@ def _compact(d: str, tables: list[list[Partition]], now: int, gc_grace: int,
              copying: bool) -> object:
     readers = [write(d, table, generation=g, chunk_bytes=_CHUNK)
                for g, table in enumerate(tables, 1)]
-    # The reference decodes every group: both of the tests a copy takes refuse it (one
-    # version, several versions).
+    # The reference decodes every group: each of the tests a copy takes refuses it (a plain
+    # one-row partition by its row's walk, one version, several versions).
     decoding = contextlib.ExitStack()
     if not copying:
-        for name in ("_copy_tally", "_merged_rows"):
+        for name in ("shaped_live_row", "_copy_tally", "_merged_rows"):
             decoding.enter_context(mock.patch(f"shards.sstable.compaction.{name}",
                                               return_value=None))
     try:
@@ -156,11 +156,13 @@ def _one_row(pk: bytes, row: Row) -> Partition:
 
 
 class _Counting:
-    """Counts SSTableWriter.add and add_copy calls during a compaction."""
+    """Counts the partitions SSTableWriter writes during a compaction: `added` (encoded),
+    `copied` (as bytes, by add_copy or add_plain_copy) and `plain` (by add_plain_copy)."""
 
     def __enter__(self) -> _Counting:
-        self.added = self.copied = 0
+        self.added = self.copied = self.plain = 0
         add, add_copy = SSTableWriter.add, SSTableWriter.add_copy
+        add_plain_copy = SSTableWriter.add_plain_copy
 
         def counted_add(writer, part):
             self.added += 1
@@ -170,8 +172,15 @@ class _Counting:
             self.copied += 1
             return add_copy(writer, sources, records, tally)
 
+        def counted_plain_copy(writer, *args):
+            self.copied += 1
+            self.plain += 1
+            return add_plain_copy(writer, *args)
+
         self._patches = [mock.patch.object(SSTableWriter, "add", counted_add),
-                         mock.patch.object(SSTableWriter, "add_copy", counted_copy)]
+                         mock.patch.object(SSTableWriter, "add_copy", counted_copy),
+                         mock.patch.object(SSTableWriter, "add_plain_copy",
+                                           counted_plain_copy)]
         for patch in self._patches:
             patch.start()
         return self
@@ -198,6 +207,7 @@ def test_what_is_copied_and_what_is_decoded(tmp_path) -> None:
     # Copied: the full overwrite (the newer version) and the old partition alone. Decoded: the
     # partial overwrite, the equal timestamps and the expiring cell.
     assert (counts.copied, counts.added) == (2, 3)
+    assert counts.plain == 1  # the old partition alone, as its scan found it
     got = {p.pk: {name: (c.timestamp, c.value) for name, c in p.rows[b"@c"].cells.items()}
            for p in out.scan()}
     assert got[b"overwritten"] == {"a": (30, b"1"), "b": (30, b"2")}
@@ -397,6 +407,9 @@ def test_copies_across_chunk_boundaries(tmp_path) -> None:
     out, counts = _both_ways(tmp_path, tables)
     # Every add() wrote an input: the compaction copied all 2,999 partitions.
     assert (counts.copied, counts.added) == (2999, 2999)
+    # Both ways of copying a one-row partition: whole in a chunk's buffer (add_plain_copy), or
+    # across a boundary, read record by record (add_copy).
+    assert 2000 < counts.plain < counts.copied
     assert out.stats.partitions == 2999
     out.close()
 

@@ -191,7 +191,7 @@ def test_an_empty_partition_header_is_refused_by_name(tmp_path, monkeypatch) -> 
     assert [p.pk for p in one_row] == [empty]  # the plain path writes it
     write(str(tmp_path), parts).close()
     with SSTableReader.open(str(tmp_path), TABLE, 1) as reader:
-        for scan in (reader.scan, reader.scan_encoded):
+        for scan in (reader.scan, reader.scan_encoded, lambda: reader.merge_entries(0)):
             with pytest.raises(CorruptSSTable, match="empty partition header"):
                 list(scan())
 
@@ -221,6 +221,45 @@ def test_a_one_row_header_counting_what_it_lacks_is_refused(tmp_path, monkeypatc
     monkeypatch.setattr(PartitionEncoder, "plain_partition", damaged)
     write(str(tmp_path), parts).close()
     with SSTableReader.open(str(tmp_path), TABLE, 1) as reader:
-        for scan in (reader.scan, reader.scan_encoded):
+        for scan in (reader.scan, reader.scan_encoded, lambda: reader.merge_entries(0)):
             with pytest.raises(CorruptSSTable):
                 list(scan())
+
+
+def test_data_past_the_last_indexed_partition_is_refused(tmp_path, monkeypatch) -> None:
+    # The Data holds one partition more than the Index lists (its entry and bloom key were
+    # never written): every scan, compaction's included, reads the listed partitions, then
+    # refuses the bytes that follow them rather than end as if the SSTable were whole.
+    from shards.sstable.writer import SSTableWriter as Writer
+
+    parts = _parts(4)
+    unlisted = parts[-1].pk
+    add = Writer.add
+
+    def add_unlisted(self, part):
+        if part.pk != unlisted:
+            return add(self, part)
+        index, bloom = self._index, self._bloom
+        self._index = self._bloom = _Discard()
+        try:
+            add(self, part)
+        finally:
+            self._index, self._bloom = index, bloom
+        self.partitions -= 1  # as if never added: Stats count what the Index lists
+
+    monkeypatch.setattr(Writer, "add", add_unlisted)
+    write(str(tmp_path), parts).close()
+    with SSTableReader.open(str(tmp_path), TABLE, 1) as reader:
+        for scan in (reader.scan, reader.scan_encoded, lambda: reader.merge_entries(0)):
+            with pytest.raises(CorruptSSTable, match="bytes of data follow the last partition"):
+                list(scan())
+
+
+class _Discard:
+    """Takes an Index entry or a bloom key and keeps nothing."""
+
+    def write(self, data: bytes) -> None:
+        pass
+
+    def add(self, key: bytes) -> None:
+        pass
