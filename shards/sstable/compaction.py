@@ -44,10 +44,11 @@ from operator import itemgetter
 
 from shards.errors import SSTableError
 from shards.memtable import Partition
-from shards.sstable.codec import row_key
+from shards.sstable.codec import PartitionDecoder, row_key
 from shards.sstable.livewalk import (
     LIVE_COMPLEX,
     MAX_TIMESTAMP,
+    LiveTally,
     live_cells,
     shaped_live_row,
 )
@@ -135,27 +136,28 @@ def compact_steps(readers: Sequence[SSTableReader], writer_factory: Callable[[],
     done = 0
     try:
         for version in _versions(readers):
+            chosen = None
             if type(version) is tuple:
-                token, pk, index, item = version
-                if type(item) is tuple:  # a plain one-row partition (most): copied if it can be
-                    buf, p, start, end, ldt, _cursor = item
-                    row = (None if ldt or not same[index]
-                           else shaped_live_row(decoders[index], buf, start, end))
+                item = version[3]
+                # A plain one-row partition (most): copied if its row would come out unchanged.
+                if type(item) is tuple and same[version[2]] and not item[4]:
+                    row = shaped_live_row(decoders[version[2]], item[0], item[2], item[3])
                     if row is not None:
-                        (output.writer or output.open()).add_plain_copy(
-                            readers[index], token, pk, buf, p, end, row)
-                        done += 1
-                        if done >= step_rows:
-                            done = 0
-                            yield None
-                        continue
-                    item = readers[index].plain_encoded(token, pk, item)
-                group = [item]
+                        chosen = version, row
             else:
-                group = [entry[3] if type(entry[3]) is not tuple
-                         else readers[entry[2]].plain_encoded(entry[0], entry[1], entry[3])
-                         for entry in version]
-            done += _write_group(group, same_ids, output, now, gc_grace_seconds, max_purgeable)
+                chosen = _newest_plain(version, same, decoders)
+            if chosen is not None:
+                (token, pk, index, (buf, p, _start, end, _ldt, _cursor)), row = chosen
+                (output.writer or output.open()).add_plain_copy(readers[index], token, pk, buf,
+                                                                p, end, row)
+                done += 1 if version is chosen[0] else len(version)
+            else:
+                group = ([version] if type(version) is tuple else version)
+                done += _write_group([entry[3] if type(entry[3]) is not tuple
+                                      else readers[entry[2]].plain_encoded(entry[0], entry[1],
+                                                                           entry[3])
+                                      for entry in group],
+                                     same_ids, output, now, gc_grace_seconds, max_purgeable)
             if done >= step_rows:
                 done = 0
                 yield None
@@ -168,6 +170,44 @@ def compact_steps(readers: Sequence[SSTableReader], writer_factory: Callable[[],
     if reader is not None:
         yield reader
     return reader
+
+
+def _newest_plain(group: list[MergeEntry], same: list[bool],
+                  decoders: list[PartitionDecoder]) -> tuple[MergeEntry, LiveTally] | None:
+    """Of several versions of a partition, each a plain one-row partition (a PlainRow) of an
+    input whose column ids are the output's (`same`, by input) and whose rows have one
+    clustering key: the version whose row merging and purging give back alone and unchanged,
+    with its row's tally, as `_merged_rows` decides (the first of the newest, its row
+    overwriting every column and the marker of the others with newer timestamps, and no
+    collection); None otherwise. The usual group of a table whose rows are overwritten whole,
+    copied by SSTableWriter.add_plain_copy: the versions' headers are the same bytes."""
+    best: MergeEntry | None = None
+    best_row = None
+    rows = []
+    key = None
+    for entry in group:
+        item = entry[3]
+        if type(item) is not tuple or item[4] or not same[entry[2]]:
+            return None
+        buf, _p, start, end, _ldt, _cursor = item
+        row = shaped_live_row(decoders[entry[2]], buf, start, end)
+        if row is None:
+            return None
+        if key is None:
+            key = row_key(buf, start)
+        elif row_key(buf, start) != key:
+            return None
+        rows.append(row)
+        if best_row is None or row[1] > best_row[1]:
+            best, best_row = entry, row
+    assert best is not None and best_row is not None
+    low, what = best_row[1], best_row[3]
+    if what & LIVE_COMPLEX:
+        return None  # a collection's elements merge by path: the versions' union survives
+    for row in rows:
+        if row is not best_row and (row[2] >= low or row[3] & ~what):
+            return None
+    return best, best_row
 
 
 def _write_group(group: list[EncodedRows], same_ids: set[SSTableReader], output: _Output,

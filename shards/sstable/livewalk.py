@@ -38,6 +38,8 @@ LIVE_MARKER, LIVE_COMPLEX, LIVE_COLUMN_SHIFT = 1, 2, 2
 # Timestamps a kept row can hold: above the deletion floor, which purge treats as shadowed.
 _MIN_KEPT_TS = NO_DELETION + 1
 MAX_TIMESTAMP = (1 << 63) - 1
+# live_row's answer for a kept row: (cells, min timestamp, max timestamp, what).
+LiveTally = tuple[int, int, int, int]
 
 
 def live_row(buf: bytes, p: int, end: int,

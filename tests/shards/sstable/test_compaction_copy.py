@@ -207,7 +207,9 @@ def test_what_is_copied_and_what_is_decoded(tmp_path) -> None:
     # Copied: the full overwrite (the newer version) and the old partition alone. Decoded: the
     # partial overwrite, the equal timestamps and the expiring cell.
     assert (counts.copied, counts.added) == (2, 3)
-    assert counts.plain == 1  # the old partition alone, as its scan found it
+    # Both by add_plain_copy: plain one-row partitions, the newer version of the full
+    # overwrite and the old partition alone.
+    assert counts.plain == 2
     got = {p.pk: {name: (c.timestamp, c.value) for name, c in p.rows[b"@c"].cells.items()}
            for p in out.scan()}
     assert got[b"overwritten"] == {"a": (30, b"1"), "b": (30, b"2")}
@@ -461,4 +463,25 @@ def test_rows_spread_over_inputs_are_copied_in_clustering_order(tmp_path) -> Non
     assert series.rows[b"@03"].cells["a"].value == b"v2"
     sets = next(p for p in out.scan() if p.pk == b"sets")
     assert list(sets.rows[b"@01"].cells["m"].cells) == [b"p1", b"p2"]
+    out.close()
+
+
+def test_one_row_versions_of_other_rows_keep_every_row(tmp_path) -> None:
+    """Versions of a partition that each hold one row, but not the same row: the newest does
+    not overwrite the others, and the merged partition holds every row. Versions of one row
+    overwritten in full come out as the newest, copied by add_plain_copy."""
+    def at(ck: bytes, ts: int, pk: bytes = b"p") -> Partition:
+        part = Partition(len(pk), pk)
+        row = Row([ck[1:]])
+        row.marker = Marker(ts, 0, 0)
+        row.cells["a"] = Cell(ts, b"v%d" % ts, 0, 0)
+        part.rows[ck] = row
+        return part
+
+    tables = [[at(b"@a", 1), at(b"@c", 1, b"q")], [at(b"@b", 2), at(b"@c", 2, b"q")],
+              [at(b"@c", 3), at(b"@c", 3, b"q")]]
+    out, counts = _both_ways(tmp_path, tables)
+    rows = {p.pk: {ck: row.cells["a"].value for ck, row in p.rows.items()} for p in out.scan()}
+    assert rows == {b"p": {b"@a": b"v1", b"@b": b"v2", b"@c": b"v3"}, b"q": {b"@c": b"v3"}}
+    assert counts.plain == 1  # q's newest version; p's rows are copied by add_copy
     out.close()
