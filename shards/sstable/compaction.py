@@ -20,7 +20,9 @@ Theory of operation:
   by `_copy_source`, whose rows must be in one version only or overwritten in full by their
   newest version) is copied as its bytes
   (SSTableWriter.add_copy: the rows of every version in clustering order) and never decoded.
-  That needs the sources' column ids to be the output's: the output's dictionary is seeded
+  The usual partition, a plain one-row one (SSTableReader.merge_entries hands it over as a
+  bare PlainRow tuple), is tested by its row's tally alone, or with its other versions by
+  `_newest_plain`, and copied whole by SSTableWriter.add_plain_copy. That needs the sources' column ids to be the output's: the output's dictionary is seeded
   with `shared_columns(readers)`, and sources whose dictionary is not a prefix of it are always
   decoded. Both ways write the same bytes.
 - A tombstone may be dropped only if no data it could shadow exists outside the compaction:
@@ -152,7 +154,7 @@ def compact_steps(readers: Sequence[SSTableReader], writer_factory: Callable[[],
                                                                 p, end, row)
                 done += 1 if version is chosen[0] else len(version)
             else:
-                group = ([version] if type(version) is tuple else version)
+                group = [version] if type(version) is tuple else version
                 done += _write_group([entry[3] if type(entry[3]) is not tuple
                                       else readers[entry[2]].plain_encoded(entry[0], entry[1],
                                                                            entry[3])
