@@ -155,11 +155,8 @@ def compact_steps(readers: Sequence[SSTableReader], writer_factory: Callable[[],
                 done += 1 if version is chosen[0] else len(version)
             else:
                 group = [version] if type(version) is tuple else version
-                done += _write_group([entry[3] if type(entry[3]) is not tuple
-                                      else readers[entry[2]].plain_encoded(entry[0], entry[1],
-                                                                           entry[3])
-                                      for entry in group],
-                                     same_ids, output, now, gc_grace_seconds, max_purgeable)
+                done += _write_group([_encoded(readers, entry) for entry in group], same_ids,
+                                     output, now, gc_grace_seconds, max_purgeable)
             if done >= step_rows:
                 done = 0
                 yield None
@@ -172,6 +169,12 @@ def compact_steps(readers: Sequence[SSTableReader], writer_factory: Callable[[],
     if reader is not None:
         yield reader
     return reader
+
+
+def _encoded(readers: Sequence[SSTableReader], entry: MergeEntry) -> EncodedRows:
+    """The EncodedRows of a heap entry, made from its PlainRow when it has one."""
+    token, pk, index, item = entry
+    return item if type(item) is not tuple else readers[index].plain_encoded(token, pk, item)
 
 
 def _newest_plain(group: list[MergeEntry], same: list[bool],

@@ -119,7 +119,7 @@ def live_row(buf: bytes, p: int, end: int,
 
 
 def shaped_live_row(decoder: PartitionDecoder, buf: bytes, p: int,
-                    end: int) -> tuple[int, int, int, int] | None:
+                    end: int) -> LiveTally | None:
     """live_row(buf, p, end, len(decoder.columns)) for a row of the SSTable `decoder` reads.
 
     A row of a length whose RowShape the decoder has learnt (codec.row_shape: plain, every
@@ -132,9 +132,9 @@ def shaped_live_row(decoder: PartitionDecoder, buf: bytes, p: int,
     the decoder's)."""
     shape = decoder.shapes.get(end - p)
     if shape:
-        tally = shape.walk
+        tally = shape.tally
         if tally is None:
-            tally = shape.walk = _shape_tally(shape, len(decoder.columns))
+            tally = shape.tally = _shape_tally(shape, len(decoder.columns))
         if tally:
             row = tally(buf, p)
             if row is not False:
@@ -146,7 +146,7 @@ def shaped_live_row(decoder: PartitionDecoder, buf: bytes, p: int,
     return row
 
 
-ShapeTally = Callable[[bytes, int], "tuple[int, int, int, int] | None | bool"]
+ShapeTally = Callable[[bytes, int], "LiveTally | None | bool"]
 
 
 def _shape_tally(shape: RowShape, columns: int) -> ShapeTally | bool:
@@ -166,7 +166,7 @@ def _shape_tally(shape: RowShape, columns: int) -> ShapeTally | bool:
     expected = shape.expected
     cells = len(shape.columns)
 
-    def tally(buf: bytes, p: int) -> tuple[int, int, int, int] | None | bool:
+    def tally(buf: bytes, p: int) -> LiveTally | None | bool:
         try:
             t = unpack(buf, p)
         except struct.error:

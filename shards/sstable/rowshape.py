@@ -43,7 +43,7 @@ class RowShape:
 
     __slots__ = ("unpack", "layout", "expected", "stamps", "ck_values", "ck_fields", "cells",
                  "sizes", "live", "marker", "columns", "getters", "last", "misses", "packers",
-                 "last_pack", "walk")
+                 "last_pack", "tally")
 
     def __init__(self, fmt: str, layout: list[int], expected: list[int], stamps: list[int],
                  ck_values: list[int], cells: dict[int, int], sizes: dict[int, int],
@@ -66,7 +66,7 @@ class RowShape:
         self.last_pack: tuple[object, Callable | None] = (None, None)
         # livewalk.shaped_live_row's tally of this shape's rows (_shape_tally), made at its
         # first use there.
-        self.walk: Callable | bool | None = None
+        self.tally: Callable | bool | None = None
 
     def packer(self, plan) -> Callable[[tuple], bytes] | None:
         """A function of an unpacked row giving the encoded result values of `plan`'s `tail`

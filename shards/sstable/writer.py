@@ -271,8 +271,7 @@ class SSTableWriter:
             if same is None:
                 same = self._same_ids(source.reader)
             if not same:
-                raise SSTableStateError(f"SSTable {source.reader.path(DATA)} numbers its columns "
-                                        f"differently: its partitions cannot be copied as bytes")
+                self._refuse_source(source.reader)
         key = (part.token, part.pk)
         if self._last is not None and key <= self._last:
             self._refuse_order(key)
@@ -292,18 +291,17 @@ class SSTableWriter:
         """`add_copy` for a plain one-row partition of `source` as `merge_entries` finds it (a
         PlainRow: the partition's bytes are buf[p:end + 4], its end mark included), with
         `tally` its row's (cells, min timestamp, max timestamp, ...). The usual partition of
-        a compaction, in one call: its Index entry, bloom key and tally inline."""
+        a compaction, in one call: no Partition, record list or EncodedRows."""
         if self._state is not _OPEN:
             raise SSTableStateError(f"SSTable writer is {self._state}")
         same = self._sources.get(source)
         if not same and not (same is None and self._same_ids(source)):
-            raise SSTableStateError(f"SSTable {source.path(DATA)} numbers its columns "
-                                    f"differently: its partitions cannot be copied as bytes")
+            self._refuse_source(source)
         key = (token, pk)
         if self._last is not None and key <= self._last:
             self._refuse_order(key)
         data = self._data
-        start = data.flushed + len(data.buf)  # data.position, without the property's call
+        start = data.position
         try:
             data.write(buf[p:end + 4])
         except BaseException:
@@ -311,17 +309,16 @@ class SSTableWriter:
             raise
         self._index.write(INDEX_ENTRY.pack(token, start, NO_ROW_INDEX))
         self._bloom.add(pk)
-        encoder = self._encoder
-        encoder.rows += 1
-        encoder.cells += tally[0]
-        if tally[1] < encoder.min_ts:
-            encoder.min_ts = tally[1]
-        if tally[2] > encoder.max_ts:
-            encoder.max_ts = tally[2]
+        self._encoder.count_copy(1, tally[0], tally[1], tally[2])
         if self._first is None:
             self._first = key
         self._last = key
         self.partitions += 1
+
+    def _refuse_source(self, source: SSTableReader) -> NoReturn:
+        """The error of a copy from `source`, whose column ids are not this SSTable's."""
+        raise SSTableStateError(f"SSTable {source.path(DATA)} numbers its columns "
+                                f"differently: its partitions cannot be copied as bytes")
 
     def _same_ids(self, source: SSTableReader) -> bool:
         """Whether `source`'s column dictionary is a prefix of this one's, kept in `_sources`
