@@ -6,7 +6,8 @@ processes, sockets or wake-ups.
     python -m bench.inprocess front [--ops 50000] [--per-read 16] [--repeat 3]
                                     [--protocol {3,4,5}] [--compression {lz4,snappy}]
     python -m bench.inprocess shard-read [--ops 40000] [--batch 11] [--repeat 5]
-                                         [--flushed [--cold]]
+                                         [--flushed [--cold] [--sstables N]]
+                                         [--keys 100000]
     python -m bench.inprocess front-read [--ops 50000] [--per-read 16] [--repeat 3]
     python -m bench.inprocess shard-batch [--ops 8000] [--batch 11] [--repeat 5] [--overwrite]
     python -m bench.inprocess front-batch [--ops 10000] [--per-read 16] [--repeat 3]
@@ -69,7 +70,10 @@ from a memtable of SLICE_PARTITIONS partitions of CLUSTER_ROWS rows: the CPU per
 first), the state of most of a real node's data. The reads then run once untimed first, so that
 the shard's chunk and key caches are as warm as a node's after a few seconds of reads
 (``--chunk-cache 0 --key-cache 0`` for none); ``--cold`` skips that pass and reads each key
-once, as a node's first reads after a flush or a restart do.
+once, as a node's first reads after a flush or a restart do. ``--keys`` sets the key space and
+``--sstables N`` writes every key once, in order, into N SSTables, as a node's preload does:
+``--keys 200000 --sstables 3`` is a shard of the node's 400,000-key flushed read, whose data
+outgrows the key and chunk caches.
 
 ``flush``: a ShardStore's memtable filled with ``--ops`` such writes (about 63% distinct keys),
 then one flush to an SSTable: the CPU per partition written, fsyncs included. ``compact``: four
@@ -370,16 +374,25 @@ def _point_reads(count: int, table_id: bytes, seed: int = 2,
     return out
 
 
-def shard_us_per_read(ops: int, batch: int, flushed: bool = False, cold: bool = False) -> float:
+def shard_us_per_read(ops: int, batch: int, flushed: bool = False, cold: bool = False,
+                      sstables: int = 0) -> float:
     directory = tempfile.mkdtemp(prefix="bench-inprocess-")
     try:
-        store, table_id = _filled_store(directory, 3 * KEYS)  # about 95% of the keys
+        if sstables:
+            store, table_id = _preloaded_store(directory, sstables)
+        else:
+            store, table_id = _filled_store(directory, 3 * KEYS)  # about 95% of the keys
         reads = _point_reads(min(ops, KEYS) if cold else ops, table_id, distinct=cold)
         if flushed:
             store.flush(table_id)
             _run_jobs(store)
+            held = len(store.tables[table_id].sstables)
+            assert not sstables or held == sstables, f"{held} SSTables, not {sstables}"
             if not cold:
-                _serve_reads(store, reads, batch)  # warms the caches
+                # Warms the caches: with --sstables over other keys, as a node's earlier reads
+                # of a key space larger than its caches.
+                warm = _point_reads(ops, table_id, seed=3) if sstables else reads
+                _serve_reads(store, warm, batch)
         if SET_UP_ONLY:
             return 0.0
         elapsed, found = _serve_reads(store, reads, batch)
@@ -488,6 +501,19 @@ def _filled_store(directory: str, ops: int, seed: int = 1):
     decode = msgspec.msgpack.Decoder(m.ShardRequest).decode
     for payload in _writes(ops, table_id, seed):
         store.handle(decode(payload))
+    return store, table_id
+
+
+def _preloaded_store(directory: str, sstables: int):
+    """Every key written once in order, as `bench run`'s preload writes them, in `sstables`
+    SSTables of about KEYS / `sstables` keys (disjoint key sets, each token range whole)."""
+    store, table_id = _empty_store(directory)
+    decode = msgspec.msgpack.Decoder(m.ShardRequest).decode
+    for i, payload in enumerate(_writes(KEYS, table_id, every_key=True), 1):
+        store.handle(decode(payload))
+        if i % -(-KEYS // sstables) == 0 and i < KEYS:
+            store.flush(table_id)
+            _run_jobs(store)
     return store, table_id
 
 
@@ -636,6 +662,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set-up-only", action="store_true",
                         help="build the store, the requests and the caches, then stop before "
                              "the timed work (for bench.instructions, which subtracts it)")
+    parser.add_argument("--keys", type=int, default=None,
+                        help="shard-read: the key space (a node's 400,000-key run holds "
+                             "200,000 in each of its two shards)")
+    parser.add_argument("--sstables", type=int, default=0,
+                        help="shard-read --flushed: every key written once, in this many "
+                             "SSTables (a node's preload, flushed as its memtable fills); "
+                             "default: 300,000 random writes in one")
     parser.add_argument("--key-cache", type=int, default=None,
                         help="shard-read, shard-slice: the shard's KeyCache bytes (default: a "
                              "node's, NodeConfig.key_cache_bytes; 0: none)")
@@ -647,8 +680,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--protocol and --compression are options of the front parts only")
     if args.protocol == 5 and args.compression == "snappy":
         parser.error("protocol v5 compresses with lz4 only")
-    global SET_UP_ONLY
-    SET_UP_ONLY = args.set_up_only
+    if (args.keys or args.sstables) and args.part != "shard-read":
+        parser.error("--keys and --sstables are options of shard-read only")
+    if args.sstables and not args.flushed:
+        parser.error("--sstables reads from SSTables: give --flushed too")
+    global SET_UP_ONLY, KEYS
+    SET_UP_ONLY, KEYS = args.set_up_only, args.keys or KEYS
     from ferrosa.config import NodeConfig
     from shards.sstable.chunks import set_chunk_cache
     from shards.sstable.keycache import set_key_cache
@@ -665,7 +702,8 @@ def main(argv: list[str] | None = None) -> int:
     elif args.part in ("shard", "shard-read"):
         measure = shard_us_per_write if args.part == "shard" else shard_us_per_read
         ops, repeat = args.ops or 40_000, args.repeat or 5
-        runs = [measure(ops, args.batch, flushed=args.flushed, cold=args.cold)
+        runs = [measure(ops, args.batch, flushed=args.flushed, cold=args.cold,
+                        sstables=args.sstables)
                 if args.part == "shard-read"
                 else measure(ops, args.batch, overwrite=args.overwrite) for _ in range(repeat)]
     elif args.part == "shard-slice":

@@ -114,9 +114,9 @@ class CorruptSSTable(SSTableError):
 class SSTableVersionError(SSTableError):
     """An SSTable was written in a format version this build cannot read (refused, not skipped)."""
 
-    def __init__(self, path: str, version: int, supported: int) -> None:
-        super().__init__(f"SSTable {path} has format version {version}; this build reads only "
-                         f"version {supported}")
+    def __init__(self, path: str, version: int, readable: tuple[int, ...]) -> None:
+        super().__init__(f"SSTable {path} has format version {version}; this build reads "
+                         f"versions {', '.join(map(str, readable))}")
         self.path = path
         self.version = version
 

@@ -145,18 +145,14 @@ class TableStore:
             part = frozen.partitions.get(pk)
             if part is not None:
                 found.append(_slice(part, lo, hi))
-        hashed = None
+        h1, h2 = key_hash(pk)
         horizon: bytes | None = None
         for reader in self.sstables:
             low, high = reader.token_range
-            if not low <= token <= high:
+            if not low <= token <= high or not reader.may_contain_hash(h1, h2):
                 continue
             rows = reader.find_cached(token, pk, lo, hi, limit)
             if rows is None:
-                if hashed is None:
-                    hashed = key_hash(pk)
-                if not reader.may_contain_hash(*hashed):
-                    continue
                 rows = reader.find(token, pk, lo, hi, limit, filtered=True)
                 if rows is None:
                     continue
@@ -174,26 +170,22 @@ class TableStore:
         with partition_prefix.
 
         The point read of a table without clustering columns, once flushed. As _older_sources,
-        each SSTable is asked the KeyCache, then the bloom filter, then its Index (which fills
+        each SSTable is asked its bloom filter, then the KeyCache, then its Index (which fills
         the KeyCache)."""
         if self.flushing or pk in self.memtable.partitions:
             return None
         keys = key_cache()
         found: tuple[SSTableReader, bytes, int, int] | None = None
-        hashed = None
+        h1, h2 = key_hash(pk)
         for reader in self.sstables:
             low, high = reader.token_range
-            if not low <= token <= high:
+            if not low <= token <= high or not reader.may_contain_hash(h1, h2):
                 continue
             if not reader.single_rows:
                 return None  # partitions of several rows: the general path reads those
             entry = keys.get(reader.number, pk) if keys is not None else None
             located = None
             if entry is None:
-                if hashed is None:
-                    hashed = key_hash(pk)
-                if not reader.may_contain_hash(*hashed):
-                    continue
                 located = reader.locate_plain(token, pk)  # the entry and the record
                 if located is None:
                     continue

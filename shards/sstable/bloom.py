@@ -1,20 +1,35 @@
 """The bloom filter over an SSTable's partition keys: "certainly absent" or "maybe present".
 
-What it is: `BloomBuilder` (collects key hashes while an SSTable is written, sizes and fills the bit
-array at the end) and `BloomFilter` (the loaded filter, answering `may_contain`).
+What it is: `BloomBuilder` (collects key hashes while an SSTable is written, sizes and fills a
+blocked filter at the end), `BlockedBloomFilter` (format 2's filter, the one written) and
+`ClassicBloomFilter` (format 1's, still read: SSTables written before format 2 stay on disks
+and in buckets until a compaction rewrites them), both answering `may_contain`.
 
 What it must NOT do: read files (the reader hands it the Filter component's bytes, already checked
 against the TOC) or hash anything but the serialized partition key.
 
 Theory of operation:
-- Sizing: for n keys and a target false-positive rate p, m = ceil(-n ln p / (ln 2)^2) bits and
-  k = round(m/n ln 2) hash functions are optimal; p = 1% (FALSE_POSITIVE_TARGET, Cassandra's
-  bloom_filter_fp_chance default for size-tiered tables) gives ~9.6 bits and 7 hashes per key.
-- Hashing: one 128-bit MurmurHash3 (mmh3, seeded) per key split into two 64-bit halves h1, h2;
-  probe i is bit (h1 + i*h2 mod 2^64) mod m (Kirsch-Mitzenmacher double hashing). The writer
-  computes the probes vectorized with numpy uint64 arithmetic, which wraps at 2^64; the reader
-  masks to 64 bits so both agree bit for bit.
-- Bits are little-endian within a byte: bit b lives in byte b >> 3 at position b & 7.
+- Hashing: one 128-bit MurmurHash3 (mmh3, seeded HASH_SEED) per key, split into two 64-bit
+  halves h1 and h2 (`key_hash`). A point read hashes its key once and asks every SSTable whose
+  token range covers it, so the filter's probe is paid once per SSTable and read.
+- Format 2, blocked: the filter is w 64-bit words and all of a key's bits lie in one of them,
+  word h1 mod w. Its bits are a pattern, PATTERNS[h2 mod PATTERN_COUNT]: a mask of up to
+  PATTERN_BITS bits. Adding a key ORs its pattern into its word; a key may be present iff its
+  word holds every bit of its pattern. A probe is two array reads, an AND and a compare: in
+  CPython 0.17 µs, against 1.0 µs (present key) and 0.37 (absent) for the classic filter's
+  seven probes of one bit each, each a few interpreted steps.
+- The patterns are fixed by the format: pattern p sets bit (x >> 6j) & 63 for each j <
+  PATTERN_BITS, x the first half of mmh3.hash64 of p's 4 little-endian bytes with PATTERN_SEED
+  (bits that coincide are set once). PATTERN_COUNT of them fit the CPU's caches (32 KiB).
+- Sizing: one word per key's bits fills words unevenly (a Poisson number of keys each), so a
+  blocked filter needs more bits than a classic one for the same false-positive rate. At the
+  1% target (FALSE_POSITIVE_TARGET, Cassandra's bloom_filter_fp_chance default for
+  size-tiered tables) BITS_PER_KEY = 14 with 6-bit patterns measured 0.64-0.77% over 200,000
+  keys (13 bits: 0.93-0.98%, too near the target), against 9.6 bits for the classic filter:
+  1.75 bytes a key instead of 1.2, for a probe six times cheaper.
+- Words are little-endian in the component, as every integer of the format.
+- Format 1, classic: m bits, k hashes; probe i is bit (h1 + i*h2 mod 2^64) mod m, bit b being
+  bit b & 7 of byte b >> 3. Read, never written.
 - The builder keeps 16 bytes per key until `build()` (or `build_steps()`, the same a block of
   keys at a time), so the filter is sized for the real key count (a flush or compaction does not
   know it exactly up front); Cassandra also holds the whole filter in memory while writing.
@@ -22,7 +37,7 @@ Theory of operation:
 
 from __future__ import annotations
 
-import math
+import sys
 from array import array
 from collections.abc import Generator
 
@@ -33,24 +48,42 @@ from shards.sstable.syncthread import run_to_end
 
 FALSE_POSITIVE_TARGET = 0.01
 HASH_SEED = 0x46525341  # "FRSA"
-_MASK64 = (1 << 64) - 1
-# Upper bound on hash functions: beyond this the probes cost more than the rate they buy.
+# Format 2: bits of the filter per key, and the patterns a key's word may hold.
+BITS_PER_KEY = 14
+PATTERN_BITS = 6
+PATTERN_COUNT = 4096  # a power of two: h2 & PATTERN_MASK is h2 mod PATTERN_COUNT
+PATTERN_MASK = PATTERN_COUNT - 1
+PATTERN_SEED = 0x50415454  # "PATT"
+# Format 1: the most hash functions a classic filter may ask for (beyond this the probes cost
+# more than the rate they buy; the writer of format 1 asked for 7).
 MAX_HASHES = 20
-# Keys whose probes one build_steps() step sets. The filter of a 100k-partition compaction took
+# Keys whose bits one build_steps() step sets. The filter of a 100k-partition compaction took
 # 15-25 ms to build at once here, a stall of the shard's loop; 8192 keys take 1-2 ms.
 BUILD_STEP_KEYS = 8192
+_MASK64 = (1 << 64) - 1
 
 
-def filter_size(keys: int, fp_rate: float = FALSE_POSITIVE_TARGET) -> tuple[int, int]:
-    """(bits, hash functions) for `keys` keys at false-positive rate `fp_rate`."""
-    keys = max(keys, 1)
-    bits = max(64, math.ceil(-keys * math.log(fp_rate) / (math.log(2) ** 2)))
-    hashes = min(MAX_HASHES, max(1, round(bits / keys * math.log(2))))
-    return bits, hashes
+def _patterns() -> array:
+    out = array("Q")
+    for p in range(PATTERN_COUNT):
+        x = mmh3.hash64(p.to_bytes(4, "little"), PATTERN_SEED, signed=False)[0]
+        mask = 0
+        for j in range(PATTERN_BITS):
+            mask |= 1 << (x >> 6 * j & 63)
+        out.append(mask)
+    return out
+
+
+PATTERNS = _patterns()
 
 
 def key_hash(key: bytes, seed: int = HASH_SEED) -> tuple[int, int]:
     return mmh3.hash64(key, seed, signed=False)
+
+
+def filter_words(keys: int) -> int:
+    """The 64-bit words of a format-2 filter for `keys` keys."""
+    return max(1, -(-max(keys, 1) * BITS_PER_KEY // 64))
 
 
 class BloomBuilder:
@@ -66,31 +99,55 @@ class BloomBuilder:
         self.h1.append(h1)
         self.h2.append(h2)
 
-    def build(self, fp_rate: float = FALSE_POSITIVE_TARGET) -> tuple[int, int, bytes]:
-        """(bits, hashes, bit array bytes) for the keys added."""
-        return run_to_end(self.build_steps(fp_rate))
+    def build(self) -> tuple[int, int, bytes]:
+        """(bits, PATTERN_BITS, the words as bytes) of the format-2 filter of the keys added."""
+        return run_to_end(self.build_steps())
 
-    def build_steps(self, fp_rate: float = FALSE_POSITIVE_TARGET,
-                    step_keys: int = BUILD_STEP_KEYS,
+    def build_steps(self, step_keys: int = BUILD_STEP_KEYS,
                     ) -> Generator[None, None, tuple[int, int, bytes]]:
         """`build` a block of `step_keys` keys per next(), for a shard's loop."""
-        bits, hashes = filter_size(len(self.h1), fp_rate)
-        packed = np.zeros((bits + 7) >> 3, dtype=np.uint8)
-        m = np.uint64(bits)
+        count = filter_words(len(self.h1))
+        words = np.zeros(count, dtype="<u8")
+        patterns = np.frombuffer(PATTERNS, dtype=np.uint64)
         for start in range(0, len(self.h1), step_keys):
             h1 = np.frombuffer(self.h1, dtype=np.uint64)[start:start + step_keys]
             h2 = np.frombuffer(self.h2, dtype=np.uint64)[start:start + step_keys]
-            with np.errstate(over="ignore"):
-                for i in range(hashes):
-                    probe = (h1 + np.uint64(i) * h2) % m
-                    np.bitwise_or.at(packed, (probe >> np.uint64(3)).astype(np.intp),
-                                     (np.uint8(1) << (probe & np.uint64(7)).astype(np.uint8)))
+            np.bitwise_or.at(words, (h1 % np.uint64(count)).astype(np.intp),
+                             patterns[(h2 & np.uint64(PATTERN_MASK)).astype(np.intp)])
             del h1, h2  # no buffer export of the arrays may outlive a step (they may grow)
             yield
-        return bits, hashes, packed.tobytes()
+        return count * 64, PATTERN_BITS, words.tobytes()
 
 
-class BloomFilter:
+class BlockedBloomFilter:
+    """Format 2's filter over `data`, whole little-endian 64-bit words (`bits` // 64)."""
+
+    __slots__ = ("bits", "count", "seed", "words")
+
+    def __init__(self, bits: int, seed: int, data: bytes) -> None:
+        words = array("Q")
+        words.frombytes(data)
+        if sys.byteorder == "big":
+            words.byteswap()
+        self.bits = bits
+        self.count = len(words)
+        self.seed = seed
+        self.words = words
+
+    def may_contain(self, key: bytes) -> bool:
+        h1, h2 = mmh3.hash64(key, self.seed, signed=False)
+        return self.may_contain_hash(h1, h2)
+
+    def may_contain_hash(self, h1: int, h2: int) -> bool:
+        """`may_contain` for a key already hashed with `key_hash` (one hash for many filters:
+        every SSTable's filter uses HASH_SEED)."""
+        pattern = PATTERNS[h2 & PATTERN_MASK]
+        return self.words[h1 % self.count] & pattern == pattern
+
+
+class ClassicBloomFilter:
+    """Format 1's filter: `bits` bits, `hashes` probes of one bit each."""
+
     __slots__ = ("array", "bits", "hashes", "seed")
 
     def __init__(self, bits: int, hashes: int, seed: int, data: bytes) -> None:
@@ -104,8 +161,7 @@ class BloomFilter:
         return self.may_contain_hash(h1, h2)
 
     def may_contain_hash(self, h1: int, h2: int) -> bool:
-        """`may_contain` for a key already hashed with `key_hash` (one hash for many filters:
-        every SSTable's filter uses HASH_SEED)."""
+        """`may_contain` for a key already hashed with `key_hash`."""
         m = self.bits
         data = self.array
         mask = _MASK64
@@ -115,3 +171,6 @@ class BloomFilter:
                 return False
             h1 += h2
         return True
+
+
+BloomFilter = BlockedBloomFilter | ClassicBloomFilter

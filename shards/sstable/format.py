@@ -33,7 +33,10 @@ from ferrosa.checksum import crc32
 from shards.commitlog_segment import fsync_directory
 from shards.errors import CorruptSSTable, SSTableVersionError
 
-FORMAT_VERSION = 1
+# The version written. Version 1 differs only in its Filter (a classic bloom filter, where 2
+# has a blocked one: shards/sstable/bloom.py); SSTables of either are read.
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 TOC_MAGIC = b"FRSASSTB"
 # TOC file: magic, format version, flags (0), body length; then the msgpack body and its CRC32.
 TOC_HEADER = struct.Struct("<8sHHI")
@@ -61,7 +64,8 @@ NO_ROW_INDEX = (1 << 64) - 1
 # Chunks header: codec id, 3 pad bytes, chunk size, uncompressed length, chunk count; then
 # count + 1 u64 file offsets (the last one is the Data file size).
 CHUNKS_HEADER = struct.Struct("<B3xIQQ")
-# Filter header: number of bits, number of hash functions, hash seed; then the bit array.
+# Filter header: number of bits, then (format 2) the bits of a pattern or (format 1) the number
+# of hash functions, then the hash seed; then the 64-bit words (2) or the bit array (1).
 FILTER_HEADER = struct.Struct("<QII")
 # RowIndex block: entry count, then count u32 entry offsets relative to the block start, then the
 # entries: logical Data offset of the block's first row, its clustering-key length, the key.
@@ -140,7 +144,7 @@ def parse_component_name(name: str) -> tuple[str, int, str, bool] | None:
 
 def pack_toc(toc: Toc) -> bytes:
     body = msgspec.msgpack.encode(toc)
-    head = TOC_HEADER.pack(TOC_MAGIC, FORMAT_VERSION, 0, len(body)) + body
+    head = TOC_HEADER.pack(TOC_MAGIC, toc.version, 0, len(body)) + body
     return head + CRC.pack(crc32(head))
 
 
@@ -157,14 +161,15 @@ def unpack_toc(path: str, data: bytes) -> Toc:
                                        f"{len(data)}")
     if CRC.unpack_from(data, end)[0] != crc32(data[:end]):
         raise CorruptSSTable(path, end, "TOC checksum mismatch")
-    if version != FORMAT_VERSION or flags != 0:
-        raise SSTableVersionError(path, version, FORMAT_VERSION)
+    if version not in READABLE_VERSIONS or flags != 0:
+        raise SSTableVersionError(path, version, READABLE_VERSIONS)
     try:
         toc = msgspec.msgpack.decode(data[TOC_HEADER.size:end], type=Toc)
     except msgspec.DecodeError as exc:
         raise CorruptSSTable(path, TOC_HEADER.size, f"undecodable TOC body: {exc}") from None
-    if toc.version != FORMAT_VERSION:
-        raise SSTableVersionError(path, toc.version, FORMAT_VERSION)
+    if toc.version != version:
+        raise CorruptSSTable(path, TOC_HEADER.size, f"the body says format version "
+                                                    f"{toc.version}, the header {version}")
     return toc
 
 

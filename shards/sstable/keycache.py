@@ -3,9 +3,9 @@ key cache).
 
 What it is: an LRU of (reader number, partition key) -> the partition's Index entry, shared by
 every SSTable reader of the shard's process within a byte budget (`set_key_cache`). A point read
-of a partition found here goes straight to its header in the Data stream, skipping the bloom
-filter, the summary and the Index (about 15% of the CPU of a point read from an SSTable, in
-process).
+asks it for the SSTables whose bloom filter lets the key through (Cassandra's order); a
+partition found here goes straight to its header in the Data stream, skipping the summary and
+the Index.
 
 What it must NOT do: hold anything a reader did not check (an entry is put only after
 `SSTableReader._entry` validated it and the header at its offset held the key), or serve an

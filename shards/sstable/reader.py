@@ -16,8 +16,10 @@ Theory of operation:
   a lookup touches 24 bytes at a computed place: a syscall would cost more than the read.
 - The partition index holds no keys; equal tokens (a Murmur3 collision) are told apart by the pk
   in the partition header in Data, which a hit reads anyway.
-- A point read asks the shard's KeyCache (keycache.py) first: a partition found before goes
-  straight to its header, without the bloom filter, the summary or the Index.
+- A point read asks the bloom filter first (bloom.py; the format's version says which kind),
+  then the shard's KeyCache (keycache.py): a partition found before goes straight to its
+  header, without the summary or the Index. Cassandra's order: the filter answers most of the
+  SSTables a read asks (those without the key) for less than a cache lookup costs.
 - Data is read through ChunkReader (pread + CRC + decompress + a small LRU of chunks). A `Cursor`
   walks the logical stream, joining chunks when a header or row spans a chunk boundary.
 - A slice `lo <= ck < hi` of a partition with a row index starts at the last sample whose key is
@@ -42,7 +44,14 @@ import numpy as np
 from ferrosa.checksum import crc32
 from shards.errors import CorruptSSTable, SSTableError, SSTableStateError
 from shards.memtable import Partition
-from shards.sstable.bloom import HASH_SEED, MAX_HASHES, BloomFilter
+from shards.sstable.bloom import (
+    HASH_SEED,
+    MAX_HASHES,
+    PATTERN_BITS,
+    BlockedBloomFilter,
+    BloomFilter,
+    ClassicBloomFilter,
+)
 from shards.sstable.chunks import ChunkReader, DataSource, LocalData
 from shards.sstable.codec import (
     U32,
@@ -137,7 +146,12 @@ class SSTableReader:
         self.generation = generation
         self.toc = toc
         self.stats = stats
+        self.token_range = (stats.min_token, stats.max_token)
         self.bloom = bloom
+        # `may_contain` given bloom.key_hash(pk): the filter's own probe, bound once (a point
+        # read asks every SSTable); a filter built with another seed says maybe.
+        self.may_contain_hash: Callable[[int, int], bool] = (
+            bloom.may_contain_hash if bloom.seed == HASH_SEED else _maybe)
         self._chunks = chunks
         self.number = chunks.number  # its owner key in the shard's caches, never reused
         self._index = index
@@ -187,10 +201,6 @@ class SSTableReader:
         return [self.path(component) for component in COMPONENTS + (TOC,)]
 
     @property
-    def token_range(self) -> tuple[int, int]:
-        return self.stats.min_token, self.stats.max_token
-
-    @property
     def data_size(self) -> int:
         """Bytes of the Data file (the compressed size STCS buckets by)."""
         return self.toc.components[0].size
@@ -203,11 +213,6 @@ class SSTableReader:
     def chunk_reads(self) -> int:
         """Data chunks read from the file so far (LRU cache misses)."""
         return self._chunks.reads
-
-    def may_contain_hash(self, h1: int, h2: int) -> bool:
-        """`may_contain` given bloom.key_hash(pk); a filter built with another seed says maybe."""
-        bloom = self.bloom
-        return bloom.may_contain_hash(h1, h2) if bloom.seed == HASH_SEED else True
 
     def may_contain(self, pk: bytes) -> bool:
         return self.bloom.may_contain(pk)
@@ -329,8 +334,8 @@ class SSTableReader:
 
     def find_cached(self, token: int, pk: bytes, lo: bytes = b"", hi: bytes = b"",
                     limit: int = 0) -> EncodedRows | None:
-        """As `find` for a partition the shard's KeyCache knows in this SSTable; None when it
-        does not (the caller then checks the bloom filter and calls `find`)."""
+        """As `find` for a partition the shard's KeyCache knows in this SSTable, whose bloom
+        filter the caller asked first; None when it does not (the caller then calls `find`)."""
         keys = key_cache()
         if keys is None:
             return None
@@ -669,7 +674,7 @@ class _OpenFiles:
             raise CorruptSSTable(self.path(INDEX), -1, f"size does not hold the "
                                                        f"{stats.partitions} partitions of Stats")
         row_index = self._mapped(position[ROW_INDEX])
-        bloom = _bloom(self.path(FILTER), self._small(position[FILTER]))
+        bloom = _bloom(self.path(FILTER), self._small(position[FILTER]), self.toc.version)
         chunks = ChunkReader(data_path, self.data, self.path(CHUNKS), self._small(position[CHUNKS]),
                              self.toc.components[position[DATA]].size)
         if chunks.length != stats.uncompressed_bytes:
@@ -678,12 +683,25 @@ class _OpenFiles:
                    index, row_index, bloom)
 
 
-def _bloom(path: str, data: bytes) -> BloomFilter:
+def _bloom(path: str, data: bytes, version: int) -> BloomFilter:
+    """The Filter component's filter: blocked from format 2 on, classic in format 1."""
     if len(data) < FILTER_HEADER.size:
         raise CorruptSSTable(path, 0, "shorter than its header")
     bits, hashes, seed = FILTER_HEADER.unpack_from(data, 0)
     array = data[FILTER_HEADER.size:]
-    if not bits or len(array) != (bits + 7) >> 3 or not 1 <= hashes <= MAX_HASHES:
-        raise CorruptSSTable(path, 0, f"{bits} bits, {hashes} hashes and {len(array)} bytes "
-                                      f"do not fit together")
-    return BloomFilter(bits, hashes, seed, array)
+    if version == 1:
+        if not bits or len(array) != (bits + 7) >> 3 or not 1 <= hashes <= MAX_HASHES:
+            raise CorruptSSTable(path, 0, f"{bits} bits, {hashes} hashes and {len(array)} "
+                                          f"bytes do not fit together")
+        return ClassicBloomFilter(bits, hashes, seed, array)
+    if not bits or bits % 64 or len(array) != bits >> 3:
+        raise CorruptSSTable(path, 0, f"{bits} bits and {len(array)} bytes are not whole "
+                                      f"64-bit words")
+    if hashes != PATTERN_BITS:
+        raise CorruptSSTable(path, 8, f"patterns of {hashes} bits; format {version} has "
+                                      f"{PATTERN_BITS}")
+    return BlockedBloomFilter(bits, seed, array)
+
+
+def _maybe(h1: int, h2: int) -> bool:
+    return True

@@ -401,10 +401,10 @@ class SSTableWriter:
         """Write the rest of every component (the loop's share of finishing), the bloom filter
         a step at a time: their TOC entries."""
         chunks = self._data.finish()
-        bits, hashes, array = yield from self._bloom.build_steps()
+        bits, pattern_bits, array = yield from self._bloom.build_steps()
         small = {
             CHUNKS: chunks,
-            FILTER: FILTER_HEADER.pack(bits, hashes, self._bloom.seed) + array,
+            FILTER: FILTER_HEADER.pack(bits, pattern_bits, self._bloom.seed) + array,
             STATS: msgspec.msgpack.encode(self._stats()),
         }
         self._index.flush()

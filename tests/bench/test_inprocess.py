@@ -34,6 +34,7 @@ def test_each_part_reports_its_cpu(part: str, ops: str, unit: str) -> None:
     ("shard-slice", ["--ops", "200"], "row read"),
     ("shard-read", ["--ops", "3000"], "read"),
     ("shard-read", ["--ops", "3000", "--cold"], "read"),
+    ("shard-read", ["--ops", "2000", "--keys", "9000", "--sstables", "3"], "read"),
 ])
 def test_reads_from_an_sstable(part: str, options: list[str], unit: str) -> None:
     done = subprocess.run([sys.executable, "-m", "bench.inprocess", part, "--flushed",
@@ -87,9 +88,11 @@ def test_front_parts_speak_each_framing(part: str, options: list[str], unit: str
 
 @pytest.mark.parametrize(("options", "message"), [
     (["shard", "--protocol", "5"], "--protocol and --compression are options of the front parts"),
+    (["shard", "--keys", "1000"], "--keys and --sstables are options of shard-read only"),
+    (["shard-read", "--sstables", "3"], "--sstables reads from SSTables: give --flushed too"),
     (["front", "--protocol", "5", "--compression", "snappy"], "protocol v5 compresses with lz4"),
 ])
-def test_framing_options_are_refused_where_they_mean_nothing(options: list[str],
+def test_options_are_refused_where_they_mean_nothing(options: list[str],
                                                              message: str) -> None:
     refused = subprocess.run([sys.executable, "-m", "bench.inprocess", *options], cwd=REPO,
                              capture_output=True, text=True, timeout=120)
