@@ -225,6 +225,7 @@ class ChunkReader:
         "number",
         "chunk_bytes",
         "codec",
+        "count",
         "data",
         "decompress",
         "length",
@@ -255,6 +256,7 @@ class ChunkReader:
             offsets.byteswap()
         self.offsets = offsets
         self._check(chunks_path, count, data_size)
+        self.count = count  # chunks (the offsets are count + 1, checked)
 
     def _check(self, chunks_path: str, count: int, data_size: int) -> None:
         size = self.chunk_bytes
@@ -273,10 +275,6 @@ class ChunkReader:
             if not 0 < stored <= min(size, self.length - i * size):
                 raise CorruptSSTable(chunks_path, CHUNKS_HEADER.size + 8 * i,
                                      f"chunk {i} has an impossible stored size {stored}")
-
-    @property
-    def count(self) -> int:
-        return len(self.offsets) - 1
 
     def chunk(self, i: int, cache: bool = True) -> bytes:
         """Chunk `i` decompressed (checked against its CRC when read from the file). Cached
