@@ -1,19 +1,23 @@
 """SSTables of format 1 (a classic bloom filter), as a build before format 2 wrote them, are
 still read, answer what the same data in the current format answers, and are rewritten in
-the current format by a compaction."""
+the current format by a compaction; a version this build does not know is refused."""
 
 from __future__ import annotations
 
 import shutil
+import struct
 from pathlib import Path
 
 import pytest
 
+from ferrosa.checksum import crc32
 from ferrosa.ipc import messages as m
 from ferrosa.partitioner import token
+from shards.errors import CorruptSSTable, SSTableVersionError
 from shards.memtable import Cell, Marker, Partition, Row
 from shards.sstable import FORMAT_VERSION, SSTableReader, SSTableWriter, compact
 from shards.sstable.bloom import BlockedBloomFilter, ClassicBloomFilter
+from shards.sstable.format import TOC, TOC_HEADER, component_path
 from shards.sstable.keycache import set_key_cache
 from shards.store import ShardStore
 from tests.shards.sstable.helpers import TABLE, dump, write
@@ -108,3 +112,27 @@ def test_a_compaction_rewrites_format_1_in_the_current_format(v1) -> None:
                 assert row.cells["a"].value == b"new" and row.cells["b"] == part.rows[b""].cells["b"]
             else:
                 assert dump(merged[part.pk]) == dump(part)
+
+
+def _restamp(path: str, version: int) -> None:
+    """Rewrite the TOC header's version (its CRC made right again); the body keeps its own."""
+    with open(path, "rb") as f:
+        data = bytearray(f.read())
+    magic, _, flags, length = TOC_HEADER.unpack_from(data, 0)
+    TOC_HEADER.pack_into(data, 0, magic, version, flags, length)
+    data[-4:] = struct.pack("<I", crc32(bytes(data[:-4])))
+    with open(path, "wb") as f:
+        f.write(data)
+
+
+def test_a_version_this_build_does_not_read_is_refused(v1) -> None:
+    toc = component_path(v1, TABLE, 1, TOC)
+    _restamp(toc, 3)
+    with pytest.raises(SSTableVersionError, match="format version 3; this build reads "
+                                                  "versions 1, 2"):
+        SSTableReader.open(v1, TABLE, 1)
+    _restamp(toc, 2)  # a version it reads, which the body contradicts
+    with pytest.raises(CorruptSSTable, match="the body says format version 1, the header 2"):
+        SSTableReader.open(v1, TABLE, 1)
+    _restamp(toc, 1)
+    SSTableReader.open(v1, TABLE, 1).close()
