@@ -119,7 +119,21 @@ class BloomBuilder:
         return count * 64, PATTERN_BITS, words.tobytes()
 
 
-class BlockedBloomFilter:
+class _Filter:
+    """What both kinds share: a key hashed with the filter's own seed, then probed."""
+
+    __slots__ = ()
+    seed: int
+
+    def may_contain(self, key: bytes) -> bool:
+        h1, h2 = mmh3.hash64(key, self.seed, signed=False)
+        return self.may_contain_hash(h1, h2)
+
+    def may_contain_hash(self, h1: int, h2: int) -> bool:
+        raise NotImplementedError
+
+
+class BlockedBloomFilter(_Filter):
     """Format 2's filter over `data`, whole little-endian 64-bit words (`bits` // 64)."""
 
     __slots__ = ("bits", "count", "seed", "words")
@@ -134,10 +148,6 @@ class BlockedBloomFilter:
         self.seed = seed
         self.words = words
 
-    def may_contain(self, key: bytes) -> bool:
-        h1, h2 = mmh3.hash64(key, self.seed, signed=False)
-        return self.may_contain_hash(h1, h2)
-
     def may_contain_hash(self, h1: int, h2: int) -> bool:
         """`may_contain` for a key already hashed with `key_hash` (one hash for many filters:
         every SSTable's filter uses HASH_SEED)."""
@@ -145,7 +155,7 @@ class BlockedBloomFilter:
         return self.words[h1 % self.count] & pattern == pattern
 
 
-class ClassicBloomFilter:
+class ClassicBloomFilter(_Filter):
     """Format 1's filter: `bits` bits, `hashes` probes of one bit each."""
 
     __slots__ = ("array", "bits", "hashes", "seed")
@@ -155,10 +165,6 @@ class ClassicBloomFilter:
         self.hashes = hashes
         self.seed = seed
         self.array = data
-
-    def may_contain(self, key: bytes) -> bool:
-        h1, h2 = mmh3.hash64(key, self.seed, signed=False)
-        return self.may_contain_hash(h1, h2)
 
     def may_contain_hash(self, h1: int, h2: int) -> bool:
         """`may_contain` for a key already hashed with `key_hash`."""
