@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import sys
 from array import array
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 
 import mmh3
 import numpy as np
@@ -124,26 +124,23 @@ class _Filter:
 
     __slots__ = ()
     seed: int
+    may_contain_hash: Callable[[int, int], bool]  # each kind's probe
 
     def may_contain(self, key: bytes) -> bool:
         h1, h2 = mmh3.hash64(key, self.seed, signed=False)
         return self.may_contain_hash(h1, h2)
 
-    def may_contain_hash(self, h1: int, h2: int) -> bool:
-        raise NotImplementedError
-
 
 class BlockedBloomFilter(_Filter):
-    """Format 2's filter over `data`, whole little-endian 64-bit words (`bits` // 64)."""
+    """Format 2's filter over `data`, whole little-endian 64-bit words."""
 
-    __slots__ = ("bits", "count", "seed", "words")
+    __slots__ = ("count", "seed", "words")
 
-    def __init__(self, bits: int, seed: int, data: bytes) -> None:
+    def __init__(self, seed: int, data: bytes) -> None:
         words = array("Q")
         words.frombytes(data)
         if sys.byteorder == "big":
             words.byteswap()
-        self.bits = bits
         self.count = len(words)
         self.seed = seed
         self.words = words

@@ -700,7 +700,7 @@ def _bloom(path: str, data: bytes, version: int) -> BloomFilter:
     if hashes != PATTERN_BITS:
         raise CorruptSSTable(path, 8, f"patterns of {hashes} bits; format {version} has "
                                       f"{PATTERN_BITS}")
-    return BlockedBloomFilter(bits, seed, array)
+    return BlockedBloomFilter(seed, array)
 
 
 def _maybe(h1: int, h2: int) -> bool:

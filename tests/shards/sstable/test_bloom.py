@@ -35,9 +35,9 @@ def _builder(keys: int, prefix: bytes = b"present-") -> BloomBuilder:
 
 
 def _filter(builder: BloomBuilder) -> BlockedBloomFilter:
-    bits, pattern_bits, data = builder.build()
+    _, pattern_bits, data = builder.build()
     assert pattern_bits == PATTERN_BITS
-    return BlockedBloomFilter(bits, builder.seed, data)
+    return BlockedBloomFilter(builder.seed, data)
 
 
 def test_a_filter_has_the_words_its_keys_need() -> None:
