@@ -31,12 +31,10 @@ Theory of operation (Cassandra's data model, reduced to what a memtable holds):
 from __future__ import annotations
 
 import struct
-from operator import itemgetter
 from sys import intern
-from typing import Generator, Iterable, Iterator, Sequence
+from typing import Iterable, Iterator, Sequence
 
 import msgspec
-import numpy as np
 from sortedcontainers import SortedList
 
 from ferrosa.ipc import messages as m
@@ -47,8 +45,6 @@ from shards.tombstones import NO_DELETION, RangeTombstoneList
 
 _BIGINT = struct.Struct(">q")
 _INDEX = struct.Struct(">i")
-_TOKEN_OF = itemgetter(0)
-_PK_OF = itemgetter(1)
 # Fixed per-object overheads used for the memtable's byte budget estimate.
 _CELL_OVERHEAD = 64
 _ROW_OVERHEAD = 160
@@ -337,44 +333,6 @@ class TableData:
         self.min_timestamp = (1 << 63) - 1
         # Dropped columns -> drop time: their cells at or before it are invisible (m.TableSchema).
         self.dropped = dropped
-
-    def key_order_steps(self, run: int) -> Generator[None, None, list[bytes]]:
-        """The key of every partition in (token, pk) order, sorted in bounded steps (one
-        next() each) for a flush: a step per `run` keys copies their tokens into an array and
-        sorts it there, in C; the last merges those sorted runs (a stable sort of sorted runs
-        is a merge in numpy's timsort: 1 ms for 63k keys) and puts keys of equal tokens, which
-        the token sort leaves in arrival order, in pk order. Sorting the (token, pk) tuples
-        themselves cost a flush about a microsecond a partition, a tenth of it: runs of tuples
-        sorted in Python and merged by heapq, whose every step compares lists of tuples.
-        For a frozen memtable: partitions added meanwhile may be missed."""
-        keys = [*self._order, *self._unordered] if self._order else self._unordered
-        count = len(keys)
-        tokens = np.empty(count, np.int64)
-        pks = np.empty(count, object)
-        for start in range(0, count, run):
-            stop = min(start + run, count)
-            run_keys = keys[start:stop]
-            chunk = np.fromiter(map(_TOKEN_OF, run_keys), np.int64, stop - start)
-            by_token = np.argsort(chunk, kind="stable")
-            tokens[start:stop] = chunk[by_token]
-            pks[start:stop] = list(map(_PK_OF, run_keys))
-            pks[start:stop] = pks[start:stop][by_token]
-            yield
-        merged = np.argsort(tokens, kind="stable")
-        in_order = tokens[merged]
-        ordered: list[bytes] = pks[merged].tolist()
-        # Positions i where the token at i + 1 is the same; rare (64-bit tokens of distinct
-        # keys), and each group of consecutive ones is a run of keys of one token.
-        ties = np.flatnonzero(in_order[1:] == in_order[:-1]).tolist() if count > 1 else []
-        i = 0
-        while i < len(ties):
-            first = last = ties[i]
-            i += 1
-            while i < len(ties) and ties[i] == last + 1:
-                last = ties[i]
-                i += 1
-            ordered[first:last + 2] = sorted(ordered[first:last + 2])
-        return ordered
 
     def release_steps(self, count: int) -> Iterator[None]:
         """Free the partitions and their keys `count` at a time, one step per next(), for a

@@ -23,6 +23,7 @@ import heapq
 import logging
 from typing import Callable, Generator, Iterator
 
+from shards.flush import flush_steps
 from shards.memtable import Partition, TableData
 from shards.rowmap import RowMap
 from shards.sstable import (
@@ -44,11 +45,8 @@ from shards.sstable.writer import DEFAULT_CHUNK_BYTES
 
 log = logging.getLogger(__name__)
 
-# Partitions written per flush step: bounds how long one step keeps requests waiting (a few ms).
-FLUSH_STEP_PARTITIONS = 64
-# Partitions whose tokens a flush sorts per step (about 1 ms here), and frees per step once
-# flushed (TableData, about 1 ms each).
-SORT_RUN_PARTITIONS = 8192
+# Partitions a flushed memtable frees per step (TableData.release_steps, about 1 ms here).
+# (flush.py bounds the flush's own steps.)
 RELEASE_STEP_PARTITIONS = 512
 # A flush numbers its columns as the newest SSTable does, unless that one names more columns
 # than this: a table whose columns were added and dropped many times starts afresh, far below
@@ -303,12 +301,7 @@ class TableStore:
                 # The newest SSTable's column ids first: the table's SSTables then number their
                 # columns alike, and compaction copies their partitions as bytes.
                 writer.seed_columns(newest)
-            keys = yield from frozen.key_order_steps(SORT_RUN_PARTITIONS)
-            partitions = frozen.partitions
-            for index, pk in enumerate(keys):
-                writer.add(partitions[pk])
-                if index % FLUSH_STEP_PARTITIONS == FLUSH_STEP_PARTITIONS - 1:
-                    yield
+            yield from flush_steps(frozen, writer)
             reader = yield from writer.finish_steps()
         except BaseException:
             writer.abort()
@@ -320,7 +313,6 @@ class TableStore:
                  self.table_id.hex(), reader.stats.partitions, reader.disk_size,
                  reader.generation)
         on_done()
-        del keys
         yield from frozen.release_steps(RELEASE_STEP_PARTITIONS)
 
     # -- compaction -----------------------------------------------------------------------------

@@ -33,6 +33,7 @@ from types import TracebackType
 from typing import NoReturn
 
 import msgspec
+import numpy as np
 
 from ferrosa.checksum import crc32
 from shards.commitlog_segment import fsync_directory
@@ -86,6 +87,9 @@ ROW_INDEX_BLOCK_BYTES = 2 * 1024
 # Index/RowIndex bytes buffered before one write() call.
 _SINK_BUFFER = 64 * 1024
 _END_OF_PARTITION = U32.pack(0)
+# INDEX_ENTRY as a numpy record, for add_encoded's runs.
+_INDEX_ENTRIES = np.dtype([("token", "<i8"), ("position", "<u8"), ("row_index", "<u8")])
+assert _INDEX_ENTRIES.itemsize == INDEX_ENTRY.size
 
 _OPEN, _FINISHED, _ABORTED = "open", "finished", "aborted"
 
@@ -148,6 +152,7 @@ class SSTableWriter:
         self._first: tuple[int, bytes] | None = None
         self._last: tuple[int, bytes] | None = None
         self.partitions = 0
+        self._pending = 0  # partitions encode_plain encoded that add_encoded has not written
         # Source SSTable -> whether its column ids are this one's (add_copy).
         self._sources: dict[SSTableReader, bool] = {}
 
@@ -178,8 +183,7 @@ class SSTableWriter:
             self._add(partition)
         except (struct.error, OverflowError) as exc:
             self.abort()
-            raise SSTableError(f"partition (token {key[0]}, pk {key[1].hex()}) holds a value the "
-                               f"SSTable format cannot store: {exc}") from None
+            raise self._unstorable(partition, exc) from None
         except BaseException:
             self.abort()  # a partition may be half written: this SSTable cannot be finished
             raise
@@ -188,14 +192,20 @@ class SSTableWriter:
         self._last = key
         self.partitions += 1
 
-    def _refuse_order(self, key: tuple[int, bytes]) -> NoReturn:
-        """The error of a partition at or before the last one: add and add_copy test the
-        order inline (once per partition) and call this only to raise."""
-        assert self._last is not None
+    @staticmethod
+    def _unstorable(part: Partition, exc: Exception) -> SSTableError:
+        return SSTableError(f"partition (token {part.token}, pk {part.pk.hex()}) holds a value "
+                            f"the SSTable format cannot store: {exc}")
+
+    def _refuse_order(self, key: tuple[int, bytes],
+                      last: tuple[int, bytes] | None = None) -> NoReturn:
+        """The error of a partition at or before the last one (or `last`): add and add_copy
+        test the order inline (once per partition) and call this only to raise."""
+        last = last or self._last
+        assert last is not None
         raise SSTableOrderError(
             f"partition (token {key[0]}, pk {key[1].hex()}) added after (token "
-            f"{self._last[0]}, pk {self._last[1].hex()}): an SSTable needs strictly "
-            f"increasing (token, pk)")
+            f"{last[0]}, pk {last[1].hex()}): an SSTable needs strictly increasing (token, pk)")
 
     def _add(self, part: Partition) -> None:
         only = part.rows.only_item()  # a map that once held more rows takes the loop below
@@ -207,6 +217,79 @@ class SSTableWriter:
             self._index.write(INDEX_ENTRY.pack(part.token, start, NO_ROW_INDEX))
             self._bloom.add(part.pk)
             return
+        self._add_rows(part)
+
+    def encode_plain(self, part: Partition) -> bytes | None:
+        """What `add` would write for `part` when it is a plain one-row partition (no deletion,
+        range tombstone or static cell: most of a flush's), its stats tallied and its key put
+        in the bloom filter now, for `add_encoded` to write in (token, pk) order later; None
+        for any other partition, which `add` writes. Partitions encoded and never written
+        make `finish` refuse. A flush encodes in the order its memtable made the partitions,
+        the order their objects lie in memory (flush.py)."""
+        if self._state is not _OPEN:
+            raise SSTableStateError(f"SSTable writer is {self._state}")
+        only = part.rows.only_item()
+        if (only is None or part.deletion != NO_DELETION or part.ranges is not None
+                or part.static):
+            return None
+        try:
+            encoded = self._encoder.plain_partition(part, *only)
+        except (struct.error, OverflowError) as exc:
+            self.abort()
+            raise self._unstorable(part, exc) from None
+        except BaseException:
+            self.abort()
+            raise
+        self._bloom.add(part.pk)
+        self._pending += 1
+        return encoded
+
+    def add_encoded(self, tokens: np.ndarray, pks: list[bytes], encoded: list[bytes]) -> None:
+        """Write partitions that `encode_plain` encoded, in (token, pk) order: their tokens (an
+        int64 array), keys and encodings. One join, one Index pack and one order check per
+        call, in C: a flush writes a run of partitions per call."""
+        if self._state is not _OPEN:
+            raise SSTableStateError(f"SSTable writer is {self._state}")
+        count = len(encoded)
+        if not count:
+            return
+        if len(tokens) != count or len(pks) != count or count > self._pending:
+            raise SSTableStateError(f"add_encoded got {len(tokens)} tokens, {len(pks)} keys and "
+                                    f"{count} encodings ({self._pending} encoded, unwritten)")
+        self._check_run_order(tokens, pks)
+        start = self._data.position
+        positions = np.empty(count, np.uint64)
+        positions[0] = 0
+        np.cumsum(np.fromiter(map(len, encoded[:-1]), np.uint64, count - 1), out=positions[1:])
+        entries = np.empty(count, _INDEX_ENTRIES)
+        entries["token"] = tokens
+        entries["position"] = positions + np.uint64(start)
+        entries["row_index"] = NO_ROW_INDEX
+        try:
+            self._data.write(b"".join(encoded))
+        except BaseException:
+            self.abort()
+            raise
+        self._index.write(entries.tobytes())
+        self._pending -= count
+        if self._first is None:
+            self._first = (int(tokens[0]), pks[0])
+        self._last = (int(tokens[-1]), pks[-1])
+        self.partitions += count
+
+    def _check_run_order(self, tokens: np.ndarray, pks: list[bytes]) -> None:
+        """add_encoded's order check: strictly increasing (token, pk), after the last key."""
+        first = (int(tokens[0]), pks[0])
+        if self._last is not None and first <= self._last:
+            self._refuse_order(first)
+        # Keys whose token is not above the one before: equal tokens (rare), or a wrong order.
+        for i in np.flatnonzero(tokens[1:] <= tokens[:-1]).tolist():
+            if tokens[i + 1] < tokens[i] or pks[i + 1] <= pks[i]:
+                self._refuse_order((int(tokens[i + 1]), pks[i + 1]),
+                                   (int(tokens[i]), pks[i]))
+
+    def _add_rows(self, part: Partition) -> None:
+        """`_add` of a partition that is not a plain one-row one."""
         data = self._data
         encoder = self._encoder
         start = data.position
@@ -396,6 +479,9 @@ class SSTableWriter:
         if not self.partitions:
             raise SSTableStateError("an SSTable needs at least one partition; abort() a writer "
                                     "that got none")
+        if self._pending:
+            raise SSTableStateError(f"{self._pending} partitions encoded by encode_plain were "
+                                    f"never written by add_encoded")
 
     def _prepare_steps(self) -> Generator[None, None, dict[str, TocEntry]]:
         """Write the rest of every component (the loop's share of finishing), the bloom filter

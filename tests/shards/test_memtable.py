@@ -23,7 +23,6 @@ from shards.memtable import (
 )
 from shards.sstable.codec import PartitionEncoder
 from shards.tombstones import NO_DELETION
-from tests.shards.sstable.helpers import run_steps
 from tests.shards.test_store_sstable_reads import (
     CKS,
     DELETIONS,
@@ -362,41 +361,6 @@ def test_a_dropped_memtable_is_freed() -> None:
         tracemalloc.stop()
     assert grown > 2000 * 1000
     assert left < 10_000
-
-
-@pytest.mark.parametrize("ordered_first", [0, 1, 37])
-@pytest.mark.parametrize("run", [1, 5, 64, 1000])
-@pytest.mark.parametrize("spread", [2**63, 2**20, 7])
-def test_key_order_steps_give_every_key_in_token_then_key_order(ordered_first, run,
-                                                                 spread) -> None:
-    # A flush writes the keys in this order, which the SSTable writer enforces: (token, pk),
-    # whether an earlier scan ordered some partitions already or not, with a step per `run`
-    # keys before the last. A small `spread` makes runs of equal tokens (three and more), whose
-    # keys arrive out of order; the full one, tokens at both ends of the int64 range.
-    import random
-    rng = random.Random(run * 100 + ordered_first + spread)
-    table, expected = TableData(), []
-    for i in range(150):
-        if i == ordered_first:
-            table.order  # what exists so far becomes the ordered run
-        token = rng.randrange(-spread, spread)
-        pk = b"%d" % rng.randrange(10**6)
-        if pk in table.partitions:
-            continue
-        table.apply(_put(token, pk))
-        expected.append((token, pk))
-    keys, steps = run_steps(table.key_order_steps(run))
-    assert keys == [pk for _token, pk in sorted(expected)]
-    assert steps == -(-len(expected) // run)
-
-
-def test_key_order_steps_of_extreme_tokens_and_one_key() -> None:
-    table = TableData()
-    table.apply(_put(2**63 - 1, b"max"))
-    assert run_steps(table.key_order_steps(8)) == ([b"max"], 1)
-    table.apply(_put(-2**63, b"min"))
-    table.apply(_put(-2**63, b"a"))
-    assert run_steps(table.key_order_steps(8))[0] == [b"a", b"min", b"max"]
 
 
 def test_release_steps_free_a_flushed_memtable_a_bounded_count_at_a_time() -> None:
