@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import sys
 from array import array
-from collections.abc import Callable, Generator, Iterable
+from collections.abc import Callable, Generator
 
 import mmh3
 import numpy as np
@@ -98,15 +98,6 @@ class BloomBuilder:
         h1, h2 = mmh3.hash64(key, self.seed, signed=False)
         self.h1.append(h1)
         self.h2.append(h2)
-
-    def add_all(self, keys: Iterable[bytes]) -> None:
-        """`add` each key, in one loop."""
-        hash64, seed = mmh3.hash64, self.seed
-        append1, append2 = self.h1.append, self.h2.append
-        for key in keys:
-            h1, h2 = hash64(key, seed, signed=False)
-            append1(h1)
-            append2(h2)
 
     def build(self) -> tuple[int, int, bytes]:
         """(bits, PATTERN_BITS, the words as bytes) of the format-2 filter of the keys added."""

@@ -22,8 +22,7 @@ Theory of operation:
   (SSTableWriter.add_copy: the rows of every version in clustering order) and never decoded.
   The usual partition, a plain one-row one (SSTableReader.merge_entries hands it over as a
   bare PlainRow tuple), is tested by its row's tally alone, or with its other versions by
-  `_newest_plain`, and copied whole, a step's worth of them per SSTableWriter.add_plain_copies
-  call. That needs the sources' column ids to be the output's: the output's dictionary is seeded
+  `_newest_plain`, and copied whole by SSTableWriter.add_plain_copy. That needs the sources' column ids to be the output's: the output's dictionary is seeded
   with `shared_columns(readers)`, and sources whose dictionary is not a prefix of it are always
   decoded. Both ways write the same bytes.
 - A tombstone may be dropped only if no data it could shadow exists outside the compaction:
@@ -44,8 +43,6 @@ from __future__ import annotations
 import heapq
 from collections.abc import Callable, Generator, Iterator, Sequence
 from operator import itemgetter
-
-import numpy as np
 
 from shards.errors import SSTableError
 from shards.memtable import Partition
@@ -72,11 +69,6 @@ MIN_SSTABLE_SIZE = 50 * 1024 * 1024
 # rows (a partition without rows counts as one) have been merged, purged and written. ~200 small
 # rows take ~2-4 ms, a pause the shard loop can afford between request batches.
 STEP_ROWS = 200
-
-# Plain one-row partitions gathered before one SSTableWriter.add_plain_copies call (a step
-# past this many writes them): its fixed cost (a dozen numpy calls, about 20 µs) is then
-# about 0.02 µs a partition; the copies held are about 250 KB of standard1 partitions.
-COPY_RUN_PARTITIONS = 128
 
 PurgeBound = Callable[[int, bytes], int]
 
@@ -138,13 +130,11 @@ def compact_steps(readers: Sequence[SSTableReader], writer_factory: Callable[[],
     if len({reader.table_id for reader in readers}) > 1:
         raise SSTableError("compaction inputs belong to different tables")
     seed = shared_columns(readers)
+    output = _Output(writer_factory, seed)
     same_ids = {reader for reader in readers
                 if seed[:len(reader.stats.columns)] == reader.stats.columns}
-    output = _Output(writer_factory, seed, same_ids)
     same = [reader in same_ids for reader in readers]
     decoders = [reader.decoder for reader in readers]
-    add_token, add_pk = output.tokens.append, output.pks.append
-    add_copy, add_tally = output.copies.append, output.tallies.append
     done = 0
     try:
         for version in _versions(readers):
@@ -159,24 +149,17 @@ def compact_steps(readers: Sequence[SSTableReader], writer_factory: Callable[[],
             else:
                 chosen = _newest_plain(version, same, decoders)
             if chosen is not None:
-                # Gathered, and written a step's worth at a time (_Output.write_copies).
-                (token, pk, _index, (buf, p, _start, end, _ldt, _cursor)), row = chosen
-                add_token(token)
-                add_pk(pk)
-                add_copy(buf[p:end + 4])
-                add_tally(row)
+                (token, pk, index, (buf, p, _start, end, _ldt, _cursor)), row = chosen
+                (output.writer or output.open()).add_plain_copy(readers[index], token, pk, buf,
+                                                                p, end, row)
                 done += 1 if version is chosen[0] else len(version)
             else:
-                output.write_copies()  # the partitions before this one
                 group = [version] if type(version) is tuple else version
                 done += _write_group([_encoded(readers, entry) for entry in group], same_ids,
                                      output, now, gc_grace_seconds, max_purgeable)
             if done >= step_rows:
-                if len(output.copies) >= COPY_RUN_PARTITIONS:
-                    output.write_copies()
                 done = 0
                 yield None
-        output.write_copies()
         writer = output.writer
         reader = (yield from writer.finish_steps()) if writer is not None else None
     except BaseException:
@@ -202,7 +185,7 @@ def _newest_plain(group: list[MergeEntry], same: list[bool],
     with its row's tally, as `_merged_rows` decides (the first of the newest, its row
     overwriting every column and the marker of the others with newer timestamps, and no
     collection); None otherwise. The usual group of a table whose rows are overwritten whole,
-    copied by SSTableWriter.add_plain_copies: the versions' headers are the same bytes."""
+    copied by SSTableWriter.add_plain_copy: the versions' headers are the same bytes."""
     best: MergeEntry | None = None
     best_row = None
     rows = []
@@ -258,22 +241,14 @@ def _write_group(group: list[EncodedRows], same_ids: set[SSTableReader], output:
 
 class _Output:
     """The compaction's output SSTable, made for its first surviving partition (so that a
-    compaction that purges everything makes no file), with the column dictionary `seed`; and
-    the plain one-row partitions gathered for it (`tokens`, `pks`, `copies`: their bytes,
-    `tallies`: their rows'), from inputs among `sources`, not yet written."""
+    compaction that purges everything makes no file), with the column dictionary `seed`."""
 
-    __slots__ = ("copies", "factory", "pks", "seed", "sources", "tallies", "tokens", "writer")
+    __slots__ = ("factory", "seed", "writer")
 
-    def __init__(self, factory: Callable[[], SSTableWriter], seed: list[str],
-                 sources: set[SSTableReader]) -> None:
+    def __init__(self, factory: Callable[[], SSTableWriter], seed: list[str]) -> None:
         self.factory = factory
         self.seed = seed
-        self.sources = sources
         self.writer: SSTableWriter | None = None
-        self.tokens: list[int] = []
-        self.pks: list[bytes] = []
-        self.copies: list[bytes] = []
-        self.tallies: list[LiveTally] = []
 
     def open(self) -> SSTableWriter:
         writer = self.factory()
@@ -284,16 +259,6 @@ class _Output:
             raise
         self.writer = writer
         return writer
-
-    def write_copies(self) -> None:
-        """Write the gathered partitions (SSTableWriter.add_plain_copies), in one call."""
-        if self.copies:
-            (self.writer or self.open()).add_plain_copies(
-                self.sources, np.array(self.tokens, np.int64), self.pks, self.copies,
-                self.tallies)
-            # Cleared, not replaced: compact_steps holds their append methods.
-            for gathered in (self.tokens, self.pks, self.copies, self.tallies):
-                gathered.clear()
 
 
 Copy = tuple[list[EncodedRows], list[tuple[bytes, int, int]], CopyTally]

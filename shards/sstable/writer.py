@@ -27,9 +27,8 @@ from __future__ import annotations
 
 import os
 import struct
-from collections.abc import Generator, Iterable
+from collections.abc import Generator
 from concurrent.futures import Future, wait
-from operator import itemgetter
 from types import TracebackType
 from typing import NoReturn
 
@@ -88,9 +87,7 @@ ROW_INDEX_BLOCK_BYTES = 2 * 1024
 # Index/RowIndex bytes buffered before one write() call.
 _SINK_BUFFER = 64 * 1024
 _END_OF_PARTITION = U32.pack(0)
-# add_plain_copies' tallies: (cells, min timestamp, max timestamp, ...).
-_CELLS_OF, _LOW_OF, _HIGH_OF = itemgetter(0), itemgetter(1), itemgetter(2)
-# INDEX_ENTRY as a numpy record, for runs of whole partitions (_write_run).
+# INDEX_ENTRY as a numpy record, for add_encoded's runs.
 _INDEX_ENTRIES = np.dtype([("token", "<i8"), ("position", "<u8"), ("row_index", "<u8")])
 assert _INDEX_ENTRIES.itemsize == INDEX_ENTRY.size
 
@@ -259,14 +256,7 @@ class SSTableWriter:
         if len(tokens) != count or len(pks) != count or count > self._pending:
             raise SSTableStateError(f"add_encoded got {len(tokens)} tokens, {len(pks)} keys and "
                                     f"{count} encodings ({self._pending} encoded, unwritten)")
-        self._write_run(tokens, pks, encoded)
-        self._pending -= count
-
-    def _write_run(self, tokens: np.ndarray, pks: list[bytes], encoded: list[bytes]) -> None:
-        """Write whole partitions (their encodings, in (token, pk) order) and their Index
-        entries: add_encoded's and add_plain_copies' shared part, the order check first."""
         self._check_run_order(tokens, pks)
-        count = len(encoded)
         start = self._data.position
         positions = np.empty(count, np.uint64)
         positions[0] = 0
@@ -281,13 +271,14 @@ class SSTableWriter:
             self.abort()
             raise
         self._index.write(entries.tobytes())
+        self._pending -= count
         if self._first is None:
             self._first = (int(tokens[0]), pks[0])
         self._last = (int(tokens[-1]), pks[-1])
         self.partitions += count
 
     def _check_run_order(self, tokens: np.ndarray, pks: list[bytes]) -> None:
-        """_write_run's order check: strictly increasing (token, pk), after the last key."""
+        """add_encoded's order check: strictly increasing (token, pk), after the last key."""
         first = (int(tokens[0]), pks[0])
         if self._last is not None and first <= self._last:
             self._refuse_order(first)
@@ -378,31 +369,34 @@ class SSTableWriter:
         self._last = key
         self.partitions += 1
 
-    def add_plain_copies(self, sources: Iterable[SSTableReader], tokens: np.ndarray,
-                         pks: list[bytes], copies: list[bytes],
-                         tallies: list[tuple[int, ...]]) -> None:
-        """`add_copy` for a run of plain one-row partitions, in (token, pk) order, of SSTables
-        among `sources`, as `merge_entries` finds them: each partition's bytes whole (a
-        PlainRow's buf[p:end + 4], its end mark included), its token (an int64 array), key
-        and its row's tally (cells, min timestamp, max timestamp, ...). The usual partitions
-        of a compaction, a step's worth per call: no Partition, record list or EncodedRows,
-        and one join, one Index pack and one order check per call."""
+    def add_plain_copy(self, source: SSTableReader, token: int, pk: bytes, buf: bytes, p: int,
+                       end: int, tally: tuple[int, ...]) -> None:
+        """`add_copy` for a plain one-row partition of `source` as `merge_entries` finds it (a
+        PlainRow: the partition's bytes are buf[p:end + 4], its end mark included), with
+        `tally` its row's (cells, min timestamp, max timestamp, ...). The usual partition of
+        a compaction, in one call: no Partition, record list or EncodedRows."""
         if self._state is not _OPEN:
             raise SSTableStateError(f"SSTable writer is {self._state}")
-        count = len(copies)
-        if not count:
-            return
-        if len(tokens) != count or len(pks) != count or len(tallies) != count:
-            raise SSTableStateError(f"add_plain_copies got {len(tokens)} tokens, {len(pks)} "
-                                    f"keys, {count} copies and {len(tallies)} tallies")
-        for source in sources:
-            same = self._sources.get(source)
-            if not same and not (same is None and self._same_ids(source)):
-                self._refuse_source(source)
-        self._write_run(tokens, pks, copies)
-        self._bloom.add_all(pks)
-        self._encoder.count_copy(count, sum(map(_CELLS_OF, tallies)),
-                                 min(map(_LOW_OF, tallies)), max(map(_HIGH_OF, tallies)))
+        same = self._sources.get(source)
+        if not same and not (same is None and self._same_ids(source)):
+            self._refuse_source(source)
+        key = (token, pk)
+        if self._last is not None and key <= self._last:
+            self._refuse_order(key)
+        data = self._data
+        start = data.position
+        try:
+            data.write(buf[p:end + 4])
+        except BaseException:
+            self.abort()
+            raise
+        self._index.write(INDEX_ENTRY.pack(token, start, NO_ROW_INDEX))
+        self._bloom.add(pk)
+        self._encoder.count_copy(1, tally[0], tally[1], tally[2])
+        if self._first is None:
+            self._first = key
+        self._last = key
+        self.partitions += 1
 
     def _refuse_source(self, source: SSTableReader) -> NoReturn:
         """The error of a copy from `source`, whose column ids are not this SSTable's."""

@@ -92,17 +92,17 @@ def test_flushes_number_columns_as_the_newest_sstable_so_compaction_copies(tmp_p
     assert [r.stats.columns for r in table.sstables] == [
         ["b", "a", "c", "d"], ["b", "a", "c"], ["b", "a", "c"], ["b", "a"]]
     copied = []
-    real, real_plain = SSTableWriter.add_copy, SSTableWriter.add_plain_copies
+    real, real_plain = SSTableWriter.add_copy, SSTableWriter.add_plain_copy
 
     def add_copy(writer, sources, records, tally):
         copied.append(sources[0].part.pk)
         return real(writer, sources, records, tally)
 
-    def add_plain_copies(writer, sources, tokens, pks, *rest):
-        copied.extend(pks)
-        return real_plain(writer, sources, tokens, pks, *rest)
+    def add_plain_copy(writer, source, token, pk, *rest):
+        copied.append(pk)
+        return real_plain(writer, source, token, pk, *rest)
     monkeypatch.setattr(SSTableWriter, "add_copy", add_copy)
-    monkeypatch.setattr(SSTableWriter, "add_plain_copies", add_plain_copies)
+    monkeypatch.setattr(SSTableWriter, "add_plain_copy", add_plain_copy)
     store.compact(TABLE, major=True)
     while store.maintenance_step():
         pass

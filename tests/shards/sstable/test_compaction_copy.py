@@ -157,12 +157,12 @@ def _one_row(pk: bytes, row: Row) -> Partition:
 
 class _Counting:
     """Counts the partitions SSTableWriter writes during a compaction: `added` (encoded),
-    `copied` (as bytes, by add_copy or add_plain_copies) and `plain` (by add_plain_copies)."""
+    `copied` (as bytes, by add_copy or add_plain_copy) and `plain` (by add_plain_copy)."""
 
     def __enter__(self) -> _Counting:
         self.added = self.copied = self.plain = 0
         add, add_copy = SSTableWriter.add, SSTableWriter.add_copy
-        add_plain_copies = SSTableWriter.add_plain_copies
+        add_plain_copy = SSTableWriter.add_plain_copy
 
         def counted_add(writer, part):
             self.added += 1
@@ -172,15 +172,15 @@ class _Counting:
             self.copied += 1
             return add_copy(writer, sources, records, tally)
 
-        def counted_plain_copies(writer, sources, tokens, pks, *rest):
-            self.copied += len(pks)
-            self.plain += len(pks)
-            return add_plain_copies(writer, sources, tokens, pks, *rest)
+        def counted_plain_copy(writer, *args):
+            self.copied += 1
+            self.plain += 1
+            return add_plain_copy(writer, *args)
 
         self._patches = [mock.patch.object(SSTableWriter, "add", counted_add),
                          mock.patch.object(SSTableWriter, "add_copy", counted_copy),
-                         mock.patch.object(SSTableWriter, "add_plain_copies",
-                                           counted_plain_copies)]
+                         mock.patch.object(SSTableWriter, "add_plain_copy",
+                                           counted_plain_copy)]
         for patch in self._patches:
             patch.start()
         return self
@@ -207,7 +207,7 @@ def test_what_is_copied_and_what_is_decoded(tmp_path) -> None:
     # Copied: the full overwrite (the newer version) and the old partition alone. Decoded: the
     # partial overwrite, the equal timestamps and the expiring cell.
     assert (counts.copied, counts.added) == (2, 3)
-    # Both by add_plain_copies: plain one-row partitions, the newer version of the full
+    # Both by add_plain_copy: plain one-row partitions, the newer version of the full
     # overwrite and the old partition alone.
     assert counts.plain == 2
     got = {p.pk: {name: (c.timestamp, c.value) for name, c in p.rows[b"@c"].cells.items()}
@@ -409,7 +409,7 @@ def test_copies_across_chunk_boundaries(tmp_path) -> None:
     out, counts = _both_ways(tmp_path, tables)
     # Every add() wrote an input: the compaction copied all 2,999 partitions.
     assert (counts.copied, counts.added) == (2999, 2999)
-    # Both ways of copying a one-row partition: whole in a chunk's buffer (add_plain_copies), or
+    # Both ways of copying a one-row partition: whole in a chunk's buffer (add_plain_copy), or
     # across a boundary, read record by record (add_copy).
     assert 2000 < counts.plain < counts.copied
     assert out.stats.partitions == 2999
@@ -469,7 +469,7 @@ def test_rows_spread_over_inputs_are_copied_in_clustering_order(tmp_path) -> Non
 def test_one_row_versions_of_other_rows_keep_every_row(tmp_path) -> None:
     """Versions of a partition that each hold one row, but not the same row: the newest does
     not overwrite the others, and the merged partition holds every row. Versions of one row
-    overwritten in full come out as the newest, copied by add_plain_copies."""
+    overwritten in full come out as the newest, copied by add_plain_copy."""
     def at(ck: bytes, ts: int, pk: bytes = b"p") -> Partition:
         part = Partition(len(pk), pk)
         row = Row([ck[1:]])
