@@ -41,7 +41,7 @@ ENCODE_STEP_PARTITIONS = 64
 # the sorted runs (a stable sort of sorted runs is a merge in numpy's timsort: 1 ms for 63k).
 SORT_RUN_PARTITIONS = 8192
 # Partitions per write step (pass 3): one add_encoded call of about 1,000 encoded partitions
-# (about 250 KB joined, compressed and written: about 1 ms here), or at most
+# (about 350 KB of standard1 joined, compressed and written: about 1 ms here), or at most
 # ENCODE_STEP_PARTITIONS of the others, which `add` encodes one at a time.
 WRITE_STEP_PARTITIONS = 1024
 

@@ -43,7 +43,7 @@ from shards.errors import (
     SSTableOrderError,
     SSTableStateError,
 )
-from shards.memtable import Partition
+from shards.memtable import Partition, Row
 from shards.sstable.bloom import BloomBuilder
 from shards.sstable.chunks import ChunkWriter, check_chunk_bytes, codec_id, write_all
 from shards.sstable.codec import U32, PartitionEncoder, row_key
@@ -207,10 +207,20 @@ class SSTableWriter:
             f"partition (token {key[0]}, pk {key[1].hex()}) added after (token "
             f"{last[0]}, pk {last[1].hex()}): an SSTable needs strictly increasing (token, pk)")
 
+    @staticmethod
+    def _plain_row(part: Partition) -> tuple[bytes, Row] | None:
+        """(clustering key, row) of a plain one-row partition (no deletion, range tombstone or
+        static cell: most of a flush's), else None. A row map that once held more rows is not
+        one (RowMap.only_item)."""
+        only = part.rows.only_item()
+        if (only is None or part.deletion != NO_DELETION or part.ranges is not None
+                or part.static):
+            return None
+        return only
+
     def _add(self, part: Partition) -> None:
-        only = part.rows.only_item()  # a map that once held more rows takes the loop below
-        if (only is not None and part.deletion == NO_DELETION and part.ranges is None
-                and not part.static):
+        only = self._plain_row(part)
+        if only is not None:
             start = self._data.position
             ck, row = only
             self._data.write(self._encoder.plain_partition(part, ck, row))
@@ -220,17 +230,16 @@ class SSTableWriter:
         self._add_rows(part)
 
     def encode_plain(self, part: Partition) -> bytes | None:
-        """What `add` would write for `part` when it is a plain one-row partition (no deletion,
-        range tombstone or static cell: most of a flush's), its stats tallied and its key put
-        in the bloom filter now, for `add_encoded` to write in (token, pk) order later; None
-        for any other partition, which `add` writes. Partitions encoded and never written
-        make `finish` refuse. A flush encodes in the order its memtable made the partitions,
-        the order their objects lie in memory (flush.py)."""
+        """What `add` would write for `part` when it is a plain one-row partition (`_plain_row`),
+        its stats tallied and its key put in the bloom filter now, for `add_encoded` to write
+        in (token, pk) order later; None for any other partition, which `add` writes.
+        Partitions encoded and never written make `finish` refuse. A flush encodes in the
+        order its memtable made the partitions, the order their objects lie in memory
+        (flush.py)."""
         if self._state is not _OPEN:
             raise SSTableStateError(f"SSTable writer is {self._state}")
-        only = part.rows.only_item()
-        if (only is None or part.deletion != NO_DELETION or part.ranges is not None
-                or part.static):
+        only = self._plain_row(part)
+        if only is None:
             return None
         try:
             encoded = self._encoder.plain_partition(part, *only)
