@@ -322,10 +322,10 @@ class TableData:
 
     def __init__(self, dropped: dict[str, int] | None = None) -> None:
         self.partitions: dict[bytes, Partition] = {}
-        # (token, pk) of every partition in token order, for scans and flushes. A new partition
-        # only joins `_unordered`; the first ordered read sorts them in. Adding one at a time to
-        # the SortedList was a sixth of a shard's CPU per new-partition write, and a flush sorts
-        # a whole memtable's worth at once in C.
+        # (token, pk) of every partition in token order, for ordered reads (a flush sorts the
+        # partitions' own tokens: flush.py). A new partition only joins `_unordered`; the first
+        # ordered read sorts them in. Adding one at a time to the SortedList was a sixth of a
+        # shard's CPU per new-partition write.
         self._order: SortedList = SortedList()
         self._unordered: list[tuple[int, bytes]] = []
         self.bytes = 0

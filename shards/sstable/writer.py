@@ -3,6 +3,8 @@
 What it is: the one way SSTables come into existence (memtable flush and compaction both use it).
 `add(partition)` encodes and writes as it goes; `add_copy(sources, records, tally)` writes a
 partition from other SSTables' bytes (compaction, when the bytes would come out the same);
+`encode_plain(partition)` encodes a plain one-row partition now and `add_encoded(...)` writes a
+run of such encodings later, in order (a flush, which encodes in memory order: flush.py);
 `finish()` makes every component durable, writes the TOC last and returns an open SSTableReader;
 `abort()` deletes everything written.
 
@@ -11,7 +13,8 @@ hands over each partition once, already merged), or keep the table in memory.
 
 Theory of operation:
 - Memory is bounded by one chunk of uncompressed Data plus the current partition's encoding and
-  row-index samples, and 16 bytes per partition for the bloom filter's key hashes (see bloom.py).
+  row-index samples (or the run `add_encoded` joins), and 16 bytes per partition for the bloom
+  filter's key hashes (see bloom.py). Encodings `encode_plain` returned are the caller's.
   Index and RowIndex entries are streamed to their files through small buffers.
 - Every component is written under `<name>.tmp`. `finish()` fsyncs each, renames each to its
   final name, fsyncs the directory, and only then writes, fsyncs and renames the TOC (and fsyncs the
