@@ -34,6 +34,10 @@ MAX_SHARDS = 256
 MAX_COALESCE_US = 10_000
 # Commit log sync modes, as Cassandra's commitlog_sync.
 COMMITLOG_SYNC_MODES = ("periodic", "batch", "group")
+# The Linux scheduling policy the supervisor gives itself and so every process it starts
+# (ferrosa/process.py apply_cpu_scheduling): batch (SCHED_BATCH), other (SCHED_OTHER) or
+# inherit (whatever the node was started with, e.g. systemd's CPUSchedulingPolicy).
+CPU_SCHEDULING_CHOICES = ("batch", "other", "inherit")
 
 
 class NodeConfig(msgspec.Struct, frozen=True):
@@ -73,6 +77,10 @@ class NodeConfig(msgspec.Struct, frozen=True):
     # per request at half load, with no clearer p99.
     coalesce_us: int = 0
     coalesce_min_rate: int = 2500
+    # The node's processes wake each other thousands of times a second (doorbells, sockets):
+    # under SCHED_BATCH a process woken does not preempt the one that woke it, which goes on
+    # with its pass (docs/performance.md, twenty-sixth session). CPU_SCHEDULING_CHOICES.
+    cpu_scheduling: str = "batch"
 
     @property
     def shard_count(self) -> int:
@@ -134,6 +142,7 @@ ENV_OVERRIDES: Mapping[str, Callable[[str], dict[str, Any]]] = {
     "FERROSA_KEY_CACHE_BYTES": _int("key_cache_bytes"),
     "FERROSA_COALESCE_US": _int("coalesce_us"),
     "FERROSA_COALESCE_MIN_RATE": _int("coalesce_min_rate"),
+    "FERROSA_CPU_SCHEDULING": lambda t: {"cpu_scheduling": t.strip().lower()},
 }
 
 # TOML layout: [node] and [cql] tables; keys map onto NodeConfig fields.
@@ -147,6 +156,7 @@ _FILE_KEYS: Mapping[str, Mapping[str, Callable[[Any], dict[str, Any]]]] = {
         "num_tokens": lambda v: {"num_tokens": int(v)},
         "ring_bytes": lambda v: {"ring_bytes": int(v)},
         "log_level": lambda v: {"log_level": str(v)},
+        "cpu_scheduling": lambda v: {"cpu_scheduling": str(v).lower()},
     },
     "storage": {
         "commitlog_sync": lambda v: {"commitlog_sync": str(v).lower()},
@@ -225,6 +235,9 @@ def _validate(config: NodeConfig) -> None:
         raise ConfigError(f"coalesce_us must be between 0 and {MAX_COALESCE_US}")
     if config.coalesce_min_rate < 0:
         raise ConfigError("coalesce_min_rate must not be negative")
+    if config.cpu_scheduling not in CPU_SCHEDULING_CHOICES:
+        raise ConfigError(f"cpu_scheduling must be one of {', '.join(CPU_SCHEDULING_CHOICES)}, "
+                          f"got {config.cpu_scheduling!r}")
     if config.commitlog_segment_bytes < 1 << 20:
         raise ConfigError("commitlog_segment_bytes must be at least 1 MiB")
     if config.memtable_bytes < 1 << 16:

@@ -43,6 +43,7 @@ from ferrosa.process import (
     CONFIG_ENV,
     ControlChannel,
     ControlMessage,
+    apply_cpu_scheduling,
     encode_config,
     node_id,
     setup_logging,
@@ -92,6 +93,8 @@ class Supervisor:
 
     # -- start -------------------------------------------------------------------------------
     def start(self) -> None:
+        # Before any child: each inherits the policy (restarted shards and the uploader too).
+        apply_cpu_scheduling(self.config.cpu_scheduling)
         self.data.mkdir(parents=True, exist_ok=True)
         self._lock_data_dir()
         self._check_layout()

@@ -1,4 +1,5 @@
-"""NodeConfig: the wake-up coalescing and chunk cache settings from the environment and the file, and their bounds."""
+"""NodeConfig: the wake-up coalescing, cache and CPU scheduling settings from the environment and the
+file, and their bounds."""
 
 from __future__ import annotations
 
@@ -46,3 +47,22 @@ def test_cache_settings_from_the_file(tmp_path, name: str) -> None:
     path = tmp_path / "ferrosa.toml"
     path.write_text(f"[storage]\n{name} = 1048576\n")
     assert getattr(load_config(str(path), environ={}), name) == 1 << 20
+
+
+def test_cpu_scheduling_default_environment_and_file(tmp_path) -> None:
+    assert load_config(environ={}).cpu_scheduling == NodeConfig().cpu_scheduling == "batch"
+    assert load_config(environ={"FERROSA_CPU_SCHEDULING": " Other "}).cpu_scheduling == "other"
+    path = tmp_path / "ferrosa.toml"
+    path.write_text('[node]\ncpu_scheduling = "inherit"\n')
+    assert load_config(str(path), environ={}).cpu_scheduling == "inherit"
+    # The environment wins over the file, as for every setting.
+    assert load_config(str(path), environ={"FERROSA_CPU_SCHEDULING": "batch"}).cpu_scheduling \
+        == "batch"
+
+
+@pytest.mark.parametrize("value", ["fifo", "idle", "", "SCHED_BATCH"])
+def test_cpu_scheduling_refuses_other_policies(tmp_path, value: str) -> None:
+    path = tmp_path / "ferrosa.toml"
+    path.write_text(f'[node]\ncpu_scheduling = "{value}"\n')
+    with pytest.raises(ConfigError, match="cpu_scheduling must be one of batch, other, inherit"):
+        load_config(str(path), environ={})

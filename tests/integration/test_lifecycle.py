@@ -19,6 +19,12 @@ def _segments(data_dir: Path) -> list[str]:
     return list_segments(node_id(NodeConfig(data_dir=str(data_dir))))
 
 
+def _policies(pids) -> set[int]:
+    """The scheduling policies of every thread of the processes `pids`."""
+    return {os.sched_getscheduler(int(tid)) for pid in pids
+            for tid in os.listdir(f"/proc/{pid}/task")}
+
+
 def _connect(node: NodeProcess):
     cluster = Cluster([node.host], port=node.port, protocol_version=5)
     return cluster, cluster.connect()
@@ -58,6 +64,8 @@ def test_dead_shard_is_restarted_and_others_keep_serving(tmp_path, spawn):
     for i in range(200):
         s.execute(insert, (i, i))
     shards = sorted(node.children())[:2]  # the shards start before the front
+    # Every thread of every process runs under the default cpu_scheduling, SCHED_BATCH.
+    assert _policies([node.proc.pid, *node.children()]) == {os.SCHED_BATCH}
     os.kill(shards[0], signal.SIGKILL)
     deadline = time.monotonic() + 20
     ok = errors = 0
@@ -73,5 +81,8 @@ def test_dead_shard_is_restarted_and_others_keep_serving(tmp_path, spawn):
     assert ok > 0
     assert "shard 0 is up (pid" in node.log().split("died")[-1]
     s.execute(insert, (1, 1))
+    restarted = set(node.children()) - set(shards)
+    assert len(restarted) == 2  # the front and the new shard 0
+    assert _policies(restarted) == {os.SCHED_BATCH}  # inherited from the supervisor
     cluster.shutdown()
     assert node.stop() == 0
