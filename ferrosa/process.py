@@ -3,6 +3,7 @@
 What it is: the hand-over from the supervisor to a child (front or shard): the NodeConfig travels as
 JSON in an environment variable, ring and doorbell names in arguments, and each child asks the kernel
 to kill it when the supervisor dies (PR_SET_PDEATHSIG), so a SIGKILLed node leaves no orphans behind.
+The CPU scheduling policy every process runs under is set once, by the supervisor, and inherited.
 
 What it must not do: start processes (the supervisor does) or touch data.
 """
@@ -60,11 +61,12 @@ def die_with_parent(expected_parent: int) -> None:
 
 
 def apply_cpu_scheduling(choice: str) -> None:
-    """Put the calling thread under the scheduling policy `choice` names (NodeConfig
-    .cpu_scheduling: batch, other or inherit); the processes it starts afterwards inherit it.
-    The supervisor calls this before it starts any child, so every process of the node runs
-    under it, restarted shards too. A policy the system refuses is logged and left as it was:
-    the node works either way, only its scheduling differs.
+    """Put every thread of the calling process under the scheduling policy `choice` names
+    (NodeConfig.cpu_scheduling: batch, other or inherit); the processes it starts afterwards
+    inherit it. The supervisor calls this before it starts any child, so every process of the
+    node runs under it, restarted shards too. A policy the system refuses is logged (the
+    calling thread is tried first, so a refusal usually leaves every thread as it was): the
+    node works either way, only its scheduling differs.
 
     Why batch: the kernel lets a woken SCHED_OTHER task preempt the one running on its core,
     and the node's processes wake each other for every pass (doorbells, replies). The front
@@ -84,8 +86,8 @@ def apply_cpu_scheduling(choice: str) -> None:
             except ProcessLookupError:  # a thread that ended meanwhile
                 pass
     except (AttributeError, OSError) as exc:
-        log.warning("cannot run under %s (cpu_scheduling = %r), left as it was: %s", name,
-                    choice, exc)
+        log.warning("cannot run every thread under %s (cpu_scheduling = %r): %s", name, choice,
+                    exc)
         return
     log.info("running under %s (cpu_scheduling = %r)", name, choice)
 

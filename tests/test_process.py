@@ -75,6 +75,7 @@ def test_a_refused_policy_is_logged_and_left_as_it_was() -> None:
                          preexec_fn=_idle_without_room)
     assert out.returncode == 0, out.stderr
     assert f"policy {os.SCHED_IDLE}\n" in out.stdout
-    assert "WARNING cannot run under SCHED_BATCH (cpu_scheduling = 'batch'), left as it was" \
+    assert "WARNING cannot run every thread under SCHED_BATCH (cpu_scheduling = 'batch')" \
         in out.stdout
+    assert f"earlier thread {os.SCHED_IDLE}\n" in out.stdout
     assert f"child {os.SCHED_IDLE}\n" in out.stdout
