@@ -79,7 +79,7 @@ class NodeConfig(msgspec.Struct, frozen=True):
     coalesce_min_rate: int = 2500
     # The node's processes wake each other thousands of times a second (doorbells, sockets):
     # under SCHED_BATCH a process woken does not preempt the one that woke it, which goes on
-    # with its pass (docs/performance.md, twenty-sixth session). CPU_SCHEDULING_CHOICES.
+    # with its pass (docs/performance.md, twenty-sixth session). One of CPU_SCHEDULING_CHOICES.
     cpu_scheduling: str = "batch"
 
     @property
