@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import random
+import tracemalloc
 
 import msgspec
 import numpy as np
@@ -88,14 +89,15 @@ def test_a_flush_writes_what_adds_in_key_order_write(tmp_path_factory, parts, ex
 
 
 def test_a_flush_of_plain_partitions_runs_in_bounded_steps(tmp_path, monkeypatch) -> None:
-    # Pass 1 a step per ENCODE_STEP_PARTITIONS, pass 2 a step per sort run, pass 3 a step per
-    # WRITE_STEP_PARTITIONS; the SSTable holds every partition in (token, pk) order.
+    # Pass 1 a step per ENCODE_STEP_PARTITIONS, pass 2 a step per sort run, one for their
+    # merge and one for the order's list, pass 3 a step per WRITE_STEP_PARTITIONS; the
+    # SSTable holds every partition in (token, pk) order.
     monkeypatch.setattr(flush, "SORT_RUN_PARTITIONS", 300)
     monkeypatch.setattr(flush, "WRITE_STEP_PARTITIONS", 128)
     rng = random.Random(5)
     parts = [_plain(rng.randrange(-2**63, 2**63), b"k%d" % i) for i in range(1000)]
     steps = _flushed(str(tmp_path), _frozen(parts, 1))
-    assert steps == -(-1000 // flush.ENCODE_STEP_PARTITIONS) + 4 + -(-1000 // 128)
+    assert steps == -(-1000 // flush.ENCODE_STEP_PARTITIONS) + 4 + 2 + -(-1000 // 128)
     with SSTableWriter(str(tmp_path), TABLE, 3) as reference:
         for part in sorted(parts, key=lambda part: (part.token, part.pk)):
             reference.add(part)
@@ -115,9 +117,9 @@ def test_a_flush_steps_between_partitions_that_add_writes(tmp_path, monkeypatch)
             part.rows[b"\x01"] = Row([])
         parts.append(part)
     steps = _flushed(str(tmp_path), _frozen(parts, 2))
-    # 10 encoding steps, 1 sort step, and 33 partitions written by `add` in 1 write run: a
-    # step after each 10 of them and one at the run's end.
-    assert steps == 10 + 1 + 3 + 1
+    # 10 encoding steps, 1 sort step, the merge's and the order's, and 33 partitions written
+    # by `add` in 1 write run: a step after each 10 of them and one at the run's end.
+    assert steps == 10 + 1 + 2 + 3 + 1
     ordered = sorted(parts, key=lambda part: (part.token, part.pk))
     write(str(tmp_path), ordered, generation=3).close()
     assert _components(str(tmp_path), 2) == _components(str(tmp_path), 3)
@@ -131,18 +133,24 @@ def test_token_order_steps_give_every_partition_in_token_then_key_order(run, spr
     rng = random.Random(run * 100 + spread)
     parts = list({pk: Partition(rng.randrange(-spread, spread), pk)
                   for pk in (b"%d" % rng.randrange(10**6) for _ in range(150))}.values())
-    (order, tokens), steps = run_steps(token_order_steps(parts, run))
+    given = _tokens(parts)
+    (order, tokens), steps = run_steps(token_order_steps(given, parts, run))
     expected = sorted((part.token, part.pk) for part in parts)
     assert [(parts[i].token, parts[i].pk) for i in order] == expected
     assert tokens.dtype == np.int64 and tokens.tolist() == [token for token, _pk in expected]
-    assert steps == -(-len(parts) // run)
+    assert steps == -(-len(parts) // run) + 2
+    assert given.tolist() == [part.token for part in parts]  # left as it was
 
 
 def test_token_order_steps_of_extreme_tokens_and_one_partition() -> None:
     parts = [Partition(2**63 - 1, b"max")]
-    assert run_steps(token_order_steps(parts, 8))[0][0] == [0]
+    assert run_steps(token_order_steps(_tokens(parts), parts, 8))[0][0] == [0]
     parts += [Partition(-2**63, b"min"), Partition(-2**63, b"a")]
-    assert run_steps(token_order_steps(parts, 8))[0][0] == [2, 1, 0]
+    assert run_steps(token_order_steps(_tokens(parts), parts, 8))[0][0] == [2, 1, 0]
+
+
+def _tokens(parts: list[Partition]) -> np.ndarray:
+    return np.array([part.token for part in parts], np.int64)
 
 
 def _encoded(writer: SSTableWriter, parts: list[Partition]) -> list[bytes]:
@@ -210,3 +218,31 @@ def test_encode_plain_of_an_unstorable_value_aborts_the_writer(tmp_path) -> None
     assert os.listdir(tmp_path) == []
     with pytest.raises(SSTableStateError, match="aborted"):
         writer.encode_plain(_plain(2, b"fine"))
+
+
+def test_a_flush_frees_each_runs_encoded_partitions_as_it_writes_them(tmp_path,
+                                                                      monkeypatch) -> None:
+    # The blobs pass 1 made are freed with the run that writes them, not all at the end: the
+    # generator's last step would free every one of them at once (a step of 2.8 ms for a 46k
+    # partition flush here). Halfway through pass 3, half the blobs are gone.
+    monkeypatch.setattr(flush, "WRITE_STEP_PARTITIONS", 500)
+    parts = [_plain(i * 7919 % 2000 - 1000, b"partition-key-%05d" % i) for i in range(2000)]
+    writer = SSTableWriter(str(tmp_path), TABLE, 2)
+    with SSTableWriter(str(tmp_path), TABLE, 3) as other:
+        blob = len(other.encode_plain(_plain(0, b"partition-key-00000")))
+        other.abort()
+    steps = flush_steps(_frozen(parts, 3), writer)
+    tracemalloc.start()
+    try:
+        for _ in range(-(-2000 // flush.ENCODE_STEP_PARTITIONS) + 1 + 2):  # passes 1 and 2
+            next(steps)
+        encoded, _peak = tracemalloc.get_traced_memory()
+        next(steps), next(steps)  # two of the four runs written
+        held, _peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert encoded > 2000 * blob
+    assert held < encoded - 1000 * blob // 2, f"{encoded} bytes, then {held} after 1000 written"
+    for _ in steps:
+        pass
+    writer.finish().close()
