@@ -344,6 +344,7 @@ def test_discard_through_deletes_whole_older_segments_only(tmp_path) -> None:
     assert log.segment_ids == ids[2:]
     log.discard_through(log.written_position)  # the active segment stays
     assert log.segment_ids == ids[3:]
+    log.finish_deletions()  # the deletion thread unlinks them
     assert sorted(os.listdir(tmp_path)) == [segment_name(ids[3])]
 
 
@@ -408,6 +409,8 @@ def test_hooks_see_each_segment_sealed_then_discarded(tmp_path) -> None:
     assert closed[0][2] == first.offset
     assert not [e for e in events if e[0] == "discarded"]
     log.mark_flushed("t1", first)
+    assert events[-1][0] == "closed"  # the deletion thread has it; the loop is told later
+    log.finish_deletions()
     assert events[-1] == ("discarded", closed[0][1], False)  # told after the file is gone
 
 
@@ -510,3 +513,47 @@ def test_append_accepts_any_iterable_even_when_it_spills(tmp_path) -> None:
     log.sync()
     log.close()
     assert [b for _, b in replay(tmp_path, segment_bytes=SMALL)] == batch
+
+
+def test_discarded_segments_are_unlinked_off_the_callers_thread(tmp_path, monkeypatch) -> None:
+    # Unlinking a full segment stalled the shard's loop for 11 ms; the deletion thread does
+    # it, and maybe_sync (called every loop pass) tells on_discarded once it is done.
+    log = open_log(tmp_path, segment_bytes=SMALL)
+    discarded: list[str] = []
+    log.on_discarded = discarded.append
+    unlinked: list[tuple[str, int]] = []
+    real_unlink = os.unlink
+    gate = threading.Event()
+
+    def unlink(path, *args, **kwargs):
+        gate.wait(5)
+        unlinked.append((path, threading.get_ident()))
+        return real_unlink(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "unlink", unlink)
+    first = fill(log, 3)[1]
+    removed = log.mark_flushed("t1", first)  # returns at once, the unlink held at the gate
+    assert len(removed) == 1 and os.path.exists(removed[0]) and unlinked == []
+    assert log.segment_ids == [log.written_position.segment_id]
+    log.maybe_sync(time.monotonic())
+    assert discarded == []
+    gate.set()
+    deadline = time.monotonic() + 5
+    while not discarded and time.monotonic() < deadline:
+        log.maybe_sync(time.monotonic())
+        time.sleep(0.01)
+    assert discarded == removed and not os.path.exists(removed[0])
+    assert unlinked[0][0] == removed[0] and unlinked[0][1] != threading.get_ident()
+    log.close()
+
+
+def test_a_failed_deletion_fails_the_log(tmp_path) -> None:
+    log = open_log(tmp_path, segment_bytes=SMALL)
+    first = fill(log, 3)[1]
+    os.unlink(os.path.join(tmp_path, segment_name(first.segment_id)))  # gone behind its back
+    log.mark_flushed("t1", first)
+    with pytest.raises(CommitLogIOError, match="deletion of .* failed"):
+        log.finish_deletions()
+    with pytest.raises(CommitLogIOError, match="accepts no more writes"):
+        log.append([b"x"])
+    log.close()
