@@ -21,7 +21,7 @@ Theory of operation:
   3. write: in that order, runs of encoded partitions go to SSTableWriter.add_encoded (one
      join and one Index pack per run), the others to SSTableWriter.add.
 - Every step is bounded, since requests wait for the step the shard is in: on a node whose
-  cores are shared, a step's wall time is 3-4 times its CPU. No step walks the whole
+  cores are shared, a long step's wall time was 2-4 times its CPU. No step walks the whole
   memtable or frees all of pass 1's work at once (each was a step of 2.3-3.3 ms for 46k
   partitions).
 - The encoded partitions are held until the write pass, beside the memtable: about 40% of
