@@ -40,9 +40,10 @@ Theory of operation (docs/commitlog.md has the long form)
   the segment again, as it would have before its unlink: its records are flushed already.
 - Hooks (the object-store archive): `on_closed(path)` runs once a segment is sealed (synced,
   trimmed to its last record, closed) and before it can be deleted; `on_discarded(path)` runs
-  after a segment was deleted (from maybe_sync or close, on the caller's thread). A segment is sealed when full, by `seal_active()` (the shard
-  closes a segment that has held writes for the archive interval), and segments found at start
-  are all sealed (`sealed_paths()`): appends after a restart go to a new segment.
+  after a segment was deleted (called from maybe_sync or close, on the caller's thread). A
+  segment is sealed when full, by `seal_active()` (the shard closes a segment that has held
+  writes for the archive interval), and segments found at start are all sealed
+  (`sealed_paths()`): appends after a restart go to a new segment.
 """
 
 from __future__ import annotations
@@ -516,16 +517,18 @@ class CommitLog:
     def _collect(self) -> list[str]:
         """Discard every non-active segment that holds no unflushed table: it leaves the log
         now, and the deletion thread unlinks it (then fsyncs the directory)."""
-        doomed = [s.path for s in self._segments.values()
+        doomed = [s for s in self._segments.values()
                   if not s.dirty and s is not self._active_segment]
         if not doomed:
             return []
-        self._segments = {i: s for i, s in self._segments.items() if s.path not in doomed}
+        for segment in doomed:
+            del self._segments[segment.segment_id]
+        paths = [segment.path for segment in doomed]
         if self._deleter is None:
             self._deleter = ThreadPoolExecutor(1, thread_name_prefix="commitlog-delete")
-        self._deleting.append((self._deleter.submit(_delete_segments, self.directory, doomed),
-                               doomed))
-        return doomed
+        self._deleting.append((self._deleter.submit(_delete_segments, self.directory, paths),
+                               paths))
+        return paths
 
     def finish_deletions(self, wait: bool = True) -> None:
         """Take the outcome of the deletions of discarded segments that have ended (or wait for
