@@ -8,7 +8,8 @@ data every memtable has flushed. The file format lives in shards/commitlog_segme
 
 What it must NOT do: use asyncio (the shard's loop polls `next_deadline`), run anything off the
 caller's thread but an fdatasync (periodic mode's sync thread) and the deletion of discarded
-segments (the deletion thread), look inside records, or share a directory with another shard
+segments (the shard's sync thread for file system calls, shards/sstable/syncthread.py), look
+inside records, or share a directory with another shard
 (one writer per directory, no locks).
 
 Theory of operation (docs/commitlog.md has the long form)
@@ -34,7 +35,7 @@ Theory of operation (docs/commitlog.md has the long form)
 - Discard. Each segment maps table -> end offset of its last record for that table ("dirty
   tables"). mark_flushed(table, p) removes the table from segments wholly at or before p;
   discard_through(p) does so for every table. A non-active segment with no dirty table leaves
-  the log at once and is deleted on the deletion thread: unlinking a full 32 MiB segment took
+  the log at once and is deleted on the shard's sync thread: unlinking a full 32 MiB segment took
   the shard's loop 3-4 ms of CPU and 11 ms in all here (the filesystem frees its blocks), a
   stall for every request waiting at the end of a flush. Replay after a crash meanwhile finds
   the segment again, as it would have before its unlink: its records are flushed already.
@@ -78,6 +79,7 @@ from shards.commitlog_segment import (
     segment_name,
 )
 from shards.errors import CommitLogIOError, CommitLogSettingsError, CommitLogStateError
+from shards.sstable.syncthread import sync_thread
 
 __all__ = [
     "ALL_TABLES", "AckQueue", "CommitLog", "CommitLogSettings", "Outcome", "Position",
@@ -213,7 +215,6 @@ class CommitLog:
         self._in_flight: tuple[Future, Position, SegmentWriter] | None = None
         self._unsynced_bytes = 0
         # Discarded segments being deleted, oldest first: the deletion's future and the paths.
-        self._deleter: ThreadPoolExecutor | None = None
         self._deleting: deque[tuple[Future, list[str]]] = deque()
         self.on_closed: Callable[[str], None] = _ignore
         self.on_discarded: Callable[[str], None] = _ignore
@@ -481,16 +482,15 @@ class CommitLog:
         finally:
             self._active = None
             self._state = "closed"
-            for executor in (self._syncer, self._deleter):
-                if executor is not None:
-                    executor.shutdown(wait=True)
-            self._syncer = self._deleter = None
+            if self._syncer is not None:
+                self._syncer.shutdown(wait=True)
+                self._syncer = None
 
     # -- releasing segments ----------------------------------------------------------------------
 
     def mark_flushed(self, table: Hashable, through: Position) -> list[str]:
         """`table` has flushed every record at or before `through`; returns the paths of the
-        segments this discards (deleted on the deletion thread)."""
+        segments this discards (deleted on the sync thread)."""
         for segment in self._segments.values():
             if segment.segment_id > through.segment_id:
                 break
@@ -502,7 +502,7 @@ class CommitLog:
 
     def discard_through(self, position: Position) -> list[str]:
         """Every table has flushed every record at or before `position`; returns the paths of
-        the segments this discards (deleted on the deletion thread)."""
+        the segments this discards (deleted on the sync thread)."""
         for segment in self._segments.values():
             if segment.segment_id > position.segment_id:
                 break
@@ -516,7 +516,8 @@ class CommitLog:
 
     def _collect(self) -> list[str]:
         """Discard every non-active segment that holds no unflushed table: it leaves the log
-        now, and the deletion thread unlinks it (then fsyncs the directory)."""
+        now, and the shard's sync thread unlinks it (then fsyncs the directory), after the
+        file system calls queued there before it."""
         doomed = [s for s in self._segments.values()
                   if not s.dirty and s is not self._active_segment]
         if not doomed:
@@ -524,9 +525,7 @@ class CommitLog:
         for segment in doomed:
             del self._segments[segment.segment_id]
         paths = [segment.path for segment in doomed]
-        if self._deleter is None:
-            self._deleter = ThreadPoolExecutor(1, thread_name_prefix="commitlog-delete")
-        self._deleting.append((self._deleter.submit(_delete_segments, self.directory, paths),
+        self._deleting.append((sync_thread().submit(_delete_segments, self.directory, paths),
                                paths))
         return paths
 
@@ -570,7 +569,7 @@ def _ignore(path: str) -> None:
 
 
 def _delete_segments(directory: str, paths: list[str]) -> tuple[str, str, OSError] | None:
-    """Unlink `paths`, then fsync `directory` (the deletion thread's work); what failed (for
+    """Unlink `paths`, then fsync `directory` (the sync thread's work); what failed (for
     CommitLog._fail), or None."""
     for path in paths:
         try:

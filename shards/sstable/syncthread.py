@@ -1,4 +1,5 @@
-"""The shard's sync thread: where the system calls that finish and delete SSTables run.
+"""The shard's sync thread: where the system calls that finish and delete SSTables, and delete
+commit log segments, run.
 
 What it is: `sync_thread()` (this process's one worker thread for them, made at first use),
 `steps_until_done(fn, *args)`, a generator for a shard's maintenance jobs that runs `fn` on that
@@ -35,8 +36,8 @@ _executor: ThreadPoolExecutor | None = None
 
 
 def sync_thread() -> ThreadPoolExecutor:
-    """This process's one thread for finishing and deleting SSTables (made at first use, after
-    any fork)."""
+    """This process's one thread for finishing and deleting SSTables and deleting commit log
+    segments (made at first use, after any fork)."""
     global _executor
     with _lock:
         if _executor is None:

@@ -344,7 +344,7 @@ def test_discard_through_deletes_whole_older_segments_only(tmp_path) -> None:
     assert log.segment_ids == ids[2:]
     log.discard_through(log.written_position)  # the active segment stays
     assert log.segment_ids == ids[3:]
-    log.finish_deletions()  # the deletion thread unlinks them
+    log.finish_deletions()  # the sync thread unlinks them
     assert sorted(os.listdir(tmp_path)) == [segment_name(ids[3])]
 
 
@@ -409,7 +409,7 @@ def test_hooks_see_each_segment_sealed_then_discarded(tmp_path) -> None:
     assert closed[0][2] == first.offset
     assert not [e for e in events if e[0] == "discarded"]
     log.mark_flushed("t1", first)
-    assert events[-1][0] == "closed"  # the deletion thread has it; the loop is told later
+    assert events[-1][0] == "closed"  # the sync thread has it; the loop is told later
     log.finish_deletions()
     assert events[-1] == ("discarded", closed[0][1], False)  # told after the file is gone
 
@@ -516,7 +516,7 @@ def test_append_accepts_any_iterable_even_when_it_spills(tmp_path) -> None:
 
 
 def test_discarded_segments_are_unlinked_off_the_callers_thread(tmp_path, monkeypatch) -> None:
-    # Unlinking a full segment stalled the shard's loop for 11 ms; the deletion thread does
+    # Unlinking a full segment stalled the shard's loop for 11 ms; the sync thread does
     # it, and maybe_sync (called every loop pass) tells on_discarded once it is done.
     log = open_log(tmp_path, segment_bytes=SMALL)
     discarded: list[str] = []
