@@ -306,3 +306,59 @@ def test_writes_around_a_flush_in_a_group_are_all_logged(front: Front) -> None:
         worker.commitlog.sync()
     # The write before the Flush is logged before it starts, so the flush's position covers it.
     assert _logged(front) == [_write(1, 1), _write(3, 2)]
+
+
+class _Clock:
+    """The worker module's `time`, moved by the test: a pass's serving and each background step
+    take the time the test gives them."""
+
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+# A background step's time in test_background_steps_*: of the order of a flush's longest steps
+# on a node (docs/performance.md), long enough that the share's arithmetic shows in few passes.
+STEP_SECONDS = 0.01
+
+
+def _timed_steps(worker: ShardWorker, clock: _Clock, monkeypatch: pytest.MonkeyPatch) -> list:
+    """A flush of 10,000 partitions queued in the worker's store (about 200 steps), each of
+    its steps taking STEP_SECONDS of the clock; returns the list that records them."""
+    store = worker.store
+    for key in range(10_000):
+        assert type(store.handle(_write(key, key))) is m.Ack
+    assert store.flush(TABLE) is not None
+    step, taken = store.maintenance_step, []
+
+    def timed_step() -> bool:
+        clock.now += STEP_SECONDS
+        taken.append(clock.now)
+        return step()
+
+    monkeypatch.setattr(store, "maintenance_step", timed_step)
+    return taken
+
+
+def test_background_steps_take_their_share_of_a_busy_shard_whatever_it_did_idle(
+        front: Front, monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = _Clock()
+    monkeypatch.setattr(worker_module, "time", clock)
+    with _worker(front) as worker:
+        worker._credit, worker._credit_at = 0.0, clock.now  # as run() starts
+        taken = _timed_steps(worker, clock, monkeypatch)
+        for _ in range(100):  # an idle shard steps on every pass
+            worker.background(idle=True)
+        assert len(taken) == 100
+        taken.clear()
+        for _ in range(400):  # then requests keep it busy: 1 ms of serving a pass
+            clock.now += 0.001
+            worker.background(idle=False)
+        # Steps S of the whole time 0.4 s + S: S = MAINTENANCE_SHARE x (0.4 + S), about 13 steps.
+        # Charging the idle steps above put the credit 0.75 s in debt: no step at all here.
+        share = worker_module.MAINTENANCE_SHARE
+        expected = share * 0.4 / (1 - share) / STEP_SECONDS
+        assert expected - 3 <= len(taken) <= expected + 3
+        assert worker.store.jobs  # the flush was not over before the busy passes ended
