@@ -48,10 +48,12 @@ ENCODE_STEP_PARTITIONS = 64
 # stable sort of sorted runs is a merge in numpy's timsort: 0.5 ms for 46k), and one makes
 # the order's list (0.6 ms for 46k).
 SORT_RUN_PARTITIONS = 8192
-# Partitions per write step (pass 3): one add_encoded call of about 1,000 encoded partitions
-# (about 350 KB of standard1 joined, compressed and written: about 1 ms here), or at most
-# ENCODE_STEP_PARTITIONS of the others, which `add` encodes one at a time.
-WRITE_STEP_PARTITIONS = 1024
+# Partitions per write step (pass 3): one add_encoded call of about 500 encoded partitions
+# (about 175 KB of standard1 joined, compressed and written: about 0.35 ms here), or at most
+# ENCODE_STEP_PARTITIONS of the others, which `add` encodes one at a time. Halved from 1,024
+# with RELEASE_STEP_PARTITIONS: p99 of sustained writes on a node 5.95-7.26 against
+# 7.04-8.00 ms, for the same CPU (docs/performance.md, twenty-eighth session).
+WRITE_STEP_PARTITIONS = 512
 
 _TOKEN_OF = attrgetter("token")
 
