@@ -52,6 +52,23 @@ class KeyCache(OwnedLRU):
     def cost(self, key: bytes, value: KeyEntry) -> int:
         return len(key) + ENTRY_BYTES
 
+    def put(self, owner: int, key: bytes, value: KeyEntry) -> None:
+        """OwnedLRU.put for an entry whose cost is its key's alone: a replaced value changes
+        nothing in the budget, and there is no owner index to keep (a miss of a dataset larger
+        than the cache puts and evicts on nearly every read)."""
+        cost = len(key) + ENTRY_BYTES
+        if cost > self.budget:
+            return
+        entries = self._entries
+        entry = (owner, key)
+        if entries.pop(entry, None) is None:
+            self.bytes += cost
+        entries[entry] = value
+        if self.bytes > self.budget:
+            popitem = entries.popitem
+            while self.bytes > self.budget:
+                self.bytes -= len(popitem(last=False)[0][1]) + ENTRY_BYTES
+
 
 # This process's KeyCache (a shard sets it up at start; None: no key cache).
 _shared: KeyCache | None = None

@@ -11,13 +11,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ferrosa.lru import OwnedLRU
 from shards.memtable import Cell, Partition, Row
 from shards.rowmap import RowMap
-from shards.tombstones import NO_DELETION
 from shards.sstable import writer as writer_module
 from shards.sstable.codec import MAX_CACHED_PK, PartitionEncoder
 from shards.sstable.format import NO_ROW_INDEX
 from shards.sstable.keycache import ENTRY_BYTES, KeyCache, key_cache, set_key_cache
+from shards.tombstones import NO_DELETION
 from tests.shards.sstable.helpers import dump, partition_lists, write
 
 
@@ -106,6 +107,28 @@ def test_least_recently_read_out_within_the_budget() -> None:
     cache.put(2, b"cc", 30)  # over the budget: (1, b"bb") goes
     assert cache.get(1, b"bb") is None and cache.get(2, b"cc") == 30
     assert cache.bytes == 2 * (ENTRY_BYTES + 2) and len(cache) == 2
+
+
+_OPERATIONS = st.lists(st.tuples(st.booleans(), st.integers(0, 2), st.binary(max_size=6),
+                                  st.one_of(st.integers(0, 3), st.tuples(st.integers(0, 3),
+                                                                         st.integers(0, 3)))),
+                       max_size=60)
+
+
+@given(ops=_OPERATIONS, room=st.integers(0, 5))
+def test_put_keeps_what_the_generic_lru_put_keeps(ops, room) -> None:
+    # KeyCache.put is OwnedLRU.put specialised (the cost is the key's, no owner index): after
+    # every put or get both hold the same entries in the same LRU order, within the same bytes.
+    budget = room * (ENTRY_BYTES + 3)
+    lean, generic = KeyCache(budget), KeyCache(budget)
+    for is_put, owner, key, value in ops:
+        if is_put:
+            lean.put(owner, key, value)
+            OwnedLRU.put(generic, owner, key, value)
+        else:
+            assert lean.get(owner, key) == generic.get(owner, key)
+        assert list(lean._entries.items()) == list(generic._entries.items())
+        assert lean.bytes == generic.bytes <= budget
 
 
 def test_without_a_key_cache_every_find_goes_through_the_index(tmp_path) -> None:
