@@ -362,7 +362,7 @@ class ShardWorker:
                 # Only a step that requests waited for is charged. Charging idle steps ran the
                 # credit seconds into debt (-3 s in 30 s of sustained writes), so that a shard
                 # kept busy afterwards took no step until its memtables reached twice their
-                # budget; the forced steps below are not charged either, for the same reason.
+                # budget; the further steps that budget forces below are not charged either.
                 self._credit -= time.monotonic() - now
             while store.over_budget() and store.maintenance_step():
                 pass  # writes slow down rather than memory growing without bound
