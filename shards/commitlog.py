@@ -9,8 +9,7 @@ data every memtable has flushed. The file format lives in shards/commitlog_segme
 What it must NOT do: use asyncio (the shard's loop polls `next_deadline`), run anything off the
 caller's thread but an fdatasync (periodic mode's sync thread) and the deletion of discarded
 segments (the shard's sync thread for file system calls, shards/sstable/syncthread.py), look
-inside records, or share a directory with another shard
-(one writer per directory, no locks).
+inside records, or share a directory with another shard (one writer per directory, no locks).
 
 Theory of operation (docs/commitlog.md has the long form)
 - Positions are (segment_id, end offset of a batch); tuple order is log order. A record is durable
