@@ -98,8 +98,22 @@ def wait_for_port(host: str, port: int, timeout: float, proc: subprocess.Popen |
     raise TimeoutError(f"nothing listens on {host}:{port} after {timeout:.0f}s")
 
 
+# The server's processes get a process group of their own, so that kill() reaches the whole tree,
+# but stay in the harness's session. Linux's autogroup (CONFIG_SCHED_AUTOGROUP, on by default)
+# makes each session a scheduling group, and the kernel shares a core between groups before it
+# shares it between their threads. With the server in a session of its own (start_new_session,
+# until 2026-11-25), the generator's processes and the server's were two groups, and a woken
+# generator thread could wait for its group's turn while the server's group ran. Measured
+# (tcpdump on lo and lateness probes in every process): the node had sent its replies, and the
+# generator thread that was to read them went unscheduled for 56-213 ms, a few times in a 30 s
+# run; those were the runs' largest latencies, reported as the server's. In one session every
+# thread competes as a peer, as on a machine without autogroup (where the same run's largest
+# latency was 13 ms).
+
+
 class ServerProcess:
-    """A server started by the harness in its own process group, logging to a file."""
+    """A server started by the harness in its own process group (in the harness's session),
+    logging to a file."""
 
     name = "server"
 
@@ -125,7 +139,7 @@ class ServerProcess:
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(self.command(), env=self.env(),
                                          cwd=getattr(self, "source", None) or REPO, stdout=log,
-                                         stderr=subprocess.STDOUT, start_new_session=True)
+                                         stderr=subprocess.STDOUT, process_group=0)
         try:
             wait_for_port(self.host, self.port, START_TIMEOUT, self.proc)
         except (TimeoutError, RuntimeError) as exc:
