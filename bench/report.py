@@ -36,7 +36,11 @@ row over more keys than the key cache holds is mostly first reads.
 Rows run at different times are not comparable on a shared virtual machine: one commit's
 batch figure measured 4,983 and 2,798 ops/s in two sittings. Rows whose settings name
 another processor ran on another host. To judge a change, run `python -m bench ab --baseline
-REV`, which alternates the two versions in one sitting.
+REV`, which alternates the two versions in one sitting. Until 0ec99f0 (2026-11-25) the harness
+started the server in a session of its own, which Linux schedules as a group apart from the
+generator's: rows of earlier commits have largest latencies (and fixed-rate tails) that include
+the generator's threads waiting for their group's turn, up to 213 ms (docs/performance.md,
+twenty-ninth session).
 
 """
 _COLUMNS = ("workload", "ops/s", "p50 ms", "p99 ms", "p99.9 ms", "errors", "CPU µs/op",
