@@ -105,8 +105,8 @@ def wait_for_port(host: str, port: int, timeout: float, proc: subprocess.Popen |
 # until 2026-11-25), the generator's processes and the server's were two groups, and a woken
 # generator thread could wait for its group's turn while the server's group ran. Measured
 # (tcpdump on lo and lateness probes in every process): the node had sent its replies, and the
-# generator thread that was to read them went unscheduled for 56-213 ms, a few times in a 30 s
-# run; those were the runs' largest latencies, reported as the server's. In one session every
+# generator thread that was to read them went unscheduled for tens of milliseconds (up to
+# 213 ms), a few times in a 30 s run: the runs' largest latencies, reported as the server's. In one session every
 # thread competes as a peer, as on a machine without autogroup (where the same run's largest
 # latency was 13 ms).
 
