@@ -70,6 +70,7 @@ from shards.sstable.rowshape import (
     RowShape,
     row_shape,
 )
+from shards.sstable.usualrow import UsualEncoders
 from shards.tombstones import NO_DELETION, RangeTombstoneList
 
 
@@ -125,6 +126,7 @@ class PartitionEncoder:
         self.min_ts = (1 << 63) - 1
         self.max_ts = NO_DELETION
         self.min_ldt = NO_LOCAL_DELETION_TIME
+        self._usual = UsualEncoders(self)
 
     def new_column(self, name: str) -> int:
         if len(self.columns) >= MAX_COLUMNS:
@@ -176,7 +178,11 @@ class PartitionEncoder:
         marker = row.marker
         if (marker is not None and row.floor != NO_DELETION and not ck and not row.ck_values
                 and row.deletion == NO_DELETION and not row.ldt and size <= MAX_CACHED_PK):
-            return self._usual_partition(part, marker, row.cells, size)
+            cells = row.cells
+            usual = self._usual[tuple(cells)]  # unrolled for its column set (most rows)
+            if usual is not None:
+                return usual(self, part, marker, cells, size)
+            return self._usual_partition(part, marker, cells, size)
         body = self.row(ck, row)
         if size > MAX_CACHED_PK:
             header = self.header(part)
@@ -191,7 +197,9 @@ class PartitionEncoder:
         whole (a marker and its floor set: memtable.Row.floor), a flush's usual partition:
         everything before the cells (header record, row size, empty clustering, flags, marker,
         cell count) in one pack, then the cells (_plain_cells_into), the row's size counted
-        from their values' instead of joined first."""
+        from their values' instead of joined first. plain_partition encodes a column set with
+        an unrolled function (shards/sstable/usualrow.py, most rows) by it instead, to the
+        same bytes: this is the loop for the others (no cells, or very many)."""
         ts = marker.timestamp
         if ts < self.min_ts:
             self.min_ts = ts
