@@ -1,7 +1,8 @@
 """The per-shard commit log: durable, ordered record appends with Cassandra's three sync modes.
 
 What it is: the write-ahead log one shard process owns. `append` frames a batch of opaque records
-(the shard's msgspec-encoded mutation batches) into one os.pwrite on the active segment and returns
+(the shard's msgspec-encoded mutation batches) into one copy into the active segment's memory map
+(shards/commitlog_segment.py's SegmentWriter) and returns
 the Position the batch ends at; `sync`/`maybe_sync` fdatasync it under the configured mode;
 `replay` reads everything back at start; `mark_flushed`/`discard_through` delete segments whose
 data every memtable has flushed. The file format lives in shards/commitlog_segment.py.
@@ -314,7 +315,7 @@ class CommitLog:
 
     def append(self, records: Sequence[Record], tables: Iterable[Hashable] = ALL_TABLES,
                now: float | None = None) -> Position:
-        """Write `records` (one os.pwrite) and return the position the batch ends at.
+        """Write `records` (one copy into the segment) and return the position the batch ends at.
 
         `tables`: the tables this batch dirties (for mark_flushed); `now`: monotonic time, for tests.
         Nothing is synced here: follow the mode's contract (see the module docstring).

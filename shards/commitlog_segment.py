@@ -38,6 +38,7 @@ every byte after that range is zero (`tail_zero`), which is what the commit log'
 
 from __future__ import annotations
 
+import mmap
 import os
 import re
 import struct
@@ -144,9 +145,20 @@ class SegmentWriter:
     The file is created under a temporary name, given its header and first zero chunk, fsynced and
     only then renamed to its final name (and the directory fsynced): a file with a final name always
     has a durable, valid header, so a damaged header is never a crash artefact.
+
+    Appends are copies into a shared memory map of the zero-filled part of the file, as
+    Cassandra's memory-mapped segments take them: a shard appends once per loop pass, and a
+    `pwrite` system call of a pass's few hundred bytes cost ~1.45 us of CPU against ~0.3 for the
+    copy (page faults included). The zero fill still goes through `pwrite`, so every mapped page
+    has its disk blocks before a record lands in it (a full disk fails the zero fill, an OSError,
+    never a store into the map); the map is made anew over the whole file each time the fill
+    grows it (every ZERO_AHEAD_BYTES), and unmapped before the seal truncates the file. `sync`
+    is fdatasync on the file, which on Linux writes back the pages dirtied through the map too.
+    The trade is Cassandra's: should the file lose its blocks under the map (another process
+    truncating it), the next append faults (SIGBUS) and the shard dies instead of raising.
     """
 
-    __slots__ = ("segment_id", "path", "capacity", "seed", "offset", "zeroed", "_fd")
+    __slots__ = ("segment_id", "path", "capacity", "seed", "offset", "zeroed", "_fd", "_map")
 
     def __init__(self, segment_id: int, path: str, capacity: int, fd: int, seed: int) -> None:
         self.segment_id = segment_id
@@ -156,6 +168,7 @@ class SegmentWriter:
         self.offset = HEADER_SIZE
         self.zeroed = HEADER_SIZE
         self._fd = fd
+        self._map: mmap.mmap | None = None
 
     @classmethod
     def create(cls, directory: str, segment_id: int, capacity: int) -> SegmentWriter:
@@ -181,17 +194,22 @@ class SegmentWriter:
         end = offset + len(data)
         if end > self.zeroed:
             self._zero_fill(end)
-        _write_all(self._fd, data, offset)
+        self._map[offset:end] = data  # type: ignore[index]  # mapped by the first zero fill
         self.offset = end
         return end
 
     def _zero_fill(self, end: int) -> None:
-        """Extend the zero-filled region to ZERO_AHEAD_BYTES past `end` (capped at capacity)."""
+        """Extend the zero-filled region to ZERO_AHEAD_BYTES past `end` (capped at capacity),
+        and map the file anew over it."""
         start = max(self.zeroed, end)
         target = min(self.capacity, end + ZERO_AHEAD_BYTES)
         if target > start:
             _write_all(self._fd, memoryview(_ZEROS)[: target - start], start)
-        self.zeroed = max(self.zeroed, target)
+        if target > self.zeroed or self._map is None:
+            self.zeroed = max(self.zeroed, target)
+            old, self._map = self._map, mmap.mmap(self._fd, self.zeroed)
+            if old is not None:
+                old.close()
 
     def sync(self) -> None:
         _datasync(self._fd)
@@ -199,14 +217,22 @@ class SegmentWriter:
     def seal(self) -> None:
         """This segment takes no more appends: drop the zero-filled tail (so an archived copy holds
         just the records), make that durable, and close it."""
+        self._unmap()  # before the truncation: no mapped page may lie past the file's end
         os.ftruncate(self._fd, self.offset)
         _datasync(self._fd)
         self.close()
 
     def close(self) -> None:
+        self._unmap()
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
+
+
+    def _unmap(self) -> None:
+        if self._map is not None:
+            self._map.close()
+            self._map = None
 
 
 def _write_all(fd: int, data: bytes | memoryview, offset: int) -> None:

@@ -21,7 +21,12 @@ from shards.commitlog import (
     Position,
     settings_from_env,
 )
-from shards.commitlog_segment import HEADER_SIZE, RECORD_OVERHEAD, segment_name
+from shards.commitlog_segment import (
+    HEADER_SIZE,
+    RECORD_OVERHEAD,
+    ZERO_AHEAD_BYTES,
+    segment_name,
+)
 from shards.errors import (
     CommitLogIOError,
     CommitLogSettingsError,
@@ -467,6 +472,8 @@ def test_failed_fsync_poisons_the_log(tmp_path, monkeypatch) -> None:
 
 
 def test_failed_write_poisons_the_log(tmp_path, monkeypatch) -> None:
+    """A full disk fails the zero fill ahead of the appends (an append is a copy into blocks
+    the fill gave the file): the append that needs it raises, and so does every later one."""
     log = open_log(tmp_path, sync="batch")
     log.append([b"a"])
 
@@ -474,8 +481,9 @@ def test_failed_write_poisons_the_log(tmp_path, monkeypatch) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(segment_module.os, "pwrite", full)
+    log.append([b"b"])  # inside the zero-filled part: no write to the file's blocks
     with pytest.raises(CommitLogIOError, match="No space left"):
-        log.append([b"b"])
+        log.append([bytes(ZERO_AHEAD_BYTES)])
     monkeypatch.undo()
     with pytest.raises(CommitLogIOError, match="failed earlier"):
         log.append([b"c"])

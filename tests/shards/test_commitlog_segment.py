@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import shards.commitlog_segment as segment_module
 from shards.commitlog_segment import (
     HEADER_SIZE,
     RECORD_OVERHEAD,
@@ -21,7 +22,11 @@ from shards.commitlog_segment import (
     parse_segment_name,
     segment_name,
 )
-from shards.errors import CommitLogCorruption, CommitLogVersionError, RecordTooLargeError
+from shards.errors import (
+    CommitLogCorruption,
+    CommitLogVersionError,
+    RecordTooLargeError,
+)
 
 # Golden bytes: a format change must show up here (and bump FORMAT_VERSION).
 GOLDEN_HEADER = bytes.fromhex("46525341434c4f4702000000080706050403020186c00643")
@@ -65,8 +70,9 @@ def write_segment(directory: str, records: list[bytes], capacity: int = 1 << 16)
     return writer.path
 
 
-def read_all(path: str, segment_id: int = 7) -> tuple[list[bytes], SegmentReader]:
-    reader = SegmentReader(path, segment_id, 1 << 15)
+def read_all(path: str, segment_id: int = 7,
+             max_record: int = 1 << 15) -> tuple[list[bytes], SegmentReader]:
+    reader = SegmentReader(path, segment_id, max_record)
     return [payload for _, payload in reader.records()], reader
 
 
@@ -94,6 +100,37 @@ def test_zero_fill_grows_ahead_of_writes(tmp_path) -> None:
     assert writer.zeroed == writer.offset + ZERO_AHEAD_BYTES
     assert os.path.getsize(writer.path) == writer.zeroed
     writer.close()
+
+
+def test_appends_are_copies_into_the_map_and_read_back(tmp_path, monkeypatch) -> None:
+    """Appends inside the zero-filled part make no write system call; what they copied is in
+    the file (read through another descriptor, before and after a sync, across fills that map
+    the file anew), and a seal leaves exactly the records."""
+    real, calls = os.pwrite, []
+
+    def counted(fd: int, data, offset: int) -> int:
+        calls.append((offset, len(data)))
+        return real(fd, data, offset)
+
+    monkeypatch.setattr(segment_module.os, "pwrite", counted)
+    writer = SegmentWriter.create(str(tmp_path), 7, 3 * ZERO_AHEAD_BYTES)
+    fills = len(calls)
+    small = [b"s%d" % i for i in range(200)]
+    for record in small:
+        writer.write(frame_records([record], writer.seed, 1 << 20))
+    assert len(calls) == fills  # no pwrite for an append
+    assert read_all(writer.path)[0] == small  # unsynced, through the page cache
+    large = [bytes([i]) * 300_000 for i in range(1, 11)]  # 3 MB: two more fills
+    for record in large:
+        writer.write(frame_records([record], writer.seed, 1 << 20))
+    assert len(calls) == fills + 2 and all(length == ZERO_AHEAD_BYTES or offset + length
+                                           == writer.capacity for offset, length in calls[fills:])
+    writer.sync()
+    assert read_all(writer.path, max_record=1 << 20)[0] == small + large
+    writer.seal()
+    assert os.path.getsize(writer.path) == writer.offset
+    records, reader = read_all(writer.path, max_record=1 << 20)
+    assert records == small + large and reader.stop is None
 
 
 @pytest.mark.parametrize("mutate,expected", [
