@@ -2,10 +2,10 @@
 
 What it is: the write-ahead log one shard process owns. `append` frames a batch of opaque records
 (the shard's msgspec-encoded mutation batches) into one copy into the active segment's memory map
-(shards/commitlog_segment.py's SegmentWriter) and returns
-the Position the batch ends at; `sync`/`maybe_sync` fdatasync it under the configured mode;
-`replay` reads everything back at start; `mark_flushed`/`discard_through` delete segments whose
-data every memtable has flushed. The file format lives in shards/commitlog_segment.py.
+(shards/commitlog_segment.py's SegmentWriter) and returns the Position the batch ends at;
+`sync`/`maybe_sync` fdatasync it under the configured mode; `replay` reads everything back at
+start; `mark_flushed`/`discard_through` delete segments whose data every memtable has flushed.
+The file format lives in shards/commitlog_segment.py.
 
 What it must NOT do: use asyncio (the shard's loop polls `next_deadline`), run anything off the
 caller's thread but an fdatasync (periodic mode's sync thread) and the deletion of discarded

@@ -175,6 +175,7 @@ class SegmentWriter:
         path = os.path.join(directory, segment_name(segment_id))
         temp = path + TEMP_SUFFIX
         fd = os.open(temp, os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
+        writer = None
         try:
             header = pack_header(segment_id)
             _write_all(fd, header, 0)
@@ -184,6 +185,8 @@ class SegmentWriter:
             os.rename(temp, path)
             fsync_directory(directory)
         except BaseException:
+            if writer is not None:
+                writer._unmap()
             os.close(fd)
             raise
         return writer
@@ -227,7 +230,6 @@ class SegmentWriter:
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
-
 
     def _unmap(self) -> None:
         if self._map is not None:

@@ -5,10 +5,11 @@ shared-memory rings the supervisor created, replays its commit log into the memt
 its reply ring, and then loops:
 
   clear the request doorbell and drain every request; apply each; append the writes that were
-  accepted to the commit log in ONE append (one copy into the segment's map); sync as the sync mode says; publish
-  the replies whose writes the log now covers (all of them in periodic mode, the synced ones in
-  batch and group modes) plus every read reply, and ring the front's reply doorbell once; sleep on
-  the request doorbell until the next request or the commit log's next sync deadline.
+  accepted to the commit log in ONE append (one copy into the segment's map); sync as the sync
+  mode says; publish the replies whose writes the log now covers (all of them in periodic mode,
+  the synced ones in batch and group modes) plus every read reply, and ring the front's reply
+  doorbell once; sleep on the request doorbell until the next request or the commit log's next
+  sync deadline.
 
 What it must not do: import the front (ferrosa.front) or the CQL layer; touch another shard's data;
 acknowledge a write before the commit log holds it as the sync mode requires; block anywhere but on

@@ -6,7 +6,8 @@ case) as one fixed sequence of statements per column set, generated once per set
 as namedtuple and dataclasses generate their methods (shards/generated.py). The loop it
 replaces (`_plain_cells_into`) spent about 56 bytecodes a cell: the iteration, the column id's
 lookup, the timestamp's two comparisons and the list's extension; unrolled, a standard1
-partition (five cells) is encoded in about 70% of the loop's time.
+partition (five cells) takes about 80% of the time the loop's path took (`plain_partition`
+over a 63k-partition memtable: 2.34-2.44 against 2.94-3.05 us).
 
 What it must not do: encode anything but what `_usual_partition` would, byte for byte and
 statistic for statistic: the caller hands it only rows whose floor is set (every cell a live
