@@ -208,11 +208,10 @@ class SegmentWriter:
         target = min(self.capacity, end + ZERO_AHEAD_BYTES)
         if target > start:
             _write_all(self._fd, memoryview(_ZEROS)[: target - start], start)
-        if target > self.zeroed or self._map is None:
-            self.zeroed = max(self.zeroed, target)
-            old, self._map = self._map, mmap.mmap(self._fd, self.zeroed)
-            if old is not None:
-                old.close()
+        self.zeroed = max(self.zeroed, target)
+        old, self._map = self._map, mmap.mmap(self._fd, self.zeroed)
+        if old is not None:
+            old.close()
 
     def sync(self) -> None:
         _datasync(self._fd)

@@ -19,6 +19,11 @@ from typing import Any
 # The widest column set a function is generated for: one statement per cell, so a wide table
 # (thousands of columns) would compile a function that size; wider sets keep their loop.
 MAX_UNROLLED_CELLS = 64
+# Distinct column sets each cache of generated functions keeps (the memtable's puts, a flush's
+# usual partitions). A schema holds a few per table (one per INSERT shape); past this a cache is
+# cleared rather than grown, so a client that writes ever new shapes costs a compile per row at
+# worst, never unbounded memory.
+MAX_COLUMN_SETS = 1024
 
 
 def generated_function(source: str, name: str, scope: dict[str, Any],

@@ -31,12 +31,7 @@ from collections.abc import Callable, Sequence
 from sys import intern
 from typing import NamedTuple
 
-from shards.generated import MAX_UNROLLED_CELLS, generated_function
-
-# Distinct column sets kept. A schema holds a few per table (one per INSERT shape); past this the
-# cache is cleared rather than grown, so a client that writes ever new shapes costs a compile per
-# write at worst, never unbounded memory.
-MAX_COLUMN_SETS = 1024
+from shards.generated import MAX_COLUMN_SETS, MAX_UNROLLED_CELLS, generated_function
 
 RowPutter = Callable[[dict, Sequence[bytes | None], int, int, int], int]
 

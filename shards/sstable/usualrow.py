@@ -32,7 +32,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from shards.generated import MAX_UNROLLED_CELLS, generated_function
+from shards.generated import MAX_COLUMN_SETS, MAX_UNROLLED_CELLS, generated_function
 from shards.sstable.layout import (
     _END,
     _HEADER,
@@ -46,10 +46,6 @@ from shards.sstable.layout import (
 if TYPE_CHECKING:
     from shards.sstable.codec import PartitionEncoder
 
-# Distinct column sets kept, per encoder (one SSTable) and module-wide (by column ids). A table
-# has a few (one per INSERT shape); past this a cache is cleared rather than grown, so a client
-# that writes ever new shapes costs a compile per row at worst, never unbounded memory.
-MAX_COLUMN_SETS = 1024
 # A plain live cell's encoding without its value: column u16, flags u8, timestamp i64, length u32.
 _LIVE_CELL_BYTES = _LIVE.size
 
@@ -60,7 +56,7 @@ _BY_IDS: dict[tuple[int, ...], UsualEncoder] = {}
 class UsualEncoders(dict):
     """The usual-partition function of each column set one PartitionEncoder has met, by the
     names' tuple (`encoders[tuple(cells)]`, a dict lookup in C); None past MAX_UNROLLED_CELLS
-    or for no cells."""
+    or for no cells. It and the functions' cache by column ids keep at most MAX_COLUMN_SETS."""
 
     def __init__(self, encoder: PartitionEncoder) -> None:
         super().__init__()

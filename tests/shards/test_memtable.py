@@ -23,6 +23,7 @@ from shards.memtable import (
 )
 from shards.sstable.codec import PartitionEncoder
 from shards.tombstones import NO_DELETION
+from tests.shards.sstable.helpers import encoder_tallies
 from tests.shards.test_store_sstable_reads import (
     CKS,
     DELETIONS,
@@ -438,11 +439,6 @@ def _floor_holds(table: TableData) -> None:
                 assert cell.ttl == 0 and cell.ldt == 0 and cell.timestamp >= row.floor
 
 
-def _tallies(encoder: PartitionEncoder) -> dict:
-    """An encoder's statistics and column dictionary, without its cache of unrolled encoders."""
-    return {name: value for name, value in vars(encoder).items() if name != "_usual"}
-
-
 def _flush_encodes_alike(table: TableData) -> None:
     """A flush encodes a row whose floor is set by its plain path: the same bytes and
     statistics as the general one, which looks at every cell."""
@@ -453,7 +449,7 @@ def _flush_encodes_alike(table: TableData) -> None:
             plain, general = PartitionEncoder(), PartitionEncoder()
             unfloored = Row(row.ck_values, row.marker, row.deletion, row.ldt, row.cells)
             assert plain.row(ck, row) == general.row(ck, unfloored)
-            assert _tallies(plain) == _tallies(general)
+            assert encoder_tallies(plain) == encoder_tallies(general)
             if (len(part.rows) == 1 and part.deletion == NO_DELETION and not part.static
                     and part.ranges is None):
                 # A flush's one-row partition (SSTableWriter.add), framed whole.
@@ -462,7 +458,7 @@ def _flush_encodes_alike(table: TableData) -> None:
                 plain, general = PartitionEncoder(), PartitionEncoder()
                 assert (plain.plain_partition(part, ck, row)
                         == general.plain_partition(alone, ck, unfloored))
-                assert _tallies(plain) == _tallies(general)
+                assert encoder_tallies(plain) == encoder_tallies(general)
 
 
 @st.composite

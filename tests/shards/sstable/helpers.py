@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from shards.memtable import Cell, Complex, Marker, Partition, Row, cell_live
 from shards.sstable import SSTableReader, SSTableWriter
-from shards.sstable.codec import row_map
+from shards.sstable.codec import PartitionEncoder, row_map
 from shards.sstable.merge import merge_into
 from shards.tombstones import NO_DELETION, RangeTombstoneList
 
@@ -181,3 +181,8 @@ def run_steps(steps: Generator[None, None, Any]) -> tuple[Any, int]:
         except StopIteration as done:
             return done.value, count
         count += 1
+
+
+def encoder_tallies(encoder: PartitionEncoder) -> dict:
+    """An encoder's statistics and column dictionary, without its cache of unrolled encoders."""
+    return {name: value for name, value in vars(encoder).items() if name != "_usual"}

@@ -15,6 +15,7 @@ from shards.memtable import TableData
 from shards.sstable import usualrow
 from shards.sstable.codec import PartitionEncoder
 from shards.tombstones import NO_DELETION
+from tests.shards.sstable.helpers import encoder_tallies
 
 NOW = 100
 
@@ -24,10 +25,6 @@ def _loop_encoder() -> PartitionEncoder:
     encoder = PartitionEncoder()
     encoder._usual = defaultdict(lambda: None)
     return encoder
-
-
-def _tallies(encoder: PartitionEncoder) -> dict:
-    return {name: value for name, value in vars(encoder).items() if name != "_usual"}
 
 
 def _write(table: TableData, pk: bytes, ts: int, names: list[str], values: list[bytes],
@@ -73,7 +70,7 @@ def test_the_unrolled_encoding_is_the_loops(table) -> None:
     unrolled, loop = PartitionEncoder(), _loop_encoder()
     for part, ck, row in _usual_rows(table):
         assert unrolled.plain_partition(part, ck, row) == loop.plain_partition(part, ck, row)
-    assert _tallies(unrolled) == _tallies(loop)
+    assert encoder_tallies(unrolled) == encoder_tallies(loop)
     assert unrolled.columns == loop.columns  # ids in order of first appearance, as the loop's
     assert any(function is not None for function in unrolled._usual.values())
 
@@ -95,7 +92,7 @@ def test_column_sets_the_functions_cover() -> None:
                for part, ck, row in _usual_rows(table)}
     assert encoded == {part.pk: loop.plain_partition(part, ck, row)
                        for part, ck, row in _usual_rows(table)}
-    assert _tallies(unrolled) == _tallies(loop)
+    assert encoder_tallies(unrolled) == encoder_tallies(loop)
     assert unrolled._usual[tuple(names)] is None
     assert unrolled._usual[tuple(names[:-1])] is not None
     assert unrolled._usual[()] is None
@@ -112,4 +109,4 @@ def test_the_caches_are_bounded(monkeypatch) -> None:
     for part, ck, row in _usual_rows(table):
         assert unrolled.plain_partition(part, ck, row) == loop.plain_partition(part, ck, row)
         assert len(unrolled._usual) <= 3 and len(usualrow._BY_IDS) <= 3
-    assert _tallies(unrolled) == _tallies(loop)
+    assert encoder_tallies(unrolled) == encoder_tallies(loop)
