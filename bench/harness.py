@@ -39,6 +39,7 @@ from bench.server import (
     ServerProcess,
 )
 from bench.workloads import KEYSPACE_DDL, WORKLOADS, Settings
+from ferrosa.process import interpreter_text
 
 # Delay between sending the phases and the common start, so every client has them in time.
 GO_DELAY = 0.5
@@ -157,6 +158,9 @@ class RunResult(msgspec.Struct):
     # The processor's model name (/proc/cpuinfo): runs on different hosts of a cloud are not
     # comparable, and the cores' count alone does not tell them apart. "" when unknown.
     cpu: str = ""
+    # The Python the harness, its clients and the servers it starts run on (ferrosa.process
+    # interpreter_text): the build moves a node's throughput by a fifth. "" when unknown.
+    python: str = ""
 
     @property
     def other_cpu(self) -> float | None:
@@ -362,7 +366,7 @@ def _result(opts: RunOptions, target: str, address: str, reports: list[C.ClientR
         preload_ops=sum(r.preload_ops for r in reports),
         preload_errors=sum(r.preload_errors for r in reports), preload_seconds=preload_seconds,
         sstables=sstables, background_cpu_seconds=background, settle_seconds=settle_seconds,
-        caches=caches or {}, cpu=cpu_model())
+        caches=caches or {}, cpu=cpu_model(), python=interpreter_text())
 
 
 def cpu_model(cpuinfo: str = "/proc/cpuinfo") -> str:

@@ -176,7 +176,8 @@ def console(r: RunResult, null: RunResult | None = None) -> str:
              *(f"  caches         {text}" for text in cache_texts(r)),
              f"  limited by     {r.verdict}",
              f"  setup          {r.preload_seconds:.1f} s to connect and preload "
-             f"{r.preload_ops} operations ({r.preload_errors} errors)"]
+             f"{r.preload_ops} operations ({r.preload_errors} errors)",
+             *([f"  python         {r.python}"] if r.python else [])]
     for sample in r.error_samples:
         lines.append(f"  error sample   {sample}")
     if null is not None:
@@ -193,7 +194,9 @@ def ratio(r: RunResult, null: RunResult) -> float:
 def markdown(r: RunResult, null: RunResult | None, commit: str, when: datetime.datetime) -> str:
     out = [f"# {r.label} ({r.target}), {when:%Y-%m-%d %H:%M}", "",
            f"- commit: `{commit}`", f"- settings: {settings_text(r)}",
-           f"- address: {r.address}; machine: {r.cores} cores", ""]
+           f"- address: {r.address}; machine: {r.cores} cores",
+           *([f"- python (harness, clients and the servers it starts): {r.python}"]
+             if r.python else []), ""]
     out += _figures_table(r, null)
     out += ["", f"Limited by: {r.verdict}.", "",
             f"Server CPU: {_cpu_text(r)}.", "",

@@ -15,6 +15,7 @@ import ctypes
 import hashlib
 import logging
 import os
+import platform
 import signal
 import socket
 import sys
@@ -98,6 +99,37 @@ def _threads() -> list[int]:
         return [0, *map(int, os.listdir("/proc/self/task"))]
     except OSError:  # no /proc: the calling thread only
         return [0]
+
+
+def libpython_library(maps: str = "/proc/self/maps") -> str | None:
+    """The path of the libpython shared library this process mapped (a CPython configured with
+    --enable-shared that loads it), None when the interpreter is linked into its executable or
+    `maps` (/proc/PID/maps) cannot be read."""
+    try:
+        with open(maps, encoding="utf-8", errors="replace") as f:
+            for line in f:
+                # address, perms, offset, device, inode, then the path (which may hold spaces)
+                fields = line.rstrip("\n").split(maxsplit=5)
+                if len(fields) == 6 and os.path.basename(fields[5]).startswith("libpython"):
+                    return fields[5]
+    except OSError:
+        pass
+    return None
+
+
+def interpreter_text(maps: str = "/proc/self/maps") -> str:
+    """This process's Python in one line: implementation and version, the executable (a
+    virtual environment's link resolved to the interpreter it runs), and whether
+    libpython is a shared library it loaded or is linked into the executable. The build
+    matters: on the reference machine a node served a fifth fewer requests a second at
+    saturation under pyenv's default CPython (shared libpython, no profile-guided
+    optimisation) than under Debian's python3.11 (docs/performance.md, "The interpreter's
+    build")."""
+    library = libpython_library(maps)
+    linkage = (f"libpython shared ({os.path.basename(library)})" if library
+               else "libpython linked into the executable")
+    return (f"{platform.python_implementation()} {platform.python_version()}, "
+            f"{os.path.realpath(sys.executable)}, {linkage}")
 
 
 def setup_logging(config: NodeConfig, role: str) -> None:

@@ -1,14 +1,19 @@
-"""ferrosa/process.py apply_cpu_scheduling, in child processes (it changes the caller's policy)."""
+"""ferrosa/process.py: apply_cpu_scheduling, in child processes (it changes the caller's policy),
+and the description of the interpreter a node runs on."""
 
 from __future__ import annotations
 
 import os
+import platform
 import resource
 import shutil
 import subprocess
 import sys
+import sysconfig
 
 import pytest
+
+from ferrosa import process
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "SCHED_BATCH"), reason="Linux scheduling policies")
 
@@ -79,3 +84,34 @@ def test_a_refused_policy_is_logged_and_left_as_it_was() -> None:
         in out.stdout
     assert f"earlier thread {os.SCHED_IDLE}\n" in out.stdout
     assert f"child {os.SCHED_IDLE}\n" in out.stdout
+
+
+_MAPS = """\
+55d0c0a00000-55d0c0a01000 r--p 00000000 fe:01 1234    /usr/bin/python3.11
+7f0000000000-7f0000100000 r-xp 00000000 fe:01 5678    /opt/my pythons/lib/libpython3.11.so.1.0
+7f0000200000-7f0000201000 rw-p 00000000 00:00 0
+7ffd00000000-7ffd00021000 rw-p 00000000 00:00 0       [stack]
+"""
+
+
+def test_a_shared_libpython_is_found_in_the_maps(tmp_path) -> None:
+    maps = tmp_path / "maps"
+    maps.write_text(_MAPS)
+    assert process.libpython_library(str(maps)) == "/opt/my pythons/lib/libpython3.11.so.1.0"
+    text = process.interpreter_text(str(maps))
+    assert text.startswith(f"{platform.python_implementation()} {platform.python_version()}, ")
+    assert text.endswith(", libpython shared (libpython3.11.so.1.0)")
+    maps.write_text("\n".join(line for line in _MAPS.splitlines() if "libpython" not in line))
+    assert process.libpython_library(str(maps)) is None
+    assert process.interpreter_text(str(maps)).endswith(", libpython linked into the executable")
+    assert process.libpython_library(str(tmp_path / "missing")) is None
+
+
+def test_this_interpreter_is_described_as_it_is_linked() -> None:
+    library = process.libpython_library()
+    assert library is None or os.path.basename(library).startswith("libpython")
+    assert library is None or os.path.exists(library)
+    # An interpreter configured without --enable-shared has no libpython to load.
+    if not sysconfig.get_config_var("Py_ENABLE_SHARED"):
+        assert library is None
+    assert os.path.realpath(sys.executable) in process.interpreter_text()

@@ -300,3 +300,14 @@ def test_the_processor_model_names_the_host(tmp_path: Path) -> None:
     summary = report.markdown(r, None, "abc", datetime.datetime(2026, 11, 23))
     assert "2 shards, 2 cores of AMD EPYC 7B13\n" in summary
     assert "cores of" not in report.settings_text(_result("write", 1000))
+
+
+def test_the_python_is_recorded_with_the_run() -> None:
+    python = "CPython 3.11.2, /usr/bin/python3.11, libpython linked into the executable"
+    r = msgspec.structs.replace(_result("write", 1000), python=python)
+    summary = report.markdown(r, None, "abc", datetime.datetime(2026, 11, 25))
+    assert f"- python (harness, clients and the servers it starts): {python}\n" in summary
+    assert f"  python         {python}" in report.console(r).splitlines()
+    unknown = _result("write", 1000)
+    assert "python" not in report.markdown(unknown, None, "abc", datetime.datetime(2026, 11, 25))
+    assert "  python" not in report.console(unknown)
