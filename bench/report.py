@@ -40,7 +40,10 @@ REV`, which alternates the two versions in one sitting. Until 0ec99f0 (2026-11-2
 started the server in a session of its own, which Linux schedules as a group apart from the
 generator's: rows of earlier commits have largest latencies (and fixed-rate tails) that include
 the generator's threads waiting for their group's turn, up to 213 ms (docs/performance.md,
-twenty-ninth session).
+twenty-ninth session). Each run's summary names the Python it ran on (from 9a80033): the rows
+of earlier commits ran on pyenv's CPython 3.11.7 (a shared libpython, no profile-guided
+optimisation), the rows of 9a80033 on Debian 12's python3.11, on which the same node served a
+fifth more requests a second at saturation (docs/performance.md, "The interpreter's build").
 
 """
 _COLUMNS = ("workload", "ops/s", "p50 ms", "p99 ms", "p99.9 ms", "errors", "CPU µs/op",
