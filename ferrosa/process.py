@@ -19,6 +19,7 @@ import platform
 import signal
 import socket
 import sys
+import sysconfig
 
 import msgspec
 
@@ -130,6 +131,19 @@ def interpreter_text(maps: str = "/proc/self/maps") -> str:
                else "libpython linked into the executable")
     return (f"{platform.python_implementation()} {platform.python_version()}, "
             f"{os.path.realpath(sys.executable)}, {linkage}")
+
+
+def unoptimised_shared_build(maps: str = "/proc/self/maps",
+                             configure_args: str | None = None) -> bool:
+    """Whether this CPython loads libpython as a shared library and was configured without
+    --enable-optimizations (`configure_args`: sysconfig's CONFIG_ARGS), as pyenv builds it by
+    default: the build on which a node served a fifth fewer requests. A shared libpython
+    alone says nothing: distributions that ship one build it with profile-guided
+    optimisation, and a static build need not list its optimisations here (Debian's does
+    not)."""
+    if configure_args is None:
+        configure_args = sysconfig.get_config_var("CONFIG_ARGS") or ""
+    return libpython_library(maps) is not None and "--enable-optimizations" not in configure_args
 
 
 def setup_logging(config: NodeConfig, role: str) -> None:

@@ -46,9 +46,9 @@ from ferrosa.process import (
     apply_cpu_scheduling,
     encode_config,
     interpreter_text,
-    libpython_library,
     node_id,
     setup_logging,
+    unoptimised_shared_build,
 )
 from ferrosa.tier import DurableTier
 
@@ -285,12 +285,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     setup_logging(config, "supervisor")
     log.info("Python: %s", interpreter_text())
-    if libpython_library() is not None:
+    if unoptimised_shared_build():
         # Not an error: the node works the same, at a higher CPU cost per request.
-        log.info("this CPython loads libpython as a shared library, as pyenv's default build "
-                 "does: a node on such a build served a fifth fewer requests a second at "
-                 "saturation than on the distribution's python3.11 (docs/performance.md, "
-                 "\"The interpreter's build\")")
+        log.info("this CPython loads libpython as a shared library and was configured without "
+                 "--enable-optimizations, as pyenv builds it by default: a node on such a "
+                 "build served a fifth fewer requests a second at saturation than on Debian's "
+                 "python3.11 (docs/performance.md, \"The interpreter's build\")")
     supervisor = Supervisor(config)
     try:
         supervisor.start()

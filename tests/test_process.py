@@ -115,3 +115,13 @@ def test_this_interpreter_is_described_as_it_is_linked() -> None:
     if not sysconfig.get_config_var("Py_ENABLE_SHARED"):
         assert library is None
     assert os.path.realpath(sys.executable) in process.interpreter_text()
+
+
+def test_the_hint_is_for_a_shared_libpython_built_without_optimisations(tmp_path) -> None:
+    maps = tmp_path / "maps"
+    maps.write_text(_MAPS)
+    pyenv = "'--prefix=/root/.pyenv/versions/3.11.7' '--enable-shared'"
+    assert process.unoptimised_shared_build(str(maps), pyenv)
+    assert not process.unoptimised_shared_build(str(maps), pyenv + " '--enable-optimizations'")
+    maps.write_text("\n".join(line for line in _MAPS.splitlines() if "libpython" not in line))
+    assert not process.unoptimised_shared_build(str(maps), pyenv)  # linked in: no hint
